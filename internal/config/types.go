@@ -1,0 +1,248 @@
+// Package config reads restload pipeline files.
+//
+// A pipeline file is YAML or JSON. Its source block is the dict that dlt's
+// rest_api_source takes (client, resource_defaults, resources); a file that
+// holds only that dict is accepted too. The optional pipeline block names the
+// pipeline, its dataset and its destination, and the optional retry block sets
+// the HTTP retry policy.
+//
+// Decoding is strict: unknown keys, wrong types and missing secrets are all
+// reported together, each with file, line and dotted field path.
+package config
+
+import "time"
+
+// Pipeline is a fully loaded, defaulted and validated pipeline file.
+// Resources already have resource_defaults merged into them.
+type Pipeline struct {
+	// File is the path the pipeline was read from ("" when read from bytes).
+	File string `yaml:"-"`
+
+	Pipeline PipelineBlock `yaml:"pipeline"`
+	Source   Source        `yaml:"source"`
+	Retry    *Retry        `yaml:"retry"`
+	// Limits bounds concurrency and request rate against the API.
+	Limits *Limits `yaml:"limits"`
+}
+
+// PipelineBlock holds the pipeline's own settings.
+type PipelineBlock struct {
+	Name        string `yaml:"name"`
+	Dataset     string `yaml:"dataset"`
+	Destination string `yaml:"destination"`
+}
+
+// Source is dlt's rest_api_source dict.
+type Source struct {
+	Client           Client            `yaml:"client"`
+	ResourceDefaults *ResourceDefaults `yaml:"resource_defaults"`
+	Resources        []Resource        `yaml:"resources"`
+}
+
+// Client is the API client block shared by all resources.
+type Client struct {
+	BaseURL   string            `yaml:"base_url"`
+	Headers   map[string]string `yaml:"headers"`
+	Auth      *Auth             `yaml:"auth"`
+	Paginator *Paginator        `yaml:"paginator"`
+	// SessionTimeout is not in dlt; requests time out after this (default 60s).
+	Timeout Duration `yaml:"timeout"`
+}
+
+// Auth configures how requests are authenticated. Type selects which of the
+// other fields apply:
+//   - bearer: Token
+//   - api_key: Name, APIKey, Location (header, query or cookie)
+//   - http_basic: Username, Password
+//   - oauth2_client_credentials: AccessTokenURL, ClientID, ClientSecret,
+//     AccessTokenRequestData, DefaultTokenExpiration
+//   - oauth2: the seed's refresh-token grant: ClientID, ClientSecret,
+//     RefreshToken, TokenURL (client_credentials when RefreshToken is empty)
+type Auth struct {
+	Type string `yaml:"type"`
+
+	Token string `yaml:"token"`
+
+	Name     string `yaml:"name"`
+	APIKey   string `yaml:"api_key"`
+	Location string `yaml:"location"`
+
+	Username string `yaml:"username"`
+	Password string `yaml:"password"`
+
+	ClientID               string            `yaml:"client_id"`
+	ClientSecret           string            `yaml:"client_secret"`
+	AccessTokenURL         string            `yaml:"access_token_url"`
+	AccessTokenRequestData map[string]string `yaml:"access_token_request_data"`
+	DefaultTokenExpiration int               `yaml:"default_token_expiration"`
+	RefreshToken           string            `yaml:"refresh_token"`
+	TokenURL               string            `yaml:"token_url"`
+	Scopes                 []string          `yaml:"scopes"`
+}
+
+// Paginator configures pagination. Type is one of single_page, page_number,
+// offset, cursor, json_link, header_link, header_cursor or auto. A paginator
+// written as a bare string in the file decodes to Paginator{Type: s}.
+type Paginator struct {
+	Type string `yaml:"type"`
+
+	// page_number
+	BasePage      *int   `yaml:"base_page"`
+	Page          *int   `yaml:"page"`
+	StartFromPage *int   `yaml:"start_from_page"` // seed's name for page
+	PageParam     string `yaml:"page_param"`
+	PageBodyPath  string `yaml:"page_body_path"`
+	MaximumPage   *int   `yaml:"maximum_page"`
+	// NextPagePath, when set, makes page_number send the opaque value found at
+	// this path of the previous response as the next page (Sigma's nextPage).
+	NextPagePath string `yaml:"next_page_path"`
+
+	// page_number and offset
+	TotalPath          *string `yaml:"total_path"` // nil: default; "": disabled
+	StopAfterEmptyPage *bool   `yaml:"stop_after_empty_page"`
+	HasMorePath        string  `yaml:"has_more_path"`
+	LimitParam         string  `yaml:"limit_param"`
+	LimitBodyPath      string  `yaml:"limit_body_path"`
+
+	// offset
+	Limit          *int   `yaml:"limit"`
+	Offset         *int   `yaml:"offset"`
+	OffsetParam    string `yaml:"offset_param"`
+	OffsetBodyPath string `yaml:"offset_body_path"`
+	MaximumOffset  *int   `yaml:"maximum_offset"`
+
+	// cursor and header_cursor
+	CursorPath     string `yaml:"cursor_path"`
+	CursorParam    string `yaml:"cursor_param"`
+	CursorBodyPath string `yaml:"cursor_body_path"`
+	CursorKey      string `yaml:"cursor_key"`
+
+	// json_link
+	NextURLPath string `yaml:"next_url_path"`
+	// header_link
+	LinksNextKey string `yaml:"links_next_key"`
+
+	// Pos is where the paginator was written, for error messages.
+	Pos Pos `yaml:"-"`
+}
+
+// ResourceDefaults are merged into every resource (see Resource.merge).
+type ResourceDefaults struct {
+	Resource `yaml:",inline"`
+}
+
+// Resource is one API resource, loaded into the table of the same name.
+// A resource written as a bare string in the file decodes to
+// Resource{Name: s} (path = name).
+type Resource struct {
+	Name              string                `yaml:"name"`
+	TableName         string                `yaml:"table_name"`
+	PrimaryKey        StringList            `yaml:"primary_key"`
+	MergeKey          StringList            `yaml:"merge_key"`
+	WriteDisposition  *WriteDisposition     `yaml:"write_disposition"`
+	Endpoint          *Endpoint             `yaml:"endpoint"`
+	Columns           map[string]ColumnHint `yaml:"columns"`
+	Selected          *bool                 `yaml:"selected"`
+	MaxTableNesting   *int                  `yaml:"max_table_nesting"`
+	IncludeFromParent []string              `yaml:"include_from_parent"`
+	ProcessingSteps   []ProcessingStep      `yaml:"processing_steps"`
+	SchemaContract    *SchemaContract       `yaml:"schema_contract"`
+	Parallelized      *bool                 `yaml:"parallelized"`
+
+	Pos Pos `yaml:"-"`
+}
+
+// WriteDisposition is append, replace or merge, written either as a string or
+// as {disposition, strategy}.
+type WriteDisposition struct {
+	Disposition string `yaml:"disposition"`
+	Strategy    string `yaml:"strategy"`
+}
+
+// Endpoint is how a resource's records are requested.
+type Endpoint struct {
+	Path            string            `yaml:"path"`
+	Method          string            `yaml:"method"`
+	Params          map[string]any    `yaml:"params"`
+	JSON            any               `yaml:"json"`
+	Data            any               `yaml:"data"`
+	Headers         map[string]string `yaml:"headers"`
+	DataSelector    string            `yaml:"data_selector"`
+	Paginator       *Paginator        `yaml:"paginator"`
+	Auth            *Auth             `yaml:"auth"`
+	ResponseActions []ResponseAction  `yaml:"response_actions"`
+	Incremental     *Incremental      `yaml:"incremental"`
+}
+
+// ResponseAction matches a response by status code and/or body substring.
+type ResponseAction struct {
+	StatusCode *int   `yaml:"status_code"`
+	Content    string `yaml:"content"`
+	Action     string `yaml:"action"`
+}
+
+// Incremental is dlt's incremental block.
+type Incremental struct {
+	CursorPath    string  `yaml:"cursor_path"`
+	InitialValue  any     `yaml:"initial_value"`
+	EndValue      any     `yaml:"end_value"`
+	LastValueFunc string  `yaml:"last_value_func"`
+	Lag           float64 `yaml:"lag"`
+	RangeStart    string  `yaml:"range_start"`
+	RangeEnd      string  `yaml:"range_end"`
+	Convert       string  `yaml:"convert"`
+	StartParam    string  `yaml:"start_param"`
+	EndParam      string  `yaml:"end_param"`
+}
+
+// ColumnHint overrides inference for one column.
+type ColumnHint struct {
+	DataType   string `yaml:"data_type"`
+	Nullable   *bool  `yaml:"nullable"`
+	PrimaryKey *bool  `yaml:"primary_key"`
+	Precision  *int   `yaml:"precision"`
+	Scale      *int   `yaml:"scale"`
+}
+
+// ProcessingStep is one filter or map expression.
+type ProcessingStep struct {
+	Filter string `yaml:"filter"`
+	Map    string `yaml:"map"`
+}
+
+// SchemaContract is dlt's schema_contract, written as one mode for all or per
+// entity (tables, columns, data_type).
+type SchemaContract struct {
+	Tables   string `yaml:"tables"`
+	Columns  string `yaml:"columns"`
+	DataType string `yaml:"data_type"`
+}
+
+// Retry is the HTTP retry policy. The zero value means the seed's policy.
+type Retry struct {
+	MaxRetries    *int     `yaml:"max_retries"`
+	BackoffFactor *float64 `yaml:"backoff_factor"`
+	StatusCodes   []int    `yaml:"status_codes"`
+	MaxDelay      Duration `yaml:"max_delay"`
+}
+
+// Limits bounds the load restload puts on an API.
+type Limits struct {
+	// Concurrency is the most requests in flight per host.
+	Concurrency int `yaml:"concurrency"`
+	// RequestsPerSecond is the steady request rate per host (0: unlimited).
+	RequestsPerSecond float64 `yaml:"requests_per_second"`
+}
+
+// StringList is a list of strings that may be written as a single string.
+type StringList []string
+
+// Duration is a time.Duration written as "30s" or a number of seconds.
+type Duration time.Duration
+
+// Pos is a position in a pipeline file.
+type Pos struct {
+	File string
+	Line int
+	Col  int
+}

@@ -1,0 +1,142 @@
+// Package destination defines what a place restload loads into must do, and
+// opens one from a URL (duckdb:PATH, postgres://..., parquet:DIR, jsonl:DIR).
+//
+// A destination is small on purpose: it applies schema changes, writes rows
+// of one table, merges staged rows, and reads tables back. Load packages,
+// state, schema versions and the loads table are built on top of that by
+// package load, so a new warehouse only needs these methods.
+package destination
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/restload/restload/internal/schema"
+)
+
+// Destination is an opened destination bound to one dataset (a database
+// schema, or a folder for files). Methods are safe to call from one goroutine
+// at a time; a Destination has at most one open transaction.
+type Destination interface {
+	// Begin starts a transaction. Everything written through it becomes
+	// visible together at Commit, or not at all.
+	Begin(ctx context.Context) (Tx, error)
+	// Read calls fn for each row of table, columns in the table's stored
+	// order. It returns an error wrapping ErrNoTable when the table is absent.
+	Read(ctx context.Context, table string, fn func(row map[string]any) error) error
+	// Close releases the destination.
+	Close() error
+}
+
+// Tx is one load's transaction.
+type Tx interface {
+	// Apply creates tables and adds columns. It creates the dataset itself
+	// when it does not exist yet.
+	Apply(ctx context.Context, changes []schema.Change) error
+	// Write loads rows into t (whose Columns give the order of each row's
+	// values) and returns how many rows it wrote. Mode says how.
+	Write(ctx context.Context, t *schema.Table, mode Mode, rows RowSource) (int64, error)
+	// Merge folds the rows staged (ModeStage) for root and its child tables
+	// into the targets: for each primary key of root, the staged row with the
+	// greatest _dlt_id wins and replaces the target's row and its children.
+	Merge(ctx context.Context, root *schema.Table, children []*schema.Table) error
+	Commit(ctx context.Context) error
+	// Rollback abandons the transaction; it is safe after Commit.
+	Rollback(ctx context.Context) error
+}
+
+// Mode is how Write puts rows into a table.
+type Mode int
+
+// The write modes.
+const (
+	// ModeAppend inserts the rows.
+	ModeAppend Mode = iota
+	// ModeReplace removes the table's rows, then inserts these; readers see
+	// the old rows or the new ones, never an empty table.
+	ModeReplace
+	// ModeStage writes the rows to the table's staging copy for Merge.
+	ModeStage
+)
+
+// RowSource yields rows one at a time. Next returns false at the end or on
+// error; Err reports the error. Values are nil, int64, float64, bool, string,
+// time.Time, or for JSON columns a string holding JSON.
+type RowSource interface {
+	Next() bool
+	Values() []any
+	Err() error
+}
+
+// ErrNoTable is returned by Read for a table that does not exist.
+var ErrNoTable = errors.New("table does not exist")
+
+// ErrUnsupported marks an operation a destination cannot do (merge into
+// files, say).
+var ErrUnsupported = errors.New("not supported by this destination")
+
+// Opener opens a destination from the part of the URL after the scheme, for
+// dataset.
+type Opener func(ctx context.Context, url, dataset string) (Destination, error)
+
+var (
+	mu      sync.Mutex
+	openers = map[string]Opener{}
+)
+
+// Register makes a destination scheme available to Open. Destination
+// packages call it from init.
+func Register(scheme string, open Opener) {
+	mu.Lock()
+	defer mu.Unlock()
+	openers[scheme] = open
+}
+
+// Open opens the destination named by url for dataset. The scheme is the
+// part before the first ':' (postgres and postgresql URLs are passed whole).
+func Open(ctx context.Context, url, dataset string) (Destination, error) {
+	scheme, _, ok := strings.Cut(url, ":")
+	if !ok {
+		return nil, fmt.Errorf("destination %q: want scheme:location, such as duckdb:./data.duckdb", url)
+	}
+	mu.Lock()
+	open := openers[scheme]
+	mu.Unlock()
+	if open == nil {
+		return nil, fmt.Errorf("destination %q: unknown scheme %q (known: %s)", Redact(url), scheme, strings.Join(Schemes(), ", "))
+	}
+	return open(ctx, url, dataset)
+}
+
+// Schemes lists the registered schemes.
+func Schemes() []string {
+	mu.Lock()
+	defer mu.Unlock()
+	var s []string
+	for k := range openers {
+		s = append(s, k)
+	}
+	sort.Strings(s)
+	return s
+}
+
+// Redact hides a password in a destination URL.
+func Redact(url string) string {
+	scheme, rest, ok := strings.Cut(url, "://")
+	if !ok {
+		return url
+	}
+	at := strings.LastIndex(rest, "@")
+	if at < 0 {
+		return url
+	}
+	user, _, hasPass := strings.Cut(rest[:at], ":")
+	if !hasPass {
+		return url
+	}
+	return scheme + "://" + user + ":xxxxx" + rest[at:]
+}

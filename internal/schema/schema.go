@@ -1,0 +1,182 @@
+// Package schema describes the tables restload loads into: their columns,
+// types, keys and parent links, and how a schema changes from one load to the
+// next. Everything here is pure: no I/O, safe to test without a database.
+package schema
+
+// DataType is a destination-neutral column type. Each destination maps it to
+// its own SQL or file type.
+type DataType string
+
+// The data types restload infers or accepts as hints.
+const (
+	BigInt    DataType = "bigint"
+	Double    DataType = "double"
+	Decimal   DataType = "decimal"
+	Bool      DataType = "bool"
+	Text      DataType = "text"
+	Timestamp DataType = "timestamp"
+	Date      DataType = "date"
+	JSON      DataType = "json"
+)
+
+// System column names, the layout dlt users know.
+const (
+	ColLoadID   = "_dlt_load_id"
+	ColID       = "_dlt_id"
+	ColParentID = "_dlt_parent_id"
+	ColListIdx  = "_dlt_list_idx"
+	ColRootID   = "_dlt_root_id"
+	ColValue    = "value"
+)
+
+// Write dispositions.
+const (
+	Append  = "append"
+	Replace = "replace"
+	Merge   = "merge"
+)
+
+// Column is one column of a table.
+type Column struct {
+	Name       string   `json:"name"`
+	Type       DataType `json:"data_type"`
+	Nullable   bool     `json:"nullable"`
+	PrimaryKey bool     `json:"primary_key,omitempty"`
+	// Variant is set on a column that holds values whose type conflicted
+	// with the column named in VariantOf (size_bytes__v_text).
+	VariantOf string `json:"variant_of,omitempty"`
+	// Precision and Scale apply to Decimal.
+	Precision int `json:"precision,omitempty"`
+	Scale     int `json:"scale,omitempty"`
+	// System marks the _dlt_* columns restload adds.
+	System bool `json:"system,omitempty"`
+}
+
+// Table is one table: a resource's root table or a child table holding one
+// of its lists.
+type Table struct {
+	Name string `json:"name"`
+	// Parent is the parent table's name for a child table, "" for a root.
+	Parent string `json:"parent,omitempty"`
+	// Resource is the resource the table's rows come from.
+	Resource         string    `json:"resource"`
+	WriteDisposition string    `json:"write_disposition"`
+	Columns          []*Column `json:"columns"`
+}
+
+// Column returns the column named name, or nil.
+func (t *Table) Column(name string) *Column {
+	for _, c := range t.Columns {
+		if c.Name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+// PrimaryKey returns the names of the table's primary key columns in order.
+func (t *Table) PrimaryKey() []string {
+	var pk []string
+	for _, c := range t.Columns {
+		if c.PrimaryKey {
+			pk = append(pk, c.Name)
+		}
+	}
+	return pk
+}
+
+// Clone returns a deep copy of t.
+func (t *Table) Clone() *Table {
+	c := *t
+	c.Columns = make([]*Column, len(t.Columns))
+	for i, col := range t.Columns {
+		cc := *col
+		c.Columns[i] = &cc
+	}
+	return &c
+}
+
+// Schema is the set of tables of one dataset, versioned.
+type Schema struct {
+	Name    string   `json:"name"`
+	Version int      `json:"version"`
+	Tables  []*Table `json:"tables"`
+}
+
+// Table returns the table named name, or nil.
+func (s *Schema) Table(name string) *Table {
+	if s == nil {
+		return nil
+	}
+	for _, t := range s.Tables {
+		if t.Name == name {
+			return t
+		}
+	}
+	return nil
+}
+
+// Clone returns a deep copy of s.
+func (s *Schema) Clone() *Schema {
+	if s == nil {
+		return nil
+	}
+	c := &Schema{Name: s.Name, Version: s.Version, Tables: make([]*Table, len(s.Tables))}
+	for i, t := range s.Tables {
+		c.Tables[i] = t.Clone()
+	}
+	return c
+}
+
+// Children returns the tables whose ancestor chain leads to root, in the
+// order they appear in the schema (parents before children).
+func (s *Schema) Children(root string) []*Table {
+	var out []*Table
+	in := map[string]bool{root: true}
+	for _, t := range s.Tables {
+		if t.Parent != "" && in[t.Parent] {
+			in[t.Name] = true
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// ChangeKind says what a Change does.
+type ChangeKind string
+
+// The kinds of schema change.
+const (
+	AddTable  ChangeKind = "add_table"
+	AddColumn ChangeKind = "add_column"
+)
+
+// Change is one step from an old schema to a new one. For AddTable, Table
+// holds the whole new table; for AddColumn, Table names the table (with its
+// columns as of the new schema) and Column is the added column.
+type Change struct {
+	Kind   ChangeKind `json:"kind"`
+	Table  *Table     `json:"table"`
+	Column *Column    `json:"column,omitempty"`
+}
+
+// Diff returns the changes that turn old into new: tables that new has and
+// old lacks, then columns added to tables both have, in new's order.
+// Columns and tables are never dropped or retyped: a conflicting type goes
+// to a variant column instead.
+func Diff(old, new *Schema) []Change {
+	var out []Change
+	for _, nt := range new.Tables {
+		ot := old.Table(nt.Name)
+		if ot == nil {
+			out = append(out, Change{Kind: AddTable, Table: nt})
+			continue
+		}
+		for _, c := range nt.Columns {
+			if ot.Column(c.Name) == nil {
+				out = append(out, Change{Kind: AddColumn, Table: nt, Column: c})
+			}
+		}
+	}
+	return out
+}
