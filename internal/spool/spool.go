@@ -1,0 +1,352 @@
+// Package spool keeps load packages on local disk: the normalized rows of
+// one run, per table, compressed, with the schema and state they were
+// extracted under. Extraction writes a package and seals it; loading reads it
+// back. A sealed package that was not loaded (the process died) is found by
+// Pending and loaded by the next run without calling the API again; an
+// unsealed one is incomplete and is discarded.
+package spool
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/klauspost/compress/zstd"
+
+	"github.com/restload/restload/internal/schema"
+)
+
+// Package status values kept in the manifest.
+const (
+	StatusExtracting = "extracting"
+	StatusExtracted  = "extracted"
+)
+
+// Manifest describes a package. It is written as manifest.json.
+type Manifest struct {
+	LoadID    string            `json:"load_id"`
+	Pipeline  string            `json:"pipeline"`
+	Dataset   string            `json:"dataset"`
+	Status    string            `json:"status"`
+	CreatedAt time.Time         `json:"created_at"`
+	SealedAt  time.Time         `json:"sealed_at,omitzero"`
+	Resources []ResourceSummary `json:"resources"`
+	// State holds the pipeline state (incremental cursors and the like) to
+	// store with this load, by key.
+	State map[string]json.RawMessage `json:"state,omitempty"`
+}
+
+// ResourceSummary is what extraction saw of one resource.
+type ResourceSummary struct {
+	Name             string           `json:"name"`
+	Table            string           `json:"table"`
+	WriteDisposition string           `json:"write_disposition"`
+	Records          int64            `json:"records"`
+	Pages            int64            `json:"pages"`
+	Retries          int64            `json:"retries"`
+	Seconds          float64          `json:"seconds"`
+	Rows             map[string]int64 `json:"rows"` // by table
+}
+
+// Package is one load package directory. Writers for different tables may
+// be used from different goroutines; one table's writer from one at a time.
+type Package struct {
+	Dir      string
+	Manifest Manifest
+
+	mu      sync.Mutex
+	writers map[string]*TableWriter
+}
+
+// NewLoadID returns a load id: the Unix time with microseconds, so ids sort
+// in the order loads started (the form dlt uses).
+func NewLoadID(now time.Time) string {
+	return fmt.Sprintf("%d.%06d", now.Unix(), now.Nanosecond()/1000)
+}
+
+// Create makes a new package for m.LoadID under root.
+func Create(root string, m Manifest) (*Package, error) {
+	dir := filepath.Join(root, m.LoadID)
+	if err := os.MkdirAll(filepath.Join(dir, "tables"), 0o755); err != nil {
+		return nil, fmt.Errorf("spool: create package: %w", err)
+	}
+	m.Status = StatusExtracting
+	if m.CreatedAt.IsZero() {
+		m.CreatedAt = time.Now().UTC()
+	}
+	p := &Package{Dir: dir, Manifest: m, writers: map[string]*TableWriter{}}
+	if err := writeJSON(filepath.Join(dir, "manifest.json"), m); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// Writer returns the row writer of table, creating it on first use.
+func (p *Package) Writer(table string) (*TableWriter, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if w := p.writers[table]; w != nil {
+		return w, nil
+	}
+	f, err := os.Create(p.tablePath(table))
+	if err != nil {
+		return nil, fmt.Errorf("spool: %w", err)
+	}
+	enc, err := zstd.NewWriter(f, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1))
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("spool: %w", err)
+	}
+	w := &TableWriter{table: table, f: f, zw: enc, bw: bufio.NewWriterSize(enc, 64<<10)}
+	p.writers[table] = w
+	return w, nil
+}
+
+func (p *Package) tablePath(table string) string {
+	return filepath.Join(p.Dir, "tables", table+".rows.zst")
+}
+
+// Seal closes every writer, stores the schema and marks the package
+// extracted. After Seal the package survives a crash and is loaded by the
+// next run.
+func (p *Package) Seal(m Manifest, s *schema.Schema) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, w := range p.writers {
+		if err := w.close(); err != nil {
+			return err
+		}
+	}
+	if err := writeJSON(filepath.Join(p.Dir, "schema.json"), s); err != nil {
+		return err
+	}
+	m.Status = StatusExtracted
+	m.SealedAt = time.Now().UTC()
+	if err := writeJSON(filepath.Join(p.Dir, "manifest.json"), m); err != nil {
+		return err
+	}
+	p.Manifest = m
+	return syncDir(p.Dir)
+}
+
+// Abort closes the writers and removes the package.
+func (p *Package) Abort() error {
+	p.mu.Lock()
+	for _, w := range p.writers {
+		_ = w.close()
+	}
+	p.mu.Unlock()
+	return os.RemoveAll(p.Dir)
+}
+
+// Remove deletes a loaded package.
+func (p *Package) Remove() error { return os.RemoveAll(p.Dir) }
+
+// Schema reads the schema stored by Seal.
+func (p *Package) Schema() (*schema.Schema, error) {
+	var s schema.Schema
+	b, err := os.ReadFile(filepath.Join(p.Dir, "schema.json"))
+	if err != nil {
+		return nil, fmt.Errorf("spool: read package schema: %w", err)
+	}
+	if err := json.Unmarshal(b, &s); err != nil {
+		return nil, fmt.Errorf("spool: package %s: corrupt schema.json: %w", p.Manifest.LoadID, err)
+	}
+	return &s, nil
+}
+
+// HasRows reports whether rows were written for table.
+func (p *Package) HasRows(table string) bool {
+	_, err := os.Stat(p.tablePath(table))
+	return err == nil
+}
+
+// Rows opens table's rows for reading, each padded with nil to width
+// values. A table with no rows file yields no rows.
+func (p *Package) Rows(table string, width int) (*RowSource, error) {
+	f, err := os.Open(p.tablePath(table))
+	if errors.Is(err, os.ErrNotExist) {
+		return &RowSource{}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("spool: %w", err)
+	}
+	dec, err := zstd.NewReader(f, zstd.WithDecoderConcurrency(1))
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("spool: %w", err)
+	}
+	return &RowSource{f: f, dec: dec, rr: rowReader{r: bufio.NewReaderSize(dec, 64<<10)}, width: width, table: table}, nil
+}
+
+// Pending lists the packages under root, oldest first: sealed ones, ready to
+// load, and unsealed ones, left by a run that died while extracting.
+func Pending(root string) (sealed, unsealed []*Package, err error) {
+	entries, err := os.ReadDir(root)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("spool: %w", err)
+	}
+	names := make([]string, 0, len(entries))
+	for _, e := range entries {
+		if e.IsDir() && !strings.HasPrefix(e.Name(), ".") {
+			names = append(names, e.Name())
+		}
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		dir := filepath.Join(root, n)
+		p := &Package{Dir: dir, writers: map[string]*TableWriter{}}
+		b, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
+		if err == nil {
+			err = json.Unmarshal(b, &p.Manifest)
+		}
+		if err != nil || p.Manifest.Status != StatusExtracted {
+			unsealed = append(unsealed, p)
+			continue
+		}
+		sealed = append(sealed, p)
+	}
+	return sealed, unsealed, nil
+}
+
+// TableWriter appends rows to one table's file. Not safe for concurrent use.
+type TableWriter struct {
+	table  string
+	f      *os.File
+	zw     *zstd.Encoder
+	bw     *bufio.Writer
+	buf    []byte
+	rows   int64
+	closed bool
+}
+
+// Write appends one row.
+func (w *TableWriter) Write(row []any) error {
+	var err error
+	w.buf, err = appendRow(w.buf[:0], row)
+	if err != nil {
+		return fmt.Errorf("table %s: %w", w.table, err)
+	}
+	if _, err := w.bw.Write(w.buf); err != nil {
+		return fmt.Errorf("spool: table %s: %w", w.table, err)
+	}
+	w.rows++
+	return nil
+}
+
+// Rows is the number of rows written so far.
+func (w *TableWriter) Rows() int64 { return w.rows }
+
+func (w *TableWriter) close() error {
+	if w.closed {
+		return nil
+	}
+	w.closed = true
+	err := w.bw.Flush()
+	if cerr := w.zw.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = w.f.Sync()
+	}
+	if cerr := w.f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("spool: close table %s: %w", w.table, err)
+	}
+	return nil
+}
+
+// RowSource reads a table's rows back. It satisfies destination.RowSource.
+type RowSource struct {
+	f     *os.File
+	dec   *zstd.Decoder
+	rr    rowReader
+	width int
+	table string
+	row   []any
+	err   error
+	done  bool
+}
+
+// Next advances to the next row.
+func (s *RowSource) Next() bool {
+	if s.f == nil || s.done {
+		return false
+	}
+	row, err := s.rr.next(s.row, s.width)
+	if err != nil {
+		s.done = true
+		if !errors.Is(err, io.EOF) {
+			s.err = fmt.Errorf("spool: table %s: %w", s.table, err)
+		}
+		s.Close()
+		return false
+	}
+	s.row = row
+	return true
+}
+
+// Values returns the current row. The slice is reused by the next call.
+func (s *RowSource) Values() []any { return s.row }
+
+// Err returns the first read error.
+func (s *RowSource) Err() error { return s.err }
+
+// Close releases the file; Next calls it at the end.
+func (s *RowSource) Close() {
+	if s.dec != nil {
+		s.dec.Close()
+		s.dec = nil
+	}
+	if s.f != nil {
+		s.f.Close()
+	}
+}
+
+func writeJSON(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return fmt.Errorf("spool: %w", err)
+	}
+	tmp := path + ".tmp"
+	f, err := os.Create(tmp)
+	if err != nil {
+		return fmt.Errorf("spool: %w", err)
+	}
+	if _, err := f.Write(b); err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("spool: write %s: %w", filepath.Base(path), err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("spool: %w", err)
+	}
+	return nil
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("spool: %w", err)
+	}
+	defer d.Close()
+	_ = d.Sync()
+	return nil
+}

@@ -1,0 +1,137 @@
+package spool
+
+import (
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/restload/restload/internal/schema"
+)
+
+func TestPackageRoundTrip(t *testing.T) {
+	root := t.TempDir()
+	ts := time.Date(2024, 3, 1, 12, 30, 0, 123456000, time.UTC)
+	p, err := Create(root, Manifest{LoadID: "1700000000.000001", Pipeline: "p", Dataset: "d"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := p.Writer("files")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := [][]any{
+		{int64(-42), 3.5, true, "héllo 世界 🎉", ts, nil},
+		{int64(1) << 62, -0.0, false, "", nil},   // shorter row: a column came later
+		{nil, nil, nil, `{"a":[1,2]}`, nil, "x"}, // JSON is a string
+	}
+	for _, r := range rows {
+		if err := w.Write(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Not sealed yet: a crash here leaves an unsealed package.
+	sealed, unsealed, err := Pending(root)
+	if err != nil || len(sealed) != 0 || len(unsealed) != 1 {
+		t.Fatalf("before seal: sealed=%d unsealed=%d err=%v", len(sealed), len(unsealed), err)
+	}
+	m := p.Manifest
+	m.Resources = []ResourceSummary{{Name: "files", Records: 3}}
+	sch := &schema.Schema{Name: "d", Version: 1, Tables: []*schema.Table{{Name: "files"}}}
+	if err := p.Seal(m, sch); err != nil {
+		t.Fatal(err)
+	}
+	sealed, unsealed, err = Pending(root)
+	if err != nil || len(sealed) != 1 || len(unsealed) != 0 {
+		t.Fatalf("after seal: sealed=%d unsealed=%d err=%v", len(sealed), len(unsealed), err)
+	}
+	got := sealed[0]
+	if got.Manifest.LoadID != "1700000000.000001" || got.Manifest.Resources[0].Records != 3 {
+		t.Fatalf("manifest = %+v", got.Manifest)
+	}
+	if s, err := got.Schema(); err != nil || s.Table("files") == nil {
+		t.Fatalf("schema = %+v, %v", s, err)
+	}
+	src, err := got.Rows("files", 6)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var read [][]any
+	for src.Next() {
+		read = append(read, append([]any(nil), src.Values()...))
+	}
+	if src.Err() != nil {
+		t.Fatal(src.Err())
+	}
+	want := [][]any{
+		rows[0],
+		{int64(1) << 62, -0.0, false, "", nil, nil},
+		rows[2],
+	}
+	if !reflect.DeepEqual(read, want) {
+		t.Fatalf("rows:\n got %#v\nwant %#v", read, want)
+	}
+	// A table never written reads as empty.
+	empty, err := got.Rows("nothing", 3)
+	if err != nil || empty.Next() {
+		t.Fatalf("missing table: next=true or err=%v", err)
+	}
+}
+
+func TestTruncatedPackageIsAnError(t *testing.T) {
+	root := t.TempDir()
+	p, _ := Create(root, Manifest{LoadID: "1"})
+	w, _ := p.Writer("t")
+	for i := 0; i < 1000; i++ {
+		if err := w.Write([]any{int64(i), "some text to make it longer"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := p.Seal(p.Manifest, &schema.Schema{}); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(p.Dir, "tables", "t.rows.zst")
+	b, _ := os.ReadFile(path)
+	if err := os.WriteFile(path, b[:len(b)/2], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	src, err := p.Rows("t", 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for src.Next() {
+		n++
+	}
+	if src.Err() == nil {
+		t.Fatalf("read %d rows of a truncated file without error", n)
+	}
+	if errors.Is(src.Err(), io.EOF) {
+		t.Fatalf("truncation reported as clean EOF: %v", src.Err())
+	}
+}
+
+func BenchmarkWriteRead(b *testing.B) {
+	root := b.TempDir()
+	row := []any{"0000000001", int64(12345), 3.25, true, "Quarterly revenue — Ωmega", time.Now(), nil, "owner@example.com"}
+	b.ReportAllocs()
+	p, _ := Create(root, Manifest{LoadID: "1"})
+	w, _ := p.Writer("t")
+	for i := 0; i < b.N; i++ {
+		if err := w.Write(row); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := p.Seal(p.Manifest, &schema.Schema{}); err != nil {
+		b.Fatal(err)
+	}
+	src, _ := p.Rows("t", len(row))
+	for src.Next() {
+	}
+	if src.Err() != nil {
+		b.Fatal(src.Err())
+	}
+}
