@@ -1,0 +1,82 @@
+package mockapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// Running is a Server listening on a real socket.
+type Running struct {
+	// URL is the API base URL, e.g. "http://127.0.0.1:PORT/v2".
+	URL string
+	// TokenURL is URL + "/auth/token".
+	TokenURL string
+	// Addr is the listening address, e.g. "127.0.0.1:PORT".
+	Addr   string
+	Server *Server
+
+	srv       *http.Server
+	done      chan struct{} // closed when Serve returns
+	closeOnce sync.Once
+	closeErr  error
+	stopWatch chan struct{}
+}
+
+// Start listens on addr ("127.0.0.1:0" picks a free port) and serves a new
+// Server for opts in the background until ctx is done or Close is called.
+// It returns once the listener is bound, so URL is immediately usable.
+func Start(ctx context.Context, addr string, opts Options) (*Running, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("mockapi: listen on %s: %w", addr, err)
+	}
+	s := New(opts)
+	bound := ln.Addr().String()
+	r := &Running{
+		URL:       "http://" + bound + "/v2",
+		TokenURL:  "http://" + bound + "/v2/auth/token",
+		Addr:      bound,
+		Server:    s,
+		srv:       &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second},
+		done:      make(chan struct{}),
+		stopWatch: make(chan struct{}),
+	}
+	go func() {
+		defer close(r.done)
+		_ = r.srv.Serve(ln) // always non-nil; ErrServerClosed after Close
+	}()
+	go func() {
+		select {
+		case <-ctx.Done():
+			_ = r.Close()
+		case <-r.stopWatch:
+		}
+	}()
+	return r, nil
+}
+
+// Close stops the server: it stops accepting connections, closes idle ones
+// and waits up to five seconds for in-flight requests before closing the rest.
+// It blocks until the serving goroutine has exited and is safe to call more
+// than once; later calls return the first call's result.
+func (r *Running) Close() error {
+	r.closeOnce.Do(func() {
+		close(r.stopWatch)
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := r.srv.Shutdown(ctx); err != nil {
+			r.closeErr = errors.Join(fmt.Errorf("mockapi: shutdown: %w", err), r.srv.Close())
+		}
+		<-r.done
+	})
+	return r.closeErr
+}
