@@ -1,0 +1,369 @@
+package httpclient
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/restload/restload/internal/config"
+)
+
+// Policy says which failures are retried and how long to wait between
+// tries. The zero Policy retries nothing.
+type Policy struct {
+	// MaxRetries is how many times a request is retried after its first
+	// attempt, so a request is sent at most MaxRetries+1 times.
+	MaxRetries int
+	// BackoffFactor scales the exponential backoff: the wait before retry
+	// n (counting from 0) is BackoffFactor * 2^n seconds. Zero means 1.
+	BackoffFactor float64
+	// StatusCodes are the response statuses that are retried. Connection
+	// errors are always retried (while retries remain).
+	StatusCodes []int
+	// MaxDelay caps every wait, including one asked for by Retry-After.
+	// Zero means 60s.
+	MaxDelay time.Duration
+}
+
+// DefaultPolicy is the seed's policy: 3 retries, backoff factor 2 (waits of
+// 2s, 4s and 8s), on 429, 500, 502, 503 and 504, waits capped at 60s.
+func DefaultPolicy() Policy {
+	return Policy{
+		MaxRetries:    3,
+		BackoffFactor: 2,
+		StatusCodes:   []int{429, 500, 502, 503, 504},
+		MaxDelay:      60 * time.Second,
+	}
+}
+
+// PolicyFromConfig returns DefaultPolicy with the fields set in r
+// overriding it. A nil r gives DefaultPolicy.
+func PolicyFromConfig(r *config.Retry) Policy {
+	p := DefaultPolicy()
+	if r == nil {
+		return p
+	}
+	if r.MaxRetries != nil {
+		p.MaxRetries = *r.MaxRetries
+	}
+	if r.BackoffFactor != nil {
+		p.BackoffFactor = *r.BackoffFactor
+	}
+	if r.StatusCodes != nil {
+		p.StatusCodes = r.StatusCodes
+	}
+	if r.MaxDelay > 0 {
+		p.MaxDelay = time.Duration(r.MaxDelay)
+	}
+	return p
+}
+
+// minRetryAfterWait is the least time waited on a Retry-After that asks for
+// less (including "0" and dates in the past), so a server answering
+// "Retry-After: 0" cannot make restload burn all its retries at once.
+const minRetryAfterWait = time.Second
+
+func (p Policy) maxDelay() time.Duration {
+	if p.MaxDelay > 0 {
+		return p.MaxDelay
+	}
+	return 60 * time.Second
+}
+
+// Backoff returns the wait before retry n (0 for the first retry) without
+// jitter: BackoffFactor * 2^n seconds, capped at MaxDelay.
+func (p Policy) Backoff(n int) time.Duration {
+	f := p.BackoffFactor
+	if f <= 0 {
+		f = 1
+	}
+	secs := f * math.Pow(2, float64(n))
+	limit := p.maxDelay()
+	if secs >= limit.Seconds() {
+		return limit
+	}
+	return time.Duration(secs * float64(time.Second))
+}
+
+// wait returns how long to wait before retry n given the response that
+// failed (nil for a connection error). Retry-After replaces the backoff; it
+// is clamped to [min(1s, MaxDelay), MaxDelay]. The backoff gets up to 10%
+// jitter, still capped at MaxDelay.
+func (p Policy) wait(n int, resp *http.Response, now time.Time) time.Duration {
+	limit := p.maxDelay()
+	if resp != nil {
+		if d, ok := parseRetryAfter(resp.Header.Get("Retry-After"), now); ok {
+			return min(max(d, min(minRetryAfterWait, limit)), limit)
+		}
+	}
+	d := p.Backoff(n)
+	d += time.Duration(rand.Float64() * 0.1 * float64(d))
+	return min(d, limit)
+}
+
+// parseRetryAfter reads a Retry-After value: delay seconds or an HTTP date.
+func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0, false
+	}
+	if secs, err := strconv.ParseFloat(v, 64); err == nil {
+		if secs < 0 || math.IsNaN(secs) {
+			return 0, true
+		}
+		if secs > float64(math.MaxInt64/int64(time.Second)) {
+			return time.Duration(math.MaxInt64), true
+		}
+		return time.Duration(secs * float64(time.Second)), true
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return t.Sub(now), true
+	}
+	return 0, false
+}
+
+// Client sends requests with retries, per-host limits and redacted errors.
+// Its zero value works: http.DefaultClient, no retries, no limits, logs
+// discarded. Set the fields before the first Do and do not change them
+// afterwards; Do is safe for concurrent use. A Client must not be copied
+// after first use.
+type Client struct {
+	// HTTP sends each attempt; its Transport normally carries auth.
+	HTTP *http.Client
+	// Policy decides what is retried and how long to wait.
+	Policy Policy
+	// Limits bounds concurrency and request rate for each host separately.
+	Limits HostLimits
+	// Logger receives one record per retry; nil discards them.
+	Logger *slog.Logger
+	// Redactor masks secrets in errors and logs; nil masks only
+	// secret-looking URL parts.
+	Redactor *Redactor
+	// Sleep waits d or until ctx is done, returning ctx's error then. Nil
+	// uses a timer; tests inject a recorder.
+	Sleep func(ctx context.Context, d time.Duration) error
+	// Now is the clock for Retry-After dates and slowdowns; nil is time.Now.
+	Now func() time.Time
+
+	hostsMu sync.Mutex
+	hosts   map[string]*hostState
+}
+
+// StatusError is a response with status 400 or above, returned by Do after
+// any retries were spent. Its body has been read and closed.
+type StatusError struct {
+	Method string
+	// URL is the request URL with secrets masked.
+	URL        string
+	StatusCode int
+	// Status is the status line text, such as "503 Service Unavailable".
+	Status string
+	// Header is the final response's header.
+	Header http.Header
+	// Body is the first 512 bytes of the response body, redacted, for
+	// messages.
+	Body string
+	// Content is the response body (at most 1 MiB), not redacted, for
+	// matching response actions. Never print it.
+	Content []byte
+	// Attempts is how many times the request was sent.
+	Attempts int
+}
+
+func (e *StatusError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s: %s", e.Method, e.URL, e.Status)
+	if e.Attempts > 1 {
+		fmt.Fprintf(&b, " after %d attempts", e.Attempts)
+	}
+	if body := strings.TrimSpace(e.Body); body != "" {
+		b.WriteString(": ")
+		b.WriteString(body)
+	}
+	return b.String()
+}
+
+// RequestError is a request that got no response: a connection failure that
+// outlived its retries, or a context that ended. Err is the cause, its
+// message redacted (errors.Is still sees context.Canceled and the like).
+type RequestError struct {
+	Method string
+	// URL is the request URL with secrets masked.
+	URL      string
+	Attempts int
+	Err      error
+}
+
+func (e *RequestError) Error() string {
+	if e.Attempts > 1 {
+		return fmt.Sprintf("%s %s: failed after %d attempts: %v", e.Method, e.URL, e.Attempts, e.Err)
+	}
+	return fmt.Sprintf("%s %s: %v", e.Method, e.URL, e.Err)
+}
+
+func (e *RequestError) Unwrap() error { return e.Err }
+
+const (
+	errorBodyBytes  = 512
+	contentMaxBytes = 1 << 20
+	drainBytes      = 64 << 10
+)
+
+// Do sends req, retrying as Policy says, and returns the first response
+// with a status below 400. A response with status 400 or above comes back as
+// a *StatusError once it is not retried or retries are spent; a request that
+// never got a response comes back as a *RequestError. When ctx ends, Do
+// stops at once, also during a wait, and returns a *RequestError wrapping
+// ctx.Err().
+//
+// A request with a body must have GetBody set (http.NewRequest sets it for
+// the usual body types) to be retried. Do blocks while the host's
+// concurrency or rate limit is reached.
+func (c *Client) Do(ctx context.Context, req *http.Request) (*http.Response, error) {
+	hc := c.HTTP
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	host := c.host(req.URL.Host)
+	redURL := c.Redactor.URL(req.URL)
+	fail := func(attempts int, err error) error {
+		return &RequestError{Method: req.Method, URL: redURL, Attempts: attempts, Err: c.Redactor.Error(err)}
+	}
+	for attempt := 0; ; attempt++ {
+		r := req.WithContext(ctx)
+		if attempt > 0 && req.Body != nil && req.Body != http.NoBody {
+			if req.GetBody == nil {
+				return nil, fail(attempt, errors.New("cannot retry: request body is not replayable (GetBody is nil)"))
+			}
+			body, err := req.GetBody()
+			if err != nil {
+				return nil, fail(attempt, fmt.Errorf("replaying request body: %w", err))
+			}
+			r.Body = body
+		}
+		if err := host.acquire(ctx, c.now()); err != nil {
+			return nil, fail(attempt, err)
+		}
+		resp, err := hc.Do(r)
+		host.release()
+
+		retries := attempt < c.Policy.MaxRetries
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, fail(attempt+1, ctx.Err())
+			}
+			if !retries || !retryableError(err) {
+				return nil, fail(attempt+1, err)
+			}
+			d := c.Policy.wait(attempt, nil, c.now())
+			c.logger().LogAttrs(ctx, slog.LevelWarn, "request failed, retrying",
+				slog.String("method", req.Method), slog.String("url", redURL),
+				slog.String("error", c.Redactor.String(err.Error())),
+				slog.Int("attempt", attempt+1), slog.Duration("wait", d))
+			if err := c.sleep(ctx, d); err != nil {
+				return nil, fail(attempt+1, err)
+			}
+			continue
+		}
+		if resp.StatusCode == http.StatusTooManyRequests {
+			host.throttled(c.now())
+		}
+		if resp.StatusCode < 400 {
+			return resp, nil
+		}
+		if !retries || !slices.Contains(c.Policy.StatusCodes, resp.StatusCode) {
+			return nil, c.statusError(req, redURL, resp, attempt+1)
+		}
+		d := c.Policy.wait(attempt, resp, c.now())
+		drain(resp)
+		c.logger().LogAttrs(ctx, slog.LevelWarn, "retrying request",
+			slog.String("method", req.Method), slog.String("url", redURL),
+			slog.Int("status", resp.StatusCode),
+			slog.Int("attempt", attempt+1), slog.Duration("wait", d))
+		if err := c.sleep(ctx, d); err != nil {
+			return nil, fail(attempt+1, err)
+		}
+	}
+}
+
+func (c *Client) statusError(req *http.Request, redURL string, resp *http.Response, attempts int) *StatusError {
+	defer resp.Body.Close()
+	content, _ := io.ReadAll(io.LimitReader(resp.Body, contentMaxBytes))
+	body := content
+	if len(body) > errorBodyBytes {
+		body = body[:errorBodyBytes]
+	}
+	status := resp.Status
+	if status == "" {
+		status = fmt.Sprintf("%d %s", resp.StatusCode, http.StatusText(resp.StatusCode))
+	}
+	return &StatusError{
+		Method:     req.Method,
+		URL:        redURL,
+		StatusCode: resp.StatusCode,
+		Status:     status,
+		Header:     resp.Header,
+		Body:       c.Redactor.String(strings.ToValidUTF8(string(body), "?")),
+		Content:    content,
+		Attempts:   attempts,
+	}
+}
+
+// drain reads a little of an unwanted body so the connection can be reused,
+// then closes it.
+func drain(resp *http.Response) {
+	_, _ = io.CopyN(io.Discard, resp.Body, drainBytes)
+	_ = resp.Body.Close()
+}
+
+// retryableError reports whether a transport error is worth retrying:
+// network errors and connections cut mid-response, but not, say, a bad URL
+// scheme or a refused TLS certificate.
+func retryableError(err error) bool {
+	var ne net.Error
+	if errors.As(err, &ne) {
+		return true
+	}
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNREFUSED)
+}
+
+func (c *Client) logger() *slog.Logger {
+	if c.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return c.Logger
+}
+
+func (c *Client) now() time.Time {
+	if c.Now == nil {
+		return time.Now()
+	}
+	return c.Now()
+}
+
+func (c *Client) sleep(ctx context.Context, d time.Duration) error {
+	if c.Sleep != nil {
+		return c.Sleep(ctx, d)
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return fmt.Errorf("waiting to retry: %w", ctx.Err())
+	case <-t.C:
+		return nil
+	}
+}

@@ -1,0 +1,234 @@
+package httpclient
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+)
+
+// Mask is what redaction puts in place of a secret.
+const Mask = "[REDACTED]"
+
+// Redactor replaces known secret values in text and masks secret-looking
+// parts of URLs. The nil *Redactor is valid: it knows no secrets but still
+// masks URL passwords and secret query parameters. A Redactor is safe for
+// concurrent use.
+type Redactor struct {
+	mu       sync.RWMutex
+	secrets  []string
+	replacer *strings.Replacer
+}
+
+// NewRedactor returns a Redactor that hides each non-empty secret, both as
+// written and in its URL-escaped forms.
+func NewRedactor(secrets ...string) *Redactor {
+	r := &Redactor{}
+	r.Add(secrets...)
+	return r
+}
+
+// Add registers more secrets, for example an access token fetched at run
+// time. Empty strings are ignored.
+func (r *Redactor) Add(secrets ...string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, s := range secrets {
+		if s == "" {
+			continue
+		}
+		for _, form := range []string{s, url.QueryEscape(s), url.PathEscape(s)} {
+			if !slices.Contains(r.secrets, form) {
+				r.secrets = append(r.secrets, form)
+			}
+		}
+	}
+	// Longest first, so a secret containing another is replaced whole.
+	slices.SortFunc(r.secrets, func(a, b string) int { return len(b) - len(a) })
+	pairs := make([]string, 0, 2*len(r.secrets))
+	for _, s := range r.secrets {
+		pairs = append(pairs, s, Mask)
+	}
+	r.replacer = strings.NewReplacer(pairs...)
+}
+
+// String returns s with every known secret replaced by [REDACTED].
+func (r *Redactor) String(s string) string {
+	if r == nil {
+		return s
+	}
+	r.mu.RLock()
+	rep := r.replacer
+	r.mu.RUnlock()
+	if rep == nil {
+		return s
+	}
+	return rep.Replace(s)
+}
+
+// secretParams are query parameter names whose values are always masked.
+var secretParams = map[string]bool{
+	"token": true, "access_token": true, "api_key": true, "apikey": true,
+	"key": true, "secret": true, "client_secret": true, "password": true,
+	"signature": true, "sig": true, "code": true, "refresh_token": true,
+	"id_token": true, "passwd": true, "pwd": true, "auth": true,
+}
+
+// IsSecretParam reports whether a query parameter or header named name
+// should have its value masked: one of token, access_token, api_key, apikey,
+// key, secret, client_secret, password, signature, sig, code, refresh_token
+// (case-insensitive, '-' read as '_'), or any name containing "token",
+// "secret", "password" or "api_key".
+func IsSecretParam(name string) bool {
+	n := strings.ReplaceAll(strings.ToLower(name), "-", "_")
+	if secretParams[n] {
+		return true
+	}
+	for _, part := range []string{"token", "secret", "password", "api_key", "apikey"} {
+		if strings.Contains(n, part) {
+			return true
+		}
+	}
+	return false
+}
+
+// URL renders u with its userinfo password, the values of secret-looking
+// query parameters (see IsSecretParam) and every known secret masked. The
+// order of query parameters is kept.
+func (r *Redactor) URL(u *url.URL) string {
+	if u == nil {
+		return ""
+	}
+	c := *u
+	user := ""
+	if c.User != nil {
+		user = c.User.Username()
+		if _, has := c.User.Password(); has {
+			user += ":" + Mask
+		}
+		c.User = nil
+	}
+	if c.RawQuery != "" {
+		parts := strings.Split(c.RawQuery, "&")
+		for i, p := range parts {
+			k, _, hasValue := strings.Cut(p, "=")
+			name, err := url.QueryUnescape(k)
+			if err != nil {
+				name = k
+			}
+			if hasValue && IsSecretParam(name) {
+				parts[i] = k + "=" + Mask
+			}
+		}
+		c.RawQuery = strings.Join(parts, "&")
+	}
+	s := c.String()
+	if user != "" {
+		if i := strings.Index(s, "://"); i >= 0 {
+			s = s[:i+3] + user + "@" + s[i+3:]
+		}
+	}
+	return r.String(s)
+}
+
+// URLString is URL for a URL held as a string; an unparsable string is only
+// passed through String.
+func (r *Redactor) URLString(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return r.String(raw)
+	}
+	return r.URL(u)
+}
+
+// Error returns err's message with secrets redacted, keeping err in the
+// chain for errors.Is and errors.As.
+func (r *Redactor) Error(err error) error {
+	if err == nil {
+		return nil
+	}
+	msg := r.String(err.Error())
+	if msg == err.Error() {
+		return err
+	}
+	return &redactedError{msg: msg, err: err}
+}
+
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e *redactedError) Error() string { return e.msg }
+func (e *redactedError) Unwrap() error { return e.err }
+
+// RedactHandler wraps h so that log messages, string attributes, errors,
+// URLs and Stringers pass through r before h sees them. Attributes whose key
+// looks secret (see IsSecretParam) are masked whole.
+func RedactHandler(h slog.Handler, r *Redactor) slog.Handler {
+	return &redactHandler{h: h, r: r}
+}
+
+type redactHandler struct {
+	h slog.Handler
+	r *Redactor
+}
+
+func (rh *redactHandler) Enabled(ctx context.Context, l slog.Level) bool {
+	return rh.h.Enabled(ctx, l)
+}
+
+func (rh *redactHandler) Handle(ctx context.Context, rec slog.Record) error {
+	out := slog.NewRecord(rec.Time, rec.Level, rh.r.String(rec.Message), rec.PC)
+	rec.Attrs(func(a slog.Attr) bool {
+		out.AddAttrs(rh.attr(a))
+		return true
+	})
+	return rh.h.Handle(ctx, out)
+}
+
+func (rh *redactHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	red := make([]slog.Attr, len(attrs))
+	for i, a := range attrs {
+		red[i] = rh.attr(a)
+	}
+	return &redactHandler{h: rh.h.WithAttrs(red), r: rh.r}
+}
+
+func (rh *redactHandler) WithGroup(name string) slog.Handler {
+	return &redactHandler{h: rh.h.WithGroup(name), r: rh.r}
+}
+
+func (rh *redactHandler) attr(a slog.Attr) slog.Attr {
+	v := a.Value.Resolve()
+	if IsSecretParam(a.Key) && v.Kind() != slog.KindGroup {
+		return slog.String(a.Key, Mask)
+	}
+	switch v.Kind() {
+	case slog.KindString:
+		return slog.String(a.Key, rh.r.String(v.String()))
+	case slog.KindGroup:
+		g := v.Group()
+		red := make([]any, len(g))
+		for i, ga := range g {
+			red[i] = rh.attr(ga)
+		}
+		return slog.Group(a.Key, red...)
+	case slog.KindAny:
+		switch x := v.Any().(type) {
+		case *url.URL:
+			return slog.String(a.Key, rh.r.URL(x))
+		case error:
+			return slog.String(a.Key, rh.r.String(x.Error()))
+		case fmt.Stringer:
+			return slog.String(a.Key, rh.r.String(x.String()))
+		case []byte:
+			return slog.String(a.Key, rh.r.String(string(x)))
+		}
+	}
+	return slog.Attr{Key: a.Key, Value: v}
+}
+
