@@ -231,4 +231,3 @@ func (rh *redactHandler) attr(a slog.Attr) slog.Attr {
 	}
 	return slog.Attr{Key: a.Key, Value: v}
 }
-
