@@ -1,0 +1,142 @@
+// Package cli is restload's command line: run, check, demo, mock-api, info
+// and schema. Run is the whole program given arguments and output streams,
+// so it is testable without starting a process.
+//
+// Exit codes:
+//
+//	0  success
+//	1  the run failed: an API, network or destination error (nothing of
+//	   the failed resources was loaded; see the message)
+//	2  bad usage or an invalid pipeline file (every problem is listed)
+//	130 interrupted (SIGINT/SIGTERM); a rerun finishes the job
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/restload/restload/internal/config"
+	"github.com/restload/restload/internal/httpclient"
+)
+
+// Exit codes.
+const (
+	ExitOK          = 0
+	ExitFailed      = 1
+	ExitUsage       = 2
+	ExitInterrupted = 130
+)
+
+// usageError marks errors that are the user's invocation's fault.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+// globals are the flags every command shares.
+type globals struct {
+	logLevel  string
+	logFormat string
+	stdout    io.Writer
+	stderr    io.Writer
+}
+
+// logger builds the run's logger: text or JSON on stderr, with every secret
+// value of p redacted from messages and attributes.
+func (g *globals) logger(secrets []string) (*slog.Logger, error) {
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(g.logLevel)); err != nil {
+		return nil, usageError{fmt.Errorf("--log-level %q: want debug, info, warn or error", g.logLevel)}
+	}
+	opts := &slog.HandlerOptions{Level: lvl}
+	var h slog.Handler
+	switch g.logFormat {
+	case "text", "":
+		h = slog.NewTextHandler(g.stderr, opts)
+	case "json":
+		h = slog.NewJSONHandler(g.stderr, opts)
+	default:
+		return nil, usageError{fmt.Errorf("--log-format %q: want text or json", g.logFormat)}
+	}
+	return slog.New(httpclient.RedactHandler(h, httpclient.NewRedactor(secrets...))), nil
+}
+
+// Run runs restload with args (without the program name) and returns the
+// exit code.
+func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	g := &globals{stdout: stdout, stderr: stderr}
+	root := &cobra.Command{
+		Use:           "restload",
+		Short:         "Load REST APIs into databases from a dlt-compatible pipeline file",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.PersistentFlags().StringVar(&g.logLevel, "log-level", "warn", "log level: debug, info, warn or error")
+	root.PersistentFlags().StringVar(&g.logFormat, "log-format", "text", "log format: text or json")
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
+	root.AddCommand(
+		runCmd(g),
+		checkCmd(g),
+		demoCmd(g),
+		mockAPICmd(g),
+		infoCmd(g),
+		schemaCmd(g),
+		versionCmd(g),
+	)
+	err := root.ExecuteContext(ctx)
+	return report(stderr, err, ctx)
+}
+
+// report prints err and maps it to an exit code.
+func report(w io.Writer, err error, ctx context.Context) int {
+	if err == nil {
+		return ExitOK
+	}
+	var cerrs config.Errors
+	var cerr *config.Error
+	var uerr usageError
+	switch {
+	case errors.As(err, &cerrs):
+		fmt.Fprintf(w, "restload: the pipeline file has %d problem(s):\n", len(cerrs))
+		for _, e := range cerrs {
+			fmt.Fprintf(w, "  %s\n", e)
+		}
+		return ExitUsage
+	case errors.As(err, &cerr):
+		fmt.Fprintf(w, "restload: %s\n", cerr)
+		return ExitUsage
+	case errors.As(err, &uerr) || isCobraUsage(err):
+		fmt.Fprintf(w, "restload: %s\nRun 'restload --help' for usage.\n", err)
+		return ExitUsage
+	case ctx.Err() != nil || errors.Is(err, context.Canceled):
+		fmt.Fprintf(w, "restload: interrupted: %s\nNothing of the interrupted run was loaded; run the same command again to finish the job.\n", err)
+		return ExitInterrupted
+	}
+	fmt.Fprintf(w, "restload: %s\n", err)
+	return ExitFailed
+}
+
+func isCobraUsage(err error) bool {
+	s := err.Error()
+	return strings.HasPrefix(s, "unknown command") || strings.HasPrefix(s, "accepts ") ||
+		strings.HasPrefix(s, "requires at least") || strings.HasPrefix(s, "unknown flag") ||
+		strings.HasPrefix(s, "unknown shorthand flag")
+}
+
+// loadPipeline reads a pipeline file for a command.
+func loadPipeline(path, secrets string) (*config.Pipeline, error) {
+	if _, err := os.Stat(path); err != nil {
+		return nil, usageError{fmt.Errorf("pipeline file: %w", err)}
+	}
+	return config.Load(path, config.LoadOptions{SecretsFile: secrets})
+}

@@ -1,0 +1,114 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/restload/restload/internal/pipeline"
+)
+
+type runFlags struct {
+	dest        string
+	secrets     string
+	workers     int
+	workDir     string
+	resources   []string
+	summaryJSON string
+}
+
+func (f *runFlags) register(c *cobra.Command) {
+	c.Flags().StringVar(&f.dest, "dest", "", "destination URL (duckdb:PATH, postgres://..., parquet:DIR, jsonl:DIR); overrides pipeline.destination")
+	c.Flags().StringVar(&f.secrets, "secrets", "", "TOML secrets file (default .restload/secrets.toml beside the pipeline file)")
+	c.Flags().IntVar(&f.workers, "workers", 4, "resources extracted at once")
+	c.Flags().StringVar(&f.workDir, "work-dir", "", "where load packages are kept (default .restload/<pipeline> beside the pipeline file)")
+	c.Flags().StringSliceVar(&f.resources, "resource", nil, "run only these resources (repeatable)")
+	c.Flags().StringVar(&f.summaryJSON, "summary-json", "", "also write the run summary as JSON to this file")
+}
+
+func runCmd(g *globals) *cobra.Command {
+	var f runFlags
+	c := &cobra.Command{
+		Use:   "run PIPELINE",
+		Short: "Extract every resource of a pipeline file and load it into the destination",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			p, err := loadPipeline(args[0], f.secrets)
+			if err != nil {
+				return err
+			}
+			log, err := g.logger(p.SecretValues())
+			if err != nil {
+				return err
+			}
+			sum, err := pipeline.Run(cmd.Context(), p, pipeline.Options{
+				Destination: f.dest, WorkDir: f.workDir, Workers: f.workers,
+				Resources: f.resources, Logger: log,
+			})
+			printSummary(g.stdout, sum)
+			if werr := writeSummaryJSON(f.summaryJSON, sum); werr != nil && err == nil {
+				err = werr
+			}
+			return err
+		},
+	}
+	f.register(c)
+	return c
+}
+
+// printSummary prints the run's table: one line per resource and table.
+func printSummary(w io.Writer, s *pipeline.Summary) {
+	if s == nil || (len(s.Resources) == 0 && len(s.Pending) == 0) {
+		return
+	}
+	for _, id := range s.Pending {
+		fmt.Fprintf(w, "loaded package %s left by an earlier run\n", id)
+	}
+	if len(s.Resources) == 0 {
+		return
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "RESOURCE\tSTATUS\tRECORDS\tPAGES\tRETRIES\tSECONDS\tTABLE ROWS")
+	var total int64
+	for _, r := range s.Resources {
+		tables := make([]string, 0, len(r.Rows))
+		for t := range r.Rows {
+			tables = append(tables, t)
+		}
+		sort.Strings(tables)
+		rows := ""
+		for i, t := range tables {
+			if i > 0 {
+				rows += ", "
+			}
+			rows += fmt.Sprintf("%s=%d", t, r.Rows[t])
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%.2f\t%s\n", r.Name, r.Status, r.Records, r.Pages, r.Retries, r.Seconds, rows)
+		total += r.Records
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "\n%d records in %.2fs into %s (dataset %s, load %s, schema version %d)\n",
+		total, s.Seconds, s.Destination, s.Dataset, s.LoadID, s.SchemaVersion)
+	for _, c := range s.Changes {
+		fmt.Fprintf(w, "  schema: %s\n", c)
+	}
+}
+
+func writeSummaryJSON(path string, s *pipeline.Summary) error {
+	if path == "" || s == nil {
+		return nil
+	}
+	b, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("--summary-json: %w", err)
+	}
+	return nil
+}

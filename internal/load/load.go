@@ -1,0 +1,466 @@
+// Package load applies load packages to a destination and keeps the
+// pipeline's bookkeeping there: the loads table, schema versions and state.
+//
+// One package is loaded in one destination transaction: schema changes, the
+// rows of every table, merges, state and the load record all commit
+// together, so readers never see half a run and a failed load changes
+// nothing. Because the load record commits with the rows, a package that was
+// loaded but not yet removed from disk (the process died in between) is
+// recognised and not loaded twice.
+package load
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/restload/restload/internal/destination"
+	"github.com/restload/restload/internal/schema"
+	"github.com/restload/restload/internal/spool"
+)
+
+// System table names.
+const (
+	LoadsTable    = "_restload_loads"
+	VersionsTable = "_restload_versions"
+	StateTable    = "_restload_state"
+)
+
+// Load statuses kept in the loads table.
+const StatusLoaded = "loaded"
+
+func sysCol(name string, t schema.DataType, pk bool) *schema.Column {
+	return &schema.Column{Name: name, Type: t, Nullable: !pk, PrimaryKey: pk}
+}
+
+// systemTables returns fresh definitions of the bookkeeping tables.
+func systemTables() []*schema.Table {
+	return []*schema.Table{
+		{Name: LoadsTable, Resource: "_restload", WriteDisposition: schema.Append, Columns: []*schema.Column{
+			sysCol("load_id", schema.Text, true),
+			sysCol("pipeline_name", schema.Text, false),
+			sysCol("status", schema.Text, false),
+			sysCol("started_at", schema.Timestamp, false),
+			sysCol("finished_at", schema.Timestamp, false),
+			sysCol("schema_version", schema.BigInt, false),
+			sysCol("rows", schema.JSON, false),
+			sysCol("resources", schema.JSON, false),
+			sysCol(schema.ColID, schema.Text, false),
+		}},
+		{Name: VersionsTable, Resource: "_restload", WriteDisposition: schema.Append, Columns: []*schema.Column{
+			sysCol("version", schema.BigInt, true),
+			sysCol("hash", schema.Text, false),
+			sysCol("load_id", schema.Text, false),
+			sysCol("inserted_at", schema.Timestamp, false),
+			sysCol("changes", schema.JSON, false),
+			sysCol("schema", schema.JSON, false),
+			sysCol(schema.ColID, schema.Text, false),
+		}},
+		{Name: StateTable, Resource: "_restload", WriteDisposition: schema.Merge, Columns: []*schema.Column{
+			sysCol("pipeline_name", schema.Text, true),
+			sysCol("key", schema.Text, true),
+			sysCol("value", schema.JSON, false),
+			sysCol("load_id", schema.Text, false),
+			sysCol("updated_at", schema.Timestamp, false),
+			sysCol(schema.ColID, schema.Text, false),
+		}},
+	}
+}
+
+func isSystem(name string) bool {
+	return name == LoadsTable || name == VersionsTable || name == StateTable
+}
+
+// Version is one stored schema version.
+type Version struct {
+	Version    int             `json:"version"`
+	Hash       string          `json:"hash"`
+	LoadID     string          `json:"load_id"`
+	InsertedAt time.Time       `json:"inserted_at"`
+	Changes    []schema.Change `json:"changes"`
+	Schema     *schema.Schema  `json:"schema"`
+}
+
+// Versions reads every stored schema version, oldest first. A destination
+// never loaded into has none.
+func Versions(ctx context.Context, d destination.Destination) ([]Version, error) {
+	var out []Version
+	err := d.Read(ctx, VersionsTable, func(row map[string]any) error {
+		var v Version
+		v.Version = int(toInt(row["version"]))
+		v.Hash, _ = row["hash"].(string)
+		v.LoadID, _ = row["load_id"].(string)
+		v.InsertedAt, _ = row["inserted_at"].(time.Time)
+		if s, ok := row["changes"].(string); ok && s != "" {
+			if err := json.Unmarshal([]byte(s), &v.Changes); err != nil {
+				return fmt.Errorf("schema version %d: corrupt changes: %w", v.Version, err)
+			}
+		}
+		s, _ := row["schema"].(string)
+		v.Schema = &schema.Schema{}
+		if err := json.Unmarshal([]byte(s), v.Schema); err != nil {
+			return fmt.Errorf("schema version %d: corrupt schema: %w", v.Version, err)
+		}
+		out = append(out, v)
+		return nil
+	})
+	if errors.Is(err, destination.ErrNoTable) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read schema versions: %w", err)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Version < out[j].Version })
+	return out, nil
+}
+
+// StoredSchema returns the newest stored schema, or nil before the first
+// load.
+func StoredSchema(ctx context.Context, d destination.Destination) (*schema.Schema, error) {
+	vs, err := Versions(ctx, d)
+	if err != nil || len(vs) == 0 {
+		return nil, err
+	}
+	return vs[len(vs)-1].Schema, nil
+}
+
+// State reads the stored state of pipeline, by key.
+func State(ctx context.Context, d destination.Destination, pipeline string) (map[string]json.RawMessage, error) {
+	out := map[string]json.RawMessage{}
+	err := d.Read(ctx, StateTable, func(row map[string]any) error {
+		if row["pipeline_name"] != pipeline {
+			return nil
+		}
+		k, _ := row["key"].(string)
+		v, _ := row["value"].(string)
+		out[k] = json.RawMessage(v)
+		return nil
+	})
+	if errors.Is(err, destination.ErrNoTable) {
+		return out, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read state: %w", err)
+	}
+	return out, nil
+}
+
+// LoadInfo is one row of the loads table.
+type LoadInfo struct {
+	LoadID        string                  `json:"load_id"`
+	Pipeline      string                  `json:"pipeline_name"`
+	Status        string                  `json:"status"`
+	StartedAt     time.Time               `json:"started_at"`
+	FinishedAt    time.Time               `json:"finished_at"`
+	SchemaVersion int                     `json:"schema_version"`
+	Rows          map[string]int64        `json:"rows"`
+	Resources     []spool.ResourceSummary `json:"resources"`
+}
+
+// Loads reads the loads table, oldest first.
+func Loads(ctx context.Context, d destination.Destination) ([]LoadInfo, error) {
+	var out []LoadInfo
+	err := d.Read(ctx, LoadsTable, func(row map[string]any) error {
+		var l LoadInfo
+		l.LoadID, _ = row["load_id"].(string)
+		l.Pipeline, _ = row["pipeline_name"].(string)
+		l.Status, _ = row["status"].(string)
+		l.StartedAt, _ = row["started_at"].(time.Time)
+		l.FinishedAt, _ = row["finished_at"].(time.Time)
+		l.SchemaVersion = int(toInt(row["schema_version"]))
+		if s, ok := row["rows"].(string); ok {
+			_ = json.Unmarshal([]byte(s), &l.Rows)
+		}
+		if s, ok := row["resources"].(string); ok {
+			_ = json.Unmarshal([]byte(s), &l.Resources)
+		}
+		out = append(out, l)
+		return nil
+	})
+	if errors.Is(err, destination.ErrNoTable) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read loads: %w", err)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].LoadID < out[j].LoadID })
+	return out, nil
+}
+
+func toInt(v any) int64 {
+	switch x := v.(type) {
+	case int64:
+		return x
+	case int32:
+		return int64(x)
+	case int:
+		return int64(x)
+	case float64:
+		return int64(x)
+	}
+	return 0
+}
+
+// Result is what loading one package did.
+type Result struct {
+	LoadID string
+	// AlreadyLoaded is set when the package had been committed before (the
+	// process died before removing it); nothing was written again.
+	AlreadyLoaded bool
+	Rows          map[string]int64
+	SchemaVersion int
+	Changes       []schema.Change
+}
+
+// Package loads pkg into d in one transaction, then removes pkg from disk.
+func Package(ctx context.Context, d destination.Destination, pkg *spool.Package) (*Result, error) {
+	m := pkg.Manifest
+	res := &Result{LoadID: m.LoadID, Rows: map[string]int64{}}
+	loads, err := Loads(ctx, d)
+	if err != nil {
+		return nil, err
+	}
+	for _, l := range loads {
+		if l.LoadID == m.LoadID && l.Status == StatusLoaded {
+			res.AlreadyLoaded = true
+			res.SchemaVersion = l.SchemaVersion
+			res.Rows = l.Rows
+			return res, pkg.Remove()
+		}
+	}
+
+	versions, err := Versions(ctx, d)
+	if err != nil {
+		return nil, err
+	}
+	var stored *schema.Schema
+	version := 0
+	if len(versions) > 0 {
+		stored = versions[len(versions)-1].Schema
+		version = versions[len(versions)-1].Version
+	}
+	pkgSchema, err := pkg.Schema()
+	if err != nil {
+		return nil, err
+	}
+	target := union(stored, pkgSchema)
+	target.Name = m.Dataset
+	changes := schema.Diff(orEmpty(stored), target)
+	if len(changes) > 0 || stored == nil {
+		version++
+	}
+	target.Version = version
+	res.SchemaVersion = version
+	res.Changes = changes
+
+	sys := systemTables()
+	sysChanges := make([]schema.Change, 0, len(sys))
+	if stored == nil {
+		for _, t := range sys {
+			sysChanges = append(sysChanges, schema.Change{Kind: schema.AddTable, Table: t})
+		}
+	}
+
+	tx, err := d.Begin(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("load %s: %w", m.LoadID, err)
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+
+	if err := tx.Apply(ctx, append(sysChanges, changes...)); err != nil {
+		return nil, fmt.Errorf("load %s: apply schema changes: %w", m.LoadID, err)
+	}
+	for _, r := range m.Resources {
+		if err := loadResource(ctx, tx, pkg, pkgSchema, target, r, res.Rows); err != nil {
+			return nil, fmt.Errorf("load %s: resource %s: %w", m.LoadID, r.Name, err)
+		}
+	}
+
+	now := time.Now().UTC()
+	ids := &idGen{prefix: m.LoadID}
+	if len(m.State) > 0 {
+		var rows [][]any
+		for k, v := range m.State {
+			rows = append(rows, []any{m.Pipeline, k, string(v), m.LoadID, now, ids.next()})
+		}
+		st := sys[2]
+		if _, err := tx.Write(ctx, st, destination.ModeStage, &sliceRows{rows: rows}); err != nil {
+			return nil, fmt.Errorf("load %s: write state: %w", m.LoadID, err)
+		}
+		if err := tx.Merge(ctx, st, nil); err != nil {
+			return nil, fmt.Errorf("load %s: merge state: %w", m.LoadID, err)
+		}
+	}
+	if len(changes) > 0 || stored == nil {
+		sj, _ := json.Marshal(target)
+		cj, _ := json.Marshal(changes)
+		row := []any{int64(version), hashSchema(target), m.LoadID, now, string(cj), string(sj), ids.next()}
+		if _, err := tx.Write(ctx, sys[1], destination.ModeAppend, &sliceRows{rows: [][]any{row}}); err != nil {
+			return nil, fmt.Errorf("load %s: write schema version: %w", m.LoadID, err)
+		}
+	}
+	rj, _ := json.Marshal(res.Rows)
+	resj, _ := json.Marshal(m.Resources)
+	loadRow := []any{m.LoadID, m.Pipeline, StatusLoaded, m.CreatedAt, now, int64(version), string(rj), string(resj), ids.next()}
+	if _, err := tx.Write(ctx, sys[0], destination.ModeAppend, &sliceRows{rows: [][]any{loadRow}}); err != nil {
+		return nil, fmt.Errorf("load %s: write load record: %w", m.LoadID, err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return nil, fmt.Errorf("load %s: commit: %w", m.LoadID, err)
+	}
+	if err := pkg.Remove(); err != nil {
+		return res, fmt.Errorf("load %s: committed, but removing the package failed: %w", m.LoadID, err)
+	}
+	return res, nil
+}
+
+func loadResource(ctx context.Context, tx destination.Tx, pkg *spool.Package, pkgSchema, target *schema.Schema, r spool.ResourceSummary, counts map[string]int64) error {
+	root := target.Table(r.Table)
+	if root == nil {
+		// The resource produced no rows and never had a table.
+		return nil
+	}
+	tables := append([]*schema.Table{root}, target.Children(root.Name)...)
+	mode := destination.ModeAppend
+	switch r.WriteDisposition {
+	case schema.Replace:
+		mode = destination.ModeReplace
+	case schema.Merge:
+		mode = destination.ModeStage
+	}
+	for _, t := range tables {
+		pt := pkgSchema.Table(t.Name)
+		if pt == nil || !pkg.HasRows(t.Name) {
+			if mode != destination.ModeReplace {
+				continue
+			}
+			// Replace empties tables this load has no rows for.
+			if _, err := tx.Write(ctx, t, mode, &sliceRows{}); err != nil {
+				return fmt.Errorf("table %s: %w", t.Name, err)
+			}
+			continue
+		}
+		src, err := pkg.Rows(t.Name, len(pt.Columns))
+		if err != nil {
+			return err
+		}
+		n, err := tx.Write(ctx, t, mode, newRemap(src, pt, t))
+		src.Close()
+		if err != nil {
+			return fmt.Errorf("table %s: %w", t.Name, err)
+		}
+		counts[t.Name] += n
+	}
+	if mode == destination.ModeStage {
+		if err := tx.Merge(ctx, root, tables[1:]); err != nil {
+			return fmt.Errorf("merge %s: %w", root.Name, err)
+		}
+	}
+	return nil
+}
+
+func orEmpty(s *schema.Schema) *schema.Schema {
+	if s == nil {
+		return &schema.Schema{}
+	}
+	return s
+}
+
+// union returns stored with the tables and columns of pkg added: another
+// machine may have added columns since pkg was extracted, and neither side
+// loses any.
+func union(stored, pkg *schema.Schema) *schema.Schema {
+	out := orEmpty(stored).Clone()
+	for _, pt := range pkg.Tables {
+		if isSystem(pt.Name) {
+			continue
+		}
+		ot := out.Table(pt.Name)
+		if ot == nil {
+			out.Tables = append(out.Tables, pt.Clone())
+			continue
+		}
+		for _, c := range pt.Columns {
+			if ot.Column(c.Name) == nil {
+				cc := *c
+				ot.Columns = append(ot.Columns, &cc)
+			}
+		}
+	}
+	return out
+}
+
+// remap reorders rows written against the package's table to the target
+// table's column order.
+type remap struct {
+	src destination.RowSource
+	idx []int
+	out []any
+}
+
+func newRemap(src destination.RowSource, from, to *schema.Table) destination.RowSource {
+	same := len(from.Columns) == len(to.Columns)
+	idx := make([]int, len(to.Columns))
+	for i, c := range to.Columns {
+		idx[i] = -1
+		for j, fc := range from.Columns {
+			if fc.Name == c.Name {
+				idx[i] = j
+				break
+			}
+		}
+		if idx[i] != i {
+			same = false
+		}
+	}
+	if same {
+		return src
+	}
+	return &remap{src: src, idx: idx, out: make([]any, len(to.Columns))}
+}
+
+func (r *remap) Next() bool { return r.src.Next() }
+func (r *remap) Err() error { return r.src.Err() }
+func (r *remap) Values() []any {
+	v := r.src.Values()
+	for i, j := range r.idx {
+		if j >= 0 && j < len(v) {
+			r.out[i] = v[j]
+		} else {
+			r.out[i] = nil
+		}
+	}
+	return r.out
+}
+
+// sliceRows is a RowSource over rows held in memory (bookkeeping rows only).
+type sliceRows struct {
+	rows [][]any
+	i    int
+}
+
+func (s *sliceRows) Next() bool    { s.i++; return s.i <= len(s.rows) }
+func (s *sliceRows) Values() []any { return s.rows[s.i-1] }
+func (s *sliceRows) Err() error    { return nil }
+
+type idGen struct {
+	prefix string
+	n      int
+}
+
+func (g *idGen) next() string {
+	g.n++
+	return fmt.Sprintf("%s.%06d", g.prefix, g.n)
+}
+
+// hashSchema is a content hash of s's tables, independent of its version.
+func hashSchema(s *schema.Schema) string {
+	b, _ := json.Marshal(s.Tables)
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:16])
+}

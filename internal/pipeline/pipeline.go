@@ -1,0 +1,448 @@
+// Package pipeline runs a loaded pipeline file end to end: it finishes
+// packages an earlier run left behind, extracts every selected resource
+// (in parallel, bounded by Workers) into a new load package, and loads that
+// package into the destination in one transaction.
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"path/filepath"
+	"sort"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/restload/restload/internal/auth"
+	"github.com/restload/restload/internal/config"
+	"github.com/restload/restload/internal/destination"
+	"github.com/restload/restload/internal/extract"
+	"github.com/restload/restload/internal/httpclient"
+	"github.com/restload/restload/internal/load"
+	"github.com/restload/restload/internal/normalize"
+	"github.com/restload/restload/internal/schema"
+	"github.com/restload/restload/internal/spool"
+)
+
+// Options tune a run. The zero value works.
+type Options struct {
+	// Destination overrides the pipeline file's destination URL.
+	Destination string
+	// WorkDir holds load packages; default .restload/<pipeline> beside the
+	// pipeline file.
+	WorkDir string
+	// Workers bounds how many resources are extracted at once (default 4).
+	Workers int
+	// Resources, when set, limits the run to these resources.
+	Resources []string
+	Logger    *slog.Logger
+	// HTTPClient is the base client (default: a fresh one with the
+	// pipeline's timeout).
+	HTTPClient *http.Client
+	// Observer is told about progress (pages and records per resource).
+	Observer Observer
+	// AfterExtract, when set, is called after the package is sealed and
+	// before it is loaded (tests use it to simulate a crash).
+	AfterExtract func(pkgDir string)
+}
+
+// Observer receives progress events. Methods may be called concurrently.
+type Observer interface {
+	Page(resource string, page int, records int)
+	Retry(resource string)
+}
+
+// Summary is what a run did.
+type Summary struct {
+	Pipeline    string            `json:"pipeline"`
+	Dataset     string            `json:"dataset"`
+	Destination string            `json:"destination"`
+	LoadID      string            `json:"load_id"`
+	Started     time.Time         `json:"started_at"`
+	Seconds     float64           `json:"seconds"`
+	Resources   []ResourceSummary `json:"resources"`
+	// Pending lists packages of earlier runs loaded first.
+	Pending       []string        `json:"pending_loaded,omitempty"`
+	SchemaVersion int             `json:"schema_version"`
+	SchemaChanges []schema.Change `json:"-"`
+	Changes       []string        `json:"schema_changes,omitempty"`
+}
+
+// ResourceSummary is one resource's part of a run.
+type ResourceSummary struct {
+	Name    string           `json:"name"`
+	Status  string           `json:"status"` // loaded, failed
+	Error   string           `json:"error,omitempty"`
+	Records int64            `json:"records"`
+	Pages   int64            `json:"pages"`
+	Retries int64            `json:"retries"`
+	Seconds float64          `json:"seconds"`
+	Rows    map[string]int64 `json:"rows"` // by table
+}
+
+// Error reports the resources that failed in a run whose other resources
+// were loaded.
+type Error struct {
+	Failed []error
+}
+
+func (e *Error) Error() string {
+	if len(e.Failed) == 1 {
+		return e.Failed[0].Error()
+	}
+	s := fmt.Sprintf("%d resources failed:", len(e.Failed))
+	for _, err := range e.Failed {
+		s += "\n  " + err.Error()
+	}
+	return s
+}
+
+func (e *Error) Unwrap() []error { return e.Failed }
+
+// Run runs p. A returned *Error means the other resources were loaded; any
+// other error means nothing of this run was loaded.
+func Run(ctx context.Context, p *config.Pipeline, opts Options) (*Summary, error) {
+	start := time.Now()
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	redactor := httpclient.NewRedactor(p.SecretValues()...)
+	destURL := p.DestinationURL(opts.Destination)
+	sum := &Summary{Pipeline: p.Pipeline.Name, Dataset: p.Pipeline.Dataset, Destination: destination.Redact(destURL), Started: start.UTC()}
+
+	dest, err := destination.Open(ctx, destURL, p.Pipeline.Dataset)
+	if err != nil {
+		return sum, fmt.Errorf("open destination: %w", err)
+	}
+	defer dest.Close()
+
+	workDir := opts.WorkDir
+	if workDir == "" {
+		workDir = filepath.Join(filepath.Dir(p.File), ".restload", p.Pipeline.Name)
+	}
+	pkgRoot := filepath.Join(workDir, "packages")
+
+	// Finish what an earlier run left.
+	sealed, unsealed, err := spool.Pending(pkgRoot)
+	if err != nil {
+		return sum, err
+	}
+	for _, u := range unsealed {
+		log.Warn("discarding incomplete package of an earlier run (it died while extracting; extraction starts again)", "load_id", filepath.Base(u.Dir))
+		if err := u.Remove(); err != nil {
+			return sum, err
+		}
+	}
+	for _, s := range sealed {
+		log.Info("loading package left by an earlier run", "load_id", s.Manifest.LoadID)
+		res, err := load.Package(ctx, dest, s)
+		if err != nil {
+			return sum, fmt.Errorf("pending package %s: %w", s.Manifest.LoadID, err)
+		}
+		sum.Pending = append(sum.Pending, res.LoadID)
+	}
+
+	stored, err := load.StoredSchema(ctx, dest)
+	if err != nil {
+		return sum, err
+	}
+
+	hc := opts.HTTPClient
+	if hc == nil {
+		hc = &http.Client{Timeout: time.Duration(p.Source.Client.Timeout)}
+		if hc.Timeout == 0 {
+			hc.Timeout = 60 * time.Second
+		}
+	}
+	baseURL, err := url.Parse(p.Source.Client.BaseURL)
+	if err != nil {
+		return sum, fmt.Errorf("client.base_url: %w", err)
+	}
+	retry := p.RetryPolicy()
+
+	loadID := spool.NewLoadID(start)
+	sum.LoadID = loadID
+	pkg, err := spool.Create(pkgRoot, spool.Manifest{LoadID: loadID, Pipeline: p.Pipeline.Name, Dataset: p.Pipeline.Dataset})
+	if err != nil {
+		return sum, err
+	}
+
+	resources := selectResources(p, opts.Resources)
+	workers := opts.Workers
+	if workers <= 0 {
+		workers = 4
+	}
+	var (
+		mu       sync.Mutex
+		results  = make([]ResourceSummary, len(resources))
+		schemas  = make([]*schema.Schema, len(resources))
+		failures []error
+	)
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(workers)
+	for i, r := range resources {
+		g.Go(func() error {
+			rs, rsch, err := runResource(gctx, p, r, stored, pkg, loadID, resourceDeps{
+				base: hc, baseURL: baseURL, retry: retry, redactor: redactor, log: log, obs: opts.Observer,
+			})
+			results[i] = rs
+			schemas[i] = rsch
+			if err != nil {
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				mu.Lock()
+				failures = append(failures, err)
+				mu.Unlock()
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		_ = pkg.Abort()
+		return sum, err
+	}
+	if ctx.Err() != nil {
+		_ = pkg.Abort()
+		return sum, ctx.Err()
+	}
+
+	// The package's schema: what was stored plus what each resource added.
+	pkgSchema := stored.Clone()
+	if pkgSchema == nil {
+		pkgSchema = &schema.Schema{Name: p.Pipeline.Dataset}
+	}
+	m := pkg.Manifest
+	for i, r := range resources {
+		if results[i].Status != "ok" {
+			continue
+		}
+		for _, t := range schemas[i].Tables {
+			if t.Resource != r.Name {
+				continue
+			}
+			if old := pkgSchema.Table(t.Name); old != nil {
+				*old = *t
+			} else {
+				pkgSchema.Tables = append(pkgSchema.Tables, t)
+			}
+		}
+		m.Resources = append(m.Resources, spool.ResourceSummary{
+			Name: r.Name, Table: tableName(r), WriteDisposition: disposition(r),
+			Records: results[i].Records, Pages: results[i].Pages, Retries: results[i].Retries,
+			Seconds: results[i].Seconds, Rows: results[i].Rows,
+		})
+	}
+	if err := pkg.Seal(m, pkgSchema); err != nil {
+		return sum, err
+	}
+	if opts.AfterExtract != nil {
+		opts.AfterExtract(pkg.Dir)
+	}
+	res, err := load.Package(ctx, dest, pkg)
+	if err != nil {
+		return sum, err
+	}
+	sum.SchemaVersion = res.SchemaVersion
+	sum.SchemaChanges = res.Changes
+	for _, c := range res.Changes {
+		if c.Kind == schema.AddTable {
+			sum.Changes = append(sum.Changes, "new table "+c.Table.Name)
+		} else {
+			sum.Changes = append(sum.Changes, fmt.Sprintf("new column %s.%s %s", c.Table.Name, c.Column.Name, c.Column.Type))
+		}
+	}
+	for i := range results {
+		if results[i].Status == "ok" {
+			results[i].Status = "loaded"
+		}
+	}
+	sum.Resources = results
+	sum.Seconds = time.Since(start).Seconds()
+	if len(failures) > 0 {
+		sort.Slice(failures, func(i, j int) bool { return failures[i].Error() < failures[j].Error() })
+		return sum, &Error{Failed: failures}
+	}
+	return sum, nil
+}
+
+type resourceDeps struct {
+	base     *http.Client
+	baseURL  *url.URL
+	retry    config.Retry
+	redactor *httpclient.Redactor
+	log      *slog.Logger
+	obs      Observer
+}
+
+// runResource extracts one resource into pkg. It returns the resource's own
+// schema (stored tables plus what this run added).
+func runResource(ctx context.Context, p *config.Pipeline, r *config.Resource, stored *schema.Schema, pkg *spool.Package, loadID string, d resourceDeps) (ResourceSummary, *schema.Schema, error) {
+	start := time.Now()
+	rs := ResourceSummary{Name: r.Name, Status: "ok", Rows: map[string]int64{}}
+	fail := func(err error) (ResourceSummary, *schema.Schema, error) {
+		rs.Status = "failed"
+		rs.Error = err.Error()
+		rs.Seconds = time.Since(start).Seconds()
+		return rs, nil, err
+	}
+
+	authCfg := p.Source.Client.Auth
+	if r.Endpoint.Auth != nil {
+		authCfg = r.Endpoint.Auth
+	}
+	rt := http.RoundTripper(http.DefaultTransport)
+	if d.base.Transport != nil {
+		rt = d.base.Transport
+	}
+	if authCfg != nil {
+		var err error
+		rt, err = auth.New(authCfg, rt, d.base, d.baseURL.Host)
+		if err != nil {
+			return fail(fmt.Errorf("resource %s: auth: %w", r.Name, err))
+		}
+	}
+	var retries int64
+	client := &httpclient.Client{
+		HTTP:     &http.Client{Transport: rt, Timeout: d.base.Timeout, CheckRedirect: d.base.CheckRedirect},
+		Policy:   policy(d.retry),
+		Logger:   d.log.With("resource", r.Name),
+		Redactor: d.redactor,
+		OnRetry: func() {
+			retries++
+			if d.obs != nil {
+				d.obs.Retry(r.Name)
+			}
+		},
+	}
+
+	// Each resource normalizes into its own copy of its tables, so resources
+	// never share mutable schema state.
+	own := &schema.Schema{Name: p.Pipeline.Dataset}
+	if stored != nil {
+		for _, t := range stored.Tables {
+			if t.Resource == r.Name {
+				own.Tables = append(own.Tables, t.Clone())
+			}
+		}
+	}
+	norm, err := normalize.New(own, specFor(r), loadID)
+	if err != nil {
+		return fail(fmt.Errorf("resource %s: %w", r.Name, err))
+	}
+	writers := map[string]*spool.TableWriter{}
+	emit := func(t *schema.Table, row []any) error {
+		w := writers[t.Name]
+		if w == nil {
+			var err error
+			if w, err = pkg.Writer(t.Name); err != nil {
+				return err
+			}
+			writers[t.Name] = w
+		}
+		rs.Rows[t.Name]++
+		return w.Write(row)
+	}
+	x := &extract.Extractor{Client: client, Redactor: d.redactor, Logger: d.log}
+	st, err := x.Run(ctx, extract.Resource{
+		Name: r.Name, BaseURL: p.Source.Client.BaseURL, Endpoint: r.Endpoint,
+		Paginator: paginatorFor(p, r), Headers: p.Source.Client.Headers,
+	}, func(ctx context.Context, page extract.Page) error {
+		for i, rec := range page.Records {
+			if err := norm.Normalize(rec, emit); err != nil {
+				return fmt.Errorf("resource %s: page %d: record %d: %w", r.Name, page.Number, i+1, err)
+			}
+		}
+		if d.obs != nil {
+			d.obs.Page(r.Name, page.Number, len(page.Records))
+		}
+		return nil
+	})
+	rs.Records, rs.Pages, rs.Retries = st.Records, st.Pages, retries
+	if err != nil {
+		return fail(err)
+	}
+	rs.Seconds = time.Since(start).Seconds()
+	return rs, own, nil
+}
+
+func policy(r config.Retry) httpclient.Policy {
+	pol := httpclient.DefaultPolicy()
+	if r.MaxRetries != nil {
+		pol.MaxRetries = *r.MaxRetries
+	}
+	if r.BackoffFactor != nil {
+		pol.BackoffFactor = *r.BackoffFactor
+	}
+	if len(r.StatusCodes) > 0 {
+		pol.StatusCodes = r.StatusCodes
+	}
+	if r.MaxDelay > 0 {
+		pol.MaxDelay = time.Duration(r.MaxDelay)
+	}
+	return pol
+}
+
+// paginatorFor applies dlt's precedence: endpoint (which already has
+// resource_defaults merged in), then client.
+func paginatorFor(p *config.Pipeline, r *config.Resource) *config.Paginator {
+	if r.Endpoint != nil && r.Endpoint.Paginator != nil {
+		return r.Endpoint.Paginator
+	}
+	return p.Source.Client.Paginator
+}
+
+func tableName(r *config.Resource) string {
+	if r.TableName != "" {
+		return schema.NormalizeIdentifier(r.TableName)
+	}
+	return schema.NormalizeIdentifier(r.Name)
+}
+
+func disposition(r *config.Resource) string {
+	if r.WriteDisposition != nil && r.WriteDisposition.Disposition != "" {
+		return r.WriteDisposition.Disposition
+	}
+	return schema.Append
+}
+
+func specFor(r *config.Resource) normalize.Spec {
+	s := normalize.Spec{
+		Resource:         r.Name,
+		Table:            tableName(r),
+		WriteDisposition: disposition(r),
+		PrimaryKey:       r.PrimaryKey,
+		MergeKey:         r.MergeKey,
+		MaxNesting:       r.MaxTableNesting,
+	}
+	return s
+}
+
+func selectResources(p *config.Pipeline, only []string) []*config.Resource {
+	var out []*config.Resource
+	for i := range p.Source.Resources {
+		r := &p.Source.Resources[i]
+		if r.Selected != nil && !*r.Selected {
+			continue
+		}
+		if len(only) > 0 && !contains(only, r.Name) {
+			continue
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
