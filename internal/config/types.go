@@ -23,6 +23,14 @@ type Pipeline struct {
 	Retry    *Retry        `yaml:"retry"`
 	// Limits bounds concurrency and request rate against the API.
 	Limits *Limits `yaml:"limits"`
+
+	// srcPrefix is "source" for {pipeline, source, ...} files and "" for
+	// bare source dicts; error paths start with it.
+	srcPrefix string
+	// at maps dotted paths to where they were written.
+	at map[string]Pos
+	// secrets holds resolved secret values (see SecretValues).
+	secrets []string
 }
 
 // PipelineBlock holds the pipeline's own settings.

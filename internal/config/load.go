@@ -1,0 +1,305 @@
+package config
+
+import (
+	"cmp"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// LoadOptions says where secrets come from. The zero value reads the
+// default secrets file and the process environment.
+type LoadOptions struct {
+	// SecretsFile is a TOML file that ${secrets.NAME} falls back to when the
+	// environment variable is not set. When empty, DefaultSecretsFile of the
+	// pipeline file is used if it exists; an explicit file that is missing is
+	// an error.
+	SecretsFile string
+	// LookupEnv reads environment variables (default os.LookupEnv).
+	LookupEnv func(string) (string, bool)
+}
+
+// Default retry policy (the seed's): see Pipeline.RetryPolicy.
+const (
+	DefaultMaxRetries    = 3
+	DefaultBackoffFactor = 2.0
+	DefaultMaxDelay      = 60 * time.Second
+	// DefaultTimeout is Client.Timeout when the file does not set it.
+	DefaultTimeout = 60 * time.Second
+)
+
+// DefaultRetryStatusCodes are the HTTP statuses retried by default.
+var DefaultRetryStatusCodes = []int{429, 500, 502, 503, 504}
+
+// Load reads, decodes, defaults and validates the pipeline file at path.
+// When the file is invalid the error is an Errors holding every problem
+// found; other errors (the file cannot be read) are wrapped os errors.
+func Load(path string, opts LoadOptions) (*Pipeline, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read pipeline file: %w", err)
+	}
+	return Parse(path, data, opts)
+}
+
+// Parse is Load for a file already in memory; file names it in errors, is
+// where the default secrets file and pipeline name come from, and may be "".
+func Parse(file string, data []byte, opts LoadOptions) (*Pipeline, error) {
+	probs := &problems{file: file}
+	sec := newSecretResolver(file, opts, probs)
+
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		probs.list = append(probs.list, syntaxError(file, err))
+		return nil, probs.result(nil)
+	}
+	if len(doc.Content) == 0 {
+		probs.list = append(probs.list, &Error{File: file, Msg: "file is empty"})
+		return nil, probs.result(nil)
+	}
+	root := deref(doc.Content[0])
+	if root.Kind != yaml.MappingNode {
+		probs.add(Pos{file, root.Line, root.Column}, "", "want a mapping at the top level, got %s", describe(root))
+		return nil, probs.result(nil)
+	}
+
+	p := &Pipeline{File: file}
+	d := &decoder{probs: probs, file: file, at: map[string]Pos{"": {file, root.Line, root.Column}}, sec: sec}
+	if isBareSource(root) {
+		d.decode(root, reflect.ValueOf(&p.Source).Elem(), "")
+	} else {
+		p.srcPrefix = "source"
+		d.decode(root, reflect.ValueOf(p).Elem(), "")
+	}
+	p.at = d.at
+	p.secrets = slices.Clone(sec.values)
+	slices.SortFunc(p.secrets, func(a, b string) int { return cmp.Compare(len(b), len(a)) })
+
+	v := &validator{probs: probs, at: d.at, src: p.srcPrefix}
+	v.pipeline(p)
+	if err := probs.result(p.secrets); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// isBareSource reports whether the top-level mapping is dlt's source dict
+// itself rather than restload's {pipeline, source, retry, limits}.
+func isBareSource(root *yaml.Node) bool {
+	bare := false
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		switch root.Content[i].Value {
+		case "pipeline", "source", "retry", "limits":
+			return false
+		case "client", "resources", "resource_defaults":
+			bare = true
+		}
+	}
+	return bare
+}
+
+var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+func syntaxError(file string, err error) *Error {
+	msg := err.Error()
+	if m := yamlLine.FindStringSubmatch(msg); m != nil {
+		line, _ := strconv.Atoi(m[1])
+		return &Error{File: file, Line: line, Msg: "invalid YAML: " + m[2]}
+	}
+	return &Error{File: file, Msg: "invalid YAML: " + strings.TrimPrefix(msg, "yaml: ")}
+}
+
+// applyDefaults fills what the file left out. It runs after the file has
+// been checked, so values it reads are known to be well formed.
+func (p *Pipeline) applyDefaults() {
+	if p.Pipeline.Name == "" {
+		p.Pipeline.Name = nameFromFile(p.File)
+	}
+	if p.Pipeline.Dataset == "" {
+		p.Pipeline.Dataset = p.Pipeline.Name + "_dataset"
+	}
+	c := &p.Source.Client
+	if c.Timeout == 0 {
+		c.Timeout = Duration(DefaultTimeout)
+	}
+	defaultAuth(c.Auth)
+	if c.Paginator != nil {
+		defaultPaginator(c.Paginator)
+	}
+	if rd := p.Source.ResourceDefaults; rd != nil && rd.Endpoint != nil && rd.Endpoint.Paginator != nil {
+		defaultPaginator(rd.Endpoint.Paginator)
+	}
+	for i := range p.Source.Resources {
+		r := &p.Source.Resources[i]
+		if p.Source.ResourceDefaults != nil {
+			*r = mergeResource(&p.Source.ResourceDefaults.Resource, r)
+		}
+		if r.Endpoint == nil {
+			r.Endpoint = &Endpoint{}
+		}
+		e := r.Endpoint
+		if e.Path == "" {
+			e.Path = r.Name
+		}
+		e.Method = strings.ToUpper(e.Method)
+		if e.Method == "" {
+			e.Method = "GET"
+		}
+		if e.Paginator == nil && c.Paginator != nil {
+			pg := *c.Paginator
+			e.Paginator = &pg
+		}
+		if e.Paginator != nil {
+			defaultPaginator(e.Paginator)
+		}
+		defaultAuth(e.Auth)
+		if r.TableName == "" {
+			r.TableName = r.Name
+		}
+		if r.WriteDisposition == nil {
+			r.WriteDisposition = &WriteDisposition{Disposition: "append"}
+		}
+		if r.WriteDisposition.Disposition == "merge" && r.WriteDisposition.Strategy == "" {
+			r.WriteDisposition.Strategy = "delete-insert"
+		}
+	}
+}
+
+func defaultAuth(a *Auth) {
+	if a == nil {
+		return
+	}
+	if a.Type == "" {
+		a.Type = "bearer"
+	}
+	switch a.Type {
+	case "api_key":
+		a.Name = cmp.Or(a.Name, "Authorization")
+		a.Location = cmp.Or(a.Location, "header")
+	case "oauth2", "oauth2_client_credentials":
+		a.DefaultTokenExpiration = cmp.Or(a.DefaultTokenExpiration, 3600)
+	}
+}
+
+func defaultPaginator(pg *Paginator) {
+	if pg.Page == nil && pg.StartFromPage != nil {
+		n := *pg.StartFromPage
+		pg.Page = &n
+	}
+}
+
+var nonWord = regexp.MustCompile(`[^a-z0-9]+`)
+
+// nameFromFile turns "configs/My-Pipeline.yaml" into "my_pipeline".
+func nameFromFile(file string) string {
+	base := filepath.Base(file)
+	base = strings.TrimSuffix(base, filepath.Ext(base))
+	// Split camelCase before lower-casing.
+	var b strings.Builder
+	for i, c := range base {
+		if i > 0 && c >= 'A' && c <= 'Z' {
+			prev := base[i-1]
+			if prev >= 'a' && prev <= 'z' || prev >= '0' && prev <= '9' {
+				b.WriteByte('_')
+			}
+		}
+		b.WriteRune(c)
+	}
+	name := strings.Trim(nonWord.ReplaceAllString(strings.ToLower(b.String()), "_"), "_")
+	if name == "" || file == "" {
+		return "pipeline"
+	}
+	if name[0] >= '0' && name[0] <= '9' {
+		name = "p_" + name
+	}
+	return name
+}
+
+// SecretValues returns every value that a ${secrets.NAME} reference resolved
+// to, plus ${env.NAME} values used under an auth block or in headers, longest
+// first, so callers can redact them from logs and errors. The slice is a
+// copy.
+func (p *Pipeline) SecretValues() []string {
+	return slices.Clone(p.secrets)
+}
+
+// Resource returns the resource called name, or nil.
+func (p *Pipeline) Resource(name string) *Resource {
+	for i := range p.Source.Resources {
+		if p.Source.Resources[i].Name == name {
+			return &p.Source.Resources[i]
+		}
+	}
+	return nil
+}
+
+// DestinationURL returns the destination to load into: override when it is
+// not empty (a command-line flag), else pipeline.destination from the file,
+// else "duckdb:<pipeline name>.duckdb".
+func (p *Pipeline) DestinationURL(override string) string {
+	return cmp.Or(override, p.Pipeline.Destination, "duckdb:"+p.Pipeline.Name+".duckdb")
+}
+
+// RetryPolicy returns the retry block with every field set: MaxRetries 3,
+// BackoffFactor 2, StatusCodes 429 and 500/502/503/504, MaxDelay 60s unless
+// the file says otherwise.
+func (p *Pipeline) RetryPolicy() Retry {
+	var r Retry
+	if p.Retry != nil {
+		r = *p.Retry
+	}
+	if r.MaxRetries == nil {
+		n := DefaultMaxRetries
+		r.MaxRetries = &n
+	}
+	if r.BackoffFactor == nil {
+		f := DefaultBackoffFactor
+		r.BackoffFactor = &f
+	}
+	if len(r.StatusCodes) == 0 {
+		r.StatusCodes = slices.Clone(DefaultRetryStatusCodes)
+	} else {
+		r.StatusCodes = slices.Clone(r.StatusCodes)
+	}
+	if r.MaxDelay == 0 {
+		r.MaxDelay = Duration(DefaultMaxDelay)
+	}
+	return r
+}
+
+// Position returns where a dotted field path (as used in Error.Path, e.g.
+// "source.resources[0].processing_steps[1].map") was written in the file,
+// for callers that find problems later, such as expressions that fail to
+// compile. Paths of bare-dict files have no "source." prefix; use
+// Pipeline.SourcePath to build them.
+func (p *Pipeline) Position(path string) (Pos, bool) {
+	pos, ok := p.at[path]
+	return pos, ok
+}
+
+// SourcePath prefixes a path inside the source dict ("resources[0]") the way
+// this file needs it: "source.resources[0]", or unchanged for a bare-dict
+// file.
+func (p *Pipeline) SourcePath(path string) string {
+	return joinPath(p.srcPrefix, path)
+}
+
+func joinPath(prefix, path string) string {
+	switch {
+	case prefix == "":
+		return path
+	case path == "":
+		return prefix
+	case strings.HasPrefix(path, "["):
+		return prefix + path
+	}
+	return prefix + "." + path
+}

@@ -1,0 +1,227 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/BurntSushi/toml"
+	"gopkg.in/yaml.v3"
+)
+
+// secretResolver looks up ${secrets.NAME} and ${env.NAME} references and
+// remembers every value it hands out, so others can redact them.
+type secretResolver struct {
+	lookupEnv func(string) (string, bool)
+	// file is the secrets file looked in; present is false when it does
+	// not exist.
+	file    string
+	present bool
+	// byPath maps lower-cased dotted paths ("sources.rest_api.client_id")
+	// to values; byLeaf maps lower-cased last keys to the paths holding
+	// them.
+	byPath map[string]string
+	byLeaf map[string][]string
+	values []string
+}
+
+// newSecretResolver reads the secrets file named by opts (or the default one
+// beside pipelineFile) and reports its problems to probs.
+func newSecretResolver(pipelineFile string, opts LoadOptions, probs *problems) *secretResolver {
+	r := &secretResolver{lookupEnv: opts.LookupEnv, byPath: map[string]string{}, byLeaf: map[string][]string{}}
+	if r.lookupEnv == nil {
+		r.lookupEnv = os.LookupEnv
+	}
+	explicit := opts.SecretsFile != ""
+	r.file = opts.SecretsFile
+	if !explicit {
+		r.file = DefaultSecretsFile(pipelineFile)
+	}
+	data, err := os.ReadFile(r.file)
+	switch {
+	case err == nil:
+		r.present = true
+	case errors.Is(err, fs.ErrNotExist) && !explicit:
+		return r
+	default:
+		probs.list = append(probs.list, &Error{File: r.file, Msg: fmt.Sprintf("cannot read secrets file: %v", errors.Unwrap(err))})
+		return r
+	}
+	var tree map[string]any
+	if _, err := toml.Decode(string(data), &tree); err != nil {
+		e := &Error{File: r.file, Msg: "invalid TOML"}
+		var perr toml.ParseError
+		if errors.As(err, &perr) {
+			e.Line, e.Col = perr.Position.Line, perr.Position.Col
+			// The message may quote the offending text; keep only the
+			// description up to the first quote.
+			e.Msg = "invalid TOML: " + safeTOMLMessage(perr.Message)
+		}
+		probs.list = append(probs.list, e)
+		return r
+	}
+	r.flatten("", tree)
+	return r
+}
+
+// safeTOMLMessage trims a TOML parser message at the first quoted excerpt,
+// since that excerpt may be part of a secret.
+func safeTOMLMessage(msg string) string {
+	if i := strings.IndexAny(msg, `"'`); i > 0 {
+		msg = strings.TrimRight(msg[:i], " :")
+	}
+	return msg
+}
+
+func (r *secretResolver) flatten(prefix string, tree map[string]any) {
+	for k, v := range tree {
+		p := strings.ToLower(k)
+		if prefix != "" {
+			p = prefix + "." + p
+		}
+		switch v := v.(type) {
+		case map[string]any:
+			r.flatten(p, v)
+		case []map[string]any:
+			// Arrays of tables have no single value for a name.
+		default:
+			r.byPath[p] = fmt.Sprint(v)
+			leaf := strings.ToLower(k)
+			r.byLeaf[leaf] = append(r.byLeaf[leaf], p)
+		}
+	}
+}
+
+// DefaultSecretsFile is the secrets file Load reads when
+// LoadOptions.SecretsFile is empty: .restload/secrets.toml in the directory
+// of the pipeline file.
+func DefaultSecretsFile(pipelineFile string) string {
+	return filepath.Join(filepath.Dir(pipelineFile), ".restload", "secrets.toml")
+}
+
+// SecretEnvVar is the environment variable ${secrets.NAME} reads: NAME
+// upper-cased, with dots turned into "__" (dlt's convention) and other
+// characters that are not letters or digits turned into "_".
+func SecretEnvVar(name string) string {
+	var b strings.Builder
+	for _, c := range strings.ToUpper(strings.ReplaceAll(name, ".", "__")) {
+		if (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' {
+			b.WriteRune(c)
+		} else {
+			b.WriteByte('_')
+		}
+	}
+	return b.String()
+}
+
+// secret resolves a secret name. The error message names where it looked and
+// never contains a value.
+func (r *secretResolver) secret(name string) (string, error) {
+	if v, ok := r.lookupEnv(SecretEnvVar(name)); ok {
+		return v, nil
+	}
+	ln := strings.ToLower(name)
+	if v, ok := r.byPath[ln]; ok {
+		return v, nil
+	}
+	if !strings.Contains(ln, ".") {
+		paths := r.byLeaf[ln]
+		distinct := map[string]bool{}
+		for _, p := range paths {
+			distinct[r.byPath[p]] = true
+		}
+		switch {
+		case len(distinct) == 1:
+			return r.byPath[paths[0]], nil
+		case len(distinct) > 1:
+			slices.Sort(paths)
+			return "", fmt.Errorf("secret %q has different values in %s (%s); name one as ${secrets.%s}",
+				name, r.file, strings.Join(paths, ", "), paths[0])
+		}
+	}
+	where := r.file
+	if !r.present {
+		where += " (file not found)"
+	}
+	return "", fmt.Errorf("secret %q is not set: set the environment variable %s or add %s to %s",
+		name, SecretEnvVar(name), name, where)
+}
+
+func (r *secretResolver) remember(v string) {
+	if v != "" && !slices.Contains(r.values, v) {
+		r.values = append(r.values, v)
+	}
+}
+
+// sensitivePath reports whether a value at path is a credential even when it
+// comes from ${env.NAME}: anything under an auth block or in headers.
+func sensitivePath(path string) bool {
+	p := "." + path + "."
+	return strings.Contains(p, ".auth.") || strings.Contains(p, ".headers.") || strings.Contains(p, ".headers[")
+}
+
+// expand replaces ${secrets.NAME} and ${env.NAME} in s; "$${" stands for a
+// literal "${". Problems are reported at n under path, and false is returned.
+func (d *decoder) expand(s string, n *yaml.Node, path string) (string, bool) {
+	if !strings.Contains(s, "${") {
+		return s, true
+	}
+	var b strings.Builder
+	ok := true
+	for i := 0; i < len(s); {
+		if strings.HasPrefix(s[i:], "$${") {
+			b.WriteString("${")
+			i += 3
+			continue
+		}
+		if !strings.HasPrefix(s[i:], "${") {
+			b.WriteByte(s[i])
+			i++
+			continue
+		}
+		end := strings.IndexByte(s[i:], '}')
+		if end < 0 {
+			d.errAt(n, path, "unclosed ${ (write $${ for a literal ${)")
+			d.probs.markBad(path)
+			return s, false
+		}
+		ref := strings.TrimSpace(s[i+2 : i+end])
+		i += end + 1
+		ns, name, _ := strings.Cut(ref, ".")
+		name = strings.TrimSpace(name)
+		switch {
+		case ns == "secrets" && name != "":
+			v, err := d.sec.secret(name)
+			if err != nil {
+				d.errAt(n, path, "%v", err)
+				d.probs.markBad(path)
+				ok = false
+				continue
+			}
+			d.sec.remember(v)
+			b.WriteString(v)
+		case ns == "env" && name != "":
+			v, found := d.sec.lookupEnv(name)
+			if !found {
+				d.errAt(n, path, "environment variable %s is not set", name)
+				d.probs.markBad(path)
+				ok = false
+				continue
+			}
+			if sensitivePath(path) {
+				d.sec.remember(v)
+			}
+			b.WriteString(v)
+		default:
+			d.errAt(n, path, "unknown reference %s: want ${secrets.NAME} or ${env.NAME}", strconv.Quote("${"+ref+"}"))
+			d.probs.markBad(path)
+			ok = false
+		}
+	}
+	return b.String(), ok
+}

@@ -1,0 +1,644 @@
+package config
+
+import (
+	"fmt"
+	"maps"
+	"net/url"
+	"reflect"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/theory/jsonpath"
+)
+
+// validator checks a decoded pipeline and reports every problem, each at the
+// position of the field concerned (or of its nearest written ancestor).
+type validator struct {
+	probs *problems
+	at    map[string]Pos
+	src   string // path prefix of the source dict: "source" or ""
+}
+
+// errorf reports a problem about path, unless the value at path (or a value
+// holding it) already failed to decode.
+func (v *validator) errorf(path, format string, args ...any) {
+	for p := path; p != ""; p = parentPath(p) {
+		if v.probs.bad[p] {
+			return
+		}
+	}
+	v.probs.add(v.where(path), path, format, args...)
+}
+
+// where returns the position of path, or of its nearest ancestor that was
+// written in the file.
+func (v *validator) where(path string) Pos {
+	for {
+		if pos, ok := v.at[path]; ok {
+			return pos
+		}
+		if path == "" {
+			return Pos{File: v.probs.file}
+		}
+		path = parentPath(path)
+	}
+}
+
+// written reports whether path appeared in the file.
+func (v *validator) written(path string) bool {
+	_, ok := v.at[path]
+	return ok
+}
+
+// parentPath drops the last segment of a dotted path.
+func parentPath(p string) string {
+	if strings.HasSuffix(p, `"]`) {
+		if i := strings.LastIndex(p, `["`); i >= 0 {
+			return p[:i]
+		}
+	}
+	if i := strings.LastIndexAny(p, ".["); i >= 0 {
+		return p[:i]
+	}
+	return ""
+}
+
+func (v *validator) srcPath(p string) string { return joinPath(v.src, p) }
+
+func (v *validator) pipeline(p *Pipeline) {
+	v.client(&p.Source.Client, v.srcPath("client"))
+	if rd := p.Source.ResourceDefaults; rd != nil {
+		path := v.srcPath("resource_defaults")
+		if rd.Name != "" {
+			v.errorf(path+".name", "a resource name cannot be set in resource_defaults")
+		}
+		v.resource(&rd.Resource, path)
+	}
+	if len(p.Source.Resources) == 0 && !v.probs.bad[v.srcPath("resources")] {
+		v.errorf(v.srcPath("resources"), "at least one resource is required")
+	}
+	for i := range p.Source.Resources {
+		path := v.srcPath(fmt.Sprintf("resources[%d]", i))
+		r := &p.Source.Resources[i]
+		if r.Name == "" {
+			v.errorf(path+".name", "missing required key")
+		}
+		v.resource(r, path)
+	}
+	v.retry(p.Retry)
+	v.limits(p.Limits)
+
+	p.applyDefaults()
+	v.merged(p)
+}
+
+func (v *validator) client(c *Client, path string) {
+	v.requiredURL(c.BaseURL, path+".base_url", true)
+	if c.Timeout < 0 {
+		v.errorf(path+".timeout", "must not be negative")
+	}
+	if c.Auth != nil {
+		v.auth(c.Auth, path+".auth")
+	}
+	if c.Paginator != nil {
+		v.paginator(c.Paginator, path+".paginator")
+	}
+}
+
+// requiredURL checks an absolute http(s) URL. The value is not quoted in
+// messages: it may hold credentials.
+func (v *validator) requiredURL(s, path string, required bool) {
+	if s == "" {
+		if required && !v.probs.bad[path] {
+			v.errorf(path, "missing required key")
+		}
+		return
+	}
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		v.errorf(path, "want an absolute http(s) URL such as https://api.example.com/v1")
+	}
+}
+
+// oneOf formats the allowed values for a message.
+func oneOf(vals []string) string {
+	return strings.Join(vals, ", ")
+}
+
+// unknownValue reports a value that is not one of vals, with a suggestion.
+func (v *validator) unknownValue(path, what, got string, vals []string) {
+	if s := suggest(got, vals); s != "" {
+		v.errorf(path, "unknown %s %q (did you mean %q?)", what, got, s)
+		return
+	}
+	v.errorf(path, "unknown %s %q (want one of %s)", what, got, oneOf(vals))
+}
+
+// setKeys lists the yaml keys of struct s whose values are not zero.
+func setKeys(s any) []string {
+	rv := reflect.ValueOf(s).Elem()
+	var keys []string
+	for _, f := range fieldsOf(rv.Type()) {
+		if !rv.FieldByIndex(f.index).IsZero() {
+			keys = append(keys, f.key)
+		}
+	}
+	return keys
+}
+
+type kindKeys struct {
+	required []string
+	optional []string
+}
+
+func (k kindKeys) all() []string { return append(slices.Clone(k.required), k.optional...) }
+
+var authKinds = map[string]kindKeys{
+	"bearer":     {required: []string{"token"}},
+	"api_key":    {required: []string{"api_key"}, optional: []string{"name", "location"}},
+	"http_basic": {required: []string{"username"}, optional: []string{"password"}},
+	"oauth2_client_credentials": {
+		required: []string{"access_token_url", "client_id", "client_secret"},
+		optional: []string{"access_token_request_data", "default_token_expiration", "scopes"},
+	},
+	"oauth2": {
+		required: []string{"client_id", "client_secret", "token_url"},
+		optional: []string{"refresh_token", "access_token_request_data", "default_token_expiration", "scopes"},
+	},
+}
+
+var authTypes = []string{"bearer", "api_key", "http_basic", "oauth2_client_credentials", "oauth2"}
+
+func (v *validator) auth(a *Auth, path string) {
+	typ := a.Type
+	if typ == "" {
+		typ = "bearer" // dlt's default
+	}
+	kind, ok := authKinds[typ]
+	if !ok {
+		v.unknownValue(path+".type", "auth type", typ, authTypes)
+		return
+	}
+	v.kindKeys(a, path, typ+" auth", kind)
+	if a.Location != "" && !slices.Contains([]string{"header", "query", "cookie"}, a.Location) {
+		v.unknownValue(path+".location", "api_key location", a.Location, []string{"header", "query", "cookie"})
+	}
+	v.requiredURL(a.AccessTokenURL, path+".access_token_url", false)
+	v.requiredURL(a.TokenURL, path+".token_url", false)
+	if a.DefaultTokenExpiration < 0 {
+		v.errorf(path+".default_token_expiration", "must not be negative")
+	}
+}
+
+// kindKeys checks that s (a pointer to Auth or Paginator) sets the keys
+// required by its type and no key that the type does not use.
+func (v *validator) kindKeys(s any, path, what string, kind kindKeys) {
+	set := setKeys(s)
+	for _, k := range kind.required {
+		if !slices.Contains(set, k) && !v.probs.bad[path+"."+k] {
+			v.errorf(path+"."+k, "missing required key for %s", what)
+		}
+	}
+	allowed := kind.all()
+	for _, k := range set {
+		if k == "type" || slices.Contains(allowed, k) {
+			continue
+		}
+		if len(allowed) == 0 {
+			v.errorf(path+"."+k, "not used by %s, which takes no other keys", what)
+			continue
+		}
+		sorted := slices.Clone(allowed)
+		slices.Sort(sorted)
+		v.errorf(path+"."+k, "not used by %s (it takes %s)", what, oneOf(sorted))
+	}
+}
+
+var pageNumberKeys = []string{"base_page", "page", "start_from_page", "page_param", "page_body_path",
+	"total_path", "maximum_page", "stop_after_empty_page", "has_more_path", "next_page_path",
+	"limit_param", "limit_body_path"}
+
+var paginatorKinds = map[string]kindKeys{
+	"single_page": {},
+	"auto":        {},
+	"page_number": {optional: pageNumberKeys},
+	"offset": {required: []string{"limit"}, optional: []string{"offset", "offset_param", "offset_body_path",
+		"limit_param", "limit_body_path", "total_path", "maximum_offset", "stop_after_empty_page", "has_more_path"}},
+	"cursor":        {optional: []string{"cursor_path", "cursor_param", "cursor_body_path"}},
+	"json_link":     {optional: []string{"next_url_path"}},
+	"header_link":   {optional: []string{"links_next_key"}},
+	"header_cursor": {optional: []string{"cursor_key", "cursor_param"}},
+}
+
+// PaginatorTypes lists the paginator types a pipeline file may name.
+var PaginatorTypes = []string{"single_page", "page_number", "offset", "cursor", "json_link", "header_link", "header_cursor", "auto"}
+
+// exclusiveKeys are pairs of paginator keys that say the same thing two ways.
+var exclusiveKeys = [][2]string{
+	{"page", "start_from_page"},
+	{"page_param", "page_body_path"},
+	{"offset_param", "offset_body_path"},
+	{"limit_param", "limit_body_path"},
+	{"cursor_param", "cursor_body_path"},
+}
+
+func (v *validator) paginator(pg *Paginator, path string) {
+	if pg.Type == "" {
+		if !v.probs.bad[path+".type"] {
+			v.errorf(path+".type", "missing required key (one of %s)", oneOf(PaginatorTypes))
+		}
+		return
+	}
+	kind, ok := paginatorKinds[pg.Type]
+	if !ok {
+		v.unknownValue(path+".type", "paginator type", pg.Type, PaginatorTypes)
+		return
+	}
+	v.kindKeys(pg, path, pg.Type+" paginator", kind)
+	set := setKeys(pg)
+	for _, pair := range exclusiveKeys {
+		if slices.Contains(set, pair[0]) && slices.Contains(set, pair[1]) {
+			v.errorf(path+"."+pair[1], "cannot be used together with %s", pair[0])
+		}
+	}
+	nonNegative := map[string]*int{"base_page": pg.BasePage, "page": pg.Page, "start_from_page": pg.StartFromPage,
+		"maximum_page": pg.MaximumPage, "offset": pg.Offset, "maximum_offset": pg.MaximumOffset}
+	for _, k := range slices.Sorted(maps.Keys(nonNegative)) {
+		if n := nonNegative[k]; n != nil && *n < 0 {
+			v.errorf(path+"."+k, "must not be negative")
+		}
+	}
+	if pg.Limit != nil && *pg.Limit <= 0 {
+		v.errorf(path+".limit", "must be greater than 0")
+	}
+	// dlt refuses a numbered paginator with no way to stop.
+	if (pg.Type == "page_number" || pg.Type == "offset") && pg.TotalPath != nil && *pg.TotalPath == "" &&
+		pg.StopAfterEmptyPage != nil && !*pg.StopAfterEmptyPage &&
+		pg.MaximumPage == nil && pg.MaximumOffset == nil && pg.HasMorePath == "" && pg.NextPagePath == "" {
+		v.errorf(path, "%s paginator would never stop: set total_path, has_more_path, a maximum or stop_after_empty_page", pg.Type)
+	}
+}
+
+var (
+	dispositions   = []string{"append", "replace", "merge"}
+	mergeStrategy  = []string{"delete-insert", "upsert", "scd2", "insert-only"}
+	contractModes  = []string{"evolve", "freeze", "discard_row", "discard_value"}
+	dataTypes      = []string{"bigint", "bool", "date", "decimal", "double", "json", "text", "timestamp"}
+	lastValueFuncs = []string{"max", "min"}
+	rangeBounds    = []string{"closed", "open"}
+)
+
+// resource checks the keys of one resource (or of resource_defaults) as
+// written, before defaults are merged in.
+func (v *validator) resource(r *Resource, path string) {
+	if wd := r.WriteDisposition; wd != nil {
+		wp := path + ".write_disposition"
+		dp := wp
+		if v.written(wp + ".disposition") {
+			dp = wp + ".disposition"
+		}
+		switch {
+		case wd.Disposition == "":
+			v.errorf(wp+".disposition", "missing required key (one of %s)", oneOf(dispositions))
+		case !slices.Contains(dispositions, wd.Disposition):
+			v.unknownValue(dp, "write disposition", wd.Disposition, dispositions)
+		}
+		switch {
+		case wd.Strategy == "":
+		case wd.Disposition != "merge" && wd.Disposition != "":
+			v.errorf(wp+".strategy", "a strategy applies only to the merge disposition")
+		case wd.Strategy == "scd2" || wd.Strategy == "insert-only":
+			v.errorf(wp+".strategy", "merge strategy %q is not supported yet (use delete-insert or upsert)", wd.Strategy)
+		case !slices.Contains(mergeStrategy, wd.Strategy):
+			v.unknownValue(wp+".strategy", "merge strategy", wd.Strategy, mergeStrategy[:2])
+		}
+	}
+	for i, k := range r.PrimaryKey {
+		if k == "" {
+			v.errorf(fmt.Sprintf("%s.primary_key[%d]", path, i), "must not be empty")
+		}
+	}
+	if r.MaxTableNesting != nil && *r.MaxTableNesting < 0 {
+		v.errorf(path+".max_table_nesting", "must not be negative")
+	}
+	for _, name := range slices.Sorted(maps.Keys(r.Columns)) {
+		c := r.Columns[name]
+		cp := pathKey(path+".columns", name)
+		if c.DataType != "" && !slices.Contains(dataTypes, c.DataType) && c.DataType != "complex" {
+			v.unknownValue(cp+".data_type", "data type", c.DataType, dataTypes)
+		}
+		if c.Precision != nil && *c.Precision < 0 {
+			v.errorf(cp+".precision", "must not be negative")
+		}
+		if c.Scale != nil && *c.Scale < 0 {
+			v.errorf(cp+".scale", "must not be negative")
+		}
+	}
+	for i, s := range r.ProcessingSteps {
+		sp := fmt.Sprintf("%s.processing_steps[%d]", path, i)
+		if (s.Filter == "") == (s.Map == "") {
+			v.errorf(sp, "want exactly one of filter or map")
+		}
+	}
+	if sc := r.SchemaContract; sc != nil {
+		for k, mode := range map[string]string{"tables": sc.Tables, "columns": sc.Columns, "data_type": sc.DataType} {
+			if mode == "" || slices.Contains(contractModes, mode) {
+				continue
+			}
+			sp := path + ".schema_contract"
+			if v.written(sp + "." + k) {
+				sp += "." + k
+			}
+			v.unknownValue(sp, "schema contract mode", mode, contractModes)
+		}
+	}
+	if r.Endpoint != nil {
+		v.endpoint(r.Endpoint, path+".endpoint")
+	}
+}
+
+func (v *validator) endpoint(e *Endpoint, path string) {
+	if e.Method != "" && !slices.Contains([]string{"GET", "POST"}, strings.ToUpper(e.Method)) {
+		v.errorf(path+".method", "unsupported method %q (want GET or POST)", e.Method)
+	}
+	if e.DataSelector != "" {
+		if _, err := DataSelectorPath(e.DataSelector); err != nil {
+			v.errorf(path+".data_selector", "%v", err)
+		}
+	}
+	if e.Paginator != nil {
+		v.paginator(e.Paginator, path+".paginator")
+	}
+	if e.Auth != nil {
+		v.auth(e.Auth, path+".auth")
+	}
+	for i, ra := range e.ResponseActions {
+		rp := fmt.Sprintf("%s.response_actions[%d]", path, i)
+		switch ra.Action {
+		case "ignore":
+		case "":
+			v.errorf(rp+".action", "missing required key (the only action is ignore)")
+		default:
+			v.errorf(rp+".action", "unknown action %q (the only action is ignore)", ra.Action)
+		}
+		if ra.StatusCode == nil && ra.Content == "" {
+			v.errorf(rp, "want status_code or content to match responses")
+		}
+		if ra.StatusCode != nil && (*ra.StatusCode < 100 || *ra.StatusCode > 599) {
+			v.errorf(rp+".status_code", "want an HTTP status between 100 and 599")
+		}
+	}
+	if inc := e.Incremental; inc != nil {
+		ip := path + ".incremental"
+		if inc.CursorPath == "" {
+			v.errorf(ip+".cursor_path", "missing required key")
+		}
+		if inc.LastValueFunc != "" && !slices.Contains(lastValueFuncs, inc.LastValueFunc) {
+			v.unknownValue(ip+".last_value_func", "last_value_func", inc.LastValueFunc, lastValueFuncs)
+		}
+		if inc.RangeStart != "" && !slices.Contains(rangeBounds, inc.RangeStart) {
+			v.unknownValue(ip+".range_start", "range_start", inc.RangeStart, rangeBounds)
+		}
+		if inc.RangeEnd != "" && !slices.Contains(rangeBounds, inc.RangeEnd) {
+			v.unknownValue(ip+".range_end", "range_end", inc.RangeEnd, rangeBounds)
+		}
+		if inc.Lag < 0 {
+			v.errorf(ip+".lag", "must not be negative")
+		}
+	}
+}
+
+var plainSelector = regexp.MustCompile(`^[^.\[\]*$]+(\.[^.\[\]*$]+)*$`)
+
+// DataSelectorPath parses a data_selector as an RFC 9535 JSONPath. dlt's
+// bare forms are accepted too: "entries" and "data.items" mean
+// $.entries and $.data.items (segments are quoted, so "data-v2.items" works).
+func DataSelectorPath(sel string) (*jsonpath.Path, error) {
+	q := sel
+	switch {
+	case strings.HasPrefix(sel, "$"):
+	case plainSelector.MatchString(sel):
+		var b strings.Builder
+		b.WriteString("$")
+		for seg := range strings.SplitSeq(sel, ".") {
+			b.WriteString("[" + quoteJSONPathName(seg) + "]")
+		}
+		q = b.String()
+	default:
+		q = "$." + sel
+	}
+	p, err := jsonpath.Parse(q)
+	if err != nil {
+		return nil, fmt.Errorf("invalid JSONPath %q: %w", sel, err)
+	}
+	return p, nil
+}
+
+func quoteJSONPathName(s string) string {
+	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(s) + "'"
+}
+
+func (v *validator) retry(r *Retry) {
+	if r == nil {
+		return
+	}
+	if r.MaxRetries != nil && *r.MaxRetries < 0 {
+		v.errorf("retry.max_retries", "must not be negative")
+	}
+	if r.BackoffFactor != nil && *r.BackoffFactor <= 0 {
+		v.errorf("retry.backoff_factor", "must be greater than 0")
+	}
+	for i, c := range r.StatusCodes {
+		if c < 100 || c > 599 {
+			v.errorf(fmt.Sprintf("retry.status_codes[%d]", i), "want an HTTP status between 100 and 599")
+		}
+	}
+	if r.MaxDelay < 0 {
+		v.errorf("retry.max_delay", "must not be negative")
+	}
+}
+
+func (v *validator) limits(l *Limits) {
+	if l == nil {
+		return
+	}
+	if l.Concurrency < 0 {
+		v.errorf("limits.concurrency", "must not be negative")
+	}
+	if l.RequestsPerSecond < 0 {
+		v.errorf("limits.requests_per_second", "must not be negative")
+	}
+}
+
+// merged checks what only makes sense once resource_defaults are merged in:
+// unique names, merge keys, request bodies and parent references.
+func (v *validator) merged(p *Pipeline) {
+	first := map[string]int{}
+	names := make([]string, 0, len(p.Source.Resources))
+	for i := range p.Source.Resources {
+		r := &p.Source.Resources[i]
+		path := v.srcPath(fmt.Sprintf("resources[%d]", i))
+		if r.Name == "" {
+			continue
+		}
+		if j, dup := first[r.Name]; dup {
+			v.errorf(path+".name", "duplicate resource name %q (first used by resources[%d] on line %d)",
+				r.Name, j, p.Source.Resources[j].Pos.Line)
+			continue
+		}
+		first[r.Name] = i
+		names = append(names, r.Name)
+	}
+
+	parents := map[string]string{}
+	for i := range p.Source.Resources {
+		r := &p.Source.Resources[i]
+		path := v.srcPath(fmt.Sprintf("resources[%d]", i))
+		if wd := r.WriteDisposition; wd.Disposition == "merge" && len(r.PrimaryKey) == 0 && len(r.MergeKey) == 0 {
+			v.errorf(path+".primary_key", "the merge write disposition needs a primary_key")
+		}
+		if r.Endpoint.JSON != nil && r.Endpoint.Data != nil {
+			v.errorf(path+".endpoint.data", "json and data cannot both be set")
+		}
+		refs := parentRefs(r)
+		var parent string
+		for _, ref := range refs {
+			rp := joinPath(path, ref.path)
+			if ref.msg != "" {
+				v.errorf(rp, "%s", ref.msg)
+				continue
+			}
+			switch {
+			case ref.resource == r.Name:
+				v.errorf(rp, "resource %q refers to itself in %s", r.Name, ref.text)
+			case !slices.Contains(names, ref.resource):
+				if s := suggest(ref.resource, names); s != "" {
+					v.errorf(rp, "unknown parent resource %q in %s (did you mean %q?)", ref.resource, ref.text, s)
+				} else {
+					v.errorf(rp, "unknown parent resource %q in %s", ref.resource, ref.text)
+				}
+			case parent != "" && parent != ref.resource:
+				v.errorf(rp, "a resource can have only one parent, found %q and %q", parent, ref.resource)
+			default:
+				parent = ref.resource
+			}
+		}
+		if parent != "" {
+			parents[r.Name] = parent
+		} else if len(r.IncludeFromParent) > 0 {
+			v.errorf(path+".include_from_parent", "set, but the resource has no parent ({resources.<name>.<field>} reference)")
+		}
+	}
+	// Each resource has at most one parent, so a cycle is a loop in a chain.
+	reported := map[string]bool{}
+	for i := range p.Source.Resources {
+		name := p.Source.Resources[i].Name
+		chain := []string{name}
+		for cur := parents[name]; cur != ""; cur = parents[cur] {
+			if cur == name {
+				if !slices.ContainsFunc(chain, func(s string) bool { return reported[s] }) {
+					for _, s := range chain {
+						reported[s] = true
+					}
+					v.errorf(v.srcPath(fmt.Sprintf("resources[%d]", i)), "parent references form a cycle: %s",
+						strings.Join(append(chain, name), " -> "))
+				}
+				break
+			}
+			if slices.Contains(chain, cur) {
+				break // a cycle further up; reported from its own members
+			}
+			chain = append(chain, cur)
+		}
+	}
+}
+
+// parentRef is one {resources.<name>.<field>} reference, or a legacy
+// {type: resolve} param.
+type parentRef struct {
+	path     string // inside the resource, e.g. "endpoint.params.id"
+	text     string // the reference as written
+	resource string
+	field    string
+	msg      string // set when the reference is malformed
+}
+
+var parentRefRe = regexp.MustCompile(`\{resources\.([^{}.]*)\.?([^{}]*)\}`)
+
+func findRefs(s, path string) []parentRef {
+	// {{ and }} are literal braces, not references.
+	s = strings.NewReplacer("{{", "\x00", "}}", "\x00").Replace(s)
+	var out []parentRef
+	for _, m := range parentRefRe.FindAllStringSubmatch(s, -1) {
+		ref := parentRef{path: path, text: m[0], resource: m[1], field: m[2]}
+		if m[1] == "" || m[2] == "" {
+			ref.msg = fmt.Sprintf("malformed reference %s: want {resources.<name>.<field>}", m[0])
+		}
+		out = append(out, ref)
+	}
+	return out
+}
+
+// parentRefs finds the references in a merged resource's endpoint, in a
+// stable order.
+func parentRefs(r *Resource) []parentRef {
+	e := r.Endpoint
+	refs := findRefs(e.Path, "endpoint.path")
+	for _, k := range slices.Sorted(maps.Keys(e.Params)) {
+		pp := pathKey("endpoint.params", k)
+		if m, ok := e.Params[k].(map[string]any); ok && m["type"] == "resolve" {
+			res, _ := m["resource"].(string)
+			fld, _ := m["field"].(string)
+			ref := parentRef{path: pp, text: fmt.Sprintf("{type: resolve, resource: %s, field: %s}", res, fld), resource: res, field: fld}
+			if res == "" || fld == "" {
+				ref.msg = "a resolve param needs resource and field"
+			}
+			refs = append(refs, ref)
+			continue
+		}
+		refs = append(refs, refsInValue(e.Params[k], pp)...)
+	}
+	refs = append(refs, refsInValue(e.JSON, "endpoint.json")...)
+	for _, k := range slices.Sorted(maps.Keys(e.Headers)) {
+		refs = append(refs, findRefs(e.Headers[k], pathKey("endpoint.headers", k))...)
+	}
+	return refs
+}
+
+func refsInValue(x any, path string) []parentRef {
+	switch x := x.(type) {
+	case string:
+		return findRefs(x, path)
+	case []any:
+		var out []parentRef
+		for i, item := range x {
+			out = append(out, refsInValue(item, path+"["+strconv.Itoa(i)+"]")...)
+		}
+		return out
+	case map[string]any:
+		var out []parentRef
+		for _, k := range slices.Sorted(maps.Keys(x)) {
+			out = append(out, refsInValue(x[k], pathKey(path, k))...)
+		}
+		return out
+	}
+	return nil
+}
+
+// Parent returns the name of the resource this one takes values from
+// through {resources.<name>.<field>} references (or a legacy resolve param),
+// or "" when it has none. Load has checked that the parent exists and that
+// there are no cycles.
+func (r *Resource) Parent() string {
+	if r.Endpoint == nil {
+		return ""
+	}
+	for _, ref := range parentRefs(r) {
+		if ref.msg == "" && ref.resource != "" {
+			return ref.resource
+		}
+	}
+	return ""
+}
