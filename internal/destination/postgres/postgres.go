@@ -1,0 +1,210 @@
+// Package postgres is the PostgreSQL destination: a dataset is a schema,
+// rows go in with COPY (pgx CopyFrom) inside one transaction per load.
+//
+// URLs: postgres://... and postgresql://..., passed whole to pgx, so every
+// libpq-style parameter pgx understands works (sslmode, search_path, ...).
+//
+// Rows staged for merge go to TEMP tables (pg_temp."<table>") created ON
+// COMMIT DROP on the load's connection: they are invisible to other
+// sessions, unlogged, and gone when the load commits or rolls back.
+//
+// Tables get no primary key or NOT NULL constraints: merge keys are enforced
+// by Merge itself, and an evolving schema can always add a column.
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/restload/restload/internal/destination"
+	"github.com/restload/restload/internal/schema"
+)
+
+func init() {
+	open := func(ctx context.Context, url, dataset string) (destination.Destination, error) {
+		return Open(ctx, url, dataset)
+	}
+	destination.Register("postgres", open)
+	destination.Register("postgresql", open)
+}
+
+// Postgres is a PostgreSQL database opened for one dataset. Read is safe to
+// call while a Tx is open and sees only committed rows.
+type Postgres struct {
+	pool    *pgxpool.Pool
+	name    string // "postgres <redacted url>", for errors
+	dataset string
+}
+
+var _ destination.Destination = (*Postgres)(nil)
+
+// Open connects to the server at url (checking it answers) for dataset. The
+// dataset's schema is created by the first Tx.Apply, not here.
+func Open(ctx context.Context, url, dataset string) (*Postgres, error) {
+	name := "postgres " + destination.Redact(url)
+	if dataset == "" {
+		return nil, fmt.Errorf("%s: open: empty dataset name", name)
+	}
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		// pgx's parse errors can quote the URL; say only what went wrong.
+		return nil, fmt.Errorf("%s: open: invalid connection URL", name)
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("%s: open: %w", name, err)
+	}
+	pctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := pool.Ping(pctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("%s: connect: %w", name, err)
+	}
+	return &Postgres{pool: pool, name: name, dataset: dataset}, nil
+}
+
+// Close closes the connection pool. Any open Tx must be finished first.
+func (p *Postgres) Close() error {
+	p.pool.Close()
+	return nil
+}
+
+func (p *Postgres) errorf(table, op string, err error) error {
+	if table == "" {
+		return fmt.Errorf("%s: dataset %q: %s: %w", p.name, p.dataset, op, err)
+	}
+	return fmt.Errorf("%s: table %q.%q: %s: %w", p.name, p.dataset, table, op, err)
+}
+
+// Begin starts a transaction on one pooled connection.
+func (p *Postgres) Begin(ctx context.Context) (destination.Tx, error) {
+	t, err := p.pool.Begin(ctx)
+	if err != nil {
+		return nil, p.errorf("", "begin", err)
+	}
+	return &tx{p: p, tx: t, staged: map[string][]*schema.Column{}}, nil
+}
+
+// Read calls fn for each row of table in _dlt_id order (byte-wise), or by
+// every column when the table has no _dlt_id. JSON and numeric values come
+// back as strings, timestamps as time.Time in UTC, dates as time.Time.
+func (p *Postgres) Read(ctx context.Context, table string, fn func(row map[string]any) error) error {
+	rows, err := p.pool.Query(ctx, `SELECT column_name, udt_name FROM information_schema.columns
+		WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position`, p.dataset, table)
+	if err != nil {
+		return p.errorf(table, "read", err)
+	}
+	var names, exprs, order []string
+	hasID := false
+	for rows.Next() {
+		var name, udt string
+		if err := rows.Scan(&name, &udt); err != nil {
+			rows.Close()
+			return p.errorf(table, "read", err)
+		}
+		names = append(names, name)
+		e := quote(name)
+		switch udt {
+		case "json", "jsonb", "numeric":
+			e += "::text"
+		}
+		exprs = append(exprs, e)
+		order = append(order, fmt.Sprint(len(names)))
+		hasID = hasID || name == schema.ColID
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return p.errorf(table, "read", err)
+	}
+	if len(names) == 0 {
+		return p.errorf(table, "read", destination.ErrNoTable)
+	}
+	if hasID {
+		order = []string{quote(schema.ColID) + ` COLLATE "C"`}
+	}
+	q := fmt.Sprintf("SELECT %s FROM %s ORDER BY %s", strings.Join(exprs, ", "), p.target(table), strings.Join(order, ", "))
+	data, err := p.pool.Query(ctx, q)
+	if err != nil {
+		return p.errorf(table, "read", err)
+	}
+	defer data.Close()
+	for data.Next() {
+		vals, err := data.Values()
+		if err != nil {
+			return p.errorf(table, "read", err)
+		}
+		row := make(map[string]any, len(names))
+		for i, n := range names {
+			v := vals[i]
+			if t, ok := v.(time.Time); ok {
+				v = t.UTC()
+			}
+			row[n] = v
+		}
+		if err := fn(row); err != nil {
+			return err
+		}
+	}
+	if err := data.Err(); err != nil {
+		return p.errorf(table, "read", err)
+	}
+	return nil
+}
+
+func (p *Postgres) target(table string) string {
+	return quote(p.dataset) + "." + quote(table)
+}
+
+func staging(table string) string {
+	return "pg_temp." + quote(table)
+}
+
+func quote(id string) string {
+	return pgx.Identifier{id}.Sanitize()
+}
+
+// sqlType maps a column to its PostgreSQL type.
+func sqlType(c *schema.Column) (string, error) {
+	switch c.Type {
+	case schema.BigInt:
+		return "bigint", nil
+	case schema.Double:
+		return "double precision", nil
+	case schema.Decimal:
+		if c.Precision <= 0 {
+			return "numeric(38,9)", nil
+		}
+		return fmt.Sprintf("numeric(%d,%d)", c.Precision, c.Scale), nil
+	case schema.Bool:
+		return "boolean", nil
+	case schema.Text:
+		return "text", nil
+	case schema.Timestamp:
+		return "timestamptz", nil
+	case schema.Date:
+		return "date", nil
+	case schema.JSON:
+		return "jsonb", nil
+	}
+	return "", fmt.Errorf("column %q: unknown data type %q", c.Name, c.Type)
+}
+
+func columnDefs(cols []*schema.Column) (string, error) {
+	defs := make([]string, len(cols))
+	for i, c := range cols {
+		typ, err := sqlType(c)
+		if err != nil {
+			return "", err
+		}
+		defs[i] = quote(c.Name) + " " + typ
+	}
+	return strings.Join(defs, ", "), nil
+}
+
+var errDone = errors.New("postgres: transaction already finished")
