@@ -93,8 +93,10 @@ type Options struct {
 
 	// ShiftRecords simulates records being inserted at the head of the list
 	// while a client pages: every page after the first starts Shift records
-	// earlier than it nominally would, so records at the first page boundary
-	// are served twice and none are missed.
+	// earlier than it nominally would (page p >= 2 of an analytics walk is
+	// records [(p-1)*limit-Shift, p*limit-Shift)), so the Shift records at the
+	// first page boundary are served twice and none are missed. The shift is
+	// capped at limit-1 so every page serves at least one new record.
 	ShiftRecords bool
 	// Shift is the number of records pages shift by (<= 0 means DefaultShift).
 	Shift int
@@ -475,11 +477,12 @@ func (s *Server) serveList(w http.ResponseWriter, r *http.Request, res int) {
 }
 
 // window returns the records [start, end) served for a page whose nominal
-// first record is nominal.
+// first record is nominal. With ShiftRecords, pages after the first start
+// min(Shift, limit-1) records early, so every page still makes progress.
 func (s *Server) window(res, nominal, limit int) (start, end int) {
 	start = nominal
 	if s.opts.ShiftRecords && nominal > 0 {
-		start = max(nominal-s.opts.Shift, 0)
+		start = nominal - min(s.opts.Shift, limit-1)
 	}
 	count := s.counts[res]
 	start = min(start, count)

@@ -111,11 +111,14 @@ func (s *Server) appendURLID(b []byte, res, i int) []byte {
 	return b
 }
 
+// appendHex appends the low n (<= 16) hex digits of v.
 func appendHex(b []byte, v uint64, n int) []byte {
+	var tmp [16]byte
 	for k := n - 1; k >= 0; k-- {
-		b = append(b, hexDigits[(v>>(4*uint(k)))&0xf])
+		tmp[k] = hexDigits[v&0xf]
+		v >>= 4
 	}
-	return b
+	return append(b, tmp[:n]...)
 }
 
 type namePart struct{ display, slug string }
