@@ -1,0 +1,56 @@
+package paginate
+
+import (
+	"github.com/restload/restload/internal/config"
+	"github.com/restload/restload/internal/response"
+)
+
+// Cursor sends the value found at cursor_path (default "cursors.next") as
+// cursor_param (default "cursor"), or at cursor_body_path in the JSON body.
+// It stops when the value is missing, null or empty; a cursor seen twice is
+// an error.
+type Cursor struct {
+	path     string
+	param    string
+	bodyPath string
+
+	cursor  any
+	hasNext bool
+	g       guard
+}
+
+func newCursor(cfg *config.Paginator) *Cursor {
+	return &Cursor{
+		path:     orDefault(cfg.CursorPath, "cursors.next"),
+		param:    orDefault(cfg.CursorParam, "cursor"),
+		bodyPath: cfg.CursorBodyPath,
+	}
+}
+
+// Init leaves the first request without a cursor.
+func (p *Cursor) Init(*Request) {}
+
+// Update reads the next cursor.
+func (p *Cursor) Update(resp *Response) error {
+	p.g.begin()
+	p.hasNext = false
+	v, _ := response.Lookup(resp.Body, p.path)
+	if empty(v) {
+		return nil
+	}
+	if err := p.g.token("cursor", stringify(v)); err != nil {
+		return err
+	}
+	if err := p.g.body(resp); err != nil {
+		return err
+	}
+	p.cursor = v
+	p.hasNext = true
+	return nil
+}
+
+// HasNext reports whether another page should be fetched.
+func (p *Cursor) HasNext() bool { return p.hasNext }
+
+// Next sends the cursor.
+func (p *Cursor) Next(req *Request) { setParam(req, p.param, p.bodyPath, p.cursor) }

@@ -1,0 +1,111 @@
+package paginate
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/restload/restload/internal/config"
+	"github.com/restload/restload/internal/response"
+)
+
+// Offset asks for records by offset and limit: offset_param=offset,
+// offset+limit, ... with limit_param=limit on every request.
+//
+// It stops when: a page has no records (stop_after_empty_page, default
+// true); the next offset reaches total_path's item count (total_path
+// defaults to "total"; set it to "" to disable); the next offset reaches
+// maximum_offset; or has_more_path reads false. has_more never overrides
+// maximum_offset.
+type Offset struct {
+	offset         int
+	limit          int
+	offsetParam    string
+	offsetBodyPath string
+	limitParam     string
+	limitBodyPath  string
+	totalPath      string
+	maxOffset      *int
+	stopAfterEmpty bool
+	hasMorePath    string
+
+	hasNext bool
+	g       guard
+}
+
+func newOffset(cfg *config.Paginator) (*Offset, error) {
+	if cfg.Limit == nil || *cfg.Limit <= 0 {
+		return nil, errors.New("offset paginator: limit is required and must be positive")
+	}
+	p := &Offset{
+		offset:         intOr(cfg.Offset, 0),
+		limit:          *cfg.Limit,
+		offsetParam:    orDefault(cfg.OffsetParam, "offset"),
+		offsetBodyPath: cfg.OffsetBodyPath,
+		limitParam:     orDefault(cfg.LimitParam, "limit"),
+		limitBodyPath:  cfg.LimitBodyPath,
+		totalPath:      "total",
+		maxOffset:      cfg.MaximumOffset,
+		stopAfterEmpty: boolOr(cfg.StopAfterEmptyPage, true),
+		hasMorePath:    cfg.HasMorePath,
+	}
+	if cfg.TotalPath != nil {
+		p.totalPath = *cfg.TotalPath
+	}
+	return p, nil
+}
+
+// Init sets the first offset and the limit.
+func (p *Offset) Init(req *Request) {
+	setParam(req, p.offsetParam, p.offsetBodyPath, p.offset)
+	setParam(req, p.limitParam, p.limitBodyPath, p.limit)
+}
+
+// Update decides from the page whether to fetch another.
+func (p *Offset) Update(resp *Response) error {
+	p.g.begin()
+	p.hasNext = false
+	if p.stopAfterEmpty && resp.Records == 0 {
+		return nil
+	}
+	p.offset += p.limit
+	stop := false
+	if p.totalPath != "" {
+		v, ok := response.Lookup(resp.Body, p.totalPath)
+		if ok && v != nil {
+			total, err := toInt(v)
+			if err != nil {
+				return fmt.Errorf("offset: total_path %q holds %v, not an item count", p.totalPath, v)
+			}
+			stop = p.offset >= total
+		} else if !p.stopAfterEmpty && p.maxOffset == nil && p.hasMorePath == "" {
+			return fmt.Errorf("offset: total_path %q not found in the response and nothing else can end pagination; set total_path, has_more_path, maximum_offset or stop_after_empty_page", p.totalPath)
+		}
+	}
+	if p.hasMorePath != "" {
+		v, ok := response.Lookup(resp.Body, p.hasMorePath)
+		more, isFlag := hasMore(v)
+		if !ok || !isFlag {
+			return fmt.Errorf("offset: has_more_path %q holds %v, not true or false", p.hasMorePath, v)
+		}
+		stop = stop || !more
+	}
+	if p.maxOffset != nil && p.offset >= *p.maxOffset {
+		stop = true
+	}
+	if stop {
+		return nil
+	}
+	if err := p.g.body(resp); err != nil {
+		return err
+	}
+	p.hasNext = true
+	return nil
+}
+
+// HasNext reports whether another page should be fetched.
+func (p *Offset) HasNext() bool { return p.hasNext }
+
+// Next asks for the next offset.
+func (p *Offset) Next(req *Request) {
+	setParam(req, p.offsetParam, p.offsetBodyPath, p.offset)
+}

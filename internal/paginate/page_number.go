@@ -1,0 +1,181 @@
+package paginate
+
+import (
+	"fmt"
+
+	"github.com/restload/restload/internal/config"
+	"github.com/restload/restload/internal/response"
+)
+
+// PageNumber asks for pages by number: page_param=base_page, base_page+1...
+//
+// It stops, whichever comes first, when: a page has no records
+// (stop_after_empty_page, default true); the next page would be past
+// total_path's page count; the next page number reaches maximum_page (as in
+// dlt, maximum_page itself is not fetched); has_more_path reads false; a
+// page holds fewer records than the limit sent in limit_param; or, with
+// next_page_path, the value there is null or missing. Without
+// has_more_path, a root "hasMore": false or a root "nextPage": null also
+// stop it (the seed API's own signals); a root "hasMore": true or non-null
+// "nextPage" overrides the short-page rule, for APIs that cap the limit.
+// Nothing ever overrides maximum_page.
+type PageNumber struct {
+	page           int
+	base           int
+	param          string
+	bodyPath       string
+	totalPath      string
+	maxPage        *int
+	stopAfterEmpty bool
+	hasMorePath    string
+	limitParam     string
+	limitBodyPath  string
+	nextPagePath   string
+
+	limit   int // from the request's limit_param; 0: unknown
+	token   any // next_page_path value to send next
+	hasNext bool
+	g       guard
+}
+
+func newPageNumber(cfg *config.Paginator) (*PageNumber, error) {
+	p := &PageNumber{
+		base:           intOr(cfg.BasePage, 0),
+		param:          orDefault(cfg.PageParam, "page"),
+		bodyPath:       cfg.PageBodyPath,
+		maxPage:        cfg.MaximumPage,
+		stopAfterEmpty: boolOr(cfg.StopAfterEmptyPage, true),
+		hasMorePath:    cfg.HasMorePath,
+		limitParam:     cfg.LimitParam,
+		limitBodyPath:  cfg.LimitBodyPath,
+		nextPagePath:   cfg.NextPagePath,
+	}
+	p.page = p.base
+	start := cfg.Page
+	if start == nil {
+		start = cfg.StartFromPage
+	}
+	if start != nil {
+		p.page = *start
+	}
+	seedForm := cfg.StartFromPage != nil || cfg.LimitParam != "" || cfg.LimitBodyPath != ""
+	switch {
+	case cfg.TotalPath != nil:
+		p.totalPath = *cfg.TotalPath
+	case seedForm || cfg.NextPagePath != "":
+		// The seed's form (start_from_page, limit_param) comes from APIs
+		// whose "total" counts records, not pages; reading it as dlt's
+		// page count would stop too early or too late. There, total_path
+		// is off unless written out.
+	default:
+		p.totalPath = "total"
+	}
+	if p.maxPage != nil && *p.maxPage <= p.page {
+		return nil, fmt.Errorf("page_number: maximum_page %d must be greater than the first page %d", *p.maxPage, p.page)
+	}
+	return p, nil
+}
+
+// Init sets the first page number, and reads the page size from the
+// request's limit parameter.
+func (p *PageNumber) Init(req *Request) {
+	p.readLimit(req)
+	if p.nextPagePath != "" {
+		return // the first page is asked for without a page value
+	}
+	setParam(req, p.param, p.bodyPath, p.page)
+}
+
+func (p *PageNumber) readLimit(req *Request) {
+	if v, ok := readParam(req, p.limitParam, p.limitBodyPath); ok {
+		if n, err := toInt(v); err == nil && n > 0 {
+			p.limit = n
+		}
+	}
+}
+
+// Update decides from the page whether to fetch another.
+func (p *PageNumber) Update(resp *Response) error {
+	p.g.begin()
+	p.hasNext = false
+	if p.stopAfterEmpty && resp.Records == 0 {
+		return nil
+	}
+	p.page++
+
+	stop := false
+	explicit := false // the response itself said whether more pages exist
+	if p.totalPath != "" {
+		v, ok := response.Lookup(resp.Body, p.totalPath)
+		if ok && v != nil {
+			total, err := toInt(v)
+			if err != nil {
+				return fmt.Errorf("page_number: total_path %q holds %v, not a page count", p.totalPath, v)
+			}
+			explicit = true
+			if p.page >= total+p.base {
+				stop = true
+			}
+		} else if !p.stopAfterEmpty && p.maxPage == nil && p.hasMorePath == "" && p.limit == 0 {
+			return fmt.Errorf("page_number: total_path %q not found in the response and nothing else can end pagination; set total_path to the page count's path, or has_more_path, maximum_page or stop_after_empty_page", p.totalPath)
+		}
+	}
+	if p.hasMorePath != "" {
+		v, ok := response.Lookup(resp.Body, p.hasMorePath)
+		more, isFlag := hasMore(v)
+		if !ok || !isFlag {
+			return fmt.Errorf("page_number: has_more_path %q holds %v, not true or false", p.hasMorePath, v)
+		}
+		explicit = true
+		stop = stop || !more
+	} else if root, ok := resp.Body.(map[string]any); ok {
+		if v, ok := root["hasMore"]; ok {
+			if more, isFlag := hasMore(v); isFlag {
+				explicit = true
+				stop = stop || !more
+			}
+		}
+		if v, ok := root["nextPage"]; ok && p.nextPagePath == "" {
+			explicit = true
+			stop = stop || empty(v)
+		}
+	}
+	if p.nextPagePath != "" {
+		v, _ := response.Lookup(resp.Body, p.nextPagePath)
+		if empty(v) {
+			stop = true
+		} else {
+			explicit = true
+			if err := p.g.token("next page", stringify(v)); err != nil {
+				return err
+			}
+			p.token = v
+		}
+	}
+	if !explicit && p.limit > 0 && resp.Records < p.limit {
+		stop = true
+	}
+	if p.maxPage != nil && p.page >= *p.maxPage {
+		stop = true
+	}
+	if stop {
+		return nil
+	}
+	if err := p.g.body(resp); err != nil {
+		return err
+	}
+	p.hasNext = true
+	return nil
+}
+
+// HasNext reports whether another page should be fetched.
+func (p *PageNumber) HasNext() bool { return p.hasNext }
+
+// Next asks for the next page number (or next_page_path's value).
+func (p *PageNumber) Next(req *Request) {
+	if p.nextPagePath != "" {
+		setParam(req, p.param, p.bodyPath, p.token)
+		return
+	}
+	setParam(req, p.param, p.bodyPath, p.page)
+}
