@@ -168,3 +168,46 @@ func TestDataRequiresBearer(t *testing.T) {
 		t.Errorf("stats %+v", st)
 	}
 }
+
+func TestConcurrentRotationAcceptsOldTokenOnce(t *testing.T) {
+	s := New(Options{RotateRefreshToken: true})
+	const n = 8
+	codes := make(chan int, n)
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() {
+			codes <- postToken(t, s, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {DefaultRefreshToken},
+				"client_id": {DefaultClientID}, "client_secret": {DefaultClientSecret}}).Code
+		})
+	}
+	wg.Wait()
+	close(codes)
+	ok := 0
+	for c := range codes {
+		if c == 200 {
+			ok++
+		}
+	}
+	if ok != 1 {
+		t.Errorf("%d of %d concurrent refreshes with the same token succeeded, want 1", ok, n)
+	}
+}
+
+func TestConcurrentDataRequests(t *testing.T) {
+	s := New(Options{Records: 200, FaultEvery: 5})
+	tok := accessToken(t, s)
+	var wg sync.WaitGroup
+	for _, res := range s.Resources() {
+		for range 5 {
+			wg.Go(func() {
+				if rec := get(t, s, tok, "/v2/"+res+"?limit=100&page=2"); rec.Code != 200 && rec.Code < 500 {
+					t.Errorf("%s: status %d", res, rec.Code)
+				}
+			})
+		}
+	}
+	wg.Wait()
+	if st := s.Stats(); st.DataRequests != 40 || st.Served5xx != 8 {
+		t.Errorf("stats %+v, want 40 data requests and 8 faults", st)
+	}
+}

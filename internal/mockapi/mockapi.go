@@ -28,6 +28,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -163,7 +164,7 @@ type Server struct {
 
 	dataReqs, tokenReqs, served429, served5xx, unauthorized atomic.Int64
 
-	mu           sync.Mutex
+	mu           sync.RWMutex
 	refreshToken string               // the currently valid refresh token
 	tokens       map[string]time.Time // access token -> expiry
 	issued       uint64               // tokens issued so far, for unique values
@@ -328,10 +329,15 @@ func writeJSON(w http.ResponseWriter, status int, body []byte) {
 }
 
 func writeError(w http.ResponseWriter, status int, code, msg string) {
+	writeJSON(w, status, errorBody(code, msg))
+}
+
+// errorBody is the JSON error shape of every non-2xx answer.
+func errorBody(code, msg string) []byte {
 	b := append([]byte(`{"error":`), appendString(nil, code)...)
 	b = append(b, `,"message":`...)
 	b = appendString(b, msg)
-	writeJSON(w, status, append(b, '}'))
+	return append(b, '}')
 }
 
 // ---- token endpoint ----
@@ -352,21 +358,30 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	body, status := s.grant(r.PostForm)
+	if status == http.StatusOK {
+		w.Header().Set("Cache-Control", "no-store")
+	}
+	writeJSON(w, status, body)
+}
+
+// grant applies a token request from an authenticated client and returns the
+// response body and status. The response is written by the caller, after the
+// lock is released, so a slow client cannot stall other requests.
+func (s *Server) grant(form url.Values) ([]byte, int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	switch gt := r.PostForm.Get("grant_type"); gt {
+	switch gt := form.Get("grant_type"); gt {
 	case "client_credentials":
 	case "refresh_token":
-		if !equal(r.PostForm.Get("refresh_token"), s.refreshToken) {
-			writeError(w, http.StatusBadRequest, "invalid_grant", "refresh token is invalid or was rotated")
-			return
+		if !equal(form.Get("refresh_token"), s.refreshToken) {
+			return errorBody("invalid_grant", "refresh token is invalid or was rotated"), http.StatusBadRequest
 		}
 		if s.opts.RotateRefreshToken {
 			s.refreshToken = s.newTokenLocked("rt_")
 		}
 	default:
-		writeError(w, http.StatusBadRequest, "unsupported_grant_type", fmt.Sprintf("grant_type %q is not supported", gt))
-		return
+		return errorBody("unsupported_grant_type", fmt.Sprintf("grant_type %q is not supported", gt)), http.StatusBadRequest
 	}
 
 	now := s.opts.Now()
@@ -385,8 +400,7 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 	b = strconv.AppendInt(b, int64(s.opts.TokenTTL/time.Second), 10)
 	b = append(b, `,"refresh_token":`...)
 	b = appendString(b, s.refreshToken)
-	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusOK, append(b, '}'))
+	return append(b, '}'), http.StatusOK
 }
 
 // newTokenLocked returns a fresh opaque token; s.mu must be held.
@@ -408,9 +422,9 @@ func (s *Server) authorized(r *http.Request) bool {
 		return false
 	}
 	tok := strings.TrimSpace(h[7:])
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.mu.RLock()
 	exp, ok := s.tokens[tok]
+	s.mu.RUnlock()
 	return ok && s.opts.Now().Before(exp)
 }
 
