@@ -61,9 +61,11 @@ var nonIdent = regexp.MustCompile(`[^a-z0-9]+`)
 // test's name: lowercase letters, digits and underscores, at most 40 bytes.
 func Dataset(tb testing.TB) string {
 	tb.Helper()
-	base := strings.Trim(nonIdent.ReplaceAllString(strings.ToLower(tb.Name()), "_"), "_")
+	name := tb.Name()
+	name = name[strings.LastIndex(name, "/")+1:] // the subtest's own name
+	base := strings.Trim(nonIdent.ReplaceAllString(strings.ToLower(name), "_"), "_")
 	if len(base) > 24 {
-		base = base[len(base)-24:]
+		base = base[:24]
 	}
 	var b [4]byte
 	if _, err := rand.Read(b[:]); err != nil {
