@@ -24,6 +24,8 @@ type decoder struct {
 	// written: the value for scalars, the key for mappings and lists.
 	at  map[string]Pos
 	sec *secretResolver
+	// secretAt holds the paths whose values hold a resolved secret.
+	secretAt map[string]bool
 }
 
 var (

@@ -89,6 +89,9 @@ func (p *problems) markBad(path string) {
 	p.bad[path] = true
 }
 
+// minRedact is the shortest secret value scrubbed from messages.
+const minRedact = 4
+
 // result sorts and de-duplicates the collected problems and scrubs any secret
 // value that slipped into a message. It returns nil when there are none.
 func (p *problems) result(secrets []string) error {
@@ -108,7 +111,9 @@ func (p *problems) result(secrets []string) error {
 	seen := map[string]bool{}
 	for _, e := range p.list {
 		for _, s := range secrets {
-			if s != "" {
+			// Shorter values would mangle ordinary words; messages
+			// already avoid quoting values that hold secrets.
+			if len(s) >= minRedact {
 				e.Msg = strings.ReplaceAll(e.Msg, s, "[redacted]")
 			}
 		}

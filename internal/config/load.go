@@ -72,7 +72,7 @@ func Parse(file string, data []byte, opts LoadOptions) (*Pipeline, error) {
 	}
 
 	p := &Pipeline{File: file}
-	d := &decoder{probs: probs, file: file, at: map[string]Pos{"": {file, root.Line, root.Column}}, sec: sec}
+	d := &decoder{probs: probs, file: file, at: map[string]Pos{"": {file, root.Line, root.Column}}, sec: sec, secretAt: map[string]bool{}}
 	if isBareSource(root) {
 		d.decode(root, reflect.ValueOf(&p.Source).Elem(), "")
 	} else {
@@ -83,7 +83,7 @@ func Parse(file string, data []byte, opts LoadOptions) (*Pipeline, error) {
 	p.secrets = slices.Clone(sec.values)
 	slices.SortFunc(p.secrets, func(a, b string) int { return cmp.Compare(len(b), len(a)) })
 
-	v := &validator{probs: probs, at: d.at, src: p.srcPrefix}
+	v := &validator{probs: probs, at: d.at, src: p.srcPrefix, secret: d.secretAt}
 	v.pipeline(p)
 	if err := probs.result(p.secrets); err != nil {
 		return nil, err

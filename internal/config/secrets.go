@@ -204,6 +204,7 @@ func (d *decoder) expand(s string, n *yaml.Node, path string) (string, bool) {
 				continue
 			}
 			d.sec.remember(v)
+			d.secretAt[path] = true
 			b.WriteString(v)
 		case ns == "env" && name != "":
 			v, found := d.sec.lookupEnv(name)
@@ -215,6 +216,7 @@ func (d *decoder) expand(s string, n *yaml.Node, path string) (string, bool) {
 			}
 			if sensitivePath(path) {
 				d.sec.remember(v)
+				d.secretAt[path] = true
 			}
 			b.WriteString(v)
 		default:

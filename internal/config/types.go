@@ -13,7 +13,10 @@ package config
 import "time"
 
 // Pipeline is a fully loaded, defaulted and validated pipeline file.
-// Resources already have resource_defaults merged into them.
+// Resources already have resource_defaults merged into them, and each has a
+// non-nil Endpoint (Path, Method set), WriteDisposition and a TableName.
+// Pipeline.Name and Pipeline.Dataset are set; Pipeline.Destination may be
+// "" (use DestinationURL).
 type Pipeline struct {
 	// File is the path the pipeline was read from ("" when read from bytes).
 	File string `yaml:"-"`
@@ -53,7 +56,8 @@ type Client struct {
 	Headers   map[string]string `yaml:"headers"`
 	Auth      *Auth             `yaml:"auth"`
 	Paginator *Paginator        `yaml:"paginator"`
-	// SessionTimeout is not in dlt; requests time out after this (default 60s).
+	// Timeout is not in dlt: each request times out after it. Load sets
+	// it to DefaultTimeout (60s) when the file leaves it out.
 	Timeout Duration `yaml:"timeout"`
 }
 
@@ -95,9 +99,10 @@ type Paginator struct {
 	Type string `yaml:"type"`
 
 	// page_number
-	BasePage      *int   `yaml:"base_page"`
-	Page          *int   `yaml:"page"`
-	StartFromPage *int   `yaml:"start_from_page"` // seed's name for page
+	BasePage *int `yaml:"base_page"`
+	Page     *int `yaml:"page"`
+	// StartFromPage is the seed's name for page; Load copies it into Page.
+	StartFromPage *int   `yaml:"start_from_page"`
 	PageParam     string `yaml:"page_param"`
 	PageBodyPath  string `yaml:"page_body_path"`
 	MaximumPage   *int   `yaml:"maximum_page"`
@@ -161,7 +166,8 @@ type Resource struct {
 }
 
 // WriteDisposition is append, replace or merge, written either as a string or
-// as {disposition, strategy}.
+// as {disposition, strategy}. After Load, Strategy is "delete-insert" or
+// "upsert" for merge and "" otherwise.
 type WriteDisposition struct {
 	Disposition string `yaml:"disposition"`
 	Strategy    string `yaml:"strategy"`
@@ -169,17 +175,20 @@ type WriteDisposition struct {
 
 // Endpoint is how a resource's records are requested.
 type Endpoint struct {
-	Path            string            `yaml:"path"`
-	Method          string            `yaml:"method"`
-	Params          map[string]any    `yaml:"params"`
-	JSON            any               `yaml:"json"`
-	Data            any               `yaml:"data"`
-	Headers         map[string]string `yaml:"headers"`
-	DataSelector    string            `yaml:"data_selector"`
-	Paginator       *Paginator        `yaml:"paginator"`
-	Auth            *Auth             `yaml:"auth"`
-	ResponseActions []ResponseAction  `yaml:"response_actions"`
-	Incremental     *Incremental      `yaml:"incremental"`
+	Path         string            `yaml:"path"`
+	Method       string            `yaml:"method"`
+	Params       map[string]any    `yaml:"params"`
+	JSON         any               `yaml:"json"`
+	Data         any               `yaml:"data"`
+	Headers      map[string]string `yaml:"headers"`
+	DataSelector string            `yaml:"data_selector"`
+	// Paginator is, after Load, the effective paginator: the endpoint's,
+	// else resource_defaults', else the client's; nil means auto-detect.
+	Paginator *Paginator `yaml:"paginator"`
+	// Auth overrides the client's auth; nil means use Client.Auth.
+	Auth            *Auth            `yaml:"auth"`
+	ResponseActions []ResponseAction `yaml:"response_actions"`
+	Incremental     *Incremental     `yaml:"incremental"`
 }
 
 // ResponseAction matches a response by status code and/or body substring.

@@ -19,6 +19,18 @@ type validator struct {
 	probs *problems
 	at    map[string]Pos
 	src   string // path prefix of the source dict: "source" or ""
+	// secret holds the paths whose values hold a resolved secret; their
+	// values are never shown in messages.
+	secret map[string]bool
+}
+
+// show quotes the value at path for a message, or hides it when it holds a
+// secret.
+func (v *validator) show(path, s string) string {
+	if v.secret[path] {
+		return "<secret>"
+	}
+	return strconv.Quote(s)
 }
 
 // errorf reports a problem about path, unless the value at path (or a value
@@ -130,10 +142,10 @@ func oneOf(vals []string) string {
 // unknownValue reports a value that is not one of vals, with a suggestion.
 func (v *validator) unknownValue(path, what, got string, vals []string) {
 	if s := suggest(got, vals); s != "" {
-		v.errorf(path, "unknown %s %q (did you mean %q?)", what, got, s)
+		v.errorf(path, "unknown %s %s (did you mean %q?)", what, v.show(path, got), s)
 		return
 	}
-	v.errorf(path, "unknown %s %q (want one of %s)", what, got, oneOf(vals))
+	v.errorf(path, "unknown %s %s (want one of %s)", what, v.show(path, got), oneOf(vals))
 }
 
 // setKeys lists the yaml keys of struct s whose values are not zero.
@@ -310,7 +322,7 @@ func (v *validator) resource(r *Resource, path string) {
 		case wd.Disposition != "merge" && wd.Disposition != "":
 			v.errorf(wp+".strategy", "a strategy applies only to the merge disposition")
 		case wd.Strategy == "scd2" || wd.Strategy == "insert-only":
-			v.errorf(wp+".strategy", "merge strategy %q is not supported yet (use delete-insert or upsert)", wd.Strategy)
+			v.errorf(wp+".strategy", "merge strategy %s is not supported yet (use delete-insert or upsert)", v.show(wp+".strategy", wd.Strategy))
 		case !slices.Contains(mergeStrategy, wd.Strategy):
 			v.unknownValue(wp+".strategy", "merge strategy", wd.Strategy, mergeStrategy[:2])
 		}
@@ -361,11 +373,15 @@ func (v *validator) resource(r *Resource, path string) {
 
 func (v *validator) endpoint(e *Endpoint, path string) {
 	if e.Method != "" && !slices.Contains([]string{"GET", "POST"}, strings.ToUpper(e.Method)) {
-		v.errorf(path+".method", "unsupported method %q (want GET or POST)", e.Method)
+		v.errorf(path+".method", "unsupported method %s (want GET or POST)", v.show(path+".method", e.Method))
 	}
 	if e.DataSelector != "" {
 		if _, err := DataSelectorPath(e.DataSelector); err != nil {
-			v.errorf(path+".data_selector", "%v", err)
+			if v.secret[path+".data_selector"] {
+				v.errorf(path+".data_selector", "invalid JSONPath (not shown: it holds a secret)")
+			} else {
+				v.errorf(path+".data_selector", "%v", err)
+			}
 		}
 	}
 	if e.Paginator != nil {
@@ -381,7 +397,7 @@ func (v *validator) endpoint(e *Endpoint, path string) {
 		case "":
 			v.errorf(rp+".action", "missing required key (the only action is ignore)")
 		default:
-			v.errorf(rp+".action", "unknown action %q (the only action is ignore)", ra.Action)
+			v.errorf(rp+".action", "unknown action %s (the only action is ignore)", v.show(rp+".action", ra.Action))
 		}
 		if ra.StatusCode == nil && ra.Content == "" {
 			v.errorf(rp, "want status_code or content to match responses")
@@ -484,8 +500,8 @@ func (v *validator) merged(p *Pipeline) {
 			continue
 		}
 		if j, dup := first[r.Name]; dup {
-			v.errorf(path+".name", "duplicate resource name %q (first used by resources[%d] on line %d)",
-				r.Name, j, p.Source.Resources[j].Pos.Line)
+			v.errorf(path+".name", "duplicate resource name %s (first used by resources[%d] on line %d)",
+				v.show(path+".name", r.Name), j, p.Source.Resources[j].Pos.Line)
 			continue
 		}
 		first[r.Name] = i
@@ -506,21 +522,24 @@ func (v *validator) merged(p *Pipeline) {
 		var parent string
 		for _, ref := range refs {
 			rp := joinPath(path, ref.path)
+			if v.secret[rp] {
+				ref.text = "<secret>"
+			}
 			if ref.msg != "" {
 				v.errorf(rp, "%s", ref.msg)
 				continue
 			}
 			switch {
 			case ref.resource == r.Name:
-				v.errorf(rp, "resource %q refers to itself in %s", r.Name, ref.text)
+				v.errorf(rp, "resource refers to itself in %s", ref.text)
 			case !slices.Contains(names, ref.resource):
 				if s := suggest(ref.resource, names); s != "" {
-					v.errorf(rp, "unknown parent resource %q in %s (did you mean %q?)", ref.resource, ref.text, s)
+					v.errorf(rp, "unknown parent resource in %s (did you mean %q?)", ref.text, s)
 				} else {
-					v.errorf(rp, "unknown parent resource %q in %s", ref.resource, ref.text)
+					v.errorf(rp, "unknown parent resource in %s", ref.text)
 				}
 			case parent != "" && parent != ref.resource:
-				v.errorf(rp, "a resource can have only one parent, found %q and %q", parent, ref.resource)
+				v.errorf(rp, "a resource can have only one parent, found %s and %s", parent, ref.text)
 			default:
 				parent = ref.resource
 			}
