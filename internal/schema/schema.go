@@ -3,6 +3,13 @@
 // next. Everything here is pure: no I/O, safe to test without a database.
 package schema
 
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+)
+
 // DataType is a destination-neutral column type. Each destination maps it to
 // its own SQL or file type.
 type DataType string
@@ -50,6 +57,13 @@ type Column struct {
 	Scale     int `json:"scale,omitempty"`
 	// System marks the _dlt_* columns restload adds.
 	System bool `json:"system,omitempty"`
+	// MergeKey marks the columns of a resource's merge_key.
+	MergeKey bool `json:"merge_key,omitempty"`
+	// Source is the source field path (segments joined with ".") the
+	// column was named from. It is recorded only when the name had to be
+	// changed to avoid a collision, so a later run gives that source the
+	// same name again (see Namer).
+	Source string `json:"source,omitempty"`
 }
 
 // Table is one table: a resource's root table or a child table holding one
@@ -62,6 +76,10 @@ type Table struct {
 	Resource         string    `json:"resource"`
 	WriteDisposition string    `json:"write_disposition"`
 	Columns          []*Column `json:"columns"`
+	// Source is the parent table and list path ("files.permissions") a
+	// child table was named from, recorded only when the name had to be
+	// changed to avoid a collision (see Namer).
+	Source string `json:"source,omitempty"`
 }
 
 // Column returns the column named name, or nil.
@@ -179,4 +197,91 @@ func Diff(old, new *Schema) []Change {
 		}
 	}
 	return out
+}
+
+// AddColumn appends c to t's columns. Columns are only ever appended, so
+// rows written before keep their positions.
+func (t *Table) AddColumn(c *Column) {
+	t.Columns = append(t.Columns, c)
+}
+
+// AddTable appends t to s's tables.
+func (s *Schema) AddTable(t *Table) {
+	s.Tables = append(s.Tables, t)
+}
+
+// Hash returns a stable hash of the schema's content (its name and tables,
+// in order, with every column property) as 64 hex digits. Version is left
+// out, so a caller bumps Version when Hash changes.
+func (s *Schema) Hash() string {
+	content := struct {
+		Name   string   `json:"name"`
+		Tables []*Table `json:"tables"`
+	}{s.Name, s.Tables}
+	b, err := json.Marshal(content)
+	if err != nil {
+		// Only plain strings, ints and bools: Marshal cannot fail.
+		panic(fmt.Sprintf("schema: hash: %v", err))
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// MarshalJSON is the JSON form of s, the one FromJSON reads back.
+func (s *Schema) MarshalJSON() ([]byte, error) {
+	type plain Schema
+	p := (*plain)(s)
+	if p.Tables == nil {
+		c := *p
+		c.Tables = []*Table{}
+		p = &c
+	}
+	return json.Marshal(p)
+}
+
+// FromJSON decodes a schema written by MarshalJSON and checks it: table and
+// column names are set and unique, data types are known, and every child
+// table's parent comes before it.
+func FromJSON(data []byte) (*Schema, error) {
+	var s Schema
+	if err := json.Unmarshal(data, &s); err != nil {
+		return nil, fmt.Errorf("decode schema: %w", err)
+	}
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
+	return &s, nil
+}
+
+// Validate reports the first structural problem of s: a table or column
+// without a name, a duplicate name, an unknown data type, or a child table
+// whose parent is missing or comes after it.
+func (s *Schema) Validate() error {
+	seen := map[string]bool{}
+	for i, t := range s.Tables {
+		if t == nil || t.Name == "" {
+			return fmt.Errorf("schema %q: table %d has no name", s.Name, i)
+		}
+		if seen[t.Name] {
+			return fmt.Errorf("schema %q: table %q appears twice", s.Name, t.Name)
+		}
+		if t.Parent != "" && !seen[t.Parent] {
+			return fmt.Errorf("schema %q: table %q: parent %q is missing or comes after it", s.Name, t.Name, t.Parent)
+		}
+		seen[t.Name] = true
+		cols := map[string]bool{}
+		for j, c := range t.Columns {
+			if c == nil || c.Name == "" {
+				return fmt.Errorf("schema %q: table %q: column %d has no name", s.Name, t.Name, j)
+			}
+			if cols[c.Name] {
+				return fmt.Errorf("schema %q: table %q: column %q appears twice", s.Name, t.Name, c.Name)
+			}
+			cols[c.Name] = true
+			if _, err := ParseDataType(string(c.Type)); err != nil {
+				return fmt.Errorf("schema %q: table %q: column %q: %w", s.Name, t.Name, c.Name, err)
+			}
+		}
+	}
+	return nil
 }

@@ -1,0 +1,811 @@
+package normalize
+
+import (
+	"crypto/sha256"
+	"encoding/base32"
+	"fmt"
+	"math"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/restload/restload/internal/schema"
+)
+
+// Normalizer turns one resource's records into rows, growing a schema as it
+// goes.
+//
+// Row ids: every row's _dlt_id is an 8-character prefix hashed from the load
+// id and the resource, then a 10-character zero-padded base-36 sequence
+// counted per table. Ids are unique across loads, reprocessing the same
+// records in the same order with the same load id gives the same ids, and
+// within one load the ids of a table's rows sort in arrival order, which
+// merge relies on (the greatest _dlt_id of a key wins). Use one Normalizer
+// per resource and load.
+//
+// A Normalizer is not safe for concurrent use. It mutates the schema given
+// to New in place (appending tables and columns, never changing them), so
+// Normalizers that share a schema must be called one at a time; it is
+// simplest to give each resource its own tables and have the caller lock.
+type Normalizer struct {
+	s          *schema.Schema
+	spec       Spec
+	loadID     string
+	idPrefix   string
+	namer      *schema.Namer
+	maxNesting int
+	rootName   string
+	root       *tableState
+	tables     map[string]*tableState
+	// hints by column candidate name (root table only).
+	hints     map[string]schema.Hint
+	hintOrder []string
+	pkCols    map[string]bool
+	mergeCols map[string]bool
+	record    int64
+	counts    Counts
+	warnings  []string
+}
+
+// tableState is what a Normalizer knows of one table.
+type tableState struct {
+	t      *schema.Table
+	isNew  bool // created by this Normalizer: columns and data_type evolve freely
+	level  int  // nesting level of the table's rows: 0 for the root
+	isRoot bool
+	byName map[string]int
+	ncols  int // columns indexed in byName
+	fields map[string]*field
+	seq    uint64
+	rows   int64
+	// Positions of the system columns, -1 until they exist.
+	idCol, loadCol, parentCol, idxCol, rootCol int
+	notNull                                    []int
+}
+
+// field is one source field path of a table's rows; the tree of fields
+// mirrors the records and caches names, column positions and types.
+type field struct {
+	path    []string
+	sortKey string
+	named   bool
+	name    string // column name, once named
+	col     int    // column position, -1 until the column exists
+	typ     schema.DataType
+	hinted  bool
+	nested  map[string]*field
+	child   *tableState
+	// variants holds the positions of this column's variant columns.
+	variants    map[schema.DataType]int
+	jsonChecked bool
+	forceJSON   bool
+}
+
+func newField(prefix []string, key string) *field {
+	p := make([]string, len(prefix)+1)
+	copy(p, prefix)
+	p[len(prefix)] = key
+	return &field{path: p, sortKey: strings.Join(p, "\x00"), col: -1}
+}
+
+// New returns a Normalizer for the resource spec describes, growing s and
+// stamping root rows with loadID.
+func New(s *schema.Schema, spec Spec, loadID string) (*Normalizer, error) {
+	if s == nil {
+		return nil, fmt.Errorf("resource %q: normalize: nil schema", spec.Resource)
+	}
+	if spec.Resource == "" {
+		return nil, fmt.Errorf("normalize: resource name is empty")
+	}
+	if loadID == "" {
+		return nil, fmt.Errorf("resource %q: normalize: load id is empty", spec.Resource)
+	}
+	if err := spec.Contract.Validate(); err != nil {
+		return nil, fmt.Errorf("resource %q: %w", spec.Resource, err)
+	}
+	switch spec.WriteDisposition {
+	case "":
+		spec.WriteDisposition = schema.Append
+	case schema.Append, schema.Replace, schema.Merge:
+	default:
+		return nil, fmt.Errorf("resource %q: unknown write disposition %q (want append, replace or merge)", spec.Resource, spec.WriteDisposition)
+	}
+	table := spec.Table
+	if table == "" {
+		table = spec.Resource
+	}
+	sum := sha256.Sum256([]byte(loadID + "\x00" + spec.Resource))
+	n := &Normalizer{
+		s:          s,
+		spec:       spec,
+		loadID:     loadID,
+		idPrefix:   strings.ToLower(base32.StdEncoding.EncodeToString(sum[:]))[:8],
+		namer:      schema.NewNamer(),
+		maxNesting: math.MaxInt,
+		rootName:   schema.NormalizeIdentifier(table),
+		tables:     map[string]*tableState{},
+		hints:      map[string]schema.Hint{},
+		pkCols:     map[string]bool{},
+		mergeCols:  map[string]bool{},
+	}
+	if spec.MaxNesting != nil {
+		if *spec.MaxNesting < 0 {
+			return nil, fmt.Errorf("resource %q: max_table_nesting %d is negative", spec.Resource, *spec.MaxNesting)
+		}
+		n.maxNesting = *spec.MaxNesting
+	}
+	n.namer.Seed(s)
+	for _, k := range spec.PrimaryKey {
+		n.pkCols[schema.ColumnPath(hintPath(k)...)] = true
+	}
+	for _, k := range spec.MergeKey {
+		n.mergeCols[schema.ColumnPath(hintPath(k)...)] = true
+	}
+	for k, h := range spec.Hints {
+		if h.DataType != "" {
+			if _, err := schema.ParseDataType(string(h.DataType)); err != nil {
+				return nil, fmt.Errorf("resource %q: column %q: %w", spec.Resource, k, err)
+			}
+		}
+		cand := schema.ColumnPath(hintPath(k)...)
+		n.hints[cand] = h
+		if h.PrimaryKey {
+			n.pkCols[cand] = true
+		}
+		n.hintOrder = append(n.hintOrder, k)
+	}
+	sort.Strings(n.hintOrder)
+	return n, nil
+}
+
+// hintPath splits a hint or key name into a source path: "owner.email" and
+// the column name "owner__email" both give [owner email].
+func hintPath(k string) []string {
+	if strings.Contains(k, ".") {
+		return strings.Split(k, ".")
+	}
+	if strings.Contains(k, schema.PathSeparator) {
+		return strings.Split(k, schema.PathSeparator)
+	}
+	return []string{k}
+}
+
+// Counts returns what the Normalizer has done so far.
+func (n *Normalizer) Counts() Counts {
+	c := n.counts
+	c.Rows = map[string]int64{}
+	for name, ts := range n.tables {
+		if ts.rows > 0 {
+			c.Rows[name] = ts.rows
+		}
+	}
+	return c
+}
+
+// Warnings returns what the user should know but that did not stop the
+// load: renamed colliding columns and hints that could not retype an
+// existing column.
+func (n *Normalizer) Warnings() []string {
+	return append(n.namer.Warnings(), n.warnings...)
+}
+
+// Normalize turns one record into rows and calls emit for each, parent rows
+// before their children. row is aligned to t.Columns at the time of the
+// call; columns are only ever appended, so a row emitted earlier is a prefix
+// of the table's current columns and the consumer pads it with nil. emit
+// owns row after the call. An error from emit is returned as is; the other
+// errors are *MissingKeyError, *ContractError and *NullError, after which
+// the record's rows emitted so far should be discarded with the load.
+func (n *Normalizer) Normalize(record map[string]any, emit func(t *schema.Table, row []any) error) error {
+	n.record++
+	n.counts.Records++
+	if err := n.checkKey(record); err != nil {
+		return err
+	}
+	if n.root == nil {
+		ts, ok, err := n.table(n.rootName, "", "", 0)
+		if err != nil || !ok {
+			if !ok {
+				n.counts.DiscardedRows++
+			}
+			return err
+		}
+		n.root = ts
+	}
+	return n.row(n.root, record, nil, link{}, emit)
+}
+
+func (n *Normalizer) checkKey(record map[string]any) error {
+	var missing []string
+	for _, k := range n.spec.PrimaryKey {
+		v, ok := record[k]
+		if !ok && strings.Contains(k, ".") {
+			v = lookupPath(record, strings.Split(k, "."))
+		}
+		if v == nil {
+			missing = append(missing, k)
+		}
+	}
+	if missing == nil {
+		return nil
+	}
+	var like []string
+	for k := range record {
+		if looksLikeKey(k) {
+			like = append(like, k)
+		}
+	}
+	sort.Strings(like)
+	return &MissingKeyError{Resource: n.spec.Resource, Record: n.record, Keys: missing, LookLikeKeys: like}
+}
+
+func lookupPath(m map[string]any, path []string) any {
+	var v any = m
+	for _, p := range path {
+		obj, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		v = obj[p]
+	}
+	return v
+}
+
+// table returns the state of the table name (a child of parent when parent
+// is set), creating the table when the schema lacks it and the tables
+// contract allows. ok=false means the contract discards its rows.
+func (n *Normalizer) table(name, parent, source string, level int) (*tableState, bool, error) {
+	if ts := n.tables[name]; ts != nil {
+		return ts, true, nil
+	}
+	t := n.s.Table(name)
+	isNew := t == nil
+	if isNew {
+		switch n.spec.Contract.Tables {
+		case Freeze:
+			return nil, false, &ContractError{Resource: n.spec.Resource, Record: n.record, Entity: "tables", Table: name}
+		case DiscardRow, DiscardValue:
+			return nil, false, nil
+		}
+		t = &schema.Table{Name: name, Parent: parent, Resource: n.spec.Resource, WriteDisposition: n.spec.WriteDisposition, Source: source}
+		n.s.AddTable(t)
+	}
+	ts := &tableState{
+		t: t, isNew: isNew, level: level, isRoot: parent == "",
+		byName: map[string]int{}, fields: map[string]*field{},
+		idCol: -1, loadCol: -1, parentCol: -1, idxCol: -1, rootCol: -1,
+	}
+	for _, c := range []string{schema.ColLoadID, schema.ColID, schema.ColParentID, schema.ColListIdx, schema.ColRootID} {
+		n.namer.Reserve(name, c)
+	}
+	ts.reindex()
+	n.tables[name] = ts
+	if ts.isRoot {
+		if err := n.hintColumns(ts); err != nil {
+			return nil, false, err
+		}
+	}
+	return ts, true, nil
+}
+
+// reindex catches up with columns appended to the table since the last
+// look, by this Normalizer or another sharing the schema.
+func (ts *tableState) reindex() {
+	for i := ts.ncols; i < len(ts.t.Columns); i++ {
+		c := ts.t.Columns[i]
+		ts.byName[c.Name] = i
+		switch c.Name {
+		case schema.ColID:
+			ts.idCol = i
+		case schema.ColLoadID:
+			ts.loadCol = i
+		case schema.ColParentID:
+			ts.parentCol = i
+		case schema.ColListIdx:
+			ts.idxCol = i
+		case schema.ColRootID:
+			ts.rootCol = i
+		}
+	}
+	ts.ncols = len(ts.t.Columns)
+}
+
+// hintColumns creates the root table's hinted columns that have a data
+// type, primary key first, so they exist before any value is seen, and
+// resolves the hinted fields of an existing table.
+func (n *Normalizer) hintColumns(ts *tableState) error {
+	keys := slices.Clone(n.hintOrder)
+	sort.SliceStable(keys, func(i, j int) bool {
+		return n.hints[schema.ColumnPath(hintPath(keys[i])...)].PrimaryKey && !n.hints[schema.ColumnPath(hintPath(keys[j])...)].PrimaryKey
+	})
+	for _, k := range keys {
+		h := n.spec.Hints[k]
+		if h.DataType == "" {
+			continue
+		}
+		path := hintPath(k)
+		fields := ts.fields
+		var f *field
+		var prefix []string
+		for _, p := range path {
+			f = fields[p]
+			if f == nil {
+				f = newField(prefix, p)
+				fields[p] = f
+			}
+			prefix = f.path
+			if f.nested == nil && len(prefix) < len(path) {
+				f.nested = map[string]*field{}
+			}
+			fields = f.nested
+		}
+		if err := n.resolveColumn(ts, f, h.DataType); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// link ties a child row to its parent.
+type link struct {
+	parentID, rootID string
+	idx              int
+}
+
+// rowBuilder collects one row's values while its record is walked.
+type rowBuilder struct {
+	vals    []any
+	pending []pendingValue
+	lists   []listValue
+}
+
+type pendingValue struct {
+	f   *field
+	v   any
+	typ schema.DataType // the value's type
+}
+
+type listValue struct {
+	f    *field
+	list []any
+}
+
+// element is one element of a list of scalars (or of lists), stored in the
+// child table's value column.
+type element struct {
+	v   any
+	typ schema.DataType // json for a list in a list, else ""
+}
+
+// row normalizes rec (or, for a list of scalars, the element) into a row of
+// ts, emits it, then its children.
+func (n *Normalizer) row(ts *tableState, rec map[string]any, elem *element, l link, emit func(*schema.Table, []any) error) error {
+	if ts.ncols != len(ts.t.Columns) {
+		ts.reindex()
+	}
+	rb := rowBuilder{vals: make([]any, len(ts.t.Columns))}
+	if elem != nil {
+		f := ts.fields[schema.ColValue]
+		if f == nil {
+			f = newField(nil, schema.ColValue)
+			ts.fields[schema.ColValue] = f
+		}
+		if elem.v != nil {
+			n.scalar(f, elem.v, elem.typ, &rb)
+		}
+	} else {
+		for k, v := range rec {
+			n.place(ts, ts.fields, nil, k, v, 0, &rb)
+		}
+	}
+	if len(rb.pending) > 0 {
+		keep, err := n.resolvePending(ts, &rb)
+		if err != nil || !keep {
+			return err
+		}
+	}
+	if ts.idCol < 0 {
+		n.addSystemColumns(ts)
+	}
+	if len(rb.vals) < len(ts.t.Columns) {
+		rb.vals = append(rb.vals, make([]any, len(ts.t.Columns)-len(rb.vals))...)
+	}
+	for _, i := range ts.notNull {
+		if rb.vals[i] == nil {
+			return &NullError{Resource: n.spec.Resource, Record: n.record, Table: ts.t.Name, Column: ts.t.Columns[i].Name}
+		}
+	}
+	ts.seq++
+	id := n.rowID(ts.seq)
+	rb.vals[ts.idCol] = id
+	if ts.isRoot {
+		rb.vals[ts.loadCol] = n.loadID
+		l.rootID = id
+	} else {
+		rb.vals[ts.parentCol] = l.parentID
+		rb.vals[ts.idxCol] = int64(l.idx)
+		rb.vals[ts.rootCol] = l.rootID
+	}
+	if err := emit(ts.t, rb.vals); err != nil {
+		return err
+	}
+	ts.rows++
+	if len(rb.lists) > 1 {
+		sort.Slice(rb.lists, func(i, j int) bool { return rb.lists[i].f.sortKey < rb.lists[j].f.sortKey })
+	}
+	for _, lv := range rb.lists {
+		if err := n.children(ts, lv, link{parentID: id, rootID: l.rootID}, emit); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// place puts one field's value into the row: a scalar into its column, an
+// object flattened further, a list aside for its child table, or an object
+// or list as JSON when nesting stops here.
+func (n *Normalizer) place(ts *tableState, fields map[string]*field, prefix []string, k string, v any, depth int, rb *rowBuilder) {
+	f := fields[k]
+	if f == nil {
+		f = newField(prefix, k)
+		fields[k] = f
+	}
+	switch x := v.(type) {
+	case nil:
+	case map[string]any:
+		if n.asJSON(ts, f, depth) {
+			n.scalar(f, x, schema.JSON, rb)
+			return
+		}
+		if f.nested == nil {
+			f.nested = map[string]*field{}
+		}
+		for k2, v2 := range x {
+			n.place(ts, f.nested, f.path, k2, v2, depth+1, rb)
+		}
+	case []any:
+		if n.asJSON(ts, f, depth) {
+			n.scalar(f, x, schema.JSON, rb)
+			return
+		}
+		if len(x) > 0 {
+			rb.lists = append(rb.lists, listValue{f, x})
+		}
+	default:
+		n.scalar(f, v, "", rb)
+	}
+}
+
+// asJSON says whether an object or list in field f, depth objects below
+// the row, is stored as JSON: it is at the nesting limit, or the column is
+// hinted or already typed json.
+func (n *Normalizer) asJSON(ts *tableState, f *field, depth int) bool {
+	if ts.level+depth >= n.maxNesting {
+		return true
+	}
+	if !f.jsonChecked {
+		f.jsonChecked = true
+		cand := schema.ColumnPath(f.path...)
+		if ts.isRoot && n.hints[cand].DataType == schema.JSON {
+			f.forceJSON = true
+		} else if i, ok := ts.byName[cand]; ok && ts.t.Columns[i].Type == schema.JSON {
+			f.forceJSON = true
+		}
+	}
+	return f.forceJSON || (f.col >= 0 && f.typ == schema.JSON)
+}
+
+// scalar puts a value into f's column when it fits, or its existing
+// variant column; otherwise it leaves it pending for resolvePending. typ is
+// the value's type when the caller knows it (json), else "".
+func (n *Normalizer) scalar(f *field, v any, typ schema.DataType, rb *rowBuilder) {
+	if f.col >= 0 {
+		if out, ok := n.convert(f.hinted, v, f.typ); ok {
+			rb.vals[f.col] = out
+			return
+		}
+		if typ == "" {
+			typ = schema.InferType(v)
+		}
+		if i, ok := f.variants[typ]; ok {
+			rb.vals[i], _ = schema.Coerce(v, typ)
+			return
+		}
+	}
+	rb.pending = append(rb.pending, pendingValue{f: f, v: v, typ: typ})
+}
+
+// newColumn is a column a row needs, with the row's value for it.
+type newColumn struct {
+	f       *field
+	variant bool
+	name    string
+	source  string // recorded on the column when name had to change
+	typ     schema.DataType
+	val     any
+	skip    bool // discard_value: neither the column nor the value
+}
+
+// resolvePending names and creates the columns a row needs, in source path
+// order so names and column order do not depend on map iteration, after
+// checking the contract for all of them. It returns false when the row is
+// discarded.
+func (n *Normalizer) resolvePending(ts *tableState, rb *rowBuilder) (bool, error) {
+	if len(rb.pending) > 1 {
+		sort.Slice(rb.pending, func(i, j int) bool { return rb.pending[i].f.sortKey < rb.pending[j].f.sortKey })
+	}
+	var adds []newColumn
+	for _, p := range rb.pending {
+		f := p.f
+		vtyp := p.typ
+		if vtyp == "" {
+			vtyp = schema.InferType(p.v)
+		}
+		colType := f.typ
+		if f.col < 0 {
+			if !f.named {
+				f.name, _ = n.namer.Column(ts.t.Name, f.path...)
+				f.named = true
+			}
+			if idx, ok := ts.byName[f.name]; ok {
+				n.adopt(ts, f, idx)
+				if out, ok := n.convert(f.hinted, p.v, f.typ); ok {
+					rb.vals[idx] = out
+					continue
+				}
+				colType = f.typ
+			} else {
+				h, _ := n.hint(ts, f)
+				hinted := h.DataType != ""
+				colType = vtyp
+				if hinted {
+					colType = h.DataType
+				}
+				add := newColumn{f: f, name: f.name, typ: colType}
+				if f.name != schema.ColumnPath(f.path...) {
+					add.source = strings.Join(f.path, ".")
+				}
+				drop, skip, err := n.decide(ts, n.spec.Contract.Columns, &ContractError{Entity: "columns", Table: ts.t.Name, Column: f.name})
+				if err != nil || drop {
+					return false, err
+				}
+				add.skip = skip
+				out, fits := n.convert(hinted, p.v, colType)
+				if fits || skip {
+					add.val = out
+					adds = append(adds, add)
+					continue
+				}
+				// A hinted type the first value does not fit: the column is
+				// created empty and the value goes to a variant.
+				adds = append(adds, add)
+			}
+		}
+		source := "variant:" + f.name + ":" + string(vtyp)
+		candidate := f.name + schema.PathSeparator + "v_" + string(vtyp)
+		name, renamed := n.namer.Name(ts.t.Name, source, candidate)
+		out, _ := schema.Coerce(p.v, vtyp)
+		if idx, ok := ts.byName[name]; ok {
+			if f.variants == nil {
+				f.variants = map[schema.DataType]int{}
+			}
+			f.variants[vtyp] = idx
+			rb.vals[idx] = out
+			continue
+		}
+		add := newColumn{f: f, variant: true, name: name, typ: vtyp, val: out}
+		if renamed {
+			add.source = source
+		}
+		drop, skip, err := n.decide(ts, n.spec.Contract.DataType, &ContractError{Entity: "data_type", Table: ts.t.Name, Column: f.name, Type: vtyp, ColumnType: colType})
+		if err != nil || drop {
+			return false, err
+		}
+		add.skip = skip
+		adds = append(adds, add)
+	}
+	rb.pending = rb.pending[:0]
+	for _, a := range adds {
+		if a.skip {
+			n.counts.DiscardedValues++
+			continue
+		}
+		f := a.f
+		c := &schema.Column{Name: a.name, Type: a.typ, Nullable: true, Source: a.source}
+		idx := len(ts.t.Columns)
+		if a.variant {
+			c.VariantOf = f.name
+			if f.variants == nil {
+				f.variants = map[schema.DataType]int{}
+			}
+			f.variants[a.typ] = idx
+			n.counts.Variants++
+		} else {
+			n.decorate(ts, f, c)
+			f.col, f.typ = idx, c.Type
+		}
+		ts.t.AddColumn(c)
+		ts.reindex()
+		rb.vals = append(rb.vals, make([]any, len(ts.t.Columns)-len(rb.vals))...)
+		rb.vals[idx] = a.val
+	}
+	return true, nil
+}
+
+// decide applies contract mode to a change of a table that existed before
+// this Normalizer; tables it created evolve freely. It returns drop when
+// the row is discarded, skip when only the value is.
+func (n *Normalizer) decide(ts *tableState, mode Mode, cerr *ContractError) (drop, skip bool, err error) {
+	if ts.isNew {
+		return false, false, nil
+	}
+	switch mode {
+	case Freeze:
+		cerr.Resource, cerr.Record = n.spec.Resource, n.record
+		return true, false, cerr
+	case DiscardRow:
+		n.counts.DiscardedRows++
+		return true, false, nil
+	case DiscardValue:
+		return false, true, nil
+	}
+	return false, false, nil
+}
+
+func (n *Normalizer) convert(hinted bool, v any, t schema.DataType) (any, bool) {
+	if hinted {
+		return schema.Convert(v, t)
+	}
+	return schema.Coerce(v, t)
+}
+
+// adopt binds f to the existing column idx.
+func (n *Normalizer) adopt(ts *tableState, f *field, idx int) {
+	c := ts.t.Columns[idx]
+	f.col, f.typ = idx, c.Type
+	if h, ok := n.hint(ts, f); ok && h.DataType != "" {
+		f.hinted = true
+		if h.DataType != c.Type {
+			n.warnings = append(n.warnings, fmt.Sprintf("table %q: column %q is %s, so its data_type hint %s converts values to %s where possible and sends the rest to variant columns", ts.t.Name, c.Name, c.Type, h.DataType, c.Type))
+		}
+	}
+	if !c.Nullable && !c.PrimaryKey {
+		ts.notNull = append(ts.notNull, idx)
+	}
+}
+
+func (n *Normalizer) hint(ts *tableState, f *field) (schema.Hint, bool) {
+	if !ts.isRoot {
+		return schema.Hint{}, false
+	}
+	h, ok := n.hints[schema.ColumnPath(f.path...)]
+	return h, ok
+}
+
+// decorate applies hints and keys to a new column c of ts for field f.
+func (n *Normalizer) decorate(ts *tableState, f *field, c *schema.Column) {
+	if !ts.isRoot {
+		return
+	}
+	cand := schema.ColumnPath(f.path...)
+	if h, ok := n.hints[cand]; ok {
+		if h.DataType != "" {
+			f.hinted = true
+		}
+		c.Precision, c.Scale = h.Precision, h.Scale
+		if h.Nullable != nil && !*h.Nullable {
+			c.Nullable = false
+			ts.notNull = append(ts.notNull, len(ts.t.Columns))
+		}
+	}
+	if n.pkCols[cand] {
+		c.PrimaryKey, c.Nullable = true, false
+	}
+	if n.mergeCols[cand] {
+		c.MergeKey = true
+	}
+}
+
+// resolveColumn makes sure hinted field f of ts has its column, creating
+// it with type typ when the table lacks it.
+func (n *Normalizer) resolveColumn(ts *tableState, f *field, typ schema.DataType) error {
+	f.name, _ = n.namer.Column(ts.t.Name, f.path...)
+	f.named = true
+	if idx, ok := ts.byName[f.name]; ok {
+		n.adopt(ts, f, idx)
+		return nil
+	}
+	if !ts.isNew {
+		switch n.spec.Contract.Columns {
+		case Freeze:
+			return &ContractError{Resource: n.spec.Resource, Record: n.record, Entity: "columns", Table: ts.t.Name, Column: f.name}
+		case DiscardRow, DiscardValue:
+			return nil
+		}
+	}
+	c := &schema.Column{Name: f.name, Type: typ, Nullable: true}
+	if f.name != schema.ColumnPath(f.path...) {
+		c.Source = strings.Join(f.path, ".")
+	}
+	n.decorate(ts, f, c)
+	f.col, f.typ = len(ts.t.Columns), typ
+	ts.t.AddColumn(c)
+	ts.reindex()
+	return nil
+}
+
+func (n *Normalizer) addSystemColumns(ts *tableState) {
+	var cols []*schema.Column
+	if ts.isRoot {
+		cols = []*schema.Column{
+			{Name: schema.ColLoadID, Type: schema.Text, System: true},
+			{Name: schema.ColID, Type: schema.Text, System: true},
+		}
+	} else {
+		cols = []*schema.Column{
+			{Name: schema.ColRootID, Type: schema.Text, System: true},
+			{Name: schema.ColParentID, Type: schema.Text, System: true},
+			{Name: schema.ColListIdx, Type: schema.BigInt, System: true},
+			{Name: schema.ColID, Type: schema.Text, System: true},
+		}
+	}
+	for _, c := range cols {
+		if _, ok := ts.byName[c.Name]; !ok {
+			ts.t.AddColumn(c)
+		}
+	}
+	ts.reindex()
+}
+
+// children emits the rows of one list of a row of parent.
+func (n *Normalizer) children(parent *tableState, lv listValue, l link, emit func(*schema.Table, []any) error) error {
+	f := lv.f
+	if f.child == nil {
+		name, renamed := n.namer.Table(parent.t.Name, f.path...)
+		source := ""
+		if renamed {
+			source = parent.t.Name + "." + strings.Join(f.path, ".")
+		}
+		ts, ok, err := n.table(name, parent.t.Name, source, parent.level+1)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			n.counts.DiscardedRows += int64(len(lv.list))
+			return nil
+		}
+		f.child = ts
+	}
+	for i, e := range lv.list {
+		l.idx = i
+		var err error
+		switch e := e.(type) {
+		case map[string]any:
+			err = n.row(f.child, e, nil, l, emit)
+		case []any:
+			// A list in a list is kept whole, as JSON in the value column.
+			var v any
+			if len(e) > 0 {
+				v = e
+			}
+			err = n.row(f.child, nil, &element{v: v, typ: schema.JSON}, l, emit)
+		default:
+			err = n.row(f.child, nil, &element{v: e}, l, emit)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// rowID formats the per-table sequence number seq as a row id.
+func (n *Normalizer) rowID(seq uint64) string {
+	var b [18]byte
+	copy(b[:8], n.idPrefix)
+	for i := 17; i >= 8; i-- {
+		b[i] = "0123456789abcdefghijklmnopqrstuvwxyz"[seq%36]
+		seq /= 36
+	}
+	return string(b[:])
+}

@@ -1,0 +1,368 @@
+package schema
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math"
+	"math/big"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Row values. Inference and coercion take values decoded by encoding/json
+// with UseNumber (nil, bool, string, json.Number, []any, map[string]any) and
+// produce the values destinations accept (see destination.RowSource):
+//
+//	bigint     int64
+//	double     float64
+//	decimal    string holding the exact decimal text, never in exponent
+//	           form ("12.50", "123456789012345678901234567890")
+//	bool       bool
+//	text       string
+//	timestamp  time.Time in UTC
+//	date       time.Time at midnight UTC
+//	json       string holding compact JSON (object keys sorted)
+
+// Hint overrides inference for one column, as a resource's `columns` entry
+// does in dlt. A zero DataType leaves the type to inference.
+type Hint struct {
+	DataType DataType
+	// Nullable, when set, says whether the column may hold nulls.
+	Nullable   *bool
+	PrimaryKey bool
+	// Precision and Scale apply to decimal columns.
+	Precision, Scale int
+}
+
+// dataTypeNames maps the data_type names a config may use to a DataType.
+var dataTypeNames = map[string]DataType{
+	"text":      Text,
+	"double":    Double,
+	"bool":      Bool,
+	"timestamp": Timestamp,
+	"bigint":    BigInt,
+	"json":      JSON,
+	"complex":   JSON, // dlt's name before 1.0
+	"date":      Date,
+	"decimal":   Decimal,
+}
+
+// ParseDataType returns the DataType named s, as a `data_type` hint writes
+// it. It accepts dlt's names text, double, bool, timestamp, bigint, json,
+// date and decimal, and "complex" as the older name of json.
+func ParseDataType(s string) (DataType, error) {
+	if t, ok := dataTypeNames[strings.ToLower(strings.TrimSpace(s))]; ok {
+		return t, nil
+	}
+	return "", fmt.Errorf("unknown data_type %q (want one of text, double, bool, timestamp, bigint, json, date, decimal)", s)
+}
+
+// InferType returns the type a column would get from its first value v:
+// bool; a json.Number is bigint when it is an integer within int64, decimal
+// when it is an integer beyond that (or a number too large for a double),
+// double otherwise; a string is timestamp when it is an RFC 3339 timestamp
+// with a time zone, date when it is YYYY-MM-DD, text otherwise; an object or
+// list is json. InferType returns "" for nil, whose type is unknown.
+func InferType(v any) DataType {
+	switch v := v.(type) {
+	case nil:
+		return ""
+	case bool:
+		return Bool
+	case json.Number:
+		return inferNumber(string(v))
+	case string:
+		if _, ok := parseTimestamp(v); ok {
+			return Timestamp
+		}
+		if _, ok := parseDate(v); ok {
+			return Date
+		}
+		return Text
+	case int, int8, int16, int32, int64, uint8, uint16, uint32:
+		return BigInt
+	case float32, float64:
+		return Double
+	case time.Time:
+		return Timestamp
+	case map[string]any, []any:
+		return JSON
+	}
+	return Text
+}
+
+func inferNumber(s string) DataType {
+	if isIntegerText(s) {
+		if _, err := strconv.ParseInt(s, 10, 64); err == nil {
+			return BigInt
+		}
+		return Decimal
+	}
+	if f, err := strconv.ParseFloat(s, 64); err != nil || math.IsInf(f, 0) {
+		return Decimal
+	}
+	return Double
+}
+
+func isIntegerText(s string) bool {
+	if s != "" && s[0] == '-' {
+		s = s[1:]
+	}
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// Coerce returns v as the row value of a column of type t, and ok=false when
+// v does not fit, in which case the caller stores it in a variant column
+// instead. Coerce never loses information: it widens a bigint into a
+// double or decimal column and a date into a timestamp column, and accepts
+// timestamp strings into timestamp columns, but a double does not go into a
+// bigint column, nor a number into a text column. A string that looks like a
+// timestamp stays text in a text column. nil fits every type.
+func Coerce(v any, t DataType) (any, bool) {
+	if v == nil {
+		return nil, true
+	}
+	switch t {
+	case Text:
+		s, ok := v.(string)
+		return s, ok
+	case BigInt:
+		switch v := v.(type) {
+		case json.Number:
+			i, err := strconv.ParseInt(string(v), 10, 64)
+			return i, err == nil
+		case int64:
+			return v, true
+		case int:
+			return int64(v), true
+		case int32:
+			return int64(v), true
+		}
+	case Double:
+		switch v := v.(type) {
+		case json.Number:
+			f, err := strconv.ParseFloat(string(v), 64)
+			return f, err == nil
+		case float64:
+			return v, true
+		case int64:
+			return float64(v), true
+		case int:
+			return float64(v), true
+		}
+	case Decimal:
+		switch v := v.(type) {
+		case json.Number:
+			return decimalText(string(v))
+		case int64:
+			return strconv.FormatInt(v, 10), true
+		case int:
+			return strconv.Itoa(v), true
+		case float64:
+			if math.IsInf(v, 0) || math.IsNaN(v) {
+				return nil, false
+			}
+			return strconv.FormatFloat(v, 'f', -1, 64), true
+		}
+	case Bool:
+		b, ok := v.(bool)
+		return b, ok
+	case Timestamp:
+		switch v := v.(type) {
+		case string:
+			if ts, ok := parseTimestamp(v); ok {
+				return ts, true
+			}
+			if d, ok := parseDate(v); ok {
+				return d, true
+			}
+		case time.Time:
+			return v.UTC(), true
+		}
+	case Date:
+		if s, ok := v.(string); ok {
+			if d, ok := parseDate(s); ok {
+				return d, true
+			}
+		}
+	case JSON:
+		switch v.(type) {
+		case map[string]any, []any:
+			return compactJSON(v)
+		}
+	}
+	return nil, false
+}
+
+// Convert is Coerce for a column whose type a hint fixed: the user asked
+// for that type, so Convert also converts between representations when
+// nothing is lost: anything into text (numbers by their exact text, bools
+// as true/false, objects and lists as JSON), numeric strings into numbers,
+// "true"/"false" into bool, timestamps without a zone (taken as UTC) and
+// Unix seconds into timestamp, and any value into json. ok=false still
+// means the value goes to a variant column.
+func Convert(v any, t DataType) (any, bool) {
+	if out, ok := Coerce(v, t); ok {
+		return out, true
+	}
+	switch t {
+	case Text:
+		switch v := v.(type) {
+		case json.Number:
+			return string(v), true
+		case bool:
+			return strconv.FormatBool(v), true
+		case map[string]any, []any:
+			return compactJSON(v)
+		case time.Time:
+			return v.UTC().Format(time.RFC3339Nano), true
+		}
+	case BigInt:
+		switch v := v.(type) {
+		case string:
+			i, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+			return i, err == nil
+		case json.Number:
+			// 3.0 or 1e3: keep it when it is a whole number that fits.
+			r, ok := new(big.Rat).SetString(string(v))
+			if ok && r.IsInt() && r.Num().IsInt64() {
+				return r.Num().Int64(), true
+			}
+		}
+	case Double:
+		if s, ok := v.(string); ok {
+			f, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+			return f, err == nil && !math.IsInf(f, 0)
+		}
+	case Decimal:
+		if s, ok := v.(string); ok {
+			return decimalText(strings.TrimSpace(s))
+		}
+	case Bool:
+		if s, ok := v.(string); ok {
+			switch strings.ToLower(strings.TrimSpace(s)) {
+			case "true":
+				return true, true
+			case "false":
+				return false, true
+			}
+		}
+	case Timestamp:
+		switch v := v.(type) {
+		case string:
+			for _, layout := range []string{"2006-01-02T15:04:05.999999999", "2006-01-02 15:04:05.999999999"} {
+				if ts, err := time.Parse(layout, strings.TrimSpace(v)); err == nil {
+					return ts, true
+				}
+			}
+		case json.Number:
+			f, err := strconv.ParseFloat(string(v), 64)
+			if err == nil && !math.IsInf(f, 0) {
+				sec, frac := math.Modf(f)
+				return time.Unix(int64(sec), int64(frac*1e9)).UTC(), true
+			}
+		}
+	case JSON:
+		return compactJSON(v)
+	}
+	return nil, false
+}
+
+func compactJSON(v any) (any, bool) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, false
+	}
+	return string(bytes.TrimRight(buf.Bytes(), "\n")), true
+}
+
+// parseTimestamp parses an RFC 3339 timestamp that carries a zone
+// (2024-05-01T12:00:00Z, 2024-05-01 12:00:00.5+02:00, ...+0200).
+func parseTimestamp(s string) (time.Time, bool) {
+	// Cheap shape check first: this runs on every new string column.
+	if len(s) < 20 || len(s) > 40 || s[4] != '-' || s[7] != '-' || s[13] != ':' {
+		return time.Time{}, false
+	}
+	switch s[10] {
+	case 'T':
+	case 't', ' ':
+		s = s[:10] + "T" + s[11:]
+	default:
+		return time.Time{}, false
+	}
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t.UTC(), true
+	}
+	if t, err := time.Parse("2006-01-02T15:04:05.999999999Z0700", s); err == nil {
+		return t.UTC(), true
+	}
+	return time.Time{}, false
+}
+
+// parseDate parses YYYY-MM-DD.
+func parseDate(s string) (time.Time, bool) {
+	if len(s) != 10 || s[4] != '-' || s[7] != '-' {
+		return time.Time{}, false
+	}
+	t, err := time.Parse(time.DateOnly, s)
+	return t, err == nil
+}
+
+// decimalText returns the exact decimal text of a JSON number, rewriting
+// exponent form (1.5e3 -> 1500) because not every database casts it.
+func decimalText(s string) (any, bool) {
+	mant, expText, hasExp := strings.Cut(strings.ToLower(s), "e")
+	if !hasExp {
+		return s, isDecimalText(s)
+	}
+	exp, err := strconv.Atoi(expText)
+	if err != nil || !isDecimalText(mant) || exp > 1000 || exp < -1000 {
+		return nil, false
+	}
+	neg := strings.HasPrefix(mant, "-")
+	mant = strings.TrimLeft(mant, "+-")
+	intPart, frac, _ := strings.Cut(mant, ".")
+	digits := intPart + frac
+	point := len(intPart) + exp
+	var out string
+	switch {
+	case point <= 0:
+		out = "0." + strings.Repeat("0", -point) + digits
+	case point >= len(digits):
+		out = digits + strings.Repeat("0", point-len(digits))
+	default:
+		out = digits[:point] + "." + digits[point:]
+	}
+	whole, rest, hasPoint := strings.Cut(out, ".")
+	whole = strings.TrimLeft(whole, "0")
+	if whole == "" {
+		whole = "0"
+	}
+	if hasPoint {
+		out = whole + "." + rest
+	} else {
+		out = whole
+	}
+	if neg {
+		out = "-" + out
+	}
+	return out, true
+}
+
+func isDecimalText(s string) bool {
+	s = strings.TrimLeft(s, "+-")
+	intPart, frac, _ := strings.Cut(s, ".")
+	return isIntegerText(intPart + frac)
+}
