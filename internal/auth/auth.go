@@ -1,0 +1,176 @@
+package auth
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/restload/restload/internal/config"
+)
+
+// New returns base decorated with the credentials cfg describes. A nil cfg
+// (or empty type) returns base unchanged; a nil base means
+// http.DefaultTransport.
+//
+// Credentials go only to requests whose host is allowedHost ("host" or
+// "host:port", as in a URL; without a port it matches the host on any
+// port). Requests to other hosts go out without the Authorization and Cookie
+// headers and without an api_key header. An empty allowedHost sends
+// credentials everywhere; pass HostOf(base_url) instead.
+//
+// tokenClient sends OAuth2 token requests (nil: an http.Client over base
+// without credentials). The returned RoundTripper is safe for concurrent
+// use and never modifies the caller's request.
+func New(cfg *config.Auth, base http.RoundTripper, tokenClient *http.Client, allowedHost string) (http.RoundTripper, error) {
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	if cfg == nil || cfg.Type == "" {
+		return base, nil
+	}
+	t := &Transport{base: base, host: strings.ToLower(allowedHost)}
+	switch cfg.Type {
+	case "bearer":
+		if cfg.Token == "" {
+			return nil, errors.New("bearer auth: token is empty")
+		}
+		t.static = func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+cfg.Token) }
+	case "api_key":
+		name := cfg.Name
+		if name == "" {
+			name = "Authorization"
+		}
+		if cfg.APIKey == "" {
+			return nil, errors.New("api_key auth: api_key is empty")
+		}
+		switch loc := strings.ToLower(cfg.Location); loc {
+		case "", "header":
+			t.static = func(r *http.Request) { r.Header.Set(name, cfg.APIKey) }
+			t.secretHeader = name
+		case "query":
+			t.static = func(r *http.Request) {
+				q := r.URL.Query()
+				q.Set(name, cfg.APIKey)
+				r.URL.RawQuery = q.Encode()
+			}
+		case "cookie":
+			t.static = func(r *http.Request) { r.AddCookie(&http.Cookie{Name: name, Value: cfg.APIKey}) }
+		default:
+			return nil, fmt.Errorf("api_key auth: location %q is not header, query or cookie", cfg.Location)
+		}
+	case "http_basic":
+		if cfg.Username == "" {
+			return nil, errors.New("http_basic auth: username is empty")
+		}
+		t.static = func(r *http.Request) { r.SetBasicAuth(cfg.Username, cfg.Password) }
+	case "oauth2_client_credentials", "oauth2":
+		if tokenClient == nil {
+			tokenClient = &http.Client{Transport: base}
+		}
+		c, err := newTokenCache(cfg, tokenClient)
+		if err != nil {
+			return nil, err
+		}
+		t.tokens = c
+	default:
+		return nil, fmt.Errorf("unknown auth type %q (want bearer, api_key, http_basic, oauth2_client_credentials or oauth2)", cfg.Type)
+	}
+	return t, nil
+}
+
+// HostOf returns the host (with port, if any) of a base URL, for New's
+// allowedHost.
+func HostOf(baseURL string) (string, error) {
+	u, err := url.Parse(baseURL)
+	if err != nil {
+		return "", fmt.Errorf("base_url: %w", err)
+	}
+	if u.Host == "" {
+		return "", fmt.Errorf("base_url %q has no host", baseURL)
+	}
+	return u.Host, nil
+}
+
+// Transport is the RoundTripper New returns.
+type Transport struct {
+	base         http.RoundTripper
+	host         string
+	static       func(*http.Request) // bearer, api_key, http_basic
+	secretHeader string              // api_key header name, stripped off-host
+	tokens       *tokenCache         // oauth2 kinds
+}
+
+// allowed reports whether u's host may receive credentials.
+func (t *Transport) allowed(u *url.URL) bool {
+	if t.host == "" {
+		return true
+	}
+	h := strings.ToLower(u.Host)
+	if h == t.host {
+		return true
+	}
+	if _, _, err := net.SplitHostPort(t.host); err == nil {
+		return false // allowedHost names a port: it must match
+	}
+	return strings.ToLower(u.Hostname()) == t.host
+}
+
+// RoundTrip sends a clone of req with credentials when req's host is the
+// API's. With OAuth2, a 401 answer renews the access token once and resends
+// the request, when its body can be replayed.
+func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	r := req.Clone(req.Context())
+	if !t.allowed(req.URL) {
+		r.Header.Del("Authorization")
+		r.Header.Del("Cookie")
+		if t.secretHeader != "" {
+			r.Header.Del(t.secretHeader)
+		}
+		return t.base.RoundTrip(r)
+	}
+	if t.static != nil {
+		t.static(r)
+		return t.base.RoundTrip(r)
+	}
+	tok, err := t.tokens.token(req.Context())
+	if err != nil {
+		closeBody(req)
+		return nil, err
+	}
+	r.Header.Set("Authorization", tok.Type()+" "+tok.AccessToken)
+	resp, err := t.base.RoundTrip(r)
+	if err != nil || resp.StatusCode != http.StatusUnauthorized {
+		return resp, err
+	}
+	// The token was refused: renew it even if it looked valid, and try
+	// once more when the body can be sent again.
+	if req.Body != nil && req.Body != http.NoBody && req.GetBody == nil {
+		return resp, nil
+	}
+	fresh, err := t.tokens.renew(req.Context(), tok)
+	if err != nil {
+		return resp, nil // the 401 says more than the renewal failure
+	}
+	r2 := req.Clone(req.Context())
+	if req.GetBody != nil && req.Body != nil && req.Body != http.NoBody {
+		body, err := req.GetBody()
+		if err != nil {
+			return resp, nil
+		}
+		r2.Body = body
+	}
+	_, _ = io.CopyN(io.Discard, resp.Body, 64<<10)
+	resp.Body.Close()
+	r2.Header.Set("Authorization", fresh.Type()+" "+fresh.AccessToken)
+	return t.base.RoundTrip(r2)
+}
+
+func closeBody(req *http.Request) {
+	if req.Body != nil {
+		req.Body.Close()
+	}
+}
