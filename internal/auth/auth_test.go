@@ -37,12 +37,6 @@ func (s *seen) last() *http.Request {
 	return s.reqs[len(s.reqs)-1]
 }
 
-func (s *seen) count() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.reqs)
-}
-
 // recorder is an API server that records requests and answers 200.
 func recorder(t *testing.T) (*httptest.Server, *seen) {
 	s := &seen{}
