@@ -16,8 +16,8 @@ import (
 // goes.
 //
 // Row ids: every row's _dlt_id is an 8-character prefix hashed from the load
-// id and the resource, then a 10-character zero-padded base-36 sequence
-// counted per table. Ids are unique across loads, reprocessing the same
+// id, the resource and the table, then a 10-character zero-padded base-36 sequence
+// counted per table. Ids are unique across loads and tables, reprocessing the same
 // records in the same order with the same load id gives the same ids, and
 // within one load the ids of a table's rows sort in arrival order, which
 // merge relies on (the greatest _dlt_id of a key wins). Use one Normalizer
@@ -31,7 +31,6 @@ type Normalizer struct {
 	s          *schema.Schema
 	spec       Spec
 	loadID     string
-	idPrefix   string
 	namer      *schema.Namer
 	maxNesting int
 	rootName   string
@@ -40,7 +39,7 @@ type Normalizer struct {
 	// hints by column candidate name (root table only).
 	hints     map[string]schema.Hint
 	hintOrder []string
-	pkCols    map[string]bool
+	pkCols    map[string]int // column candidate -> position in the key
 	mergeCols map[string]bool
 	record    int64
 	counts    Counts
@@ -58,6 +57,8 @@ type tableState struct {
 	fields map[string]*field
 	seq    uint64
 	rows   int64
+	// idPrefix starts the table's row ids; see Normalizer.
+	idPrefix string
 	// Positions of the system columns, -1 until they exist.
 	idCol, loadCol, parentCol, idxCol, rootCol int
 	notNull                                    []int
@@ -79,6 +80,7 @@ type field struct {
 	variants    map[schema.DataType]int
 	jsonChecked bool
 	forceJSON   bool
+	order       string // see Normalizer.order
 }
 
 func newField(prefix []string, key string) *field {
@@ -114,18 +116,16 @@ func New(s *schema.Schema, spec Spec, loadID string) (*Normalizer, error) {
 	if table == "" {
 		table = spec.Resource
 	}
-	sum := sha256.Sum256([]byte(loadID + "\x00" + spec.Resource))
 	n := &Normalizer{
 		s:          s,
 		spec:       spec,
 		loadID:     loadID,
-		idPrefix:   strings.ToLower(base32.StdEncoding.EncodeToString(sum[:]))[:8],
 		namer:      schema.NewNamer(),
 		maxNesting: math.MaxInt,
 		rootName:   schema.NormalizeIdentifier(table),
 		tables:     map[string]*tableState{},
 		hints:      map[string]schema.Hint{},
-		pkCols:     map[string]bool{},
+		pkCols:     map[string]int{},
 		mergeCols:  map[string]bool{},
 	}
 	if spec.MaxNesting != nil {
@@ -135,8 +135,8 @@ func New(s *schema.Schema, spec Spec, loadID string) (*Normalizer, error) {
 		n.maxNesting = *spec.MaxNesting
 	}
 	n.namer.Seed(s)
-	for _, k := range spec.PrimaryKey {
-		n.pkCols[schema.ColumnPath(hintPath(k)...)] = true
+	for i, k := range spec.PrimaryKey {
+		n.pkCols[schema.ColumnPath(hintPath(k)...)] = i
 	}
 	for _, k := range spec.MergeKey {
 		n.mergeCols[schema.ColumnPath(hintPath(k)...)] = true
@@ -149,8 +149,8 @@ func New(s *schema.Schema, spec Spec, loadID string) (*Normalizer, error) {
 		}
 		cand := schema.ColumnPath(hintPath(k)...)
 		n.hints[cand] = h
-		if h.PrimaryKey {
-			n.pkCols[cand] = true
+		if _, ok := n.pkCols[cand]; h.PrimaryKey && !ok {
+			n.pkCols[cand] = len(n.pkCols)
 		}
 		n.hintOrder = append(n.hintOrder, k)
 	}
@@ -274,6 +274,7 @@ func (n *Normalizer) table(name, parent, source string, level int) (*tableState,
 		t: t, isNew: isNew, level: level, isRoot: parent == "",
 		byName: map[string]int{}, fields: map[string]*field{},
 		idCol: -1, loadCol: -1, parentCol: -1, idxCol: -1, rootCol: -1,
+		idPrefix: idPrefix(n.loadID, n.spec.Resource, name),
 	}
 	for _, c := range []string{schema.ColLoadID, schema.ColID, schema.ColParentID, schema.ColListIdx, schema.ColRootID} {
 		n.namer.Reserve(name, c)
@@ -286,6 +287,13 @@ func (n *Normalizer) table(name, parent, source string, level int) (*tableState,
 		}
 	}
 	return ts, true, nil
+}
+
+// idPrefix is the 8 lower-case base-32 characters of a hash of the load,
+// resource and table that start the table's row ids in this load.
+func idPrefix(loadID, resource, table string) string {
+	sum := sha256.Sum256([]byte(loadID + "\x00" + resource + "\x00" + table))
+	return strings.ToLower(base32.StdEncoding.EncodeToString(sum[:]))[:8]
 }
 
 // reindex catches up with columns appended to the table since the last
@@ -315,9 +323,13 @@ func (ts *tableState) reindex() {
 // resolves the hinted fields of an existing table.
 func (n *Normalizer) hintColumns(ts *tableState) error {
 	keys := slices.Clone(n.hintOrder)
-	sort.SliceStable(keys, func(i, j int) bool {
-		return n.hints[schema.ColumnPath(hintPath(keys[i])...)].PrimaryKey && !n.hints[schema.ColumnPath(hintPath(keys[j])...)].PrimaryKey
-	})
+	rank := func(k string) int {
+		if i, ok := n.pkCols[schema.ColumnPath(hintPath(k)...)]; ok {
+			return i
+		}
+		return len(n.pkCols)
+	}
+	sort.SliceStable(keys, func(i, j int) bool { return rank(keys[i]) < rank(keys[j]) })
 	for _, k := range keys {
 		h := n.spec.Hints[k]
 		if h.DataType == "" {
@@ -416,7 +428,7 @@ func (n *Normalizer) row(ts *tableState, rec map[string]any, elem *element, l li
 		}
 	}
 	ts.seq++
-	id := n.rowID(ts.seq)
+	id := ts.rowID()
 	rb.vals[ts.idCol] = id
 	if ts.isRoot {
 		rb.vals[ts.loadCol] = n.loadID
@@ -531,8 +543,10 @@ type newColumn struct {
 // checking the contract for all of them. It returns false when the row is
 // discarded.
 func (n *Normalizer) resolvePending(ts *tableState, rb *rowBuilder) (bool, error) {
+	n.nameFields(ts, rb.pending)
 	if len(rb.pending) > 1 {
-		sort.Slice(rb.pending, func(i, j int) bool { return rb.pending[i].f.sortKey < rb.pending[j].f.sortKey })
+		// Primary key columns first, then source path order.
+		sort.Slice(rb.pending, func(i, j int) bool { return n.order(ts, rb.pending[i].f) < n.order(ts, rb.pending[j].f) })
 	}
 	var adds []newColumn
 	for _, p := range rb.pending {
@@ -543,10 +557,6 @@ func (n *Normalizer) resolvePending(ts *tableState, rb *rowBuilder) (bool, error
 		}
 		colType := f.typ
 		if f.col < 0 {
-			if !f.named {
-				f.name, _ = n.namer.Column(ts.t.Name, f.path...)
-				f.named = true
-			}
 			if idx, ok := ts.byName[f.name]; ok {
 				n.adopt(ts, f, idx)
 				if out, ok := n.convert(f.hinted, p.v, f.typ); ok {
@@ -632,6 +642,47 @@ func (n *Normalizer) resolvePending(ts *tableState, rb *rowBuilder) (bool, error
 	return true, nil
 }
 
+// nameFields names the fields of pending values that have no column name
+// yet. A field whose source name is already the normalized name (user_name)
+// is named before one that normalizes to it (userName), so it keeps its
+// name when both are new; then source path order.
+func (n *Normalizer) nameFields(ts *tableState, pending []pendingValue) {
+	var unnamed []*field
+	for _, p := range pending {
+		if p.f.col < 0 && !p.f.named {
+			unnamed = append(unnamed, p.f)
+		}
+	}
+	exact := func(f *field) bool {
+		return schema.ColumnPath(f.path...) == strings.Join(f.path, schema.PathSeparator)
+	}
+	sort.Slice(unnamed, func(i, j int) bool {
+		ei, ej := exact(unnamed[i]), exact(unnamed[j])
+		if ei != ej {
+			return ei
+		}
+		return unnamed[i].sortKey < unnamed[j].sortKey
+	})
+	for _, f := range unnamed {
+		f.name, _ = n.namer.Column(ts.t.Name, f.path...)
+		f.named = true
+	}
+}
+
+// order is f's place among new columns: primary key columns first (in key
+// order), then by source path.
+func (n *Normalizer) order(ts *tableState, f *field) string {
+	if f.order == "" {
+		f.order = "1" + f.sortKey
+		if ts.isRoot {
+			if i, ok := n.pkCols[schema.ColumnPath(f.path...)]; ok {
+				f.order = fmt.Sprintf("0%03d", i)
+			}
+		}
+	}
+	return f.order
+}
+
 // decide applies contract mode to a change of a table that existed before
 // this Normalizer; tables it created evolve freely. It returns drop when
 // the row is discarded, skip when only the value is.
@@ -698,7 +749,7 @@ func (n *Normalizer) decorate(ts *tableState, f *field, c *schema.Column) {
 			ts.notNull = append(ts.notNull, len(ts.t.Columns))
 		}
 	}
-	if n.pkCols[cand] {
+	if _, ok := n.pkCols[cand]; ok {
 		c.PrimaryKey, c.Nullable = true, false
 	}
 	if n.mergeCols[cand] {
@@ -799,10 +850,11 @@ func (n *Normalizer) children(parent *tableState, lv listValue, l link, emit fun
 	return nil
 }
 
-// rowID formats the per-table sequence number seq as a row id.
-func (n *Normalizer) rowID(seq uint64) string {
+// rowID returns the id of the table's latest row.
+func (ts *tableState) rowID() string {
 	var b [18]byte
-	copy(b[:8], n.idPrefix)
+	copy(b[:8], ts.idPrefix)
+	seq := ts.seq
 	for i := 17; i >= 8; i-- {
 		b[i] = "0123456789abcdefghijklmnopqrstuvwxyz"[seq%36]
 		seq /= 36

@@ -101,16 +101,16 @@ type Spec struct {
 // Counts reports what a Normalizer did.
 type Counts struct {
 	// Records is the number of records given to Normalize.
-	Records int64
+	Records int64 `json:"records"`
 	// Rows is the number of rows emitted, by table.
-	Rows map[string]int64
+	Rows map[string]int64 `json:"rows"`
 	// DiscardedRows counts rows dropped by a discard_row contract or a
 	// discarded new table; DiscardedValues counts values dropped by
 	// discard_value.
-	DiscardedRows   int64
-	DiscardedValues int64
+	DiscardedRows   int64 `json:"discarded_rows"`
+	DiscardedValues int64 `json:"discarded_values"`
 	// Variants counts variant columns created.
-	Variants int64
+	Variants int64 `json:"variants"`
 }
 
 // MissingKeyError is returned for a record that lacks a primary key value
