@@ -1,0 +1,313 @@
+package files
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/parquet-go/parquet-go"
+
+	"github.com/restload/restload/internal/schema"
+)
+
+// codec writes canonical rows to one file and reads a file back as typed
+// rows keyed by column name (nil for columns the file lacks).
+type codec interface {
+	write(w io.Writer, cols []*schema.Column, rows *normalizing) (int64, error)
+	read(path string, cols []*schema.Column, fn func(row map[string]any) error) error
+}
+
+// jsonlCodec writes one JSON object per line: timestamps as RFC 3339 text,
+// dates as YYYY-MM-DD, decimals as strings, JSON columns embedded as JSON.
+type jsonlCodec struct{}
+
+func (jsonlCodec) write(w io.Writer, cols []*schema.Column, rows *normalizing) (int64, error) {
+	bw := bufio.NewWriterSize(w, 1<<16)
+	var n int64
+	var line bytes.Buffer
+	for {
+		row, err := rows.next()
+		if err != nil {
+			return n, err
+		}
+		if row == nil {
+			break
+		}
+		line.Reset()
+		line.WriteByte('{')
+		for i, c := range cols {
+			if i > 0 {
+				line.WriteByte(',')
+			}
+			name, _ := json.Marshal(c.Name)
+			line.Write(name)
+			line.WriteByte(':')
+			var v any = row[i]
+			switch x := row[i].(type) {
+			case time.Time:
+				if c.Type == schema.Date {
+					v = x.Format(time.DateOnly)
+				} else {
+					v = x.Format(time.RFC3339Nano)
+				}
+			case string:
+				if c.Type == schema.JSON {
+					v = json.RawMessage(x)
+				}
+			}
+			b, err := json.Marshal(v)
+			if err != nil {
+				return n, fmt.Errorf("row %d column %q: %w", n+1, c.Name, err)
+			}
+			line.Write(b)
+		}
+		line.WriteString("}\n")
+		if _, err := bw.Write(line.Bytes()); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, bw.Flush()
+}
+
+func (jsonlCodec) read(path string, cols []*schema.Column, fn func(row map[string]any) error) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	dec := json.NewDecoder(bufio.NewReaderSize(f, 1<<16))
+	for line := 1; ; line++ {
+		var raw map[string]json.RawMessage
+		if err := dec.Decode(&raw); err == io.EOF {
+			return nil
+		} else if err != nil {
+			return fmt.Errorf("line %d: %w", line, err)
+		}
+		row := make(map[string]any, len(cols))
+		for _, c := range cols {
+			v, err := fromJSON(c, raw[c.Name])
+			if err != nil {
+				return fmt.Errorf("line %d column %q: %w", line, c.Name, err)
+			}
+			row[c.Name] = v
+		}
+		if err := fn(row); err != nil {
+			return err
+		}
+	}
+}
+
+func fromJSON(c *schema.Column, raw json.RawMessage) (any, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, nil
+	}
+	if c.Type == schema.JSON {
+		var buf bytes.Buffer
+		if err := json.Compact(&buf, raw); err != nil {
+			return nil, err
+		}
+		return buf.String(), nil
+	}
+	var v any
+	switch c.Type {
+	case schema.BigInt:
+		var i int64
+		err := json.Unmarshal(raw, &i)
+		return i, err
+	case schema.Double:
+		var f float64
+		err := json.Unmarshal(raw, &f)
+		return f, err
+	case schema.Bool:
+		var b bool
+		err := json.Unmarshal(raw, &b)
+		return b, err
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return nil, err
+	}
+	v = s
+	switch c.Type {
+	case schema.Timestamp:
+		return time.Parse(time.RFC3339Nano, s)
+	case schema.Date:
+		return time.Parse(time.DateOnly, s)
+	}
+	return v, nil
+}
+
+// parquetCodec writes a parquet file whose schema has one optional field per
+// column: INT64, DOUBLE, BOOLEAN, STRING (text and decimal), TIMESTAMP
+// (microseconds, UTC), DATE and JSON.
+type parquetCodec struct{}
+
+func parquetNode(c *schema.Column) (parquet.Node, error) {
+	switch c.Type {
+	case schema.BigInt:
+		return parquet.Int(64), nil
+	case schema.Double:
+		return parquet.Leaf(parquet.DoubleType), nil
+	case schema.Bool:
+		return parquet.Leaf(parquet.BooleanType), nil
+	case schema.Text, schema.Decimal:
+		return parquet.String(), nil
+	case schema.Timestamp:
+		return parquet.Timestamp(parquet.Microsecond), nil
+	case schema.Date:
+		return parquet.Date(), nil
+	case schema.JSON:
+		return parquet.JSON(), nil
+	}
+	return nil, fmt.Errorf("column %q: unknown data type %q", c.Name, c.Type)
+}
+
+func (parquetCodec) write(w io.Writer, cols []*schema.Column, rows *normalizing) (int64, error) {
+	group := parquet.Group{}
+	for _, c := range cols {
+		node, err := parquetNode(c)
+		if err != nil {
+			return 0, err
+		}
+		group[c.Name] = parquet.Optional(node)
+	}
+	sch := parquet.NewSchema("restload", group)
+	// Group fields are sorted by name: map each table column to its leaf.
+	index := map[string]int{}
+	for i, f := range sch.Fields() {
+		index[f.Name()] = i
+	}
+	leaf := make([]int, len(cols))
+	for i, c := range cols {
+		leaf[i] = index[c.Name]
+	}
+	pw := parquet.NewWriter(w, sch, parquet.Compression(&parquet.Zstd))
+	var n int64
+	batch := make([]parquet.Row, 0, 1024)
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		_, err := pw.WriteRows(batch)
+		batch = batch[:0]
+		return err
+	}
+	for {
+		row, err := rows.next()
+		if err != nil {
+			return n, err
+		}
+		if row == nil {
+			break
+		}
+		out := make(parquet.Row, len(cols))
+		for i, v := range row {
+			out[leaf[i]] = parquetValue(cols[i], v).Level(0, definition(v), leaf[i])
+		}
+		batch = append(batch, out)
+		n++
+		if len(batch) == cap(batch) {
+			if err := flush(); err != nil {
+				return n, err
+			}
+		}
+	}
+	if err := flush(); err != nil {
+		return n, err
+	}
+	return n, pw.Close()
+}
+
+func definition(v any) int {
+	if v == nil {
+		return 0
+	}
+	return 1
+}
+
+func parquetValue(c *schema.Column, v any) parquet.Value {
+	switch x := v.(type) {
+	case int64:
+		return parquet.Int64Value(x)
+	case float64:
+		return parquet.DoubleValue(x)
+	case bool:
+		return parquet.BooleanValue(x)
+	case string:
+		return parquet.ByteArrayValue([]byte(x))
+	case time.Time:
+		if c.Type == schema.Date {
+			return parquet.Int32Value(daysSinceEpoch(x))
+		}
+		return parquet.Int64Value(x.UnixMicro())
+	}
+	return parquet.NullValue()
+}
+
+func (parquetCodec) read(path string, cols []*schema.Column, fn func(row map[string]any) error) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	pf, err := parquet.OpenFile(f, st.Size())
+	if err != nil {
+		return err
+	}
+	index := map[string]int{}
+	for i, fl := range pf.Schema().Fields() {
+		index[fl.Name()] = i
+	}
+	r := parquet.NewReader(pf)
+	defer r.Close()
+	buf := make([]parquet.Row, 256)
+	for {
+		n, err := r.ReadRows(buf)
+		for _, pr := range buf[:n] {
+			row := make(map[string]any, len(cols))
+			for _, c := range cols {
+				i, ok := index[c.Name]
+				if !ok || i >= len(pr) || pr[i].IsNull() {
+					row[c.Name] = nil
+					continue
+				}
+				row[c.Name] = fromParquet(c, pr[i])
+			}
+			if err := fn(row); err != nil {
+				return err
+			}
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+func fromParquet(c *schema.Column, v parquet.Value) any {
+	switch c.Type {
+	case schema.BigInt:
+		return v.Int64()
+	case schema.Double:
+		return v.Double()
+	case schema.Bool:
+		return v.Boolean()
+	case schema.Timestamp:
+		return time.UnixMicro(v.Int64()).UTC()
+	case schema.Date:
+		return dateFromDays(v.Int32())
+	}
+	return strings.Clone(string(v.ByteArray()))
+}

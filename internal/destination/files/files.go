@@ -1,0 +1,195 @@
+// Package files is the file destination: parquet:DIR and jsonl:DIR write
+// one folder per table under DIR/<dataset>/<table>/, one file per Write.
+//
+// Each table folder holds _table.json (the table's columns and types, which
+// Read uses to type values back) and data files named so they sort in load
+// order. A Write goes to a hidden temporary file; Commit renames the load's
+// files into place (and, for ModeReplace, removes the table's older files
+// first), so readers never see part of a load. A crash in the middle of
+// Commit's renames can leave a load partly visible; temporary files of a
+// crashed load are ignored by Read.
+//
+// Merge is not supported (destination.ErrUnsupported): files cannot update
+// rows in place. Decimals are stored as strings, timestamps as microseconds
+// since the epoch in UTC, JSON as JSON text (parquet) or embedded JSON (jsonl).
+package files
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/restload/restload/internal/destination"
+	"github.com/restload/restload/internal/schema"
+)
+
+// Format is a file format: parquet or jsonl.
+type Format string
+
+// The supported formats, which are also the URL schemes.
+const (
+	Parquet Format = "parquet"
+	JSONL   Format = "jsonl"
+)
+
+func init() {
+	for _, f := range []Format{Parquet, JSONL} {
+		destination.Register(string(f), func(ctx context.Context, url, dataset string) (destination.Destination, error) {
+			return Open(ctx, f, strings.TrimPrefix(url, string(f)+":"), dataset)
+		})
+	}
+}
+
+const tableFile = "_table.json"
+
+// Files is a folder of tables for one dataset.
+type Files struct {
+	format Format
+	dir    string // DIR/<dataset>
+	name   string // "parquet DIR", for errors
+	codec  codec
+}
+
+var _ destination.Destination = (*Files)(nil)
+
+// Open opens dir for dataset in format. Folders are created by the first
+// Commit that has something to write.
+func Open(_ context.Context, format Format, dir, dataset string) (*Files, error) {
+	name := string(format) + " " + dir
+	var c codec
+	switch format {
+	case Parquet:
+		c = parquetCodec{}
+	case JSONL:
+		c = jsonlCodec{}
+	default:
+		return nil, fmt.Errorf("%s: open: unknown file format %q", name, format)
+	}
+	if dir == "" {
+		return nil, fmt.Errorf("%s: open: empty directory (want %s:DIR)", name, format)
+	}
+	if err := checkName(dataset); err != nil {
+		return nil, fmt.Errorf("%s: open: dataset: %w", name, err)
+	}
+	return &Files{format: format, dir: filepath.Join(dir, dataset), name: name, codec: c}, nil
+}
+
+// checkName refuses names that would escape or hide in the folder tree.
+func checkName(n string) error {
+	if n == "" || n == "." || n == ".." || strings.HasPrefix(n, ".") || strings.ContainsAny(n, `/\`+"\x00") {
+		return fmt.Errorf("%q is not usable as a folder name", n)
+	}
+	return nil
+}
+
+// Close does nothing: files hold no open resources between calls.
+func (f *Files) Close() error { return nil }
+
+func (f *Files) errorf(table, op string, err error) error {
+	if table == "" {
+		return fmt.Errorf("%s: dataset folder %s: %s: %w", f.name, f.dir, op, err)
+	}
+	return fmt.Errorf("%s: table %s: %s: %w", f.name, filepath.Join(f.dir, table), op, err)
+}
+
+// Begin starts a load; nothing is visible until Commit.
+func (f *Files) Begin(context.Context) (destination.Tx, error) {
+	return &tx{f: f, tables: map[string]*pending{}}, nil
+}
+
+// loadTable reads a table's _table.json; ErrNoTable when absent.
+func (f *Files) loadTable(table string) (*schema.Table, error) {
+	if err := checkName(table); err != nil {
+		return nil, err
+	}
+	b, err := os.ReadFile(filepath.Join(f.dir, table, tableFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, destination.ErrNoTable
+	}
+	if err != nil {
+		return nil, err
+	}
+	var t schema.Table
+	if err := json.Unmarshal(b, &t); err != nil {
+		return nil, fmt.Errorf("%s: %w", tableFile, err)
+	}
+	return &t, nil
+}
+
+// dataFiles lists a table's committed data files in load order.
+func (f *Files) dataFiles(table string) ([]string, error) {
+	entries, err := os.ReadDir(filepath.Join(f.dir, table))
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, e := range entries {
+		n := e.Name()
+		if !e.IsDir() && !strings.HasPrefix(n, ".") && !strings.HasPrefix(n, "_") && strings.HasSuffix(n, "."+string(f.format)) {
+			out = append(out, filepath.Join(f.dir, table, n))
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// Read calls fn for each row of table, sorted by _dlt_id when the table has
+// one (otherwise in load order). It holds the table in memory to sort it.
+// Columns the table gained after a file was written read as nil.
+func (f *Files) Read(ctx context.Context, table string, fn func(row map[string]any) error) error {
+	t, err := f.loadTable(table)
+	if err != nil {
+		return f.errorf(table, "read", err)
+	}
+	paths, err := f.dataFiles(table)
+	if err != nil {
+		return f.errorf(table, "read", err)
+	}
+	var rows []map[string]any
+	for _, p := range paths {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		err := f.codec.read(p, t.Columns, func(row map[string]any) error {
+			rows = append(rows, row)
+			return nil
+		})
+		if err != nil {
+			return f.errorf(table, "read "+filepath.Base(p), err)
+		}
+	}
+	if t.Column(schema.ColID) != nil {
+		sort.SliceStable(rows, func(i, j int) bool {
+			a, _ := rows[i][schema.ColID].(string)
+			b, _ := rows[j][schema.ColID].(string)
+			return a < b
+		})
+	}
+	for _, r := range rows {
+		if err := fn(r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func randomHex() string {
+	var b [6]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// fileName is a data file's final name: sortable by commit time, then by
+// order within the load.
+func fileName(at time.Time, seq int, format Format) string {
+	return fmt.Sprintf("%020d-%04d-%s.%s", at.UnixNano(), seq, randomHex(), format)
+}

@@ -1,0 +1,271 @@
+package files
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/restload/restload/internal/destination"
+	"github.com/restload/restload/internal/schema"
+)
+
+// pending is what a load will do to one table at Commit.
+type pending struct {
+	table   *schema.Table // new _table.json, nil when unchanged
+	replace bool          // remove the table's committed files first
+	temps   []string      // temporary data files to rename into place
+}
+
+type tx struct {
+	f      *Files
+	tables map[string]*pending
+	done   bool
+}
+
+var _ destination.Tx = (*tx)(nil)
+
+func (t *tx) pending(table string) *pending {
+	p := t.tables[table]
+	if p == nil {
+		p = &pending{}
+		t.tables[table] = p
+	}
+	return p
+}
+
+var errDone = errors.New("files: transaction already finished")
+
+// Apply records the tables' new column lists; Commit writes them.
+func (t *tx) Apply(_ context.Context, changes []schema.Change) error {
+	if t.done {
+		return errDone
+	}
+	for _, c := range changes {
+		if c.Table == nil {
+			return t.f.errorf("", "apply", fmt.Errorf("%s change without a table", c.Kind))
+		}
+		if err := checkName(c.Table.Name); err != nil {
+			return t.f.errorf("", "apply", err)
+		}
+		switch c.Kind {
+		case schema.AddTable, schema.AddColumn:
+			for _, col := range c.Table.Columns {
+				if _, err := normalizer(col); err != nil {
+					return t.f.errorf(c.Table.Name, "apply", err)
+				}
+			}
+			t.pending(c.Table.Name).table = c.Table.Clone()
+		default:
+			return t.f.errorf(c.Table.Name, "apply", fmt.Errorf("unknown change kind %q", c.Kind))
+		}
+	}
+	return nil
+}
+
+// Write writes rows to a new temporary file of the table. ModeStage is not
+// supported.
+func (t *tx) Write(ctx context.Context, tb *schema.Table, mode destination.Mode, rows destination.RowSource) (int64, error) {
+	if t.done {
+		return 0, errDone
+	}
+	if err := checkName(tb.Name); err != nil {
+		return 0, t.f.errorf("", "write", err)
+	}
+	p := t.tables[tb.Name]
+	if p == nil || p.table == nil {
+		if _, err := t.f.loadTable(tb.Name); err != nil {
+			return 0, t.f.errorf(tb.Name, "write", err)
+		}
+	}
+	switch mode {
+	case destination.ModeAppend:
+	case destination.ModeReplace:
+		p = t.pending(tb.Name)
+		p.replace = true
+		removeAll(p.temps)
+		p.temps = nil
+	case destination.ModeStage:
+		return 0, t.f.errorf(tb.Name, "stage", fmt.Errorf("staging for merge: %w", destination.ErrUnsupported))
+	default:
+		return 0, t.f.errorf(tb.Name, "write", fmt.Errorf("unknown write mode %d", mode))
+	}
+	norms := make([]func(any) (any, error), len(tb.Columns))
+	for i, c := range tb.Columns {
+		n, err := normalizer(c)
+		if err != nil {
+			return 0, t.f.errorf(tb.Name, "write", err)
+		}
+		norms[i] = n
+	}
+	dir := filepath.Join(t.f.dir, tb.Name)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return 0, t.f.errorf(tb.Name, "write", err)
+	}
+	tmp, err := os.CreateTemp(dir, ".tmp-*."+string(t.f.format))
+	if err != nil {
+		return 0, t.f.errorf(tb.Name, "write", err)
+	}
+	p = t.pending(tb.Name)
+	p.temps = append(p.temps, tmp.Name())
+	src := &normalizing{ctx: ctx, rows: rows, cols: tb.Columns, norms: norms}
+	n, err := t.f.codec.write(tmp, tb.Columns, src)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return n, t.f.errorf(tb.Name, "write", err)
+	}
+	if n == 0 {
+		// An empty load adds no file.
+		os.Remove(tmp.Name())
+		p.temps = p.temps[:len(p.temps)-1]
+	}
+	return n, nil
+}
+
+// normalizing checks each row against the table and yields canonical values.
+type normalizing struct {
+	ctx   context.Context
+	rows  destination.RowSource
+	cols  []*schema.Column
+	norms []func(any) (any, error)
+	n     int64
+	row   []any
+}
+
+// next returns the next canonical row, nil at the end.
+func (s *normalizing) next() ([]any, error) {
+	if !s.rows.Next() {
+		if err := s.rows.Err(); err != nil {
+			return nil, fmt.Errorf("reading rows: %w", err)
+		}
+		return nil, nil
+	}
+	if s.n%10_000 == 0 {
+		if err := s.ctx.Err(); err != nil {
+			return nil, err
+		}
+	}
+	s.n++
+	in := s.rows.Values()
+	if len(in) > len(s.cols) {
+		return nil, fmt.Errorf("row %d has %d values, the table has %d columns", s.n, len(in), len(s.cols))
+	}
+	if s.row == nil {
+		s.row = make([]any, len(s.cols))
+	}
+	for i := range s.row {
+		var v any
+		if i < len(in) {
+			v = in[i]
+		}
+		cv, err := s.norms[i](v)
+		if err != nil {
+			return nil, fmt.Errorf("row %d column %q: %w", s.n, s.cols[i].Name, err)
+		}
+		s.row[i] = cv
+	}
+	return s.row, nil
+}
+
+// Merge is not supported by file destinations.
+func (t *tx) Merge(_ context.Context, root *schema.Table, _ []*schema.Table) error {
+	return t.f.errorf(root.Name, "merge", fmt.Errorf("merge is not supported for file destinations; use append or replace: %w", destination.ErrUnsupported))
+}
+
+// Commit writes changed _table.json files, removes replaced tables' old
+// files, then renames this load's files into place.
+func (t *tx) Commit(context.Context) error {
+	if t.done {
+		return errDone
+	}
+	t.done = true
+	for name, p := range t.tables {
+		if p.table == nil {
+			continue
+		}
+		if err := writeTable(filepath.Join(t.f.dir, name), p.table); err != nil {
+			t.discard()
+			return t.f.errorf(name, "commit", err)
+		}
+	}
+	now := time.Now()
+	for name, p := range t.tables {
+		if p.replace {
+			old, err := t.f.dataFiles(name)
+			if err != nil && !errors.Is(err, fs.ErrNotExist) {
+				t.discard()
+				return t.f.errorf(name, "commit", err)
+			}
+			for _, o := range old {
+				if err := os.Remove(o); err != nil {
+					t.discard()
+					return t.f.errorf(name, "commit", err)
+				}
+			}
+		}
+		for i, tmp := range p.temps {
+			final := filepath.Join(filepath.Dir(tmp), fileName(now, i, t.f.format))
+			if err := os.Rename(tmp, final); err != nil {
+				t.discard()
+				return t.f.errorf(name, "commit", err)
+			}
+		}
+		p.temps = nil
+	}
+	return nil
+}
+
+func writeTable(dir string, tb *schema.Table) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	b, err := json.MarshalIndent(tb, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(dir, ".tmp-*.json")
+	if err != nil {
+		return err
+	}
+	_, err = tmp.Write(append(b, '\n'))
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), filepath.Join(dir, tableFile))
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+	}
+	return err
+}
+
+// discard removes the load's temporary files.
+func (t *tx) discard() {
+	for _, p := range t.tables {
+		removeAll(p.temps)
+		p.temps = nil
+	}
+}
+
+func removeAll(paths []string) {
+	for _, p := range paths {
+		os.Remove(p)
+	}
+}
+
+// Rollback removes the load's temporary files; after Commit it does nothing.
+func (t *tx) Rollback(context.Context) error {
+	if t.done {
+		return nil
+	}
+	t.done = true
+	t.discard()
+	return nil
+}
