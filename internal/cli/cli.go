@@ -23,6 +23,10 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/restload/restload/internal/config"
+	// The destinations restload can load into register themselves.
+	_ "github.com/restload/restload/internal/destination/duckdb"
+	_ "github.com/restload/restload/internal/destination/files"
+	_ "github.com/restload/restload/internal/destination/postgres"
 	"github.com/restload/restload/internal/httpclient"
 )
 

@@ -76,7 +76,7 @@ func demoConfig(api *mockapi.Running) (*config.Pipeline, error) {
 		"CLIENT_REFRESH_TOKEN": mockapi.DefaultRefreshToken,
 	}
 	p, err := config.Parse("examples/"+demoPipeline, data, config.LoadOptions{
-		SecretsFile: "-",
+		SecretsFile: "",
 		LookupEnv:   func(k string) (string, bool) { v, ok := creds[k]; return v, ok },
 	})
 	if err != nil {

@@ -18,6 +18,7 @@ import (
 	"strings"
 
 	"github.com/restload/restload/internal/config"
+	"github.com/restload/restload/internal/httpclient"
 	"github.com/restload/restload/internal/paginate"
 	"github.com/restload/restload/internal/response"
 )
@@ -106,14 +107,12 @@ func (x *Extractor) Run(ctx context.Context, r Resource, fn func(ctx context.Con
 	if err != nil {
 		return st, fmt.Errorf("resource %s: %w", r.Name, err)
 	}
-	var pg paginate.Paginator
-	detect := r.Paginator == nil || r.Paginator.Type == "" || r.Paginator.Type == "auto"
-	if !detect {
-		if pg, err = paginate.New(r.Paginator); err != nil {
-			return st, fmt.Errorf("resource %s: %w", r.Name, err)
-		}
-		pg.Init(req)
+	pg, err := paginate.New(r.Paginator)
+	if err != nil {
+		return st, fmt.Errorf("resource %s: %w", r.Name, err)
 	}
+	pg.Init(req)
+	auto, _ := pg.(*paginate.Auto)
 	selector := r.Endpoint.DataSelector
 	for page := 1; ; page++ {
 		resp, ignored, err := x.fetch(ctx, r, req, page)
@@ -146,15 +145,16 @@ func (x *Extractor) Run(ctx context.Context, r Resource, fn func(ctx context.Con
 			}
 		}
 		resp.Records = len(records)
-		if detect {
-			var why string
-			pg, why = paginate.Detect(resp)
-			detect = false
-			x.logger().Info("paginator detected", "resource", r.Name, "why", why)
-			pg.Init(req)
-		}
 		if err := pg.Update(resp); err != nil {
 			return st, x.pageErr(r, req, page, err)
+		}
+		if auto != nil && page == 1 {
+			detected, why := auto.Detected()
+			if _, single := detected.(*paginate.SinglePage); single {
+				x.logger().Warn("no paginator configured and none detected: reading one page only", "resource", r.Name, "why", why)
+			} else {
+				x.logger().Info("paginator detected", "resource", r.Name, "why", why)
+			}
 		}
 		st.Pages++
 		st.Records += int64(len(records))
@@ -203,6 +203,13 @@ func (x *Extractor) fetch(ctx context.Context, r Resource, req *paginate.Request
 		return nil, false, x.pageErr(r, req, page, err)
 	}
 	hresp, err := x.Client.Do(ctx, hreq)
+	var se *httpclient.StatusError
+	if errors.As(err, &se) {
+		if act := matchAction(r.Endpoint.ResponseActions, se.StatusCode, se.Content); act != "" {
+			x.logger().Info("response ignored by response_actions", "resource", r.Name, "page", page, "status", se.StatusCode)
+			return nil, true, nil
+		}
+	}
 	if err != nil {
 		return nil, false, x.pageErr(r, req, page, err)
 	}
@@ -218,7 +225,7 @@ func (x *Extractor) fetch(ctx context.Context, r Resource, req *paginate.Request
 	if hresp.StatusCode < 200 || hresp.StatusCode > 299 {
 		return nil, false, x.pageErr(r, req, page, &StatusError{StatusCode: hresp.StatusCode, Status: hresp.Status, Body: x.snippet(body)})
 	}
-	resp := &paginate.Response{StatusCode: hresp.StatusCode, Header: hresp.Header, URL: hreq.URL}
+	resp := &paginate.Response{StatusCode: hresp.StatusCode, Header: hresp.Header, URL: hreq.URL, Raw: body}
 	if len(bytes.TrimSpace(body)) == 0 {
 		return resp, false, nil
 	}

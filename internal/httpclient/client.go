@@ -268,6 +268,7 @@ func (c *Client) Do(ctx context.Context, req *http.Request) (*http.Response, err
 				return nil, fail(attempt+1, err)
 			}
 			d := c.Policy.wait(attempt, nil, c.now())
+			notifyRetry(ctx)
 			c.logger().LogAttrs(ctx, slog.LevelWarn, "request failed, retrying",
 				slog.String("method", req.Method), slog.String("url", redURL),
 				slog.String("error", c.Redactor.String(err.Error())),
@@ -288,6 +289,7 @@ func (c *Client) Do(ctx context.Context, req *http.Request) (*http.Response, err
 		}
 		d := c.Policy.wait(attempt, resp, c.now())
 		drain(resp)
+		notifyRetry(ctx)
 		c.logger().LogAttrs(ctx, slog.LevelWarn, "retrying request",
 			slog.String("method", req.Method), slog.String("url", redURL),
 			slog.Int("status", resp.StatusCode),
@@ -365,5 +367,21 @@ func (c *Client) sleep(ctx context.Context, d time.Duration) error {
 		return fmt.Errorf("waiting to retry: %w", ctx.Err())
 	case <-t.C:
 		return nil
+	}
+}
+
+type onRetryKey struct{}
+
+// WithOnRetry returns a context whose requests call fn each time Do decides
+// to retry one of them. It lets a caller that shares one Client among many
+// jobs (resources) count each job's retries. fn must be safe for concurrent
+// use.
+func WithOnRetry(ctx context.Context, fn func()) context.Context {
+	return context.WithValue(ctx, onRetryKey{}, fn)
+}
+
+func notifyRetry(ctx context.Context) {
+	if fn, ok := ctx.Value(onRetryKey{}).(func()); ok {
+		fn()
 	}
 }

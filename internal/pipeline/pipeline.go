@@ -9,10 +9,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"path/filepath"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -159,11 +159,16 @@ func Run(ctx context.Context, p *config.Pipeline, opts Options) (*Summary, error
 			hc.Timeout = 60 * time.Second
 		}
 	}
-	baseURL, err := url.Parse(p.Source.Client.BaseURL)
+	apiHost, err := auth.HostOf(p.Source.Client.BaseURL)
 	if err != nil {
 		return sum, fmt.Errorf("client.base_url: %w", err)
 	}
-	retry := p.RetryPolicy()
+	deps := &resourceDeps{base: hc, apiHost: apiHost, policy: httpclient.PolicyFromConfig(p.Retry), limits: limits(p.Limits), redactor: redactor, log: log, obs: opts.Observer}
+	// One client, and so one token cache and one set of per-host limits,
+	// for every resource that uses the client's auth.
+	if deps.shared, err = deps.client(p.Source.Client.Auth); err != nil {
+		return sum, err
+	}
 
 	loadID := spool.NewLoadID(start)
 	sum.LoadID = loadID
@@ -187,9 +192,7 @@ func Run(ctx context.Context, p *config.Pipeline, opts Options) (*Summary, error
 	g.SetLimit(workers)
 	for i, r := range resources {
 		g.Go(func() error {
-			rs, rsch, err := runResource(gctx, p, r, stored, pkg, loadID, resourceDeps{
-				base: hc, baseURL: baseURL, retry: retry, redactor: redactor, log: log, obs: opts.Observer,
-			})
+			rs, rsch, err := runResource(gctx, p, r, stored, pkg, loadID, deps)
 			results[i] = rs
 			schemas[i] = rsch
 			if err != nil {
@@ -273,16 +276,44 @@ func Run(ctx context.Context, p *config.Pipeline, opts Options) (*Summary, error
 
 type resourceDeps struct {
 	base     *http.Client
-	baseURL  *url.URL
-	retry    config.Retry
+	apiHost  string
+	policy   httpclient.Policy
+	limits   httpclient.HostLimits
 	redactor *httpclient.Redactor
 	log      *slog.Logger
 	obs      Observer
+	shared   *httpclient.Client
+}
+
+// client builds an HTTP client that authenticates with a.
+func (d *resourceDeps) client(a *config.Auth) (*httpclient.Client, error) {
+	rt := http.RoundTripper(http.DefaultTransport)
+	if d.base.Transport != nil {
+		rt = d.base.Transport
+	}
+	rt, err := auth.New(a, rt, d.base, d.apiHost)
+	if err != nil {
+		return nil, fmt.Errorf("auth: %w", err)
+	}
+	return &httpclient.Client{
+		HTTP:     &http.Client{Transport: rt, Timeout: d.base.Timeout, CheckRedirect: d.base.CheckRedirect},
+		Policy:   d.policy,
+		Limits:   d.limits,
+		Logger:   d.log,
+		Redactor: d.redactor,
+	}, nil
+}
+
+func limits(l *config.Limits) httpclient.HostLimits {
+	if l == nil {
+		return httpclient.HostLimits{}
+	}
+	return httpclient.HostLimits{Concurrency: l.Concurrency, RequestsPerSecond: l.RequestsPerSecond}
 }
 
 // runResource extracts one resource into pkg. It returns the resource's own
 // schema (stored tables plus what this run added).
-func runResource(ctx context.Context, p *config.Pipeline, r *config.Resource, stored *schema.Schema, pkg *spool.Package, loadID string, d resourceDeps) (ResourceSummary, *schema.Schema, error) {
+func runResource(ctx context.Context, p *config.Pipeline, r *config.Resource, stored *schema.Schema, pkg *spool.Package, loadID string, d *resourceDeps) (ResourceSummary, *schema.Schema, error) {
 	start := time.Now()
 	rs := ResourceSummary{Name: r.Name, Status: "ok", Rows: map[string]int64{}}
 	fail := func(err error) (ResourceSummary, *schema.Schema, error) {
@@ -292,34 +323,20 @@ func runResource(ctx context.Context, p *config.Pipeline, r *config.Resource, st
 		return rs, nil, err
 	}
 
-	authCfg := p.Source.Client.Auth
+	client := d.shared
 	if r.Endpoint.Auth != nil {
-		authCfg = r.Endpoint.Auth
-	}
-	rt := http.RoundTripper(http.DefaultTransport)
-	if d.base.Transport != nil {
-		rt = d.base.Transport
-	}
-	if authCfg != nil {
 		var err error
-		rt, err = auth.New(authCfg, rt, d.base, d.baseURL.Host)
-		if err != nil {
-			return fail(fmt.Errorf("resource %s: auth: %w", r.Name, err))
+		if client, err = d.client(r.Endpoint.Auth); err != nil {
+			return fail(fmt.Errorf("resource %s: %w", r.Name, err))
 		}
 	}
-	var retries int64
-	client := &httpclient.Client{
-		HTTP:     &http.Client{Transport: rt, Timeout: d.base.Timeout, CheckRedirect: d.base.CheckRedirect},
-		Policy:   policy(d.retry),
-		Logger:   d.log.With("resource", r.Name),
-		Redactor: d.redactor,
-		OnRetry: func() {
-			retries++
-			if d.obs != nil {
-				d.obs.Retry(r.Name)
-			}
-		},
-	}
+	var retries atomic.Int64
+	ctx = httpclient.WithOnRetry(ctx, func() {
+		retries.Add(1)
+		if d.obs != nil {
+			d.obs.Retry(r.Name)
+		}
+	})
 
 	// Each resource normalizes into its own copy of its tables, so resources
 	// never share mutable schema state.
@@ -348,10 +365,10 @@ func runResource(ctx context.Context, p *config.Pipeline, r *config.Resource, st
 		rs.Rows[t.Name]++
 		return w.Write(row)
 	}
-	x := &extract.Extractor{Client: client, Redactor: d.redactor, Logger: d.log}
+	x := &extract.Extractor{Client: client, Redactor: d.redactor, Logger: d.log.With("resource", r.Name)}
 	st, err := x.Run(ctx, extract.Resource{
 		Name: r.Name, BaseURL: p.Source.Client.BaseURL, Endpoint: r.Endpoint,
-		Paginator: paginatorFor(p, r), Headers: p.Source.Client.Headers,
+		Paginator: r.Endpoint.Paginator, Headers: p.Source.Client.Headers,
 	}, func(ctx context.Context, page extract.Page) error {
 		for i, rec := range page.Records {
 			if err := norm.Normalize(rec, emit); err != nil {
@@ -363,38 +380,12 @@ func runResource(ctx context.Context, p *config.Pipeline, r *config.Resource, st
 		}
 		return nil
 	})
-	rs.Records, rs.Pages, rs.Retries = st.Records, st.Pages, retries
+	rs.Records, rs.Pages, rs.Retries = st.Records, st.Pages, retries.Load()
 	if err != nil {
 		return fail(err)
 	}
 	rs.Seconds = time.Since(start).Seconds()
 	return rs, own, nil
-}
-
-func policy(r config.Retry) httpclient.Policy {
-	pol := httpclient.DefaultPolicy()
-	if r.MaxRetries != nil {
-		pol.MaxRetries = *r.MaxRetries
-	}
-	if r.BackoffFactor != nil {
-		pol.BackoffFactor = *r.BackoffFactor
-	}
-	if len(r.StatusCodes) > 0 {
-		pol.StatusCodes = r.StatusCodes
-	}
-	if r.MaxDelay > 0 {
-		pol.MaxDelay = time.Duration(r.MaxDelay)
-	}
-	return pol
-}
-
-// paginatorFor applies dlt's precedence: endpoint (which already has
-// resource_defaults merged in), then client.
-func paginatorFor(p *config.Pipeline, r *config.Resource) *config.Paginator {
-	if r.Endpoint != nil && r.Endpoint.Paginator != nil {
-		return r.Endpoint.Paginator
-	}
-	return p.Source.Client.Paginator
 }
 
 func tableName(r *config.Resource) string {

@@ -1,0 +1,141 @@
+package pipeline_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/restload/restload/internal/config"
+	"github.com/restload/restload/internal/destination"
+	_ "github.com/restload/restload/internal/destination/duckdb"
+	"github.com/restload/restload/internal/mockapi"
+	"github.com/restload/restload/internal/pipeline"
+)
+
+var demoCreds = map[string]string{
+	"CLIENT_ID":            mockapi.DefaultClientID,
+	"CLIENT_SECRET":        mockapi.DefaultClientSecret,
+	"CLIENT_REFRESH_TOKEN": mockapi.DefaultRefreshToken,
+}
+
+// examplePipeline loads examples/analytics/pipeline.yaml pointed at api,
+// with retry waits shortened so faults cost milliseconds, not seconds.
+func examplePipeline(t *testing.T, api *mockapi.Running) *config.Pipeline {
+	t.Helper()
+	p, err := config.Load(filepath.Join("..", "..", "examples", "analytics", "pipeline.yaml"), config.LoadOptions{
+		SecretsFile: "",
+		LookupEnv:   func(k string) (string, bool) { v, ok := demoCreds[k]; return v, ok },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Source.Client.BaseURL = api.URL
+	p.Source.Client.Auth.TokenURL = api.TokenURL
+	factor := 0.001
+	p.Retry.BackoffFactor = &factor
+	p.Retry.MaxDelay = config.Duration(10 * time.Millisecond)
+	return p
+}
+
+// readKeys returns how many rows of table carry each value of column.
+func readKeys(t *testing.T, d destination.Destination, table, column string) map[string]int {
+	t.Helper()
+	out := map[string]int{}
+	err := d.Read(context.Background(), table, func(row map[string]any) error {
+		s, _ := row[column].(string)
+		out[s]++
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("read %s: %v", table, err)
+	}
+	return out
+}
+
+// TestSeedPipelineEndToEnd runs the example pipeline against the mock API
+// with expiring tokens, 5xx faults, 429 bursts and records that shift between
+// pages, and checks every record lands in its table exactly once, twice over.
+func TestSeedPipelineEndToEnd(t *testing.T) {
+	ctx := context.Background()
+	const records = 750
+	api, err := mockapi.Start(ctx, "127.0.0.1:0", mockapi.Options{
+		Records:            records,
+		RecordsPer:         map[string]int{"teams": 0, "templates": 99},
+		TokenTTL:           150 * time.Millisecond,
+		RotateRefreshToken: true,
+		Latency:            2 * time.Millisecond,
+		FaultEvery:         9,
+		RateLimitEvery:     13,
+		BurstLen:           2,
+		RetryAfter:         "0",
+		ShiftRecords:       true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer api.Close()
+	p := examplePipeline(t, api)
+	dir := t.TempDir()
+	dest := "duckdb:" + filepath.Join(dir, "e2e.duckdb")
+
+	for run := 1; run <= 2; run++ {
+		sum, err := pipeline.Run(ctx, p, pipeline.Options{Destination: dest, WorkDir: filepath.Join(dir, "work")})
+		if err != nil {
+			t.Fatalf("run %d: %v", run, err)
+		}
+		if len(sum.Resources) != 8 {
+			t.Fatalf("run %d: %d resources in summary, want 8", run, len(sum.Resources))
+		}
+		d, err := destination.Open(ctx, dest, "analytics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, res := range api.Server.Resources() {
+			n := api.Server.Count(res)
+			if res == "teams" {
+				// No records: no table, and that is not an error.
+				if err := d.Read(ctx, res, func(map[string]any) error { return nil }); err == nil {
+					t.Errorf("run %d: table teams exists for a resource with no records", run)
+				}
+				continue
+			}
+			got := readKeys(t, d, res, "id")
+			if len(got) != n {
+				t.Errorf("run %d: %s has %d distinct ids, the API has %d records", run, res, len(got), n)
+			}
+			for i := 0; i < n; i++ {
+				id, _ := api.Server.Record(res, i)["id"].(string)
+				if got[id] != 1 {
+					t.Errorf("run %d: %s id %q is in the table %d times, want once", run, res, id, got[id])
+				}
+			}
+		}
+		// Child rows point at parent rows that exist.
+		parents := readKeys(t, d, "files", "_dlt_id")
+		tags := readKeys(t, d, "files__tags", "_dlt_parent_id")
+		if len(tags) == 0 {
+			t.Errorf("run %d: files__tags is empty", run)
+		}
+		for pid := range tags {
+			if parents[pid] != 1 {
+				t.Errorf("run %d: files__tags row points at parent %q, which is not in files", run, pid)
+			}
+		}
+		d.Close()
+	}
+	st := api.Server.Stats()
+	if st.Served5xx == 0 || st.Served429 == 0 {
+		t.Errorf("the mock served %d 5xx and %d 429: the test did not exercise retries", st.Served5xx, st.Served429)
+	}
+	if st.TokenRequests < 2 {
+		t.Errorf("%d token requests: tokens did not expire during the runs", st.TokenRequests)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "work", "packages")); err == nil {
+		entries, _ := os.ReadDir(filepath.Join(dir, "work", "packages"))
+		if len(entries) != 0 {
+			t.Errorf("%d load packages left on disk after successful runs", len(entries))
+		}
+	}
+}
