@@ -168,7 +168,7 @@ func TestErrors(t *testing.T) {
 				return []string{"run", p, "--dest", dest()}
 			},
 			code: 2,
-			want: []string{"typo.yaml:21:", "data_selecter", `did you mean "data_selector"`},
+			want: []string{"typo.yaml:18:9: source.resources[0].endpoint.data_selecter", "data_selecter", `did you mean "data_selector"`},
 		},
 		{
 			name: "missing secret",
@@ -178,7 +178,7 @@ func TestErrors(t *testing.T) {
 				return []string{"run", good, "--dest", dest()}
 			},
 			code: 2,
-			want: []string{"pipeline.yaml:12:", "CLIENT_SECRET"},
+			want: []string{"pipeline.yaml:10:22: source.client.auth.client_secret", "CLIENT_SECRET"},
 		},
 		{
 			name: "wrong client secret",

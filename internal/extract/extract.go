@@ -80,6 +80,12 @@ type Error struct {
 }
 
 func (e *Error) Error() string {
+	var se *httpclient.StatusError
+	var re *httpclient.RequestError
+	if errors.As(e.Err, &se) || errors.As(e.Err, &re) {
+		// The HTTP client's errors already name the method and URL.
+		return fmt.Sprintf("resource %s: page %d: %v", e.Resource, e.Page, e.Err)
+	}
 	return fmt.Sprintf("resource %s: page %d: %s %s: %v", e.Resource, e.Page, e.Method, e.URL, e.Err)
 }
 

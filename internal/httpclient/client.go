@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -239,6 +240,12 @@ func (c *Client) Do(ctx context.Context, req *http.Request) (*http.Response, err
 	host := c.host(req.URL.Host)
 	redURL := c.Redactor.URL(req.URL)
 	fail := func(attempts int, err error) error {
+		// The message already names the method and URL; drop net/http's
+		// copy of them (which is not redacted).
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
 		return &RequestError{Method: req.Method, URL: redURL, Attempts: attempts, Err: c.Redactor.Error(err)}
 	}
 	for attempt := 0; ; attempt++ {
@@ -334,6 +341,13 @@ func drain(resp *http.Response) {
 // network errors and connections cut mid-response, but not, say, a bad URL
 // scheme or a refused TLS certificate.
 func retryableError(err error) bool {
+	// *url.Error is itself a net.Error; look at what it wraps, so that an
+	// error from a RoundTripper (a refused token request, say) is not
+	// mistaken for a network failure.
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
 	var ne net.Error
 	if errors.As(err, &ne) {
 		return true
