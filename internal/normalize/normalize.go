@@ -230,8 +230,8 @@ func (n *Normalizer) checkKey(record map[string]any) error {
 		return nil
 	}
 	var like []string
-	for k := range record {
-		if looksLikeKey(k) {
+	for k, v := range record {
+		if v != nil && looksLikeKey(k) {
 			like = append(like, k)
 		}
 	}
@@ -360,7 +360,8 @@ func (n *Normalizer) hintColumns(ts *tableState) error {
 
 // link ties a child row to its parent.
 type link struct {
-	parentID, rootID string
+	// The ids are boxed once per parent row, not once per child row.
+	parentID, rootID any
 	idx              int
 }
 
@@ -428,7 +429,7 @@ func (n *Normalizer) row(ts *tableState, rec map[string]any, elem *element, l li
 		}
 	}
 	ts.seq++
-	id := ts.rowID()
+	var id any = ts.rowID()
 	rb.vals[ts.idCol] = id
 	if ts.isRoot {
 		rb.vals[ts.loadCol] = n.loadID
@@ -443,7 +444,7 @@ func (n *Normalizer) row(ts *tableState, rec map[string]any, elem *element, l li
 	}
 	ts.rows++
 	if len(rb.lists) > 1 {
-		sort.Slice(rb.lists, func(i, j int) bool { return rb.lists[i].f.sortKey < rb.lists[j].f.sortKey })
+		slices.SortFunc(rb.lists, func(a, b listValue) int { return strings.Compare(a.f.sortKey, b.f.sortKey) })
 	}
 	for _, lv := range rb.lists {
 		if err := n.children(ts, lv, link{parentID: id, rootID: l.rootID}, emit); err != nil {
@@ -489,8 +490,8 @@ func (n *Normalizer) place(ts *tableState, fields map[string]*field, prefix []st
 }
 
 // asJSON says whether an object or list in field f, depth objects below
-// the row, is stored as JSON: it is at the nesting limit, or the column is
-// hinted or already typed json.
+// the row, is stored whole as a JSON value: it is at the nesting limit, the
+// field has a data_type hint, or its column is already typed json.
 func (n *Normalizer) asJSON(ts *tableState, f *field, depth int) bool {
 	if ts.level+depth >= n.maxNesting {
 		return true
@@ -498,7 +499,9 @@ func (n *Normalizer) asJSON(ts *tableState, f *field, depth int) bool {
 	if !f.jsonChecked {
 		f.jsonChecked = true
 		cand := schema.ColumnPath(f.path...)
-		if ts.isRoot && n.hints[cand].DataType == schema.JSON {
+		// A hinted object or list is stored whole, converted to the
+		// hinted type (json, or text holding JSON), not flattened.
+		if ts.isRoot && n.hints[cand].DataType != "" {
 			f.forceJSON = true
 		} else if i, ok := ts.byName[cand]; ok && ts.t.Columns[i].Type == schema.JSON {
 			f.forceJSON = true

@@ -134,8 +134,10 @@ func Coerce(v any, t DataType) (any, bool) {
 	}
 	switch t {
 	case Text:
-		s, ok := v.(string)
-		return s, ok
+		// Return v itself: boxing the string again would allocate.
+		if _, ok := v.(string); ok {
+			return v, true
+		}
 	case BigInt:
 		switch v := v.(type) {
 		case json.Number:
@@ -175,8 +177,9 @@ func Coerce(v any, t DataType) (any, bool) {
 			return strconv.FormatFloat(v, 'f', -1, 64), true
 		}
 	case Bool:
-		b, ok := v.(bool)
-		return b, ok
+		if _, ok := v.(bool); ok {
+			return v, true
+		}
 	case Timestamp:
 		switch v := v.(type) {
 		case string:
