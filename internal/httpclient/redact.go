@@ -31,13 +31,18 @@ func NewRedactor(secrets ...string) *Redactor {
 	return r
 }
 
+// MinSecretLen is the shortest secret value that is masked in text. Shorter
+// values (a one-letter placeholder, say) would mask pieces of ordinary words
+// and make every message unreadable, while protecting nothing real.
+const MinSecretLen = 4
+
 // Add registers more secrets, for example an access token fetched at run
-// time. Empty strings are ignored.
+// time. Values shorter than MinSecretLen are ignored.
 func (r *Redactor) Add(secrets ...string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, s := range secrets {
-		if s == "" {
+		if len(s) < MinSecretLen {
 			continue
 		}
 		for _, form := range []string{s, url.QueryEscape(s), url.PathEscape(s)} {

@@ -39,9 +39,14 @@ func TestRedactorURL(t *testing.T) {
 }
 
 func TestRedactorStringLongestFirst(t *testing.T) {
-	r := NewRedactor("abc", "abcdef", "")
-	if got := r.String("x abcdef y abc"); got != "x [REDACTED] y [REDACTED]" {
+	r := NewRedactor("abcd", "abcdefgh", "", "xyz")
+	if got := r.String("x abcdefgh y abcd"); got != "x [REDACTED] y [REDACTED]" {
 		t.Errorf("got %q", got)
+	}
+	// Values shorter than MinSecretLen are not masked: they would mangle
+	// ordinary words ("connection refused" with a secret "r").
+	if got := r.String("xyz"); got != "xyz" {
+		t.Errorf("short value masked: got %q", got)
 	}
 	if got := r.String("nothing here"); got != "nothing here" {
 		t.Errorf("got %q", got)
@@ -64,8 +69,8 @@ func TestRedactorConcurrentAdd(t *testing.T) {
 }
 
 func TestRedactorErrorKeepsChain(t *testing.T) {
-	base := errors.New("token abc rejected")
-	err := NewRedactor("abc").Error(base)
+	base := errors.New("token abcd rejected")
+	err := NewRedactor("abcd").Error(base)
 	if err.Error() != "token [REDACTED] rejected" || !errors.Is(err, base) {
 		t.Errorf("got %v (is base: %v)", err, errors.Is(err, base))
 	}
