@@ -1,0 +1,94 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"text/tabwriter"
+
+	"github.com/restload/restload/internal/destination"
+	"github.com/restload/restload/internal/load"
+	"github.com/restload/restload/internal/schema"
+	"github.com/spf13/cobra"
+)
+
+func infoCmd(g *globals) *cobra.Command {
+	var f destFlags
+	var asJSON bool
+	c := &cobra.Command{
+		Use:   "info [PIPELINE]",
+		Short: "Show the loads, row counts and state kept in a destination",
+		Args:  cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			d, _, err := f.open(cmd, args)
+			if err != nil {
+				return err
+			}
+			defer d.Close()
+			ctx := cmd.Context()
+			loads, err := load.Loads(ctx, d)
+			if err != nil {
+				return err
+			}
+			sch, err := load.StoredSchema(ctx, d)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return json.NewEncoder(g.stdout).Encode(map[string]any{"loads": loads, "schema": sch})
+			}
+			if len(loads) == 0 {
+				fmt.Fprintln(g.stdout, "no loads in this destination yet")
+				return nil
+			}
+			printLoads(g.stdout, loads)
+			if sch != nil {
+				fmt.Fprintf(g.stdout, "\nschema version %d, %d tables\n", sch.Version, len(sch.Tables))
+				counts, err := tableCounts(cmd, d, sch)
+				if err != nil {
+					return err
+				}
+				tw := tabwriter.NewWriter(g.stdout, 0, 0, 2, ' ', 0)
+				fmt.Fprintln(tw, "TABLE\tROWS\tPARENT")
+				for _, t := range sch.Tables {
+					fmt.Fprintf(tw, "%s\t%d\t%s\n", t.Name, counts[t.Name], t.Parent)
+				}
+				tw.Flush()
+			}
+			return nil
+		},
+	}
+	f.register(c)
+	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return c
+}
+
+func printLoads(w io.Writer, loads []load.LoadInfo) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "LOAD ID\tPIPELINE\tSTATUS\tSTARTED\tSECONDS\tSCHEMA\tROWS")
+	for _, l := range loads {
+		var total int64
+		for _, n := range l.Rows {
+			total += n
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%.2f\tv%d\t%d\n", l.LoadID, l.Pipeline, l.Status,
+			l.StartedAt.Format("2006-01-02 15:04:05Z07:00"), l.FinishedAt.Sub(l.StartedAt).Seconds(), l.SchemaVersion, total)
+	}
+	tw.Flush()
+}
+
+// tableCounts counts the rows of each table by reading it (destinations
+// expose no COUNT; tables shown by info are the user's own, so this is
+// bounded by what they loaded).
+func tableCounts(cmd *cobra.Command, d destination.Destination, s *schema.Schema) (map[string]int64, error) {
+	out := map[string]int64{}
+	for _, t := range s.Tables {
+		var n int64
+		err := d.Read(cmd.Context(), t.Name, func(map[string]any) error { n++; return nil })
+		if err != nil {
+			return nil, err
+		}
+		out[t.Name] = n
+	}
+	return out, nil
+}
