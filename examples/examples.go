@@ -4,7 +4,8 @@ package examples
 
 import "embed"
 
-// FS holds every example pipeline, by path (analytics/pipeline.yaml).
+// FS holds every example pipeline, by path (analytics/pipeline.yaml,
+// sigma/pipeline.yaml).
 //
-//go:embed analytics/pipeline.yaml
+//go:embed analytics/pipeline.yaml sigma/pipeline.yaml
 var FS embed.FS
