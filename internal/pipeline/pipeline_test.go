@@ -2,14 +2,18 @@ package pipeline_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/restload/restload/internal/config"
 	"github.com/restload/restload/internal/destination"
 	_ "github.com/restload/restload/internal/destination/duckdb"
+	"github.com/restload/restload/internal/load"
 	"github.com/restload/restload/internal/mockapi"
 	"github.com/restload/restload/internal/pipeline"
 )
@@ -63,9 +67,9 @@ func TestSeedPipelineEndToEnd(t *testing.T) {
 	opts := mockapi.Options{
 		Records:            records,
 		RecordsPer:         map[string]int{"teams": 0, "templates": 99},
-		TokenTTL:           150 * time.Millisecond,
+		TokenTTL:           30 * time.Millisecond, // far shorter than a run: 55+ requests x 5 ms latency / 4 workers
 		RotateRefreshToken: true,
-		Latency:            2 * time.Millisecond,
+		Latency:            5 * time.Millisecond,
 		FaultEvery:         9,
 		RateLimitEvery:     13,
 		BurstLen:           2,
@@ -131,6 +135,7 @@ func TestSeedPipelineEndToEnd(t *testing.T) {
 				t.Errorf("run %d: files__tags row points at parent %q, which is not in files", run, pid)
 			}
 		}
+		assertNoSecrets(t, d)
 		d.Close()
 		st := api.Server.Stats()
 		if st.Served5xx == 0 || st.Served429 == 0 {
@@ -151,6 +156,38 @@ func TestSeedPipelineEndToEnd(t *testing.T) {
 		entries, _ := os.ReadDir(filepath.Join(dir, "work", "packages"))
 		if len(entries) != 0 {
 			t.Errorf("%d load packages left on disk after successful runs", len(entries))
+		}
+	}
+}
+
+// assertNoSecrets reads every table, bookkeeping included, and fails if a
+// credential appears in any value.
+func assertNoSecrets(t *testing.T, d destination.Destination) {
+	t.Helper()
+	ctx := context.Background()
+	sch, err := load.StoredSchema(ctx, d)
+	if err != nil || sch == nil {
+		t.Fatalf("stored schema: %v, %v", sch, err)
+	}
+	tables := []string{load.LoadsTable, load.VersionsTable, load.StateTable}
+	for _, tb := range sch.Tables {
+		tables = append(tables, tb.Name)
+	}
+	secrets := []string{mockapi.DefaultClientSecret, mockapi.DefaultRefreshToken}
+	for _, tb := range tables {
+		err := d.Read(ctx, tb, func(row map[string]any) error {
+			for col, v := range row {
+				s := fmt.Sprint(v)
+				for _, sec := range secrets {
+					if strings.Contains(s, sec) {
+						t.Errorf("secret %q found in %s.%s", sec, tb, col)
+					}
+				}
+			}
+			return nil
+		})
+		if err != nil && !errors.Is(err, destination.ErrNoTable) {
+			t.Fatalf("read %s: %v", tb, err)
 		}
 	}
 }
