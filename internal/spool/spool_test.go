@@ -3,6 +3,7 @@ package spool
 import (
 	"errors"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -25,7 +26,7 @@ func TestPackageRoundTrip(t *testing.T) {
 	}
 	rows := [][]any{
 		{int64(-42), 3.5, true, "héllo 世界 🎉", ts, nil},
-		{int64(1) << 62, -0.0, false, "", nil},   // shorter row: a column came later
+		{int64(1) << 62, math.Copysign(0, -1), false, "", nil},   // shorter row: a column came later
 		{nil, nil, nil, `{"a":[1,2]}`, nil, "x"}, // JSON is a string
 	}
 	for _, r := range rows {
@@ -68,7 +69,7 @@ func TestPackageRoundTrip(t *testing.T) {
 	}
 	want := [][]any{
 		rows[0],
-		{int64(1) << 62, -0.0, false, "", nil, nil},
+		{int64(1) << 62, math.Copysign(0, -1), false, "", nil, nil},
 		rows[2],
 	}
 	if !reflect.DeepEqual(read, want) {
