@@ -238,6 +238,13 @@ func Run(ctx context.Context, p *config.Pipeline, opts Options) (*Summary, error
 			Seconds: results[i].Seconds, Rows: results[i].Rows,
 		})
 	}
+	if len(m.Resources) == 0 {
+		// Every resource failed: there is nothing to load.
+		_ = pkg.Abort()
+		sum.Resources = results
+		sum.Seconds = time.Since(start).Seconds()
+		return sum, &Error{Failed: failures}
+	}
 	if err := pkg.Seal(m, pkgSchema); err != nil {
 		return sum, err
 	}
