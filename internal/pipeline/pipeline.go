@@ -174,7 +174,17 @@ func Run(ctx context.Context, p *config.Pipeline, opts Options) (*Summary, error
 		return sum, err
 	}
 
+	for _, name := range opts.Resources {
+		if p.Resource(name) == nil {
+			_ = pkg.Abort()
+			return sum, fmt.Errorf("no resource named %q in %s", name, p.File)
+		}
+	}
 	resources := selectResources(p, opts.Resources)
+	if len(resources) == 0 {
+		_ = pkg.Abort()
+		return sum, fmt.Errorf("no resources selected to run in %s", p.File)
+	}
 	workers := opts.Workers
 	if workers <= 0 {
 		workers = 4
