@@ -32,6 +32,22 @@ type Destination interface {
 	Close() error
 }
 
+// Capabilities is implemented by a destination that cannot do everything
+// Tx promises. Callers find it by type assertion; a destination without it
+// can do everything. The pipeline checks it before extracting, so a resource
+// the destination cannot load fails before any API call, not at load time.
+type Capabilities interface {
+	// CanMerge reports whether Tx.Merge works. When false, Merge returns an
+	// error wrapping ErrUnsupported.
+	CanMerge() bool
+}
+
+// CanMerge reports whether d supports merge (see Capabilities).
+func CanMerge(d Destination) bool {
+	c, ok := d.(Capabilities)
+	return !ok || c.CanMerge()
+}
+
 // Tx is one load's transaction.
 type Tx interface {
 	// Apply creates tables and adds columns. It creates the dataset itself

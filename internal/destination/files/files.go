@@ -1,28 +1,33 @@
 // Package files is the file destination: parquet:DIR and jsonl:DIR write
 // one folder per table under DIR/<dataset>/<table>/, one file per Write.
 //
-// Each table folder holds _table.json (the table's columns and types, which
-// Read uses to type values back) and data files named so they sort in load
-// order. A Write goes to a hidden temporary file; Commit renames the load's
-// files into place (and, for ModeReplace, removes the table's older files
-// first), so readers never see part of a load. A crash in the middle of
-// Commit's renames can leave a load partly visible; temporary files of a
-// crashed load are ignored by Read.
+// DIR/<dataset>/_manifest.json is the commit record: it lists every table,
+// its columns and its data files. Read follows the manifest and nothing
+// else. A Write goes to a hidden temporary file; Commit renames the load's
+// files to their final names, then replaces the manifest in one rename. So
+// a load is all or nothing for readers: before the rename they see the old
+// dataset, after it the new one. A replaced table's old files are removed
+// only after the new manifest is in place, so readers never see it empty.
+// Files a crashed commit left behind are not in the manifest, are ignored by
+// Read and are removed by the next commit. Tools that glob the folders
+// directly (read_parquet('DIR/ds/t/*.parquet')) see the same data except
+// during the few renames of a commit.
 //
-// Merge is not supported (destination.ErrUnsupported): files cannot update
-// rows in place. Decimals are stored as strings, timestamps as microseconds
-// since the epoch in UTC, JSON as JSON text (parquet) or embedded JSON (jsonl).
+// Each table folder also holds _table.json (the table's columns and types),
+// rewritten after each commit that changes it, for people and other tools.
+//
+// One load at a time may write to a dataset. Merge is not supported
+// (destination.ErrUnsupported, and CanMerge reports false): files cannot
+// update rows in place. Decimals are stored as strings, timestamps as
+// microseconds since the epoch in UTC, JSON as JSON text (parquet) or
+// embedded JSON (jsonl).
 package files
 
 import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -59,7 +64,10 @@ type Files struct {
 	codec  codec
 }
 
-var _ destination.Destination = (*Files)(nil)
+var (
+	_ destination.Destination  = (*Files)(nil)
+	_ destination.Capabilities = (*Files)(nil)
+)
 
 // Open opens dir for dataset in format. Folders are created by the first
 // Commit that has something to write.
@@ -91,6 +99,9 @@ func checkName(n string) error {
 	return nil
 }
 
+// CanMerge reports false: files cannot update rows in place.
+func (f *Files) CanMerge() bool { return false }
+
 // Close does nothing: files hold no open resources between calls.
 func (f *Files) Close() error { return nil }
 
@@ -106,51 +117,32 @@ func (f *Files) Begin(context.Context) (destination.Tx, error) {
 	return &tx{f: f, tables: map[string]*pending{}}, nil
 }
 
-// loadTable reads a table's _table.json; ErrNoTable when absent.
-func (f *Files) loadTable(table string) (*schema.Table, error) {
+// loadTable returns a committed table's definition and data files (full
+// paths, load order); ErrNoTable when absent.
+func (f *Files) loadTable(table string) (*schema.Table, []string, error) {
 	if err := checkName(table); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	b, err := os.ReadFile(filepath.Join(f.dir, table, tableFile))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, destination.ErrNoTable
-	}
+	m, err := f.readManifest()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	var t schema.Table
-	if err := json.Unmarshal(b, &t); err != nil {
-		return nil, fmt.Errorf("%s: %w", tableFile, err)
+	e := m.Tables[table]
+	if e == nil {
+		return nil, nil, destination.ErrNoTable
 	}
-	return &t, nil
-}
-
-// dataFiles lists a table's committed data files in load order.
-func (f *Files) dataFiles(table string) ([]string, error) {
-	entries, err := os.ReadDir(filepath.Join(f.dir, table))
-	if err != nil {
-		return nil, err
+	paths := make([]string, len(e.Files))
+	for i, n := range e.Files {
+		paths[i] = filepath.Join(f.dir, table, n)
 	}
-	var out []string
-	for _, e := range entries {
-		n := e.Name()
-		if !e.IsDir() && !strings.HasPrefix(n, ".") && !strings.HasPrefix(n, "_") && strings.HasSuffix(n, "."+string(f.format)) {
-			out = append(out, filepath.Join(f.dir, table, n))
-		}
-	}
-	sort.Strings(out)
-	return out, nil
+	return e.Table, paths, nil
 }
 
 // Read calls fn for each row of table, sorted by _dlt_id when the table has
 // one (otherwise in load order). It holds the table in memory to sort it.
 // Columns the table gained after a file was written read as nil.
 func (f *Files) Read(ctx context.Context, table string, fn func(row map[string]any) error) error {
-	t, err := f.loadTable(table)
-	if err != nil {
-		return f.errorf(table, "read", err)
-	}
-	paths, err := f.dataFiles(table)
+	t, paths, err := f.loadTable(table)
 	if err != nil {
 		return f.errorf(table, "read", err)
 	}

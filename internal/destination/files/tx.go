@@ -5,9 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
+	"sort"
 	"time"
 
 	"github.com/restload/restload/internal/destination"
@@ -78,7 +78,7 @@ func (t *tx) Write(ctx context.Context, tb *schema.Table, mode destination.Mode,
 	}
 	p := t.tables[tb.Name]
 	if p == nil || p.table == nil {
-		if _, err := t.f.loadTable(tb.Name); err != nil {
+		if _, _, err := t.f.loadTable(tb.Name); err != nil {
 			return 0, t.f.errorf(tb.Name, "write", err)
 		}
 	}
@@ -114,6 +114,10 @@ func (t *tx) Write(ctx context.Context, tb *schema.Table, mode destination.Mode,
 	p.temps = append(p.temps, tmp.Name())
 	src := &normalizing{ctx: ctx, rows: rows, cols: tb.Columns, norms: norms}
 	n, err := t.f.codec.write(tmp, tb.Columns, src)
+	if err == nil {
+		// Synced before Commit names it in the manifest.
+		err = tmp.Sync()
+	}
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}
@@ -178,46 +182,78 @@ func (t *tx) Merge(_ context.Context, root *schema.Table, _ []*schema.Table) err
 	return t.f.errorf(root.Name, "merge", fmt.Errorf("merge is not supported for file destinations; use append or replace: %w", destination.ErrUnsupported))
 }
 
-// Commit writes changed _table.json files, removes replaced tables' old
-// files, then renames this load's files into place.
+// Commit renames this load's files to their final names, then writes the
+// new manifest in one rename: that is the moment the load becomes visible.
+// After it, replaced tables' old files and any leftovers of crashed loads
+// are removed, and changed _table.json files are rewritten.
 func (t *tx) Commit(context.Context) error {
 	if t.done {
 		return errDone
 	}
 	t.done = true
-	for name, p := range t.tables {
-		if p.table == nil {
-			continue
+	old, err := t.f.readManifest()
+	if err != nil {
+		t.discard()
+		return t.f.errorf("", "commit", err)
+	}
+	m := old.clone()
+	now := time.Now()
+	names := make([]string, 0, len(t.tables))
+	for name := range t.tables {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		p := t.tables[name]
+		e := m.Tables[name]
+		if e == nil {
+			if p.table == nil {
+				t.discard()
+				return t.f.errorf(name, "commit", destination.ErrNoTable)
+			}
+			e = &tableEntry{}
+			m.Tables[name] = e
 		}
-		if err := writeTable(filepath.Join(t.f.dir, name), p.table); err != nil {
+		if p.table != nil {
+			e.Table = p.table
+		}
+		if p.replace {
+			e.Files = nil
+		}
+		for i, tmp := range p.temps {
+			base := fileName(now, i, t.f.format)
+			if err := os.Rename(tmp, filepath.Join(filepath.Dir(tmp), base)); err != nil {
+				t.discard()
+				return t.f.errorf(name, "commit", err)
+			}
+			p.temps[i] = ""
+			e.Files = append(e.Files, base)
+		}
+		p.temps = nil
+		dir := filepath.Join(t.f.dir, name)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.discard()
+			return t.f.errorf(name, "commit", err)
+		}
+		if err := syncDir(dir); err != nil {
 			t.discard()
 			return t.f.errorf(name, "commit", err)
 		}
 	}
-	now := time.Now()
-	for name, p := range t.tables {
-		if p.replace {
-			old, err := t.f.dataFiles(name)
-			if err != nil && !errors.Is(err, fs.ErrNotExist) {
-				t.discard()
-				return t.f.errorf(name, "commit", err)
-			}
-			for _, o := range old {
-				if err := os.Remove(o); err != nil {
-					t.discard()
-					return t.f.errorf(name, "commit", err)
-				}
-			}
-		}
-		for i, tmp := range p.temps {
-			final := filepath.Join(filepath.Dir(tmp), fileName(now, i, t.f.format))
-			if err := os.Rename(tmp, final); err != nil {
-				t.discard()
-				return t.f.errorf(name, "commit", err)
-			}
-		}
-		p.temps = nil
+	m.Commit++
+	m.CommittedAt = now.UTC()
+	if err := t.f.writeManifest(m); err != nil {
+		// The renamed files are not in any manifest: invisible, and removed
+		// by the next commit.
+		return t.f.errorf("", "commit", err)
 	}
+	// Committed. What follows tidies up; Read no longer depends on it.
+	for _, name := range names {
+		if p := t.tables[name]; p.table != nil {
+			_ = writeTable(filepath.Join(t.f.dir, name), p.table)
+		}
+	}
+	t.f.collectGarbage(m)
 	return nil
 }
 
@@ -229,21 +265,7 @@ func writeTable(dir string, tb *schema.Table) error {
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(dir, ".tmp-*.json")
-	if err != nil {
-		return err
-	}
-	_, err = tmp.Write(append(b, '\n'))
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), filepath.Join(dir, tableFile))
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
-	}
-	return err
+	return writeFileAtomic(dir, tableFile, append(b, '\n'))
 }
 
 // discard removes the load's temporary files.
@@ -256,7 +278,9 @@ func (t *tx) discard() {
 
 func removeAll(paths []string) {
 	for _, p := range paths {
-		os.Remove(p)
+		if p != "" {
+			os.Remove(p)
+		}
 	}
 }
 

@@ -1,0 +1,142 @@
+package files_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"sort"
+	"testing"
+
+	"github.com/restload/restload/internal/destination"
+	"github.com/restload/restload/internal/destination/destinationtest"
+	"github.com/restload/restload/internal/schema"
+)
+
+func commitRows(t *testing.T, d destination.Destination, tb *schema.Table, changes []schema.Change, mode destination.Mode, rows ...[]any) {
+	t.Helper()
+	ctx := context.Background()
+	tx, err := d.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	if err := tx.Apply(ctx, changes); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Write(ctx, tb, mode, destinationtest.NewRows(rows...)); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func dirNames(t *testing.T, dir string) []string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range entries {
+		out = append(out, e.Name())
+	}
+	sort.Strings(out)
+	return out
+}
+
+// TestCrashLeftoversIgnored plays the files a load killed in the middle of
+// Commit leaves (data files renamed into place but never named by a
+// manifest, temporary files) and checks that Read shows only committed
+// loads and that the next commit removes the leftovers.
+func TestCrashLeftoversIgnored(t *testing.T) {
+	for _, format := range []string{"parquet", "jsonl"} {
+		t.Run(format, func(t *testing.T) {
+			dir := t.TempDir()
+			d, err := destination.Open(context.Background(), format+":"+dir, "ds")
+			if err != nil {
+				t.Fatal(err)
+			}
+			tb := &schema.Table{Name: "events", Columns: []*schema.Column{{Name: schema.ColID, Type: schema.Text}, {Name: "n", Type: schema.BigInt}}}
+			commitRows(t, d, tb, []schema.Change{{Kind: schema.AddTable, Table: tb}}, destination.ModeAppend, []any{"a", int64(1)})
+
+			// A second load whose commit died after its renames: a data file
+			// with a final-looking name, and a temporary file.
+			tdir := filepath.Join(dir, "ds", "events")
+			committed := dirNames(t, tdir)
+			crashed := filepath.Join(t.TempDir(), "crashed")
+			cd, err := destination.Open(context.Background(), format+":"+crashed, "ds")
+			if err != nil {
+				t.Fatal(err)
+			}
+			commitRows(t, cd, tb, []schema.Change{{Kind: schema.AddTable, Table: tb}}, destination.ModeAppend, []any{"b", int64(2)})
+			for _, n := range dirNames(t, filepath.Join(crashed, "ds", "events")) {
+				if filepath.Ext(n) == "."+format {
+					b, err := os.ReadFile(filepath.Join(crashed, "ds", "events", n))
+					if err != nil {
+						t.Fatal(err)
+					}
+					if err := os.WriteFile(filepath.Join(tdir, "99999999999999999999-0000-orphan."+format), b, 0o644); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			if err := os.WriteFile(filepath.Join(tdir, ".tmp-123."+format), []byte("partial"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+
+			rows := destinationtest.ReadAll(t, d, "events")
+			if len(rows) != 1 || rows[0]["n"] != int64(1) {
+				t.Fatalf("with a crashed commit's files present, Read = %v, want only the committed row n=1", rows)
+			}
+
+			commitRows(t, d, tb, nil, destination.ModeAppend, []any{"c", int64(3)})
+			rows = destinationtest.ReadAll(t, d, "events")
+			if len(rows) != 2 || rows[0]["n"] != int64(1) || rows[1]["n"] != int64(3) {
+				t.Fatalf("after the next commit Read = %v, want n=1 and n=3", rows)
+			}
+			after := dirNames(t, tdir)
+			if len(after) != len(committed)+1 {
+				t.Errorf("after the next commit the folder holds %v; want the leftovers gone (before the crash: %v)", after, committed)
+			}
+			for _, n := range after {
+				if n == ".tmp-123."+format || n == "99999999999999999999-0000-orphan."+format {
+					t.Errorf("leftover %s was not removed", n)
+				}
+			}
+		})
+	}
+}
+
+// TestReplaceKeepsOldFilesUntilCommit checks that a replace leaves the old
+// data files in place until its manifest is written, so that a crash before
+// the commit loses nothing.
+func TestReplaceKeepsOldFilesUntilCommit(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	d, err := destination.Open(ctx, "parquet:"+dir, "ds")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tb := &schema.Table{Name: "snap", Columns: []*schema.Column{{Name: schema.ColID, Type: schema.Text}, {Name: "v", Type: schema.Text}}}
+	commitRows(t, d, tb, []schema.Change{{Kind: schema.AddTable, Table: tb}}, destination.ModeReplace, []any{"1", "old"})
+
+	tx, err := d.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Write(ctx, tb, destination.ModeReplace, destinationtest.NewRows([]any{"2", "new"})); err != nil {
+		t.Fatal(err)
+	}
+	// The process dies here: no Commit, no Rollback. A fresh handle (the next
+	// process) must see the old rows.
+	d2, err := destination.Open(ctx, "parquet:"+dir, "ds")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := destinationtest.ReadAll(t, d2, "snap")
+	if len(rows) != 1 || rows[0]["v"] != "old" {
+		t.Fatalf("after a replace died before Commit, Read = %v, want the old row", rows)
+	}
+	_ = tx.Rollback(ctx)
+}
