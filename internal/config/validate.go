@@ -302,6 +302,19 @@ var (
 	rangeBounds    = []string{"closed", "open"}
 )
 
+var (
+	// dataTypeAliases are type names from SQL and other tools that users
+	// write for dlt's data types.
+	dataTypeAliases = map[string]string{
+		"int": "bigint", "integer": "bigint", "long": "bigint", "int64": "bigint", "smallint": "bigint",
+		"float": "double", "float64": "double", "real": "double", "number": "double", "numeric": "decimal",
+		"boolean": "bool", "string": "text", "str": "text", "varchar": "text",
+		"datetime": "timestamp", "timestamptz": "timestamp", "object": "json", "array": "json",
+	}
+	// unsupportedTypes are dlt data types restload does not load yet.
+	unsupportedTypes = []string{"wei", "binary", "time"}
+)
+
 // resource checks the keys of one resource (or of resource_defaults) as
 // written, before defaults are merged in.
 func (v *validator) resource(r *Resource, path string) {
@@ -339,7 +352,13 @@ func (v *validator) resource(r *Resource, path string) {
 		c := r.Columns[name]
 		cp := pathKey(path+".columns", name)
 		if c.DataType != "" && !slices.Contains(dataTypes, c.DataType) && c.DataType != "complex" {
-			v.unknownValue(cp+".data_type", "data type", c.DataType, dataTypes)
+			if alias, ok := dataTypeAliases[strings.ToLower(c.DataType)]; ok {
+				v.errorf(cp+".data_type", "unknown data type %s (did you mean %q?)", v.show(cp+".data_type", c.DataType), alias)
+			} else if slices.Contains(unsupportedTypes, c.DataType) {
+				v.errorf(cp+".data_type", "data type %s is not supported (want one of %s)", v.show(cp+".data_type", c.DataType), oneOf(dataTypes))
+			} else {
+				v.unknownValue(cp+".data_type", "data type", c.DataType, dataTypes)
+			}
 		}
 		if c.Precision != nil && *c.Precision < 0 {
 			v.errorf(cp+".precision", "must not be negative")

@@ -42,6 +42,7 @@ type Normalizer struct {
 	pkCols    map[string]int // column candidate -> position in the key
 	mergeCols map[string]bool
 	record    int64
+	cur       map[string]any // the record being normalized
 	counts    Counts
 	warnings  []string
 }
@@ -158,6 +159,25 @@ func New(s *schema.Schema, spec Spec, loadID string) (*Normalizer, error) {
 	return n, nil
 }
 
+// recordKey describes the current record's primary key for an error
+// message: `id "f-3"`, or `org 1, id 7` for a composite key; "" when the
+// resource has no primary key.
+func (n *Normalizer) recordKey() string {
+	parts := make([]string, 0, len(n.spec.PrimaryKey))
+	for _, k := range n.spec.PrimaryKey {
+		v, ok := n.cur[k]
+		if !ok {
+			v = lookupPath(n.cur, hintPath(k))
+		}
+		if s, ok := v.(string); ok {
+			parts = append(parts, fmt.Sprintf("%s %q", k, s))
+		} else {
+			parts = append(parts, fmt.Sprintf("%s %v", k, v))
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
 // hintPath splits a hint or key name into a source path: "owner.email" and
 // the column name "owner__email" both give [owner email].
 func hintPath(k string) []string {
@@ -199,6 +219,7 @@ func (n *Normalizer) Warnings() []string {
 func (n *Normalizer) Normalize(record map[string]any, emit func(t *schema.Table, row []any) error) error {
 	n.record++
 	n.counts.Records++
+	n.cur = record
 	if err := n.checkKey(record); err != nil {
 		return err
 	}
@@ -219,8 +240,8 @@ func (n *Normalizer) checkKey(record map[string]any) error {
 	var missing []string
 	for _, k := range n.spec.PrimaryKey {
 		v, ok := record[k]
-		if !ok && strings.Contains(k, ".") {
-			v = lookupPath(record, strings.Split(k, "."))
+		if !ok {
+			v = lookupPath(record, hintPath(k))
 		}
 		if v == nil {
 			missing = append(missing, k)
@@ -239,6 +260,10 @@ func (n *Normalizer) checkKey(record map[string]any) error {
 	return &MissingKeyError{Resource: n.spec.Resource, Record: n.record, Keys: missing, LookLikeKeys: like}
 }
 
+// lookupPath returns the value at path in m, matching each segment to a
+// field of the same name or, failing that, to a field whose normalized name
+// is the segment's (so the key "connection_id", dlt's column name, finds
+// the field connectionId).
 func lookupPath(m map[string]any, path []string) any {
 	var v any = m
 	for _, p := range path {
@@ -246,7 +271,16 @@ func lookupPath(m map[string]any, path []string) any {
 		if !ok {
 			return nil
 		}
-		v = obj[p]
+		if v, ok = obj[p]; ok {
+			continue
+		}
+		want := schema.NormalizeIdentifier(p)
+		for k, x := range obj {
+			if schema.NormalizeIdentifier(k) == want {
+				v = x
+				break
+			}
+		}
 	}
 	return v
 }
@@ -263,7 +297,7 @@ func (n *Normalizer) table(name, parent, source string, level int) (*tableState,
 	if isNew {
 		switch n.spec.Contract.Tables {
 		case Freeze:
-			return nil, false, &ContractError{Resource: n.spec.Resource, Record: n.record, Entity: "tables", Table: name}
+			return nil, false, &ContractError{Resource: n.spec.Resource, Record: n.record, Key: n.recordKey(), Entity: "tables", Table: name}
 		case DiscardRow, DiscardValue:
 			return nil, false, nil
 		}
@@ -370,6 +404,8 @@ type rowBuilder struct {
 	vals    []any
 	pending []pendingValue
 	lists   []listValue
+	// variants counts the row's values stored in variant columns.
+	variants int64
 }
 
 type pendingValue struct {
@@ -425,7 +461,7 @@ func (n *Normalizer) row(ts *tableState, rec map[string]any, elem *element, l li
 	}
 	for _, i := range ts.notNull {
 		if rb.vals[i] == nil {
-			return &NullError{Resource: n.spec.Resource, Record: n.record, Table: ts.t.Name, Column: ts.t.Columns[i].Name}
+			return &NullError{Resource: n.spec.Resource, Record: n.record, Key: n.recordKey(), Table: ts.t.Name, Column: ts.t.Columns[i].Name}
 		}
 	}
 	ts.seq++
@@ -443,6 +479,7 @@ func (n *Normalizer) row(ts *tableState, rec map[string]any, elem *element, l li
 		return err
 	}
 	ts.rows++
+	n.counts.VariantValues += rb.variants
 	if len(rb.lists) > 1 {
 		slices.SortFunc(rb.lists, func(a, b listValue) int { return strings.Compare(a.f.sortKey, b.f.sortKey) })
 	}
@@ -524,6 +561,7 @@ func (n *Normalizer) scalar(f *field, v any, typ schema.DataType, rb *rowBuilder
 		}
 		if i, ok := f.variants[typ]; ok {
 			rb.vals[i], _ = schema.Coerce(v, typ)
+			rb.variants++
 			return
 		}
 	}
@@ -604,6 +642,7 @@ func (n *Normalizer) resolvePending(ts *tableState, rb *rowBuilder) (bool, error
 			}
 			f.variants[vtyp] = idx
 			rb.vals[idx] = out
+			rb.variants++
 			continue
 		}
 		add := newColumn{f: f, variant: true, name: name, typ: vtyp, val: out}
@@ -633,6 +672,7 @@ func (n *Normalizer) resolvePending(ts *tableState, rb *rowBuilder) (bool, error
 			}
 			f.variants[a.typ] = idx
 			n.counts.Variants++
+			rb.variants++
 		} else {
 			n.decorate(ts, f, c)
 			f.col, f.typ = idx, c.Type
@@ -695,7 +735,7 @@ func (n *Normalizer) decide(ts *tableState, mode Mode, cerr *ContractError) (dro
 	}
 	switch mode {
 	case Freeze:
-		cerr.Resource, cerr.Record = n.spec.Resource, n.record
+		cerr.Resource, cerr.Record, cerr.Key = n.spec.Resource, n.record, n.recordKey()
 		return true, false, cerr
 	case DiscardRow:
 		n.counts.DiscardedRows++
@@ -772,7 +812,7 @@ func (n *Normalizer) resolveColumn(ts *tableState, f *field, typ schema.DataType
 	if !ts.isNew {
 		switch n.spec.Contract.Columns {
 		case Freeze:
-			return &ContractError{Resource: n.spec.Resource, Record: n.record, Entity: "columns", Table: ts.t.Name, Column: f.name}
+			return &ContractError{Resource: n.spec.Resource, Record: n.record, Key: n.recordKey(), Entity: "columns", Table: ts.t.Name, Column: f.name}
 		case DiscardRow, DiscardValue:
 			return nil
 		}

@@ -109,8 +109,10 @@ type Counts struct {
 	// discard_value.
 	DiscardedRows   int64 `json:"discarded_rows"`
 	DiscardedValues int64 `json:"discarded_values"`
-	// Variants counts variant columns created.
-	Variants int64 `json:"variants"`
+	// Variants counts variant columns created; VariantValues counts the
+	// values stored in variant columns (new or existing) in emitted rows.
+	Variants      int64 `json:"variants"`
+	VariantValues int64 `json:"variant_values"`
 }
 
 // MissingKeyError is returned for a record that lacks a primary key value
@@ -146,6 +148,8 @@ func (e *MissingKeyError) Error() string {
 type ContractError struct {
 	Resource string
 	Record   int64
+	// Key describes the record's primary key (`id "f-3"`), "" without one.
+	Key string
 	// Entity is "tables", "columns" or "data_type".
 	Entity string
 	Table  string
@@ -159,7 +163,7 @@ type ContractError struct {
 }
 
 func (e *ContractError) Error() string {
-	prefix := fmt.Sprintf("resource %q: record %d: schema contract freezes %s: ", e.Resource, e.Record, e.Entity)
+	prefix := fmt.Sprintf("resource %q: record %d%s: schema contract freezes %s: ", e.Resource, e.Record, keySuffix(e.Key), e.Entity)
 	switch e.Entity {
 	case "tables":
 		return prefix + fmt.Sprintf("new table %q", e.Table)
@@ -174,12 +178,21 @@ func (e *ContractError) Error() string {
 type NullError struct {
 	Resource string
 	Record   int64
-	Table    string
-	Column   string
+	// Key describes the record's primary key, "" without one.
+	Key    string
+	Table  string
+	Column string
 }
 
 func (e *NullError) Error() string {
-	return fmt.Sprintf("resource %q: record %d: column %q of table %q is not nullable but has no value", e.Resource, e.Record, e.Column, e.Table)
+	return fmt.Sprintf("resource %q: record %d%s: column %q of table %q is not nullable but has no value", e.Resource, e.Record, keySuffix(e.Key), e.Column, e.Table)
+}
+
+func keySuffix(key string) string {
+	if key == "" {
+		return ""
+	}
+	return " (" + key + ")"
 }
 
 // looksLikeKey says whether a field name looks like an identifier field.

@@ -1,6 +1,11 @@
 package pipeline
 
 import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+
 	"github.com/restload/restload/internal/config"
 	"github.com/restload/restload/internal/normalize"
 	"github.com/restload/restload/internal/schema"
@@ -20,6 +25,10 @@ func disposition(r *config.Resource) string {
 	return schema.Append
 }
 
+// specFor builds the normalization settings of resource r from its config:
+// table, disposition, keys, column hints, max_table_nesting and schema
+// contract. Config validation has already rejected unknown data types and
+// contract modes; normalize.New checks them again.
 func specFor(r *config.Resource) normalize.Spec {
 	s := normalize.Spec{
 		Resource:         r.Name,
@@ -28,6 +37,103 @@ func specFor(r *config.Resource) normalize.Spec {
 		PrimaryKey:       r.PrimaryKey,
 		MergeKey:         r.MergeKey,
 		MaxNesting:       r.MaxTableNesting,
+		Hints:            hints(r.Columns),
+	}
+	if c := r.SchemaContract; c != nil {
+		s.Contract = normalize.Contract{
+			Tables:   normalize.Mode(c.Tables),
+			Columns:  normalize.Mode(c.Columns),
+			DataType: normalize.Mode(c.DataType),
+		}
+	}
+	// Columns hinted primary_key: true join the key after primary_key's
+	// fields, in name order, as dlt adds them.
+	if len(r.Columns) > 0 {
+		var extra []string
+		for name, h := range r.Columns {
+			if h.PrimaryKey != nil && *h.PrimaryKey && !containsKey(s.PrimaryKey, name) {
+				extra = append(extra, name)
+			}
+		}
+		sort.Strings(extra)
+		if len(extra) > 0 {
+			s.PrimaryKey = append(append([]string(nil), s.PrimaryKey...), extra...)
+		}
 	}
 	return s
+}
+
+// containsKey reports whether key names the field name, written either as
+// the source field or as its column name.
+func containsKey(keys []string, name string) bool {
+	col := schema.NormalizeIdentifier(name)
+	for _, k := range keys {
+		if k == name || schema.NormalizeIdentifier(k) == col {
+			return true
+		}
+	}
+	return false
+}
+
+// hints converts a resource's `columns:` entries into normalize hints. A
+// data_type config validation did not know (it cannot happen after Load) is
+// passed through for normalize.New to report.
+func hints(cols map[string]config.ColumnHint) map[string]schema.Hint {
+	if len(cols) == 0 {
+		return nil
+	}
+	out := make(map[string]schema.Hint, len(cols))
+	for name, c := range cols {
+		h := schema.Hint{Nullable: c.Nullable}
+		if c.DataType != "" {
+			t, err := schema.ParseDataType(c.DataType)
+			if err != nil {
+				t = schema.DataType(c.DataType)
+			}
+			h.DataType = t
+		}
+		if c.PrimaryKey != nil {
+			h.PrimaryKey = *c.PrimaryKey
+		}
+		if c.Precision != nil {
+			h.Precision = *c.Precision
+		}
+		if c.Scale != nil {
+			h.Scale = *c.Scale
+		}
+		out[name] = h
+	}
+	return out
+}
+
+// noteNormalize copies what the normalizer counted into the resource's
+// summary and logs its warnings (renamed colliding columns, hints that could
+// not retype a stored column).
+func noteNormalize(rs *ResourceSummary, n *normalize.Normalizer, log *slog.Logger) {
+	c := n.Counts()
+	rs.Variants, rs.VariantValues = c.Variants, c.VariantValues
+	rs.DiscardedRows, rs.DiscardedValues = c.DiscardedRows, c.DiscardedValues
+	rs.Warnings = n.Warnings()
+	for _, w := range rs.Warnings {
+		log.Warn(w, "resource", rs.Name)
+	}
+	if c.DiscardedRows > 0 || c.DiscardedValues > 0 {
+		log.Warn("schema contract discarded data", "resource", rs.Name, "rows", c.DiscardedRows, "values", c.DiscardedValues)
+	}
+}
+
+// recordError places an error met normalizing record idx (1-based) of page.
+// Normalize's own errors already name the resource and the record's
+// position in the run, so they only gain the page; others (a failed spool
+// write) gain all three.
+func recordError(resource string, page, idx int, err error) error {
+	var (
+		mk *normalize.MissingKeyError
+		ce *normalize.ContractError
+		ne *normalize.NullError
+	)
+	if errors.As(err, &mk) || errors.As(err, &ce) || errors.As(err, &ne) {
+		return fmt.Errorf("%w (page %d, record %d of the page)", err, page, idx)
+	}
+	return fmt.Errorf("resource %s: page %d: record %d: %w", resource, page, idx, err)
 }
