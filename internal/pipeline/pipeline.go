@@ -79,6 +79,17 @@ type ResourceSummary struct {
 	Retries int64            `json:"retries"`
 	Seconds float64          `json:"seconds"`
 	Rows    map[string]int64 `json:"rows"` // by table
+	// Variants counts variant columns created for values whose type
+	// conflicted with their column, VariantValues the values stored in
+	// variant columns; DiscardedRows and DiscardedValues count what a
+	// discard_row or discard_value schema contract dropped.
+	Variants        int64 `json:"variants,omitempty"`
+	VariantValues   int64 `json:"variant_values,omitempty"`
+	DiscardedRows   int64 `json:"discarded_rows,omitempty"`
+	DiscardedValues int64 `json:"discarded_values,omitempty"`
+	// Warnings are normalization notices that did not stop the resource,
+	// such as columns renamed because two fields collided.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // Error reports the resources that failed in a run whose other resources

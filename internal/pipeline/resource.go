@@ -115,7 +115,7 @@ func runResource(ctx context.Context, p *config.Pipeline, r *config.Resource, st
 	}, func(ctx context.Context, page extract.Page) error {
 		for i, rec := range page.Records {
 			if err := norm.Normalize(rec, emit); err != nil {
-				return fmt.Errorf("resource %s: page %d: record %d: %w", r.Name, page.Number, i+1, err)
+				return recordError(r.Name, page.Number, i+1, err)
 			}
 		}
 		if d.obs != nil {
@@ -124,6 +124,7 @@ func runResource(ctx context.Context, p *config.Pipeline, r *config.Resource, st
 		return nil
 	})
 	rs.Records, rs.Pages, rs.Retries = st.Records, st.Pages, retries.Load()
+	noteNormalize(&rs, norm, d.log)
 	if err != nil {
 		return fail(err)
 	}
