@@ -61,7 +61,7 @@ func systemTables() []*schema.Table {
 			sysCol("schema", schema.JSON, false),
 			sysCol(schema.ColID, schema.Text, false),
 		}},
-		{Name: StateTable, Resource: "_restload", WriteDisposition: schema.Merge, Columns: []*schema.Column{
+		{Name: StateTable, Resource: "_restload", WriteDisposition: schema.Replace, Columns: []*schema.Column{
 			sysCol("pipeline_name", schema.Text, true),
 			sysCol("key", schema.Text, true),
 			sysCol("value", schema.JSON, false),
@@ -218,7 +218,16 @@ type Result struct {
 }
 
 // Package loads pkg into d in one transaction, then removes pkg from disk.
+//
+// Before anything is written it checks the loads table: a package whose load
+// id is recorded there was committed by a process that died before removing
+// it, so Package only removes it (Result.AlreadyLoaded). Otherwise the
+// schema changes, every resource's rows (appended, replaced or merged as the
+// resource says), the state, a new schema version when the schema changed,
+// and the package's row in the loads table are written in one transaction.
+// On error nothing of pkg is visible and pkg stays on disk for a retry.
 func Package(ctx context.Context, d destination.Destination, pkg *spool.Package) (*Result, error) {
+	killPoint(KillBeforeLoad)
 	m := pkg.Manifest
 	res := &Result{LoadID: m.LoadID, Rows: map[string]int64{}}
 	loads, err := Loads(ctx, d)
@@ -275,25 +284,27 @@ func Package(ctx context.Context, d destination.Destination, pkg *spool.Package)
 	if err := tx.Apply(ctx, append(sysChanges, changes...)); err != nil {
 		return nil, fmt.Errorf("load %s: apply schema changes: %w", m.LoadID, err)
 	}
-	for _, r := range m.Resources {
+	for i, r := range m.Resources {
 		if err := loadResource(ctx, tx, pkg, pkgSchema, target, r, res.Rows); err != nil {
 			return nil, fmt.Errorf("load %s: resource %s: %w", m.LoadID, r.Name, err)
+		}
+		if i == 0 {
+			killPoint(KillMidLoad)
 		}
 	}
 
 	now := time.Now().UTC()
 	ids := &idGen{prefix: m.LoadID}
 	if len(m.State) > 0 {
-		var rows [][]any
-		for k, v := range m.State {
-			rows = append(rows, []any{m.Pipeline, k, string(v), m.LoadID, now, ids.next()})
+		// State is rewritten whole (ModeReplace) rather than merged, so it
+		// works on destinations without merge: the stored rows of every
+		// pipeline, with this package's keys replacing or adding theirs.
+		rows, err := stateRows(ctx, d, m, now, ids)
+		if err != nil {
+			return nil, fmt.Errorf("load %s: %w", m.LoadID, err)
 		}
-		st := sys[2]
-		if _, err := tx.Write(ctx, st, destination.ModeStage, &sliceRows{rows: rows}); err != nil {
+		if _, err := tx.Write(ctx, sys[2], destination.ModeReplace, &sliceRows{rows: rows}); err != nil {
 			return nil, fmt.Errorf("load %s: write state: %w", m.LoadID, err)
-		}
-		if err := tx.Merge(ctx, st, nil); err != nil {
-			return nil, fmt.Errorf("load %s: merge state: %w", m.LoadID, err)
 		}
 	}
 	if len(changes) > 0 || stored == nil {
@@ -313,10 +324,38 @@ func Package(ctx context.Context, d destination.Destination, pkg *spool.Package)
 	if err := tx.Commit(ctx); err != nil {
 		return nil, fmt.Errorf("load %s: commit: %w", m.LoadID, err)
 	}
+	killPoint(KillAfterCommit)
 	if err := pkg.Remove(); err != nil {
 		return res, fmt.Errorf("load %s: committed, but removing the package failed: %w", m.LoadID, err)
 	}
 	return res, nil
+}
+
+// stateRows returns the state table's new contents: the stored rows, with
+// the rows of m's pipeline and keys replaced by m.State.
+func stateRows(ctx context.Context, d destination.Destination, m spool.Manifest, now time.Time, ids *idGen) ([][]any, error) {
+	var rows [][]any
+	err := d.Read(ctx, StateTable, func(row map[string]any) error {
+		p, _ := row["pipeline_name"].(string)
+		k, _ := row["key"].(string)
+		if _, ok := m.State[k]; ok && p == m.Pipeline {
+			return nil
+		}
+		rows = append(rows, []any{p, k, row["value"], row["load_id"], row["updated_at"], row[schema.ColID]})
+		return nil
+	})
+	if err != nil && !errors.Is(err, destination.ErrNoTable) {
+		return nil, fmt.Errorf("read state: %w", err)
+	}
+	keys := make([]string, 0, len(m.State))
+	for k := range m.State {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		rows = append(rows, []any{m.Pipeline, k, string(m.State[k]), m.LoadID, now, ids.next()})
+	}
+	return rows, nil
 }
 
 func loadResource(ctx context.Context, tx destination.Tx, pkg *spool.Package, pkgSchema, target *schema.Schema, r spool.ResourceSummary, counts map[string]int64) error {

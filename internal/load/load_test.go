@@ -1,0 +1,321 @@
+package load_test
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/restload/restload/internal/destination"
+	"github.com/restload/restload/internal/destination/destinationtest"
+	_ "github.com/restload/restload/internal/destination/duckdb"
+	_ "github.com/restload/restload/internal/destination/files"
+	_ "github.com/restload/restload/internal/destination/postgres"
+	"github.com/restload/restload/internal/load"
+	"github.com/restload/restload/internal/schema"
+	"github.com/restload/restload/internal/spool"
+)
+
+// dest is one destination kind the tests load into.
+type dest struct {
+	name  string
+	merge bool
+	open  func(t *testing.T, dataset string) destination.Destination
+}
+
+func openURL(t *testing.T, url, dataset string) destination.Destination {
+	t.Helper()
+	d, err := destination.Open(context.Background(), url, dataset)
+	if err != nil {
+		t.Fatalf("open %s: %v", destination.Redact(url), err)
+	}
+	t.Cleanup(func() { d.Close() })
+	return d
+}
+
+func destinations() []dest {
+	return []dest{
+		{"duckdb", true, func(t *testing.T, ds string) destination.Destination {
+			return openURL(t, "duckdb:"+filepath.Join(t.TempDir(), "x.duckdb"), ds)
+		}},
+		{"postgres", true, func(t *testing.T, ds string) destination.Destination {
+			url := destinationtest.PostgresURL(t)
+			t.Cleanup(func() {
+				ctx := context.Background()
+				conn, err := pgx.Connect(ctx, url)
+				if err != nil {
+					t.Errorf("drop dataset %s: %v", ds, err)
+					return
+				}
+				defer conn.Close(ctx)
+				if _, err := conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+pgx.Identifier{ds}.Sanitize()+" CASCADE"); err != nil {
+					t.Errorf("drop dataset %s: %v", ds, err)
+				}
+			})
+			return openURL(t, url, ds)
+		}},
+		{"parquet", false, func(t *testing.T, ds string) destination.Destination {
+			return openURL(t, "parquet:"+t.TempDir(), ds)
+		}},
+		{"jsonl", false, func(t *testing.T, ds string) destination.Destination {
+			return openURL(t, "jsonl:"+t.TempDir(), ds)
+		}},
+	}
+}
+
+// pkgSpec describes a package to spool: rows per table, written against the
+// given tables.
+type pkgSpec struct {
+	loadID    string
+	pipeline  string
+	resources []spool.ResourceSummary
+	tables    []*schema.Table
+	rows      map[string][][]any
+	state     map[string]string
+}
+
+func makePackage(t *testing.T, root, dataset string, s pkgSpec) *spool.Package {
+	t.Helper()
+	m := spool.Manifest{LoadID: s.loadID, Pipeline: s.pipeline, Dataset: dataset}
+	pkg, err := spool.Create(root, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for table, rows := range s.rows {
+		w, err := pkg.Writer(table)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range rows {
+			if err := w.Write(r); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	m = pkg.Manifest
+	m.Resources = s.resources
+	if len(s.state) > 0 {
+		m.State = map[string]json.RawMessage{}
+		for k, v := range s.state {
+			m.State[k] = json.RawMessage(v)
+		}
+	}
+	if err := pkg.Seal(m, &schema.Schema{Name: dataset, Tables: s.tables}); err != nil {
+		t.Fatal(err)
+	}
+	return pkg
+}
+
+func cols(names ...string) []*schema.Column {
+	out := []*schema.Column{}
+	for _, n := range names {
+		c := &schema.Column{Name: n, Type: schema.Text, Nullable: true}
+		if n == "n" {
+			c.Type = schema.BigInt
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+func readColumn(t *testing.T, d destination.Destination, table, column string) []any {
+	t.Helper()
+	var out []any
+	if err := d.Read(context.Background(), table, func(row map[string]any) error {
+		out = append(out, row[column])
+		return nil
+	}); err != nil {
+		t.Fatalf("read %s: %v", table, err)
+	}
+	return out
+}
+
+func state(t *testing.T, d destination.Destination, pipeline string) map[string]string {
+	t.Helper()
+	st, err := load.State(context.Background(), d, pipeline)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for k, v := range st {
+		var x any
+		if err := json.Unmarshal(v, &x); err != nil {
+			t.Fatalf("state %s = %q: %v", k, v, err)
+		}
+		b, _ := json.Marshal(x)
+		out[k] = string(b)
+	}
+	return out
+}
+
+// TestPackageRoundTrip loads packages into every destination and reads back
+// what a user (and restload info) would: rows of append and replace
+// tables, state per pipeline, schema versions and the loads table; then
+// plays a process that died after committing and before removing its
+// package, and checks nothing is loaded twice.
+func TestPackageRoundTrip(t *testing.T) {
+	ctx := context.Background()
+	for _, dt := range destinations() {
+		t.Run(dt.name, func(t *testing.T) {
+			ds := destinationtest.Dataset(t)
+			d := dt.open(t, ds)
+			root := t.TempDir()
+			events := &schema.Table{Name: "events", Resource: "events", WriteDisposition: schema.Append, Columns: cols(schema.ColLoadID, schema.ColID, "n")}
+			snap := &schema.Table{Name: "snap", Resource: "snap", WriteDisposition: schema.Replace, Columns: cols(schema.ColLoadID, schema.ColID, "v")}
+			res := []spool.ResourceSummary{
+				{Name: "events", Table: "events", WriteDisposition: schema.Append},
+				{Name: "snap", Table: "snap", WriteDisposition: schema.Replace},
+			}
+			first := pkgSpec{
+				loadID: "1700000000.000001", pipeline: "p1", resources: res,
+				tables: []*schema.Table{events, snap},
+				rows: map[string][][]any{
+					"events": {{"1700000000.000001", "1a", int64(1)}, {"1700000000.000001", "1b", int64(2)}},
+					"snap":   {{"1700000000.000001", "1s", "old"}},
+				},
+				state: map[string]string{"events.cursor": `1`, "snap.etag": `"abc"`},
+			}
+			r1, err := load.Package(ctx, d, makePackage(t, root, ds, first))
+			if err != nil {
+				t.Fatalf("load 1: %v", err)
+			}
+			if r1.SchemaVersion != 1 || r1.Rows["events"] != 2 || r1.Rows["snap"] != 1 {
+				t.Errorf("load 1 result: version %d rows %v, want version 1, events=2 snap=1", r1.SchemaVersion, r1.Rows)
+			}
+
+			// The second load adds a column and moves the cursor.
+			events2 := events.Clone()
+			events2.Columns = append(events2.Columns, &schema.Column{Name: "extra", Type: schema.Text, Nullable: true})
+			second := pkgSpec{
+				loadID: "1700000000.000002", pipeline: "p1", resources: res,
+				tables: []*schema.Table{events2, snap},
+				rows: map[string][][]any{
+					"events": {{"1700000000.000002", "2a", int64(3), "x"}},
+					"snap":   {{"1700000000.000002", "2s", "new"}},
+				},
+				state: map[string]string{"events.cursor": `3`},
+			}
+			if _, err := load.Package(ctx, d, makePackage(t, root, ds, second)); err != nil {
+				t.Fatalf("load 2: %v", err)
+			}
+			// Another pipeline in the same dataset keeps its own state.
+			third := pkgSpec{loadID: "1700000000.000003", pipeline: "p2", state: map[string]string{"events.cursor": `99`}}
+			if _, err := load.Package(ctx, d, makePackage(t, root, ds, third)); err != nil {
+				t.Fatalf("load 3: %v", err)
+			}
+
+			if got, want := readColumn(t, d, "events", "n"), []any{int64(1), int64(2), int64(3)}; !reflect.DeepEqual(got, want) {
+				t.Errorf("events.n = %v, want %v", got, want)
+			}
+			if got, want := readColumn(t, d, "events", "extra"), []any{nil, nil, "x"}; !reflect.DeepEqual(got, want) {
+				t.Errorf("events.extra = %v, want %v", got, want)
+			}
+			if got, want := readColumn(t, d, "snap", "v"), []any{"new"}; !reflect.DeepEqual(got, want) {
+				t.Errorf("snap.v after replace = %v, want %v", got, want)
+			}
+			if got, want := state(t, d, "p1"), map[string]string{"events.cursor": "3", "snap.etag": `"abc"`}; !reflect.DeepEqual(got, want) {
+				t.Errorf("state of p1 = %v, want %v", got, want)
+			}
+			if got, want := state(t, d, "p2"), map[string]string{"events.cursor": "99"}; !reflect.DeepEqual(got, want) {
+				t.Errorf("state of p2 = %v, want %v", got, want)
+			}
+
+			vs, err := load.Versions(ctx, d)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(vs) != 2 || vs[0].Version != 1 || vs[1].Version != 2 || vs[1].LoadID != second.loadID {
+				t.Fatalf("versions = %+v, want 1 and 2 (from load %s)", vs, second.loadID)
+			}
+			if len(vs[1].Changes) != 1 || vs[1].Changes[0].Kind != schema.AddColumn || vs[1].Changes[0].Column.Name != "extra" {
+				t.Errorf("version 2 changes = %+v, want one add_column extra", vs[1].Changes)
+			}
+			if tb := vs[1].Schema.Table("events"); tb == nil || tb.Column("extra") == nil {
+				t.Errorf("stored schema v2 lacks events.extra: %+v", vs[1].Schema)
+			}
+
+			loads, err := load.Loads(ctx, d)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ids []string
+			for _, l := range loads {
+				ids = append(ids, l.LoadID+"/"+l.Pipeline+"/"+l.Status)
+			}
+			if want := []string{"1700000000.000001/p1/loaded", "1700000000.000002/p1/loaded", "1700000000.000003/p2/loaded"}; !reflect.DeepEqual(ids, want) {
+				t.Errorf("loads = %v, want %v", ids, want)
+			}
+			if len(loads) > 0 && (loads[0].Rows["events"] != 2 || loads[0].SchemaVersion != 1 || loads[0].FinishedAt.Before(loads[0].StartedAt)) {
+				t.Errorf("first load record = %+v", loads[0])
+			}
+
+			// The first package again, as if the process had died after its
+			// commit and before removing it: nothing is written twice.
+			again := makePackage(t, root, ds, first)
+			r, err := load.Package(ctx, d, again)
+			if err != nil {
+				t.Fatalf("reload: %v", err)
+			}
+			if !r.AlreadyLoaded {
+				t.Errorf("reloading a committed package: AlreadyLoaded = false")
+			}
+			if got := readColumn(t, d, "events", "n"); len(got) != 3 {
+				t.Errorf("after reloading a committed package events.n = %v, want 3 rows", got)
+			}
+			if _, err := os.Stat(again.Dir); !os.IsNotExist(err) {
+				t.Errorf("package %s still on disk after it was recognised as loaded (stat: %v)", again.Dir, err)
+			}
+		})
+	}
+}
+
+// TestPackageMerge loads the same keys twice through merge into the
+// destinations that support it, and checks the refusal of the others.
+func TestPackageMerge(t *testing.T) {
+	ctx := context.Background()
+	for _, dt := range destinations() {
+		t.Run(dt.name, func(t *testing.T) {
+			ds := destinationtest.Dataset(t)
+			d := dt.open(t, ds)
+			if got := destination.CanMerge(d); got != dt.merge {
+				t.Fatalf("CanMerge = %v, want %v", got, dt.merge)
+			}
+			root := t.TempDir()
+			tb := &schema.Table{Name: "items", Resource: "items", WriteDisposition: schema.Merge, Columns: cols(schema.ColLoadID, schema.ColID, "id", "v")}
+			tb.Columns[2].PrimaryKey = true
+			tb.Columns[2].Nullable = false
+			res := []spool.ResourceSummary{{Name: "items", Table: "items", WriteDisposition: schema.Merge}}
+			spec := func(id, v string) pkgSpec {
+				return pkgSpec{loadID: id, pipeline: "p", resources: res, tables: []*schema.Table{tb},
+					rows: map[string][][]any{"items": {{id, id + ".1", "k1", v}, {id, id + ".2", "k2", v}}}}
+			}
+			_, err := load.Package(ctx, d, makePackage(t, root, ds, spec("1700000000.000001", "a")))
+			if !dt.merge {
+				if err == nil {
+					t.Fatal("merge into a file destination succeeded")
+				}
+				if _, serr := os.Stat(filepath.Join(root, "1700000000.000001")); serr != nil {
+					t.Errorf("the package that failed to load was removed: %v", serr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := load.Package(ctx, d, makePackage(t, root, ds, spec("1700000000.000002", "b"))); err != nil {
+				t.Fatal(err)
+			}
+			got := readColumn(t, d, "items", "v")
+			sort.Slice(got, func(i, j int) bool { return got[i].(string) < got[j].(string) })
+			if want := []any{"b", "b"}; !reflect.DeepEqual(got, want) {
+				t.Errorf("items.v after two merges = %v, want %v", got, want)
+			}
+		})
+	}
+}
+
