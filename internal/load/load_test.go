@@ -318,4 +318,3 @@ func TestPackageMerge(t *testing.T) {
 		})
 	}
 }
-
