@@ -75,8 +75,11 @@ type field struct {
 	col     int    // column position, -1 until the column exists
 	typ     schema.DataType
 	hinted  bool
-	nested  map[string]*field
-	child   *tableState
+	// held is set on a field named from a hint whose name no source has
+	// claimed yet; the first record that has the field claims it.
+	held   bool
+	nested map[string]*field
+	child  *tableState
 	// variants holds the positions of this column's variant columns.
 	variants    map[schema.DataType]int
 	jsonChecked bool
@@ -500,6 +503,17 @@ func (n *Normalizer) place(ts *tableState, fields map[string]*field, prefix []st
 		f = newField(prefix, k)
 		fields[k] = f
 	}
+	if f.held {
+		// The record has the hinted field under the hint's own key: it
+		// owns the name now, and a field that normalizes to the same
+		// name is renamed, with a warning.
+		f.held = false
+		if name, _ := n.namer.Name(ts.t.Name, strings.Join(f.path, "."), f.name); name != f.name {
+			// Another field took the hinted column first: this one
+			// gets a column of its own.
+			f.name, f.col, f.typ, f.hinted = name, -1, "", false
+		}
+	}
 	switch x := v.(type) {
 	case nil:
 	case map[string]any:
@@ -803,7 +817,14 @@ func (n *Normalizer) decorate(ts *tableState, f *field, c *schema.Column) {
 // resolveColumn makes sure hinted field f of ts has its column, creating
 // it with type typ when the table lacks it.
 func (n *Normalizer) resolveColumn(ts *tableState, f *field, typ schema.DataType) error {
-	f.name, _ = n.namer.Column(ts.t.Name, f.path...)
+	// A hint may be keyed by the source field (sizeBytes) or by its column
+	// name (size_bytes), so the name is held for whichever field asks
+	// first rather than given to the hint's key (see place).
+	if cand := schema.ColumnPath(f.path...); n.namer.Hold(ts.t.Name, cand) {
+		f.name, f.held = cand, true
+	} else {
+		f.name, _ = n.namer.Column(ts.t.Name, f.path...)
+	}
 	f.named = true
 	if idx, ok := ts.byName[f.name]; ok {
 		n.adopt(ts, f, idx)

@@ -459,3 +459,62 @@ func TestSchemaContractDiscard(t *testing.T) {
 		})
 	}
 }
+
+// TestColumnHintsAndNestingFromConfig checks that a resource's columns:
+// hints, max_table_nesting and merge_key reach the tables.
+func TestColumnHintsAndNestingFromConfig(t *testing.T) {
+	e := newDriftEnv(t, driftDestinations(t)["duckdb"])
+	const extra = `
+      max_table_nesting: 0
+      merge_key: name
+      columns:
+        size_bytes: {data_type: text}
+        createdAt: {data_type: timestamp, nullable: true}`
+	for phase := 0; phase < 2; phase++ {
+		sum, err := e.run(t, phase, extra)
+		if err != nil {
+			t.Fatalf("load %d: %v", phase+1, err)
+		}
+		// The hint absorbs the size drift; owner, text in load 1, is an
+		// object kept whole in load 2, and json does not fit text.
+		if fs := sum.Resources[0]; fs.Variants != int64(phase) {
+			t.Errorf("load %d: %d variant columns, want %d: %+v", phase+1, fs.Variants, phase, sum.Resources)
+		}
+	}
+	ctx := context.Background()
+	d, err := destination.Open(ctx, e.dest, e.dataset)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	sch, err := load.StoredSchema(ctx, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, tb := range sch.Tables {
+		for _, c := range tb.Columns {
+			if c.System {
+				continue
+			}
+			desc := tb.Name + "." + c.Name + " " + string(c.Type)
+			if c.MergeKey {
+				desc += " merge key"
+			}
+			got = append(got, desc)
+		}
+	}
+	// Hinted columns come first: they exist before any value is seen (the
+	// hint size_bytes is the column of the field sizeBytes). With
+	// max_table_nesting 0, owner and tags stay whole, as json, and no
+	// child table is made.
+	sameList(t, "columns", got, []string{
+		"files.created_at timestamp", "files.size_bytes text", "files.id bigint", "files.name text merge key",
+		"files.owner text", "files.tags json", "files.owner__v_json json",
+		"grants.file_id bigint", "grants.member_id text", "grants.role text"})
+	rows := tableRows(t, d, "files", "id", "size_bytes", "owner", "owner__v_json", "tags")
+	sameList(t, "files", rows, []string{
+		`id=1 size_bytes=12 KB owner__v_json={"email":"ann@example.com","name":"ann"} tags=[{"k":"env","v":"prod"},"z"]`,
+		`id=2 size_bytes=200 owner=bob tags=[]`,
+		`id=3 size_bytes=300 owner=carl tags=["q"]`})
+}

@@ -266,6 +266,21 @@ func (n *Namer) Reserve(scope, name string) {
 	n.scope(scope).owner[name] = ownerReserved
 }
 
+// Hold marks candidate as taken in scope without giving it to a source, as
+// Seed does for a stored column with no recorded source: the first source
+// that asks for candidate gets it. It reports false, changing nothing, when
+// a source or a system column already owns candidate. Normalize holds the
+// names of columns created from hints before any record is seen, so the
+// hint "size_bytes" and the field sizeBytes end up in one column.
+func (n *Namer) Hold(scope, candidate string) bool {
+	sc := n.scope(scope)
+	if owner, taken := sc.owner[candidate]; taken && owner != ownerUnknown {
+		return false
+	}
+	sc.owner[candidate] = ownerUnknown
+	return true
+}
+
 // Name returns the identifier for source in scope: the one it was given
 // before, else candidate when that is free, else candidate with the
 // smallest free "_<n>" suffix. renamed is true when the result differs from
