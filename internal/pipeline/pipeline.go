@@ -11,10 +11,8 @@ import (
 	"net/http"
 	"path/filepath"
 	"sort"
-	"sync"
+	"strings"
 	"time"
-
-	"golang.org/x/sync/errgroup"
 
 	"github.com/restload/restload/internal/auth"
 	"github.com/restload/restload/internal/config"
@@ -23,6 +21,7 @@ import (
 	"github.com/restload/restload/internal/load"
 	"github.com/restload/restload/internal/schema"
 	"github.com/restload/restload/internal/spool"
+	"github.com/restload/restload/internal/steps"
 )
 
 // Options tune a run. The zero value works.
@@ -122,12 +121,20 @@ func Run(ctx context.Context, p *config.Pipeline, opts Options) (*Summary, error
 	redactor := httpclient.NewRedactor(p.SecretValues()...)
 	destURL := p.DestinationURL(opts.Destination)
 	sum := &Summary{Pipeline: p.Pipeline.Name, Dataset: p.Pipeline.Dataset, Destination: destination.Redact(destURL), Started: start.UTC()}
+	// processing_steps expressions fail here, at file:line, before any I/O.
+	compiled, err := steps.CompileAll(p)
+	if err != nil {
+		return sum, err
+	}
 
 	dest, err := destination.Open(ctx, destURL, p.Pipeline.Dataset)
 	if err != nil {
 		return sum, fmt.Errorf("open destination: %w", err)
 	}
 	defer dest.Close()
+	if err := checkCapabilities(p, dest, destURL, opts.Resources); err != nil {
+		return sum, err
+	}
 
 	workDir := opts.WorkDir
 	if workDir == "" {
@@ -156,6 +163,11 @@ func Run(ctx context.Context, p *config.Pipeline, opts Options) (*Summary, error
 	}
 
 	stored, err := load.StoredSchema(ctx, dest)
+	if err != nil {
+		return sum, err
+	}
+	// Incremental cursors, as loaded with the rows (after pending packages).
+	state, err := load.State(ctx, dest, p.Pipeline.Name)
 	if err != nil {
 		return sum, err
 	}
@@ -200,38 +212,13 @@ func Run(ctx context.Context, p *config.Pipeline, opts Options) (*Summary, error
 	if workers <= 0 {
 		workers = 4
 	}
-	var (
-		mu       sync.Mutex
-		results  = make([]ResourceSummary, len(resources))
-		schemas  = make([]*schema.Schema, len(resources))
-		failures []error
-	)
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(workers)
-	for i, r := range resources {
-		g.Go(func() error {
-			rs, rsch, err := runResource(gctx, p, r, stored, pkg, loadID, deps)
-			results[i] = rs
-			schemas[i] = rsch
-			if err != nil {
-				if ctx.Err() != nil {
-					return ctx.Err()
-				}
-				mu.Lock()
-				failures = append(failures, err)
-				mu.Unlock()
-			}
-			return nil
-		})
-	}
-	if err := g.Wait(); err != nil {
+	// Parent/child trees run as units; see runResources (resource.go).
+	run, err := runResources(ctx, &runEnv{p: p, stored: stored, pkg: pkg, loadID: loadID, deps: deps, state: state, steps: compiled}, resources, workers)
+	if err != nil {
 		_ = pkg.Abort()
 		return sum, err
 	}
-	if ctx.Err() != nil {
-		_ = pkg.Abort()
-		return sum, ctx.Err()
-	}
+	results, schemas, failures := run.summaries, run.schemas, run.failures
 
 	// The package's schema: what was stored plus what each resource added.
 	pkgSchema := stored.Clone()
@@ -266,6 +253,7 @@ func Run(ctx context.Context, p *config.Pipeline, opts Options) (*Summary, error
 		sum.Seconds = time.Since(start).Seconds()
 		return sum, &Error{Failed: failures}
 	}
+	m.State = run.state
 	if err := pkg.Seal(m, pkgSchema); err != nil {
 		return sum, err
 	}
@@ -297,6 +285,28 @@ func Run(ctx context.Context, p *config.Pipeline, opts Options) (*Summary, error
 		return sum, &Error{Failed: failures}
 	}
 	return sum, nil
+}
+
+// checkCapabilities refuses, before any API call, resources the destination
+// cannot load (merge into files).
+func checkCapabilities(p *config.Pipeline, dest destination.Destination, url string, only []string) error {
+	if destination.CanMerge(dest) {
+		return nil
+	}
+	var names []string
+	for _, r := range selectResources(p, only) {
+		if disposition(r) == schema.Merge {
+			names = append(names, r.Name)
+		}
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	what := "resource " + names[0] + " uses"
+	if len(names) > 1 {
+		what = "resources " + strings.Join(names, ", ") + " use"
+	}
+	return fmt.Errorf("%s write_disposition merge, which destination %s does not support (files cannot update rows in place): set write_disposition to append or replace, or load into duckdb or postgres", what, destination.Redact(url))
 }
 
 func selectResources(p *config.Pipeline, only []string) []*config.Resource {
