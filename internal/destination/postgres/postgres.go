@@ -51,6 +51,9 @@ func Open(ctx context.Context, url, dataset string) (*Postgres, error) {
 	if dataset == "" {
 		return nil, fmt.Errorf("%s: open: empty dataset name", name)
 	}
+	if err := checkIdent("dataset", dataset); err != nil {
+		return nil, fmt.Errorf("%s: open: %w", name, err)
+	}
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		// pgx's parse errors can quote the URL; say only what went wrong.
@@ -95,6 +98,9 @@ func (p *Postgres) Begin(ctx context.Context) (destination.Tx, error) {
 // every column when the table has no _dlt_id. JSON and numeric values come
 // back as strings, timestamps as time.Time in UTC, dates as time.Time.
 func (p *Postgres) Read(ctx context.Context, table string, fn func(row map[string]any) error) error {
+	if err := checkIdent("table", table); err != nil {
+		return p.errorf(table, "read", err)
+	}
 	rows, err := p.pool.Query(ctx, `SELECT column_name, udt_name FROM information_schema.columns
 		WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position`, p.dataset, table)
 	if err != nil {
@@ -163,6 +169,33 @@ func (p *Postgres) target(table string) string {
 
 func staging(table string) string {
 	return "pg_temp." + quote(table)
+}
+
+// maxIdent is PostgreSQL's identifier limit in bytes (NAMEDATALEN-1).
+const maxIdent = 63
+
+// checkIdent refuses a name PostgreSQL would silently truncate: two long
+// names sharing their first 63 bytes would become one table or column.
+// restload's own names are normalized to 63 bytes, so this catches names
+// from elsewhere (a dataset given on the command line, a hand-made schema).
+func checkIdent(what, id string) error {
+	if len(id) > maxIdent {
+		return fmt.Errorf("%s name %q is %d bytes; PostgreSQL keeps only the first %d, so it would be truncated silently: use a shorter name", what, id, len(id), maxIdent)
+	}
+	return nil
+}
+
+// checkTable checks the names of a table and its columns.
+func checkTable(tb *schema.Table) error {
+	if err := checkIdent("table", tb.Name); err != nil {
+		return err
+	}
+	for _, c := range tb.Columns {
+		if err := checkIdent("column", c.Name); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func quote(id string) string {

@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -9,6 +10,7 @@ import (
 	"github.com/restload/restload/internal/destination"
 	"github.com/restload/restload/internal/destination/destinationtest"
 	_ "github.com/restload/restload/internal/destination/postgres"
+	"github.com/restload/restload/internal/schema"
 )
 
 // openDataset opens the test server for dataset and drops the dataset's
@@ -48,4 +50,43 @@ func BenchmarkWrite(b *testing.B) {
 	destinationtest.BenchmarkWrite(b, func(b *testing.B, dataset string) destination.Destination {
 		return openDataset(b, dataset)
 	})
+}
+
+// TestLongIdentifiers checks that names PostgreSQL would truncate are
+// refused with a message saying so, instead of two long names silently
+// becoming one table.
+func TestLongIdentifiers(t *testing.T) {
+	ctx := context.Background()
+	long := strings.Repeat("a", 60) + "_long_name"
+	t.Run("dataset", func(t *testing.T) {
+		url := destinationtest.PostgresURL(t)
+		_, err := destination.Open(ctx, url, long)
+		if err == nil || !strings.Contains(err.Error(), "only the first 63") {
+			t.Fatalf("Open with a 70-byte dataset: %v, want a truncation error", err)
+		}
+	})
+	for _, c := range []struct {
+		name string
+		tb   *schema.Table
+	}{
+		{"table", &schema.Table{Name: long, Columns: []*schema.Column{{Name: "a", Type: schema.Text}}}},
+		{"column", &schema.Table{Name: "t", Columns: []*schema.Column{{Name: long, Type: schema.Text}}}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			d := openDataset(t, destinationtest.Dataset(t))
+			tx, err := d.Begin(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer tx.Rollback(ctx)
+			err = tx.Apply(ctx, []schema.Change{{Kind: schema.AddTable, Table: c.tb}})
+			if err == nil || !strings.Contains(err.Error(), c.name+" name \""+long+"\" is 70 bytes") {
+				t.Fatalf("Apply: %v, want an error naming the %s", err, c.name)
+			}
+			_, err = tx.Write(ctx, c.tb, destination.ModeAppend, destinationtest.NewRows())
+			if err == nil || !strings.Contains(err.Error(), "only the first 63") {
+				t.Fatalf("Write: %v, want a truncation error", err)
+			}
+		})
+	}
 }

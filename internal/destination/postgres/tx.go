@@ -44,6 +44,14 @@ func (t *tx) Apply(ctx context.Context, changes []schema.Change) error {
 		if c.Table == nil {
 			return t.p.errorf("", "apply", fmt.Errorf("%s change without a table", c.Kind))
 		}
+		if err := checkTable(c.Table); err != nil {
+			return t.p.errorf("", "apply", err)
+		}
+		if c.Column != nil {
+			if err := checkIdent("column", c.Column.Name); err != nil {
+				return t.p.errorf(c.Table.Name, "apply", err)
+			}
+		}
 		switch c.Kind {
 		case schema.AddTable:
 			defs, err := columnDefs(c.Table.Columns)
@@ -79,6 +87,9 @@ func (t *tx) Apply(ctx context.Context, changes []schema.Change) error {
 func (t *tx) Write(ctx context.Context, tb *schema.Table, mode destination.Mode, rows destination.RowSource) (int64, error) {
 	if t.done {
 		return 0, errDone
+	}
+	if err := checkTable(tb); err != nil {
+		return 0, t.p.errorf("", "write", err)
 	}
 	ident := pgx.Identifier{t.p.dataset, tb.Name}
 	switch mode {
