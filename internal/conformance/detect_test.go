@@ -186,3 +186,45 @@ func TestDataSelectorDetection(t *testing.T) {
 		})
 	}
 }
+
+// TestSingleEntityPath: a child endpoint whose path ends in a placeholder
+// names one entity. Its whole response is the record, even when it holds a
+// list (which would otherwise be taken for the records), and one page is
+// read even though the client names a paginator.
+func TestSingleEntityPath(t *testing.T) {
+	a := newAPI(t, func(w http.ResponseWriter, r *http.Request, n int) {
+		if r.URL.Path == "/users" {
+			writeJSON(w, map[string]any{"data": recs(1, 3), "next": nil})
+			return
+		}
+		var id int
+		if _, err := fmt.Sscanf(r.URL.Path, "/users/%d", &id); err != nil {
+			http.NotFound(w, r)
+			return
+		}
+		writeJSON(w, map[string]any{"id": id, "email": fmt.Sprintf("u%d@example.com", id),
+			"roles": []any{map[string]any{"id": 100 + id}, map[string]any{"id": 200 + id}},
+			"next":  fmt.Sprintf("http://%s/users/%d?again=1", r.Host, id)})
+	})
+	src := `pipeline: {name: conformance, dataset: conformance}
+source:
+  client:
+    base_url: "{{API}}"
+    paginator: json_link
+  resources:
+    - {name: users, endpoint: {path: /users}}
+    - {name: user_details, endpoint: {path: "/users/{resources.users.id}"}}
+`
+	res := mustRun(t, src, a.URL, nil)
+	if got := res.ids(t, "user_details"); !slices.Equal(got, seq(1, 3)) {
+		t.Errorf("user_details ids %v, want [1 2 3] (one row per user)", got)
+	}
+	if got := len(res.rows(t, "user_details__roles")); got != 6 {
+		t.Errorf("user_details__roles has %d rows, want 6", got)
+	}
+	for _, s := range a.requests("") {
+		if s.Query != "" {
+			t.Errorf("request %s?%s: a single entity was paged", s.Path, s.Query)
+		}
+	}
+}
