@@ -210,6 +210,8 @@ type Incremental struct {
 	Convert       string  `yaml:"convert"`
 	StartParam    string  `yaml:"start_param"`
 	EndParam      string  `yaml:"end_param"`
+	// OnCursorValueMissing is raise (default), include or exclude.
+	OnCursorValueMissing string `yaml:"on_cursor_value_missing"`
 }
 
 // ColumnHint overrides inference for one column.

@@ -510,6 +510,7 @@ func (v *validator) limits(l *Limits) {
 // merged checks what only makes sense once resource_defaults are merged in:
 // unique names, merge keys, request bodies and parent references.
 func (v *validator) merged(p *Pipeline) {
+	v.requests(p) // requests.go
 	first := map[string]int{}
 	names := make([]string, 0, len(p.Source.Resources))
 	for i := range p.Source.Resources {

@@ -14,7 +14,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 
 	"github.com/restload/restload/internal/config"
@@ -45,6 +44,9 @@ type Resource struct {
 	Paginator *config.Paginator
 	// Headers are the client's headers; the endpoint's override them.
 	Headers map[string]string
+	// Bindings fill the endpoint's placeholders (parent values, incremental
+	// start and end); see newRequest.
+	Bindings Bindings
 }
 
 // Page is one page of a resource's records.
@@ -117,7 +119,7 @@ func (x *Extractor) Run(ctx context.Context, r Resource, fn func(ctx context.Con
 	if err != nil {
 		return st, fmt.Errorf("resource %s: %w", r.Name, err)
 	}
-	pg.Init(req)
+	pg.Init(req.Request)
 	auto, _ := pg.(*paginate.Auto)
 	selector := r.Endpoint.DataSelector
 	for page := 1; ; page++ {
@@ -173,7 +175,7 @@ func (x *Extractor) Run(ctx context.Context, r Resource, fn func(ctx context.Con
 		if x.MaxPages > 0 && page >= x.MaxPages {
 			return st, x.pageErr(r, req, page, fmt.Errorf("stopped after %d pages (max pages)", x.MaxPages))
 		}
-		pg.Next(req)
+		pg.Next(req.Request)
 	}
 }
 
@@ -191,7 +193,7 @@ func (x *Extractor) redactURL(u *url.URL) string {
 	return u.Redacted()
 }
 
-func (x *Extractor) pageErr(r Resource, req *paginate.Request, page int, err error) error {
+func (x *Extractor) pageErr(r Resource, req *request, page int, err error) error {
 	u := req.URL
 	if len(req.Params) > 0 {
 		cu := *u
@@ -203,7 +205,7 @@ func (x *Extractor) pageErr(r Resource, req *paginate.Request, page int, err err
 
 // fetch sends the page request and decodes the response. ignored is true
 // when a response action said to ignore the response.
-func (x *Extractor) fetch(ctx context.Context, r Resource, req *paginate.Request, page int) (*paginate.Response, bool, error) {
+func (x *Extractor) fetch(ctx context.Context, r Resource, req *request, page int) (*paginate.Response, bool, error) {
 	hreq, err := toHTTP(ctx, req)
 	if err != nil {
 		return nil, false, x.pageErr(r, req, page, err)
@@ -273,119 +275,4 @@ func matchAction(actions []config.ResponseAction, status int, body []byte) strin
 		return a.Action
 	}
 	return ""
-}
-
-// newRequest builds the first page's request of r.
-func newRequest(r Resource) (*paginate.Request, error) {
-	u, err := joinURL(r.BaseURL, r.Endpoint.Path)
-	if err != nil {
-		return nil, err
-	}
-	req := &paginate.Request{URL: u, Method: strings.ToUpper(r.Endpoint.Method), Params: url.Values{}, Headers: http.Header{}}
-	if req.Method == "" {
-		req.Method = http.MethodGet
-	}
-	// Query parameters already in the path stay.
-	for k, vs := range u.Query() {
-		req.Params[k] = vs
-	}
-	u.RawQuery = ""
-	for k, v := range r.Endpoint.Params {
-		if v == nil {
-			continue
-		}
-		req.Params.Set(k, paramString(v))
-	}
-	for k, v := range r.Headers {
-		req.Headers.Set(k, v)
-	}
-	for k, v := range r.Endpoint.Headers {
-		req.Headers.Set(k, v)
-	}
-	if m, ok := r.Endpoint.JSON.(map[string]any); ok {
-		req.JSON = cloneMap(m)
-	} else if r.Endpoint.JSON != nil {
-		return nil, errors.New("endpoint json must be an object")
-	}
-	return req, nil
-}
-
-func cloneMap(m map[string]any) map[string]any {
-	out := make(map[string]any, len(m))
-	for k, v := range m {
-		if mm, ok := v.(map[string]any); ok {
-			v = cloneMap(mm)
-		}
-		out[k] = v
-	}
-	return out
-}
-
-func paramString(v any) string {
-	switch x := v.(type) {
-	case string:
-		return x
-	case int:
-		return strconv.Itoa(x)
-	case int64:
-		return strconv.FormatInt(x, 10)
-	case float64:
-		return strconv.FormatFloat(x, 'f', -1, 64)
-	case bool:
-		return strconv.FormatBool(x)
-	case json.Number:
-		return x.String()
-	}
-	b, _ := json.Marshal(v)
-	return string(b)
-}
-
-// joinURL joins base and path the way dlt does: base + "/" + path without
-// its leading "/"; an absolute path replaces base.
-func joinURL(base, path string) (*url.URL, error) {
-	if strings.HasPrefix(path, "http://") || strings.HasPrefix(path, "https://") {
-		return url.Parse(path)
-	}
-	s := strings.TrimRight(base, "/")
-	if p := strings.TrimLeft(path, "/"); p != "" {
-		s += "/" + p
-	}
-	u, err := url.Parse(s)
-	if err != nil {
-		return nil, fmt.Errorf("endpoint url %q: %w", s, err)
-	}
-	return u, nil
-}
-
-// toHTTP turns the paginator's request into an *http.Request.
-func toHTTP(ctx context.Context, req *paginate.Request) (*http.Request, error) {
-	u := *req.URL
-	q := u.Query()
-	for k, vs := range req.Params {
-		q[k] = vs
-	}
-	u.RawQuery = q.Encode()
-	var body io.Reader
-	var raw []byte
-	if req.JSON != nil {
-		b, err := json.Marshal(req.JSON)
-		if err != nil {
-			return nil, fmt.Errorf("encode json body: %w", err)
-		}
-		raw = b
-		body = bytes.NewReader(b)
-	}
-	hr, err := http.NewRequestWithContext(ctx, req.Method, u.String(), body)
-	if err != nil {
-		return nil, err
-	}
-	if raw != nil {
-		hr.Header.Set("Content-Type", "application/json")
-		hr.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(raw)), nil }
-	}
-	hr.Header.Set("Accept", "application/json")
-	for k, vs := range req.Headers {
-		hr.Header[k] = vs
-	}
-	return hr, nil
 }

@@ -1,0 +1,165 @@
+package config
+
+import (
+	"fmt"
+	"maps"
+	"regexp"
+	"slices"
+	"strings"
+)
+
+// Converters are the names an incremental convert may take (see package
+// incremental).
+var Converters = []string{"epoch", "epoch_ms", "iso", "date"}
+
+var (
+	onCursorMissing = []string{"raise", "include", "exclude"}
+	incParamKeys    = []string{"type", "cursor_path", "initial_value", "end_value", "last_value_func", "lag",
+		"range_start", "range_end", "convert", "on_cursor_value_missing"}
+	incPlaceholders = []string{"incremental.start_value", "incremental.end_value"}
+)
+
+// placeholderRe matches a {name} placeholder once {{ and }} have been
+// blanked out. Braces around anything else (spaces, quotes, nested braces,
+// as in a GraphQL query) are literal text.
+var placeholderRe = regexp.MustCompile(`\{([A-Za-z_][^{}\s"']*)\}`)
+
+// Placeholders returns the {name} placeholders in s, in order; {{ and }}
+// are literal braces.
+func Placeholders(s string) []string {
+	s = strings.NewReplacer("{{", "\x00", "}}", "\x00").Replace(s)
+	var out []string
+	for _, m := range placeholderRe.FindAllStringSubmatch(s, -1) {
+		out = append(out, m[1])
+	}
+	return out
+}
+
+// requests checks what a merged resource's endpoint puts into its
+// requests: incremental settings (block or {type: incremental} param),
+// param types, and that every placeholder has something to fill it.
+func (v *validator) requests(p *Pipeline) {
+	for i := range p.Source.Resources {
+		r := &p.Source.Resources[i]
+		e := r.Endpoint
+		if e == nil {
+			continue
+		}
+		path := v.srcPath(fmt.Sprintf("resources[%d]", i)) + ".endpoint"
+		incs := 0
+		if inc := e.Incremental; inc != nil {
+			incs++
+			ip := path + ".incremental"
+			v.incrementalValues(ip, inc.Convert, inc.OnCursorValueMissing)
+		}
+		for _, k := range slices.Sorted(maps.Keys(e.Params)) {
+			m, ok := e.Params[k].(map[string]any)
+			if !ok {
+				continue
+			}
+			pp := pathKey(path+".params", k)
+			switch typ, _ := m["type"].(string); typ {
+			case "resolve":
+				// parentRefs checks these.
+			case "incremental":
+				incs++
+				for _, key := range slices.Sorted(maps.Keys(m)) {
+					if !slices.Contains(incParamKeys, key) {
+						v.errorf(pathKey(pp, key), "not used by an incremental param (it takes %s)", oneOf(incParamKeys[1:]))
+					}
+				}
+				if s, _ := m["cursor_path"].(string); s == "" {
+					v.errorf(pp+".cursor_path", "missing required key for an incremental param")
+				}
+				if f, _ := m["last_value_func"].(string); f != "" && !slices.Contains(lastValueFuncs, f) {
+					v.unknownValue(pp+".last_value_func", "last_value_func", f, lastValueFuncs)
+				}
+				for _, b := range []string{"range_start", "range_end"} {
+					if s, _ := m[b].(string); s != "" && !slices.Contains(rangeBounds, s) {
+						v.unknownValue(pp+"."+b, b, s, rangeBounds)
+					}
+				}
+				conv, _ := m["convert"].(string)
+				miss, _ := m["on_cursor_value_missing"].(string)
+				v.incrementalValues(pp, conv, miss)
+			case "":
+				// A plain object value (sent as JSON text).
+			default:
+				v.errorf(pp+".type", "unknown param type %s (want resolve or incremental)", v.show(pp+".type", typ))
+			}
+		}
+		if incs > 1 {
+			v.errorf(path, "more than one incremental: use either the incremental block or one {type: incremental} param")
+		}
+
+		// Every placeholder needs a value.
+		known := func(name string, inPath bool) bool {
+			switch {
+			case strings.HasPrefix(name, "resources."):
+				return true // parentRefs checks these
+			case slices.Contains(incPlaceholders, name):
+				return incs > 0
+			case inPath:
+				_, ok := e.Params[name]
+				return ok
+			}
+			return false
+		}
+		check := func(s, at string, inPath bool) {
+			for _, name := range Placeholders(s) {
+				if known(name, inPath) {
+					continue
+				}
+				msg := fmt.Sprintf("placeholder {%s} has no value", name)
+				switch {
+				case slices.Contains(incPlaceholders, name):
+					msg += " (the endpoint has no incremental block or {type: incremental} param)"
+				case inPath && !strings.Contains(name, "."):
+					msg += fmt.Sprintf(" (add a param named %s, or use {resources.<parent>.<field>}; write {{ and }} for literal braces)", name)
+				default:
+					msg += " (want {resources.<parent>.<field>}, {incremental.start_value} or {incremental.end_value}; write {{ and }} for literal braces)"
+				}
+				if v.secret[at] {
+					msg = "a placeholder has no value (not shown: the value holds a secret)"
+				}
+				v.errorf(at, "%s", msg)
+			}
+		}
+		check(e.Path, path+".path", true)
+		for _, k := range slices.Sorted(maps.Keys(e.Params)) {
+			if m, ok := e.Params[k].(map[string]any); ok && (m["type"] == "resolve" || m["type"] == "incremental") {
+				continue
+			}
+			v.placeholdersIn(e.Params[k], pathKey(path+".params", k), check)
+		}
+		v.placeholdersIn(e.JSON, path+".json", check)
+		for _, k := range slices.Sorted(maps.Keys(e.Headers)) {
+			check(e.Headers[k], pathKey(path+".headers", k), false)
+		}
+	}
+}
+
+func (v *validator) incrementalValues(path, conv, missing string) {
+	if conv != "" && !slices.Contains(Converters, conv) {
+		v.unknownValue(path+".convert", "convert", conv, Converters)
+	}
+	if missing != "" && !slices.Contains(onCursorMissing, missing) {
+		v.unknownValue(path+".on_cursor_value_missing", "on_cursor_value_missing", missing, onCursorMissing)
+	}
+}
+
+func (v *validator) placeholdersIn(x any, path string, check func(s, at string, inPath bool)) {
+	switch x := x.(type) {
+	case string:
+		check(x, path, false)
+	case []any:
+		for i, item := range x {
+			v.placeholdersIn(item, fmt.Sprintf("%s[%d]", path, i), check)
+		}
+	case map[string]any:
+		for _, k := range slices.Sorted(maps.Keys(x)) {
+			check(k, path, false)
+			v.placeholdersIn(x[k], pathKey(path, k), check)
+		}
+	}
+}
