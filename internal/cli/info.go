@@ -34,8 +34,18 @@ func infoCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			state, err := load.States(ctx, d)
+			if err != nil {
+				return err
+			}
+			counts := map[string]int64{}
+			if sch != nil {
+				if counts, err = tableCounts(cmd, d, sch); err != nil {
+					return err
+				}
+			}
 			if asJSON {
-				return json.NewEncoder(g.stdout).Encode(map[string]any{"loads": loads, "schema": sch})
+				return json.NewEncoder(g.stdout).Encode(map[string]any{"loads": loads, "schema": sch, "rows": counts, "state": state})
 			}
 			if len(loads) == 0 {
 				fmt.Fprintln(g.stdout, "no loads in this destination yet")
@@ -44,14 +54,19 @@ func infoCmd(g *globals) *cobra.Command {
 			printLoads(g.stdout, loads)
 			if sch != nil {
 				fmt.Fprintf(g.stdout, "\nschema version %d, %d tables\n", sch.Version, len(sch.Tables))
-				counts, err := tableCounts(cmd, d, sch)
-				if err != nil {
-					return err
-				}
 				tw := tabwriter.NewWriter(g.stdout, 0, 0, 2, ' ', 0)
 				fmt.Fprintln(tw, "TABLE\tROWS\tPARENT")
 				for _, t := range sch.Tables {
 					fmt.Fprintf(tw, "%s\t%d\t%s\n", t.Name, counts[t.Name], t.Parent)
+				}
+				tw.Flush()
+			}
+			if len(state) > 0 {
+				fmt.Fprintln(g.stdout, "\nstate")
+				tw := tabwriter.NewWriter(g.stdout, 0, 0, 2, ' ', 0)
+				fmt.Fprintln(tw, "PIPELINE\tKEY\tVALUE\tLOAD ID")
+				for _, e := range state {
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", e.Pipeline, e.Key, e.Value, e.LoadID)
 				}
 				tw.Flush()
 			}

@@ -131,22 +131,58 @@ func StoredSchema(ctx context.Context, d destination.Destination) (*schema.Schem
 
 // State reads the stored state of pipeline, by key.
 func State(ctx context.Context, d destination.Destination, pipeline string) (map[string]json.RawMessage, error) {
+	all, err := States(ctx, d)
+	if err != nil {
+		return nil, err
+	}
 	out := map[string]json.RawMessage{}
-	err := d.Read(ctx, StateTable, func(row map[string]any) error {
-		if row["pipeline_name"] != pipeline {
-			return nil
+	for _, e := range all {
+		if e.Pipeline == pipeline {
+			out[e.Key] = e.Value
 		}
-		k, _ := row["key"].(string)
+	}
+	return out, nil
+}
+
+// StateEntry is one stored state value.
+type StateEntry struct {
+	Pipeline  string          `json:"pipeline_name"`
+	Key       string          `json:"key"`
+	Value     json.RawMessage `json:"value"`
+	LoadID    string          `json:"load_id"`
+	UpdatedAt time.Time       `json:"updated_at"`
+}
+
+// States reads the stored state of every pipeline in the dataset, sorted by
+// pipeline and key. A destination never loaded into has none.
+func States(ctx context.Context, d destination.Destination) ([]StateEntry, error) {
+	var out []StateEntry
+	err := d.Read(ctx, StateTable, func(row map[string]any) error {
+		var e StateEntry
+		e.Pipeline, _ = row["pipeline_name"].(string)
+		e.Key, _ = row["key"].(string)
 		v, _ := row["value"].(string)
-		out[k] = json.RawMessage(v)
+		if v == "" {
+			v = "null"
+		}
+		e.Value = json.RawMessage(v)
+		e.LoadID, _ = row["load_id"].(string)
+		e.UpdatedAt, _ = row["updated_at"].(time.Time)
+		out = append(out, e)
 		return nil
 	})
 	if errors.Is(err, destination.ErrNoTable) {
-		return out, nil
+		return nil, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read state: %w", err)
 	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Pipeline != out[j].Pipeline {
+			return out[i].Pipeline < out[j].Pipeline
+		}
+		return out[i].Key < out[j].Key
+	})
 	return out, nil
 }
 
