@@ -224,3 +224,52 @@ source:
 		t.Errorf("/keyed got the client's Authorization %q as well as its own key", v)
 	}
 }
+
+// TestAuthRedirect: a redirect to another host carries no credentials,
+// whichever way they are sent.
+func TestAuthRedirect(t *testing.T) {
+	auths := map[string]string{
+		"bearer":        `{type: bearer, token: tok-redirect-1}`,
+		"api_key":       `{type: api_key, name: X-Key, api_key: key-redirect-2}`,
+		"query":         `{type: api_key, name: key, api_key: key-redirect-3, location: query}`,
+		"cookie":        `{type: api_key, name: sid, api_key: key-redirect-4, location: cookie}`,
+		"http_basic":    `{type: http_basic, username: bob, password: pw-redirect-5}`,
+		"oauth2 (seed)": `{type: oauth2, token_url: "{{API}}/token", client_id: c, client_secret: cs-redirect-6}`,
+	}
+	for name, auth := range auths {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			other := newAPI(t, func(w http.ResponseWriter, r *http.Request, n int) { writeJSON(w, recs(1, 2)) })
+			a := newAPI(t, func(w http.ResponseWriter, r *http.Request, n int) {
+				if r.URL.Path == "/token" {
+					writeJSON(w, map[string]any{"access_token": "at-redirect-7", "token_type": "bearer", "expires_in": 3600})
+					return
+				}
+				http.Redirect(w, r, other.URL+"/moved", http.StatusTemporaryRedirect)
+			})
+			src := `pipeline: {name: conformance, dataset: conformance}
+source:
+  client: {base_url: "{{API}}", auth: ` + auth + `}
+  resources:
+    - {name: items, endpoint: {path: /items, paginator: single_page}}
+`
+			res := mustRun(t, src, a.URL, nil)
+			if got := res.ids(t, "items"); !slices.Equal(got, []int{1, 2}) {
+				t.Errorf("ids %v, want [1 2]", got)
+			}
+			if n := len(a.requests("/items")); n != 1 {
+				t.Fatalf("%d requests to the API, want 1", n)
+			}
+			moved := other.requests("/moved")
+			if len(moved) != 1 {
+				t.Fatalf("%d requests to the other host, want 1", len(moved))
+			}
+			wire := fmt.Sprintf("%s %v", moved[0].Query, moved[0].Header)
+			for _, s := range []string{"redirect-", base64.StdEncoding.EncodeToString([]byte("bob:pw-redirect-5"))} {
+				if strings.Contains(wire, s) {
+					t.Errorf("the other host received a credential (%q): %s", s, wire)
+				}
+			}
+		})
+	}
+}
