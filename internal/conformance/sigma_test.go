@@ -170,9 +170,18 @@ func TestSigmaNaiveConfigs(t *testing.T) {
 		if !errors.As(err, &perr) || len(perr.Failed) != 7 {
 			t.Fatalf("error %v, want 7 resources failed (all but files)", err)
 		}
-		want := `resource "connections": record 1 has no primary key "id"; fields that look like keys: connectionId`
-		if !strings.Contains(err.Error(), want) {
-			t.Errorf("error does not say %q:\n%v", want, err)
+		// One line per failed resource, naming it, the missing key and the
+		// field that is the key.
+		var line string
+		for _, l := range strings.Split(err.Error(), "\n") {
+			if strings.Contains(l, "connections") {
+				line = l
+			}
+		}
+		for _, want := range []string{`no primary key "id"`, "connectionId", "record 1"} {
+			if !strings.Contains(line, want) {
+				t.Errorf("the connections error %q does not say %q:\n%v", line, want, err)
+			}
 		}
 		d, err := destination.Open(ctx, dest, "sigma")
 		if err != nil {
