@@ -260,7 +260,20 @@ func (n *Normalizer) checkKey(record map[string]any) error {
 		}
 	}
 	sort.Strings(like)
-	return &MissingKeyError{Resource: n.spec.Resource, Record: n.record, Keys: missing, LookLikeKeys: like}
+	// A field named after the resource (datasetId for datasets) is the
+	// likely key: list it first and suggest it.
+	e := &MissingKeyError{Resource: n.spec.Resource, Record: n.record, Keys: missing, LookLikeKeys: like}
+	if len(n.spec.PrimaryKey) == 1 {
+		for i, k := range like {
+			if namesResource(k, n.spec.Resource) {
+				copy(like[1:i+1], like[:i])
+				like[0] = k
+				e.Suggest = k
+				break
+			}
+		}
+	}
+	return e
 }
 
 // lookupPath returns the value at path in m, matching each segment to a

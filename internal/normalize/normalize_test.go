@@ -169,16 +169,50 @@ func TestSecondRunReusesSchema(t *testing.T) {
 }
 
 func TestMissingPrimaryKey(t *testing.T) {
-	n, _ := New(&schema.Schema{}, Spec{Resource: "connections", PrimaryKey: []string{"id"}}, "l")
-	rec := map[string]any{"connectionId": "c1", "createdBy": "u", "name": "n", "id": nil}
-	err := n.Normalize(rec, func(*schema.Table, []any) error { t.Fatal("emitted a row"); return nil })
-	var mk *MissingKeyError
-	if !errors.As(err, &mk) {
-		t.Fatalf("err = %v", err)
-	}
-	want := `resource "connections": record 1 has no primary key "id"; fields that look like keys: connectionId`
-	if err.Error() != want {
-		t.Errorf("err = %q\nwant  %q", err, want)
+	for _, tc := range []struct {
+		resource string
+		key      []string
+		rec      map[string]any
+		want     string // "" means the record has its key
+	}{
+		{"connections", []string{"id"}, map[string]any{"connectionId": "c1", "createdBy": "u", "name": "n", "id": nil},
+			`resource "connections": record 1: no primary key "id"; fields that look like keys: connectionId (did you mean primary_key: connectionId?)`},
+		// The field named after the resource comes first.
+		{"datasets", []string{"id"}, map[string]any{"connectionId": "c1", "datasetId": "d1", "urlId": "u"},
+			`resource "datasets": record 1: no primary key "id"; fields that look like keys: datasetId, connectionId, urlId (did you mean primary_key: datasetId?)`},
+		{"members", []string{"id"}, map[string]any{"homeFolderId": "f", "name": "n"},
+			`resource "members": record 1: no primary key "id"; fields that look like keys: homeFolderId`},
+		{"members", []string{"id"}, map[string]any{"name": "n"},
+			`resource "members": record 1: no primary key "id"; no field looks like a key`},
+		// Composite keys name every missing part and suggest nothing.
+		{"grants", []string{"fileId", "memberId"}, map[string]any{"teamId": "t", "grantId": "g"},
+			`resource "grants": record 1: no primary key "fileId", "memberId"; fields that look like keys: grantId, teamId`},
+		// A key given as dlt's column name finds the camelCase field.
+		{"connections", []string{"connection_id"}, map[string]any{"connectionId": "c1"}, ""},
+		{"files", []string{"owner.id"}, map[string]any{"owner": map[string]any{"id": "o"}}, ""},
+		{"files", []string{"owner__id"}, map[string]any{"owner": map[string]any{"id": "o"}}, ""},
+	} {
+		n, _ := New(&schema.Schema{}, Spec{Resource: tc.resource, PrimaryKey: tc.key}, "l")
+		err := n.Normalize(tc.rec, func(*schema.Table, []any) error {
+			if tc.want != "" {
+				t.Errorf("%s: emitted a row", tc.resource)
+			}
+			return nil
+		})
+		if tc.want == "" {
+			if err != nil {
+				t.Errorf("%s %v: %v", tc.resource, tc.key, err)
+			}
+			continue
+		}
+		var mk *MissingKeyError
+		if !errors.As(err, &mk) {
+			t.Errorf("%s: err = %v, want a *MissingKeyError", tc.resource, err)
+			continue
+		}
+		if err.Error() != tc.want {
+			t.Errorf("err = %q\nwant  %q", err, tc.want)
+		}
 	}
 }
 

@@ -125,23 +125,38 @@ type MissingKeyError struct {
 	// Keys are the primary key fields that are missing.
 	Keys []string
 	// LookLikeKeys are the record's fields whose names look like keys
-	// ("id", or ending in Id, ID or _id), to hint at a misconfigured key.
+	// ("id", or ending in Id, ID or _id), to hint at a misconfigured key;
+	// Suggest, when set, is the one named after the resource (datasetId
+	// for datasets), listed first.
 	LookLikeKeys []string
+	Suggest      string
 }
 
 func (e *MissingKeyError) Error() string {
+	return fmt.Sprintf("resource %q: record %d: %s", e.Resource, e.Record, e.Detail())
+}
+
+// Detail is the message without the resource and record, for a caller
+// that places the record itself (see RecordError).
+func (e *MissingKeyError) Detail() string {
 	q := make([]string, len(e.Keys))
 	for i, k := range e.Keys {
 		q[i] = fmt.Sprintf("%q", k)
 	}
-	msg := fmt.Sprintf("resource %q: record %d has no primary key %s", e.Resource, e.Record, strings.Join(q, ", "))
+	msg := "no primary key " + strings.Join(q, ", ")
 	if len(e.LookLikeKeys) > 0 {
 		msg += "; fields that look like keys: " + strings.Join(e.LookLikeKeys, ", ")
+		if e.Suggest != "" {
+			msg += fmt.Sprintf(" (did you mean primary_key: %s?)", e.Suggest)
+		}
 	} else {
 		msg += "; no field looks like a key"
 	}
 	return msg
 }
+
+// RecordKey is "": a record without its key has none to show.
+func (e *MissingKeyError) RecordKey() string { return "" }
 
 // ContractError is returned when a record would change the schema in a way
 // a frozen contract forbids.
@@ -163,7 +178,12 @@ type ContractError struct {
 }
 
 func (e *ContractError) Error() string {
-	prefix := fmt.Sprintf("resource %q: record %d%s: schema contract freezes %s: ", e.Resource, e.Record, keySuffix(e.Key), e.Entity)
+	return fmt.Sprintf("resource %q: record %d%s: %s", e.Resource, e.Record, keySuffix(e.Key), e.Detail())
+}
+
+// Detail is the message without the resource and record.
+func (e *ContractError) Detail() string {
+	prefix := "schema contract freezes " + e.Entity + ": "
 	switch e.Entity {
 	case "tables":
 		return prefix + fmt.Sprintf("new table %q", e.Table)
@@ -172,6 +192,9 @@ func (e *ContractError) Error() string {
 	}
 	return prefix + fmt.Sprintf("a %s value does not fit column %q (%s) in table %q", e.Type, e.Column, e.ColumnType, e.Table)
 }
+
+// RecordKey describes the record's primary key, "" without one.
+func (e *ContractError) RecordKey() string { return e.Key }
 
 // NullError is returned for a record with a null value in a column hinted
 // not nullable.
@@ -185,14 +208,55 @@ type NullError struct {
 }
 
 func (e *NullError) Error() string {
-	return fmt.Sprintf("resource %q: record %d%s: column %q of table %q is not nullable but has no value", e.Resource, e.Record, keySuffix(e.Key), e.Column, e.Table)
+	return fmt.Sprintf("resource %q: record %d%s: %s", e.Resource, e.Record, keySuffix(e.Key), e.Detail())
 }
+
+// Detail is the message without the resource and record.
+func (e *NullError) Detail() string {
+	return fmt.Sprintf("column %q of table %q is not nullable but has no value", e.Column, e.Table)
+}
+
+// RecordKey describes the record's primary key, "" without one.
+func (e *NullError) RecordKey() string { return e.Key }
+
+// RecordError is implemented by the errors Normalize returns for a record
+// (*MissingKeyError, *ContractError, *NullError), so a caller that knows
+// where the record came from (a page) can say so without repeating the
+// resource: Detail is the message without resource and record, RecordKey
+// the record's primary key ("" when unknown).
+type RecordError interface {
+	error
+	Detail() string
+	RecordKey() string
+}
+
+var (
+	_ RecordError = (*MissingKeyError)(nil)
+	_ RecordError = (*ContractError)(nil)
+	_ RecordError = (*NullError)(nil)
+)
+
+// KeySuffix formats a record key for a message: ` (id 7)`, or "".
+func KeySuffix(key string) string { return keySuffix(key) }
 
 func keySuffix(key string) string {
 	if key == "" {
 		return ""
 	}
 	return " (" + key + ")"
+}
+
+// namesResource says whether the key-like field name is the resource's
+// own id: datasetId, dataset_id or DatasetID for datasets (or dataset).
+func namesResource(field, resource string) bool {
+	f := strings.ToLower(strings.NewReplacer("_", "", "-", "").Replace(field))
+	r := strings.ToLower(strings.NewReplacer("_", "", "-", "").Replace(resource))
+	for _, suffix := range []string{"id", "uuid", "key"} {
+		if stem, ok := strings.CutSuffix(f, suffix); ok && stem != "" {
+			return stem == r || stem+"s" == r || stem+"es" == r || strings.TrimSuffix(stem, "y")+"ies" == r
+		}
+	}
+	return false
 }
 
 // looksLikeKey says whether a field name looks like an identifier field.

@@ -355,7 +355,7 @@ func TestSchemaEvolutionThreeLoads(t *testing.T) {
 			if !errors.As(err, &pe) {
 				t.Fatalf("load 3: error %v, want a *pipeline.Error", err)
 			}
-			const wantErr = `resource "files": record 2 has no primary key "id"; fields that look like keys: fileId, ownerId (page 1, record 2 of the page)`
+			const wantErr = `resource files: page 1: record 2: no primary key "id"; fields that look like keys: fileId, ownerId (did you mean primary_key: fileId?)`
 			if err.Error() != wantErr {
 				t.Errorf("load 3: error\n  %s\nwant\n  %s", err, wantErr)
 			}
@@ -390,7 +390,7 @@ func TestSchemaContractFreeze(t *testing.T) {
 	}
 	before := e.state(t)
 	_, err := e.run(t, 1, "\n      schema_contract: freeze")
-	const wantErr = `resource "files": record 1 (id 1): schema contract freezes columns: new column "created_at" in table "files" (page 1, record 1 of the page)`
+	const wantErr = `resource files: page 1: record 1 (id 1): schema contract freezes columns: new column "created_at" in table "files"`
 	if err == nil || err.Error() != wantErr {
 		t.Fatalf("load 2: error\n  %v\nwant\n  %s", err, wantErr)
 	}
@@ -410,7 +410,7 @@ func TestSchemaContractFreeze(t *testing.T) {
 		"grants": `[]`,
 	})
 	_, err = e.run(t, 3, "\n      schema_contract: {data_type: freeze}")
-	const wantType = `resource "files": record 1 (id 2): schema contract freezes data_type: a text value does not fit column "size_bytes" (bigint) in table "files" (page 1, record 1 of the page)`
+	const wantType = `resource files: page 1: record 1 (id 2): schema contract freezes data_type: a text value does not fit column "size_bytes" (bigint) in table "files"`
 	if err == nil || err.Error() != wantType {
 		t.Fatalf("load 3: error\n  %v\nwant\n  %s", err, wantType)
 	}

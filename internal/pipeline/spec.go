@@ -122,18 +122,25 @@ func noteNormalize(rs *ResourceSummary, n *normalize.Normalizer, log *slog.Logge
 	}
 }
 
-// recordError places an error met normalizing record idx (1-based) of page.
-// Normalize's own errors already name the resource and the record's
-// position in the run, so they only gain the page; others (a failed spool
-// write) gain all three.
+// recordError places an error met normalizing record idx (1-based) of page
+// the way other per-page errors read: "resource files: page 2: record 7
+// (id 42): ...". Errors from Normalize keep their type for errors.As.
 func recordError(resource string, page, idx int, err error) error {
-	var (
-		mk *normalize.MissingKeyError
-		ce *normalize.ContractError
-		ne *normalize.NullError
-	)
-	if errors.As(err, &mk) || errors.As(err, &ce) || errors.As(err, &ne) {
-		return fmt.Errorf("%w (page %d, record %d of the page)", err, page, idx)
+	var re normalize.RecordError
+	if errors.As(err, &re) {
+		return &placedError{
+			msg: fmt.Sprintf("resource %s: page %d: record %d%s: %s", resource, page, idx, normalize.KeySuffix(re.RecordKey()), re.Detail()),
+			err: err,
+		}
 	}
 	return fmt.Errorf("resource %s: page %d: record %d: %w", resource, page, idx, err)
 }
+
+// placedError is a normalize error with its place in the run.
+type placedError struct {
+	msg string
+	err error
+}
+
+func (e *placedError) Error() string { return e.msg }
+func (e *placedError) Unwrap() error { return e.err }
