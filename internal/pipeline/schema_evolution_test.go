@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -196,6 +198,7 @@ type state struct {
 	columns  map[string][]string // table -> "name type" from the stored schema
 	dbCols   map[string][]string // table -> column names the table really has
 	versions []string            // "vN: change, change"
+	lastLoad string              // the load id stored with the newest version
 	files    []string
 	tags     []string
 	grants   []string
@@ -218,6 +221,7 @@ func (e *driftEnv) state(t *testing.T) state {
 		st.versions = append(st.versions, fmt.Sprintf("v%d: %s", v.Version, strings.Join(describeChanges(v.Changes), ", ")))
 	}
 	sch := vs[len(vs)-1].Schema
+	st.lastLoad = vs[len(vs)-1].LoadID
 	st.columns, st.dbCols = map[string][]string{}, map[string][]string{}
 	for _, tb := range sch.Tables {
 		for _, c := range tb.Columns {
@@ -308,8 +312,8 @@ func TestSchemaEvolutionThreeLoads(t *testing.T) {
 			sameList(t, "load 1: files", st.files, []string{
 				"id=1 name=a owner=ann size_bytes=100", "id=2 name=b owner=bob size_bytes=200"})
 			sameList(t, "load 1: files__tags", st.tags, []string{"file=1 idx=0 value=x", "file=1 idx=1 value=y"})
-			if sum.SchemaVersion != 1 {
-				t.Errorf("load 1: summary schema version %d, want 1", sum.SchemaVersion)
+			if sum.SchemaVersion != 1 || st.lastLoad != sum.LoadID {
+				t.Errorf("load 1: summary schema version %d, want 1, stored with load %s, want %s", sum.SchemaVersion, st.lastLoad, sum.LoadID)
 			}
 
 			// Load 2: a new field, a drifting type, deeper nesting.
@@ -344,8 +348,8 @@ func TestSchemaEvolutionThreeLoads(t *testing.T) {
 			if fs := sum.Resources[0]; fs.Name != "files" || fs.Variants != 1 || fs.VariantValues != 1 {
 				t.Errorf("load 2: files summary %+v, want 1 variant column holding 1 value", fs)
 			}
-			if sum.SchemaVersion != 2 {
-				t.Errorf("load 2: summary schema version %d, want 2", sum.SchemaVersion)
+			if sum.SchemaVersion != 2 || st.lastLoad != sum.LoadID {
+				t.Errorf("load 2: summary schema version %d, want 2, stored with load %s, want %s", sum.SchemaVersion, st.lastLoad, sum.LoadID)
 			}
 
 			// Load 3: files' second record has no id. files fails before
@@ -369,6 +373,9 @@ func TestSchemaEvolutionThreeLoads(t *testing.T) {
 			prev := st
 			st = e.state(t)
 			sameList(t, "load 3: versions", st.versions, append(prev.versions, "v3: column grants.expires_at date"))
+			if st.lastLoad != sum.LoadID {
+				t.Errorf("load 3: version 3 stored with load %s, want %s", st.lastLoad, sum.LoadID)
+			}
 			sameList(t, "load 3: files (unchanged)", st.files, prev.files)
 			sameList(t, "load 3: files__tags (unchanged)", st.tags, prev.tags)
 			sameList(t, "load 3: files columns (no color)", st.columns["files"], prev.columns["files"])
@@ -517,4 +524,44 @@ func TestColumnHintsAndNestingFromConfig(t *testing.T) {
 		`id=1 size_bytes=12 KB owner__v_json={"email":"ann@example.com","name":"ann"} tags=[{"k":"env","v":"prod"},"z"]`,
 		`id=2 size_bytes=200 owner=bob tags=[]`,
 		`id=3 size_bytes=300 owner=carl tags=["q"]`})
+}
+
+// TestNameCollisionWarning loads records with two fields that normalize to
+// one name: both keep their values, in distinct columns, and the rename is
+// in the run summary and the log.
+func TestNameCollisionWarning(t *testing.T) {
+	e := newDriftEnv(t, driftDestinations(t)["duckdb"])
+	e.api.phases = []map[string]string{{
+		"files":  `[{"id": 1, "user_name": "exact", "userName": "camel"}, {"id": 2, "userName": "camel2"}]`,
+		"grants": `[]`,
+	}}
+	var logs strings.Builder
+	src := fmt.Sprintf(driftPipeline, e.dataset, e.srv.URL, "")
+	p, err := config.Parse(filepath.Join(e.work, "drift.yaml"), []byte(src), config.LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, err := pipeline.Run(context.Background(), p, pipeline.Options{
+		Destination: e.dest, WorkDir: e.work,
+		Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn})),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const warning = `source "userName" in table "files" is named column "user_name_1" because "user_name" is already taken by "user_name"`
+	if ws := sum.Resources[0].Warnings; len(ws) != 1 || ws[0] != warning {
+		t.Errorf("summary warnings %q, want %q", ws, warning)
+	}
+	// The text handler quotes the message.
+	if !strings.Contains(logs.String(), "msg="+strconv.Quote(warning)+" resource=files") {
+		t.Errorf("log lacks the rename warning for files:\n%s", logs.String())
+	}
+	ctx := context.Background()
+	d, err := destination.Open(ctx, e.dest, e.dataset)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	sameList(t, "files", tableRows(t, d, "files", "id", "user_name", "user_name_1"), []string{
+		"id=1 user_name=exact user_name_1=camel", "id=2 user_name_1=camel2"})
 }
