@@ -100,7 +100,13 @@ func (p *Package) Writer(table string) (*TableWriter, error) {
 	if err != nil {
 		return nil, fmt.Errorf("spool: %w", err)
 	}
-	enc, err := zstd.NewWriter(f, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1))
+	// Every table of every running resource keeps a writer open until the
+	// package is sealed, so each encoder must be small: a 256 KiB window
+	// keeps the spool's memory flat in the number of rows and tables
+	// (the default 8 MiB window cost ~10 MiB per table) at almost the same
+	// ratio on row data.
+	enc, err := zstd.NewWriter(f, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1),
+		zstd.WithWindowSize(256<<10), zstd.WithLowerEncoderMem(true))
 	if err != nil {
 		f.Close()
 		return nil, fmt.Errorf("spool: %w", err)
@@ -179,7 +185,7 @@ func (p *Package) Rows(table string, width int) (*RowSource, error) {
 	if err != nil {
 		return nil, fmt.Errorf("spool: %w", err)
 	}
-	dec, err := zstd.NewReader(f, zstd.WithDecoderConcurrency(1))
+	dec, err := zstd.NewReader(f, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true))
 	if err != nil {
 		f.Close()
 		return nil, fmt.Errorf("spool: %w", err)
