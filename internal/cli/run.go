@@ -97,6 +97,14 @@ func printSummary(w io.Writer, s *pipeline.Summary) {
 	for _, c := range s.Changes {
 		fmt.Fprintf(w, "  schema: %s\n", c)
 	}
+	for _, r := range s.Resources {
+		if r.VariantValues > 0 {
+			fmt.Fprintf(w, "  %s: %d value(s) went to variant columns (their type did not fit their column)\n", r.Name, r.VariantValues)
+		}
+		if r.DiscardedRows > 0 || r.DiscardedValues > 0 {
+			fmt.Fprintf(w, "  %s: the schema contract discarded %d row(s) and %d value(s)\n", r.Name, r.DiscardedRows, r.DiscardedValues)
+		}
+	}
 }
 
 func writeSummaryJSON(path string, s *pipeline.Summary) error {

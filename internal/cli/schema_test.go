@@ -46,8 +46,14 @@ source:
 	}
 	for i := range bodies {
 		phase.Store(int32(i))
-		if code, out, errOut := run(t, "run", file); code != 0 {
+		code, out, errOut := run(t, "run", file)
+		if code != 0 {
 			t.Fatalf("run %d: exit %d\n%s\n%s", i+1, code, out, errOut)
+		}
+		// The run summary tells where the drifting size went.
+		const variants = "  files: 1 value(s) went to variant columns (their type did not fit their column)\n"
+		if got := strings.Contains(out, variants); got != (i == 1) {
+			t.Errorf("run %d: output says %q: %v, want %v:\n%s", i+1, variants, got, i == 1, out)
 		}
 	}
 	return file, dest
