@@ -161,6 +161,9 @@ func TestIncrementalRuns(t *testing.T) {
 	if sum, err = run(pipeline.Options{}); err != nil {
 		t.Fatal(err)
 	}
+	if sum.Resources[0].Records != 2 {
+		t.Errorf("run 6 loaded %d records, want 2 (107 and 108)", sum.Resources[0].Records)
+	}
 	if got := sinceValues(f, "/repos/1/issues"); len(got) == 0 || !strings.Contains(got[0], "since=2024-01-07T00:00:00Z") {
 		t.Errorf("run 6 requests %q, want since=2024-01-07T00:00:00Z", got)
 	}
