@@ -2,6 +2,19 @@
 // request from the endpoint config, sends it through the HTTP client (which
 // retries and authenticates), selects the records from the response and
 // asks the paginator for the next page, until the paginator says stop.
+//
+// Requests follow dlt's endpoint keys: method (GET or POST), params, json or
+// data (a form body), headers, and a path joined to base_url (an absolute
+// path replaces it). Placeholders {resources.<parent>.<field>},
+// {incremental.start_value} and {incremental.end_value} are filled from
+// Resource.Bindings in the path, params (keys and values), json (keys and
+// strings) and headers; values are text, as dlt formats them. A path's
+// {name} is bound to params.name (a legacy {type: resolve} param or a plain
+// value), which then leaves the query. {{ and }} are literal braces, and
+// braces around anything that is not a placeholder name (a GraphQL query)
+// stay as written. A response that a response action matches (by status
+// and/or a substring of the body, error bodies included) ends the resource
+// without error; an empty or 204 body is a page without records.
 package extract
 
 import (
