@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -14,6 +15,7 @@ import (
 	"github.com/restload/restload/internal/config"
 	"github.com/restload/restload/internal/destination"
 	"github.com/restload/restload/internal/paginate"
+	"github.com/restload/restload/internal/steps"
 )
 
 func checkCmd(g *globals) *cobra.Command {
@@ -68,6 +70,14 @@ func dryBuild(p *config.Pipeline) config.Errors {
 	}
 	if err := dryAuth(p, p.Source.Client.Auth); err != nil {
 		errs = append(errs, &config.Error{File: p.File, Msg: fmt.Sprintf("client auth: %v", err)})
+	}
+	if _, err := steps.CompileAll(p); err != nil {
+		var ce config.Errors
+		if errors.As(err, &ce) {
+			errs = append(errs, ce...)
+		} else {
+			errs = append(errs, &config.Error{File: p.File, Msg: err.Error()})
+		}
 	}
 	return errs
 }
