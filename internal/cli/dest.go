@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"os"
 
 	"github.com/restload/restload/internal/config"
 	"github.com/restload/restload/internal/destination"
@@ -24,7 +25,12 @@ func (f *destFlags) open(cmd *cobra.Command, args []string) (destination.Destina
 	var p *config.Pipeline
 	if len(args) == 1 {
 		var err error
-		if p, err = loadPipeline(args[0], f.secrets); err != nil {
+		// Only the name, dataset and destination are needed: no API
+		// credentials required.
+		if _, err := os.Stat(args[0]); err != nil {
+			return nil, nil, usageError{fmt.Errorf("pipeline file: %w", err)}
+		}
+		if p, err = config.Load(args[0], config.LoadOptions{SecretsFile: f.secrets, IgnoreMissingSecrets: true}); err != nil {
 			return nil, nil, err
 		}
 	}

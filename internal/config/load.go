@@ -25,6 +25,11 @@ type LoadOptions struct {
 	SecretsFile string
 	// LookupEnv reads environment variables (default os.LookupEnv).
 	LookupEnv func(string) (string, bool)
+	// IgnoreMissingSecrets makes an unset ${secrets.NAME} or ${env.NAME}
+	// resolve to the reference text itself instead of being an error. Commands that only read the
+	// pipeline's name, dataset and destination (info, schema) use it, so
+	// they run without the API's credentials.
+	IgnoreMissingSecrets bool
 }
 
 // Default retry policy (the seed's): see Pipeline.RetryPolicy.

@@ -28,12 +28,14 @@ type secretResolver struct {
 	byPath map[string]string
 	byLeaf map[string][]string
 	values []string
+	// ignoreMissing resolves unset references to "" (LoadOptions.IgnoreMissingSecrets).
+	ignoreMissing bool
 }
 
 // newSecretResolver reads the secrets file named by opts (or the default one
 // beside pipelineFile) and reports its problems to probs.
 func newSecretResolver(pipelineFile string, opts LoadOptions, probs *problems) *secretResolver {
-	r := &secretResolver{lookupEnv: opts.LookupEnv, byPath: map[string]string{}, byLeaf: map[string][]string{}}
+	r := &secretResolver{lookupEnv: opts.LookupEnv, byPath: map[string]string{}, byLeaf: map[string][]string{}, ignoreMissing: opts.IgnoreMissingSecrets}
 	if r.lookupEnv == nil {
 		r.lookupEnv = os.LookupEnv
 	}
@@ -144,6 +146,11 @@ func (r *secretResolver) secret(name string) (string, error) {
 				name, r.file, strings.Join(paths, ", "), paths[0])
 		}
 	}
+	if r.ignoreMissing {
+		// Keep the reference itself: required-key checks still pass, and
+		// nothing pretends to be a real value.
+		return "${secrets." + name + "}", nil
+	}
 	where := r.file
 	if !r.present {
 		where += " (file not found)"
@@ -153,6 +160,9 @@ func (r *secretResolver) secret(name string) (string, error) {
 }
 
 func (r *secretResolver) remember(v string) {
+	if r.ignoreMissing && strings.HasPrefix(v, "${") {
+		return // an unresolved reference kept as text, not a secret
+	}
 	if v != "" && !slices.Contains(r.values, v) {
 		r.values = append(r.values, v)
 	}
@@ -208,6 +218,9 @@ func (d *decoder) expand(s string, n *yaml.Node, path string) (string, bool) {
 			b.WriteString(v)
 		case ns == "env" && name != "":
 			v, found := d.sec.lookupEnv(name)
+			if !found && d.sec.ignoreMissing {
+				v, found = "${env."+name+"}", true
+			}
 			if !found {
 				d.errAt(n, path, "environment variable %s is not set", name)
 				d.probs.markBad(path)
