@@ -52,9 +52,10 @@ type globals struct {
 	stderr    io.Writer
 }
 
-// logger builds the run's logger: text or JSON on stderr, with every secret
+// loggerTo builds the run's logger: text or JSON on w (stderr, or the
+// progress display's writer that prints above its bars), with every secret
 // value of p redacted from messages and attributes.
-func (g *globals) logger(secrets []string) (*slog.Logger, error) {
+func (g *globals) loggerTo(w io.Writer, secrets []string) (*slog.Logger, error) {
 	var lvl slog.Level
 	if err := lvl.UnmarshalText([]byte(g.logLevel)); err != nil {
 		return nil, usageError{fmt.Errorf("--log-level %q: want debug, info, warn or error", g.logLevel)}
@@ -63,9 +64,9 @@ func (g *globals) logger(secrets []string) (*slog.Logger, error) {
 	var h slog.Handler
 	switch g.logFormat {
 	case "text", "":
-		h = slog.NewTextHandler(g.stderr, opts)
+		h = slog.NewTextHandler(w, opts)
 	case "json":
-		h = slog.NewJSONHandler(g.stderr, opts)
+		h = slog.NewJSONHandler(w, opts)
 	default:
 		return nil, usageError{fmt.Errorf("--log-format %q: want text or json", g.logFormat)}
 	}

@@ -19,6 +19,8 @@ func demoCmd(g *globals) *cobra.Command {
 		dest    string
 		records int
 		workDir string
+		// progressMode is --progress.
+		progressMode string
 	)
 	c := &cobra.Command{
 		Use:   "demo",
@@ -39,12 +41,18 @@ again merges: row counts stay the same.`,
 			if err != nil {
 				return err
 			}
-			log, err := g.logger(p.SecretValues())
+			fmt.Fprintf(g.stdout, "mock analytics API on %s (%d records per resource)\n\n", api.URL, api.Server.Count("files"))
+			prog, err := newProgress(progressMode, g.stderr, resourceNames(p, nil))
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(g.stdout, "mock analytics API on %s (%d records per resource)\n\n", api.URL, api.Server.Count("files"))
-			sum, err := pipeline.Run(ctx, p, pipeline.Options{Destination: dest, WorkDir: workDir, Logger: log})
+			defer prog.Stop()
+			log, err := g.loggerTo(prog.Writer(), p.SecretValues())
+			if err != nil {
+				return err
+			}
+			sum, err := pipeline.Run(ctx, p, pipeline.Options{Destination: dest, WorkDir: workDir, Logger: log, Observer: prog})
+			prog.Stop()
 			printSummary(g.stdout, sum)
 			if err != nil {
 				return err
@@ -60,6 +68,7 @@ Look at the data:
 	c.Flags().StringVar(&dest, "dest", "duckdb:./restload-demo.duckdb", "destination URL")
 	c.Flags().IntVar(&records, "records", 2500, "records per resource served by the mock API")
 	c.Flags().StringVar(&workDir, "work-dir", ".restload/demo", "where load packages are kept")
+	c.Flags().StringVar(&progressMode, "progress", "auto", "progress display on stderr: auto (bars on a terminal, plain lines otherwise), bar, plain or none")
 	return c
 }
 

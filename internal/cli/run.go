@@ -2,14 +2,18 @@ package cli
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"runtime"
+	"runtime/pprof"
 	"sort"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
+	"github.com/restload/restload/internal/config"
 	"github.com/restload/restload/internal/pipeline"
 )
 
@@ -20,6 +24,9 @@ type runFlags struct {
 	workDir     string
 	resources   []string
 	summaryJSON string
+	progress    string
+	cpuProfile  string
+	memProfile  string
 }
 
 func (f *runFlags) register(c *cobra.Command) {
@@ -29,6 +36,11 @@ func (f *runFlags) register(c *cobra.Command) {
 	c.Flags().StringVar(&f.workDir, "work-dir", "", "where load packages are kept (default .restload/<pipeline> beside the pipeline file)")
 	c.Flags().StringSliceVar(&f.resources, "resource", nil, "run only these resources (repeatable)")
 	c.Flags().StringVar(&f.summaryJSON, "summary-json", "", "also write the run summary as JSON to this file")
+	c.Flags().StringVar(&f.progress, "progress", "auto", "progress display on stderr: auto (bars on a terminal, plain lines otherwise), bar, plain or none")
+	c.Flags().StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the run to this file")
+	c.Flags().StringVar(&f.memProfile, "memprofile", "", "write a heap profile (after the run) to this file")
+	_ = c.Flags().MarkHidden("cpuprofile")
+	_ = c.Flags().MarkHidden("memprofile")
 }
 
 func runCmd(g *globals) *cobra.Command {
@@ -37,19 +49,34 @@ func runCmd(g *globals) *cobra.Command {
 		Use:   "run PIPELINE",
 		Short: "Extract every resource of a pipeline file and load it into the destination",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: func(cmd *cobra.Command, args []string) (err error) {
+			stopProfiles, err := startProfiles(f.cpuProfile, f.memProfile)
+			if err != nil {
+				return err
+			}
+			defer func() {
+				if perr := stopProfiles(); perr != nil && err == nil {
+					err = perr
+				}
+			}()
 			p, err := loadPipeline(args[0], f.secrets)
 			if err != nil {
 				return err
 			}
-			log, err := g.logger(p.SecretValues())
+			prog, err := newProgress(f.progress, g.stderr, resourceNames(p, f.resources))
+			if err != nil {
+				return err
+			}
+			defer prog.Stop()
+			log, err := g.loggerTo(prog.Writer(), p.SecretValues())
 			if err != nil {
 				return err
 			}
 			sum, err := pipeline.Run(cmd.Context(), p, pipeline.Options{
 				Destination: f.dest, WorkDir: f.workDir, Workers: f.workers,
-				Resources: f.resources, Logger: log,
+				Resources: f.resources, Logger: log, Observer: prog,
 			})
+			prog.Stop()
 			printSummary(g.stdout, sum)
 			if werr := writeSummaryJSON(f.summaryJSON, sum); werr != nil && err == nil {
 				err = werr
@@ -59,6 +86,20 @@ func runCmd(g *globals) *cobra.Command {
 	}
 	f.register(c)
 	return c
+}
+
+// resourceNames lists the resources a run will extract (for progress).
+func resourceNames(p *config.Pipeline, only []string) []string {
+	if len(only) > 0 {
+		return only
+	}
+	var out []string
+	for _, r := range p.Source.Resources {
+		if r.Selected == nil || *r.Selected {
+			out = append(out, r.Name)
+		}
+	}
+	return out
 }
 
 // printSummary prints the run's table: one line per resource and table.
@@ -105,6 +146,37 @@ func printSummary(w io.Writer, s *pipeline.Summary) {
 			fmt.Fprintf(w, "  %s: the schema contract discarded %d row(s) and %d value(s)\n", r.Name, r.DiscardedRows, r.DiscardedValues)
 		}
 	}
+}
+
+// startProfiles starts a CPU profile into cpuFile and arranges for a heap
+// profile into memFile; the returned function stops and writes them.
+func startProfiles(cpuFile, memFile string) (stop func() error, err error) {
+	var cpu *os.File
+	if cpuFile != "" {
+		if cpu, err = os.Create(cpuFile); err != nil {
+			return nil, usageError{fmt.Errorf("--cpuprofile: %w", err)}
+		}
+		if err := pprof.StartCPUProfile(cpu); err != nil {
+			cpu.Close()
+			return nil, fmt.Errorf("--cpuprofile: %w", err)
+		}
+	}
+	return func() error {
+		var errs []error
+		if cpu != nil {
+			pprof.StopCPUProfile()
+			errs = append(errs, cpu.Close())
+		}
+		if memFile != "" {
+			runtime.GC()
+			f, err := os.Create(memFile)
+			if err != nil {
+				return fmt.Errorf("--memprofile: %w", err)
+			}
+			errs = append(errs, pprof.WriteHeapProfile(f), f.Close())
+		}
+		return errors.Join(errs...)
+	}, nil
 }
 
 func writeSummaryJSON(path string, s *pipeline.Summary) error {

@@ -46,10 +46,29 @@ type Options struct {
 	AfterExtract func(pkgDir string)
 }
 
-// Observer receives progress events. Methods may be called concurrently.
+// Observer receives progress events. Methods may be called concurrently
+// and must not block: they run on the extraction's goroutines.
 type Observer interface {
+	// Page is called after each page of resource was normalized and
+	// spooled; page counts from 1 and records is the page's record count.
 	Page(resource string, page int, records int)
+	// Retry is called before each retry of one of resource's requests.
 	Retry(resource string)
+}
+
+// LoadObserver is an optional interface of an Observer: when the Observer
+// implements it, Run calls Loading before a load package (an earlier run's
+// or this run's, after every resource finished extracting) goes into the
+// destination.
+type LoadObserver interface {
+	Loading(loadID string)
+}
+
+// loading tells obs, if it wants to know, that loadID starts loading.
+func loading(obs Observer, loadID string) {
+	if lo, ok := obs.(LoadObserver); ok {
+		lo.Loading(loadID)
+	}
 }
 
 // Summary is what a run did.
@@ -155,6 +174,7 @@ func Run(ctx context.Context, p *config.Pipeline, opts Options) (*Summary, error
 	}
 	for _, s := range sealed {
 		log.Info("loading package left by an earlier run", "load_id", s.Manifest.LoadID)
+		loading(opts.Observer, s.Manifest.LoadID)
 		res, err := load.Package(ctx, dest, s)
 		if err != nil {
 			return sum, fmt.Errorf("pending package %s: %w", s.Manifest.LoadID, err)
@@ -260,6 +280,7 @@ func Run(ctx context.Context, p *config.Pipeline, opts Options) (*Summary, error
 	if opts.AfterExtract != nil {
 		opts.AfterExtract(pkg.Dir)
 	}
+	loading(opts.Observer, loadID)
 	res, err := load.Package(ctx, dest, pkg)
 	if err != nil {
 		return sum, err

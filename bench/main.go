@@ -1,0 +1,524 @@
+// Command bench measures restload against the bundled mock analytics API.
+//
+// It starts internal/mockapi on loopback with -records records per resource,
+// then times
+//
+//   - the floor: a client that only fetches every page of every resource
+//     (-workers resources at a time, as restload runs them) and decodes each
+//     body with encoding/json into map[string]any with UseNumber, the same
+//     decode restload does; nothing is normalized or stored;
+//   - `restload run` of the seed pipeline (examples/analytics/pipeline.yaml,
+//     URLs pointed at the mock) into each destination of -dests, for each
+//     write disposition of -modes, in a child process so its peak RSS can be
+//     read from the kernel's rusage.
+//
+// It prints one table row per run (records/s, pages/s, seconds, peak RSS
+// and the ratio of its time to the floor's) and writes the same as JSON to
+// -out/<timestamp>.json for comparison across commits. See bench/README.md.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/restload/restload/examples"
+	"github.com/restload/restload/internal/mockapi"
+)
+
+type options struct {
+	Records   int           `json:"records_per_resource"`
+	Limit     int           `json:"limit"`
+	Latency   time.Duration `json:"latency_ns"`
+	Workers   int           `json:"workers"`
+	Resources []string      `json:"resources"`
+	Dests     []string      `json:"destinations"`
+	Modes     []string      `json:"modes"`
+	Solo      bool          `json:"solo"`
+	Extra     []string      `json:"extra_args,omitempty"`
+
+	postgres string
+	bin      string
+	out      string
+	keep     bool
+	profile  string
+}
+
+// Result is one measured run.
+type Result struct {
+	Name      string  `json:"name"` // floor, duckdb, postgres, parquet, solo:<resource>
+	Mode      string  `json:"mode,omitempty"`
+	Records   int64   `json:"records"`
+	Pages     int64   `json:"pages"`
+	Seconds   float64 `json:"seconds"`
+	RecordsPS float64 `json:"records_per_second"`
+	PagesPS   float64 `json:"pages_per_second"`
+	PeakRSSMB float64 `json:"peak_rss_mb,omitempty"`
+	VsFloor   float64 `json:"ratio_to_floor,omitempty"`
+	Skipped   string  `json:"skipped,omitempty"`
+	Error     string  `json:"error,omitempty"`
+}
+
+// Report is what -out receives.
+type Report struct {
+	Started time.Time `json:"started_at"`
+	Commit  string    `json:"commit"`
+	Go      string    `json:"go"`
+	CPUs    int       `json:"cpus"`
+	Options options   `json:"options"`
+	Results []Result  `json:"results"`
+}
+
+func main() {
+	var o options
+	var resources, dests, modes, extra string
+	flag.IntVar(&o.Records, "records", 100_000, "records per resource served by the mock API")
+	flag.IntVar(&o.Limit, "limit", 100, "page size (the seed pipeline's `limit` param)")
+	flag.DurationVar(&o.Latency, "latency", 0, "latency the mock adds to every data request")
+	flag.IntVar(&o.Workers, "workers", 4, "resources run at once (floor and restload --workers)")
+	flag.StringVar(&resources, "resources", "", "comma-separated resources (default all eight)")
+	flag.StringVar(&dests, "dests", "duckdb,postgres,parquet", "destinations: duckdb, postgres, parquet, jsonl")
+	flag.StringVar(&modes, "modes", "append,merge", "write dispositions: append, merge, remerge (a second merge run of the same data, timed)")
+	flag.BoolVar(&o.Solo, "solo", false, "also time each resource alone (into the first destination, first mode) and compare the slowest with the full run")
+	flag.StringVar(&extra, "args", "", "extra arguments for `restload run`, space-separated")
+	flag.StringVar(&o.postgres, "postgres", envOr("RESTLOAD_TEST_POSTGRES", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"), "PostgreSQL URL (runs are skipped when unreachable)")
+	flag.StringVar(&o.bin, "bin", "", "restload binary to measure (default: build ./cmd/restload)")
+	flag.StringVar(&o.out, "out", "bench/results", "directory for the JSON results (\"\" to skip)")
+	flag.BoolVar(&o.keep, "keep", false, "keep the temporary directory (pipelines, databases, load packages)")
+	flag.StringVar(&o.profile, "profile", "", "write CPU and heap profiles of each restload run to this directory")
+	flag.Parse()
+	o.Resources = split(resources)
+	o.Dests = split(dests)
+	o.Modes = split(modes)
+	o.Extra = strings.Fields(extra)
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, o); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, o options) error {
+	tmp, err := os.MkdirTemp("", "restload-bench-")
+	if err != nil {
+		return err
+	}
+	if o.keep {
+		fmt.Fprintln(os.Stderr, "keeping", tmp)
+	} else {
+		defer os.RemoveAll(tmp)
+	}
+	if o.bin == "" {
+		o.bin = filepath.Join(tmp, "restload")
+		fmt.Fprintln(os.Stderr, "building ./cmd/restload ...")
+		b := exec.CommandContext(ctx, "go", "build", "-o", o.bin, "./cmd/restload")
+		b.Stdout, b.Stderr = os.Stderr, os.Stderr
+		if err := b.Run(); err != nil {
+			return fmt.Errorf("build restload: %w", err)
+		}
+	}
+
+	api, err := mockapi.Start(ctx, "127.0.0.1:0", mockapi.Options{Records: o.Records, Latency: o.Latency})
+	if err != nil {
+		return err
+	}
+	defer api.Close()
+	if len(o.Resources) == 0 {
+		o.Resources = api.Server.Resources()
+	}
+	fmt.Fprintf(os.Stderr, "mock API on %s: %d resources x %d records, limit %d, latency %s, workers %d\n",
+		api.URL, len(o.Resources), o.Records, o.Limit, o.Latency, o.Workers)
+
+	rep := Report{Started: time.Now().UTC(), Commit: commit(), Go: runtime.Version(), CPUs: runtime.NumCPU(), Options: o}
+	floor, err := runFloor(ctx, api, o, o.Resources)
+	if err != nil {
+		return fmt.Errorf("floor: %w", err)
+	}
+	rep.Results = append(rep.Results, floor)
+	printRow(floor)
+
+	for _, dest := range o.Dests {
+		for _, mode := range o.Modes {
+			r := runRestload(ctx, api, o, tmp, dest, mode, o.Resources, dest+"-"+mode)
+			r.Name = dest
+			if floor.Seconds > 0 && r.Seconds > 0 {
+				r.VsFloor = r.Seconds / floor.Seconds
+			}
+			rep.Results = append(rep.Results, r)
+			printRow(r)
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+		}
+	}
+
+	if o.Solo && len(o.Dests) > 0 && len(o.Modes) > 0 {
+		var slowest float64
+		for _, res := range o.Resources {
+			r := runRestload(ctx, api, o, tmp, o.Dests[0], o.Modes[0], []string{res}, "solo-"+res)
+			r.Name = "solo:" + res
+			rep.Results = append(rep.Results, r)
+			printRow(r)
+			slowest = max(slowest, r.Seconds)
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+		}
+		for _, r := range rep.Results {
+			if r.Name == o.Dests[0] && r.Mode == o.Modes[0] && slowest > 0 {
+				fmt.Fprintf(os.Stderr, "all %d resources together: %.2fs = %.2fx the slowest alone (%.2fs)\n",
+					len(o.Resources), r.Seconds, r.Seconds/slowest, slowest)
+			}
+		}
+	}
+
+	printTable(os.Stdout, rep.Results)
+	if o.out != "" {
+		if err := os.MkdirAll(o.out, 0o755); err != nil {
+			return err
+		}
+		path := filepath.Join(o.out, rep.Started.Format("20060102T150405Z")+".json")
+		b, _ := json.MarshalIndent(rep, "", "  ")
+		if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
+			return err
+		}
+		fmt.Fprintln(os.Stderr, "results written to", path)
+	}
+	return nil
+}
+
+// runFloor fetches and decodes every page of every resource, workers
+// resources at a time, and nothing else.
+func runFloor(ctx context.Context, api *mockapi.Running, o options, resources []string) (Result, error) {
+	token, err := accessToken(ctx, api.TokenURL)
+	if err != nil {
+		return Result{}, err
+	}
+	client := &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+	var mu sync.Mutex
+	var records, pages int64
+	start := time.Now()
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(o.Workers)
+	for _, res := range resources {
+		g.Go(func() error {
+			r, p, err := floorResource(gctx, client, api.URL+"/"+res, token, o.Limit)
+			mu.Lock()
+			records += r
+			pages += p
+			mu.Unlock()
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return Result{}, err
+	}
+	secs := time.Since(start).Seconds()
+	return Result{Name: "floor", Records: records, Pages: pages, Seconds: secs,
+		RecordsPS: float64(records) / secs, PagesPS: float64(pages) / secs}, nil
+}
+
+func floorResource(ctx context.Context, c *http.Client, base, token string, limit int) (records, pages int64, err error) {
+	for page := 1; ; page++ {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"?limit="+strconv.Itoa(limit)+"&page="+strconv.Itoa(page), nil)
+		if err != nil {
+			return records, pages, err
+		}
+		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set("Accept", "application/json")
+		resp, err := c.Do(req)
+		if err != nil {
+			return records, pages, err
+		}
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			return records, pages, err
+		}
+		if resp.StatusCode != http.StatusOK {
+			return records, pages, fmt.Errorf("GET %s: %s", req.URL, resp.Status)
+		}
+		var v any
+		dec := json.NewDecoder(strings.NewReader(string(body)))
+		dec.UseNumber()
+		if err := dec.Decode(&v); err != nil {
+			return records, pages, fmt.Errorf("GET %s: %w", req.URL, err)
+		}
+		m, _ := v.(map[string]any)
+		entries, _ := m["entries"].([]any)
+		pages++
+		records += int64(len(entries))
+		if m["nextPage"] == nil {
+			return records, pages, nil
+		}
+	}
+}
+
+func accessToken(ctx context.Context, tokenURL string) (string, error) {
+	form := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {mockapi.DefaultRefreshToken},
+		"client_id": {mockapi.DefaultClientID}, "client_secret": {mockapi.DefaultClientSecret}}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, tokenURL, strings.NewReader(form.Encode()))
+	if err != nil {
+		return "", err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&tok); err != nil || tok.AccessToken == "" {
+		return "", fmt.Errorf("token endpoint: %s: %v", resp.Status, err)
+	}
+	return tok.AccessToken, nil
+}
+
+// runRestload measures `restload run` of the seed pipeline into dest with
+// write disposition mode (remerge: a merge run, then a timed second one).
+func runRestload(ctx context.Context, api *mockapi.Running, o options, tmp, dest, mode string, resources []string, tag string) Result {
+	res := Result{Name: dest, Mode: mode}
+	dir := filepath.Join(tmp, tag)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		res.Error = err.Error()
+		return res
+	}
+	disposition := mode
+	if mode == "remerge" {
+		disposition = "merge"
+	}
+	if (dest == "parquet" || dest == "jsonl") && disposition == "merge" {
+		res.Skipped = "the file destinations do not merge"
+		return res
+	}
+	dataset := "bench_" + strings.ReplaceAll(tag, "-", "_") + "_" + strconv.FormatInt(time.Now().Unix(), 36)
+	pipelineFile, err := writePipeline(api, dir, o.Limit, disposition, dataset)
+	if err != nil {
+		res.Error = err.Error()
+		return res
+	}
+	var destURL string
+	switch dest {
+	case "duckdb":
+		destURL = "duckdb:" + filepath.Join(dir, "bench.duckdb")
+	case "parquet", "jsonl":
+		destURL = dest + ":" + filepath.Join(dir, "out")
+	case "postgres":
+		if err := pgDataset(ctx, o.postgres, dataset, false); err != nil {
+			res.Skipped = "postgres unreachable: " + err.Error()
+			return res
+		}
+		defer pgDataset(context.Background(), o.postgres, dataset, true)
+		destURL = o.postgres
+	default:
+		res.Error = "unknown destination " + dest
+		return res
+	}
+	args := []string{"run", pipelineFile, "--dest", destURL, "--work-dir", filepath.Join(dir, "work"),
+		"--workers", strconv.Itoa(o.Workers), "--progress", "none"}
+	for _, r := range resources {
+		args = append(args, "--resource", r)
+	}
+	args = append(args, o.Extra...)
+	if mode == "remerge" {
+		if _, err := child(ctx, o.bin, append(args, "--summary-json", filepath.Join(dir, "first.json"))); err != nil {
+			res.Error = err.Error()
+			return res
+		}
+	}
+	if o.profile != "" {
+		_ = os.MkdirAll(o.profile, 0o755)
+		args = append(args, "--cpuprofile", filepath.Join(o.profile, tag+".cpu.pprof"),
+			"--memprofile", filepath.Join(o.profile, tag+".mem.pprof"))
+	}
+	sumFile := filepath.Join(dir, "summary.json")
+	m, err := child(ctx, o.bin, append(args, "--summary-json", sumFile))
+	res.Seconds = m.seconds
+	res.PeakRSSMB = m.rssMB
+	if err != nil {
+		res.Error = err.Error()
+		return res
+	}
+	var sum struct {
+		Resources []struct {
+			Records int64 `json:"records"`
+			Pages   int64 `json:"pages"`
+		} `json:"resources"`
+	}
+	b, err := os.ReadFile(sumFile)
+	if err == nil {
+		err = json.Unmarshal(b, &sum)
+	}
+	if err != nil {
+		res.Error = "summary: " + err.Error()
+		return res
+	}
+	for _, r := range sum.Resources {
+		res.Records += r.Records
+		res.Pages += r.Pages
+	}
+	if want := int64(o.Records * len(resources)); res.Records != want {
+		res.Error = fmt.Sprintf("loaded %d records, the mock served %d", res.Records, want)
+	}
+	res.RecordsPS = float64(res.Records) / res.Seconds
+	res.PagesPS = float64(res.Pages) / res.Seconds
+	return res
+}
+
+type measure struct {
+	seconds float64
+	rssMB   float64
+}
+
+// child runs the restload binary and measures its wall time and peak RSS.
+func child(ctx context.Context, bin string, args []string) (measure, error) {
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Env = append(os.Environ(),
+		"CLIENT_ID="+mockapi.DefaultClientID,
+		"CLIENT_SECRET="+mockapi.DefaultClientSecret,
+		"CLIENT_REFRESH_TOKEN="+mockapi.DefaultRefreshToken)
+	var stderr strings.Builder
+	cmd.Stdout = io.Discard
+	cmd.Stderr = &stderr
+	start := time.Now()
+	err := cmd.Run()
+	m := measure{seconds: time.Since(start).Seconds()}
+	if cmd.ProcessState != nil {
+		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+			m.rssMB = float64(ru.Maxrss) / 1024 // KiB on Linux
+		}
+	}
+	if err != nil {
+		return m, fmt.Errorf("restload %s: %w: %s", strings.Join(args[:2], " "), err, strings.TrimSpace(stderr.String()))
+	}
+	return m, nil
+}
+
+// writePipeline writes the seed pipeline pointed at api with the given page
+// size, write disposition and dataset.
+func writePipeline(api *mockapi.Running, dir string, limit int, disposition, dataset string) (string, error) {
+	data, err := examples.FS.ReadFile("analytics/pipeline.yaml")
+	if err != nil {
+		return "", err
+	}
+	s := string(data)
+	for _, r := range [][2]string{
+		{"http://127.0.0.1:8080", strings.TrimSuffix(api.URL, "/v2")},
+		{"limit: 100", "limit: " + strconv.Itoa(limit)},
+		{"write_disposition: merge", "write_disposition: " + disposition},
+		{"dataset: analytics", "dataset: " + dataset},
+	} {
+		if !strings.Contains(s, r[0]) {
+			return "", fmt.Errorf("examples/analytics/pipeline.yaml no longer contains %q; update bench", r[0])
+		}
+		s = strings.ReplaceAll(s, r[0], r[1])
+	}
+	path := filepath.Join(dir, "pipeline.yaml")
+	return path, os.WriteFile(path, []byte(s), 0o644)
+}
+
+// pgDataset checks PostgreSQL is reachable, or drops the dataset's schemas.
+func pgDataset(ctx context.Context, pgURL, dataset string, drop bool) error {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, pgURL)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+	if !drop {
+		return conn.Ping(ctx)
+	}
+	for _, s := range []string{dataset, dataset + "_staging"} {
+		if _, err := conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+pgx.Identifier{s}.Sanitize()+" CASCADE"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func printRow(r Result) {
+	switch {
+	case r.Skipped != "":
+		fmt.Fprintf(os.Stderr, "%-16s %-8s skipped: %s\n", r.Name, r.Mode, r.Skipped)
+	case r.Error != "":
+		fmt.Fprintf(os.Stderr, "%-16s %-8s FAILED after %.2fs: %s\n", r.Name, r.Mode, r.Seconds, r.Error)
+	default:
+		fmt.Fprintf(os.Stderr, "%-16s %-8s %9d records %6.2fs %9.0f rec/s %6.1f MB\n", r.Name, r.Mode, r.Records, r.Seconds, r.RecordsPS, r.PeakRSSMB)
+	}
+}
+
+func printTable(w io.Writer, rs []Result) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "RUN\tMODE\tRECORDS\tPAGES\tSECONDS\tRECORDS/S\tPAGES/S\tPEAK RSS MB\tx FLOOR\t")
+	for _, r := range rs {
+		if r.Skipped != "" || r.Error != "" {
+			why := r.Skipped
+			if why == "" {
+				why = "FAILED"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t\t\t\t\t\t\t\n", r.Name, r.Mode, why)
+			continue
+		}
+		rss, vs := "-", "-"
+		if r.PeakRSSMB > 0 {
+			rss = fmt.Sprintf("%.1f", r.PeakRSSMB)
+		}
+		if r.VsFloor > 0 {
+			vs = fmt.Sprintf("%.2f", r.VsFloor)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%.2f\t%.0f\t%.0f\t%s\t%s\t\n", r.Name, r.Mode, r.Records, r.Pages, r.Seconds, r.RecordsPS, r.PagesPS, rss, vs)
+	}
+	tw.Flush()
+}
+
+func commit() string {
+	out, err := exec.Command("git", "rev-parse", "--short", "HEAD").Output()
+	if err != nil {
+		return "unknown"
+	}
+	c := strings.TrimSpace(string(out))
+	if st, err := exec.Command("git", "status", "--porcelain", "--untracked-files=no").Output(); err == nil && len(st) > 0 {
+		c += "-dirty"
+	}
+	return c
+}
+
+func split(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func envOr(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}
