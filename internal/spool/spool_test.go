@@ -26,8 +26,8 @@ func TestPackageRoundTrip(t *testing.T) {
 	}
 	rows := [][]any{
 		{int64(-42), 3.5, true, "héllo 世界 🎉", ts, nil},
-		{int64(1) << 62, math.Copysign(0, -1), false, "", nil},   // shorter row: a column came later
-		{nil, nil, nil, `{"a":[1,2]}`, nil, "x"}, // JSON is a string
+		{int64(1) << 62, math.Copysign(0, -1), false, "", nil}, // shorter row: a column came later
+		{nil, nil, nil, `{"a":[1,2]}`, nil, "x"},               // JSON is a string
 	}
 	for _, r := range rows {
 		if err := w.Write(r); err != nil {
