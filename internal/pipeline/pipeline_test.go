@@ -67,9 +67,9 @@ func TestSeedPipelineEndToEnd(t *testing.T) {
 	opts := mockapi.Options{
 		Records:            records,
 		RecordsPer:         map[string]int{"teams": 0, "templates": 99},
-		TokenTTL:           30 * time.Millisecond, // far shorter than a run: 55+ requests x 5 ms latency / 4 workers
+		TokenTTL:           200 * time.Millisecond, // shorter than a run: ~15 requests per worker x 25 ms latency
 		RotateRefreshToken: true,
-		Latency:            5 * time.Millisecond,
+		Latency:            25 * time.Millisecond,
 		FaultEvery:         9,
 		RateLimitEvery:     13,
 		BurstLen:           2,
