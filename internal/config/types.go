@@ -251,6 +251,21 @@ type Limits struct {
 	Concurrency int `yaml:"concurrency"`
 	// RequestsPerSecond is the steady request rate per host (0: unlimited).
 	RequestsPerSecond float64 `yaml:"requests_per_second"`
+	// Prefetch is how many pages of one resource are fetched at once when
+	// the paginator knows how many there are (page_number or offset with a
+	// total); nil means DefaultPrefetch, 1 one page at a time.
+	Prefetch *int `yaml:"prefetch"`
+}
+
+// DefaultPrefetch is Limits.Prefetch when the file leaves it out.
+const DefaultPrefetch = 4
+
+// PrefetchPages returns l.Prefetch, or DefaultPrefetch when l or it is nil.
+func (l *Limits) PrefetchPages() int {
+	if l == nil || l.Prefetch == nil {
+		return DefaultPrefetch
+	}
+	return *l.Prefetch
 }
 
 // StringList is a list of strings that may be written as a single string.

@@ -505,6 +505,9 @@ func (v *validator) limits(l *Limits) {
 	if l.RequestsPerSecond < 0 {
 		v.errorf("limits.requests_per_second", "must not be negative")
 	}
+	if l.Prefetch != nil && *l.Prefetch < 1 {
+		v.errorf("limits.prefetch", "want at least 1 (1 fetches one page at a time)")
+	}
 }
 
 // merged checks what only makes sense once resource_defaults are merged in:

@@ -28,6 +28,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 
 	"github.com/restload/restload/internal/config"
 	"github.com/restload/restload/internal/httpclient"
@@ -83,6 +84,11 @@ type Extractor struct {
 	// MaxPages stops a resource after this many pages (0: no limit); a
 	// safety net on top of every paginator's own loop detection.
 	MaxPages int
+	// Prefetch is how many pages of a resource are fetched ahead at once
+	// when the paginator knows how many remain (see Run); 0 or 1 fetches
+	// one page at a time. The HTTP client's per-host limits still bound
+	// the requests in flight across resources.
+	Prefetch int
 }
 
 // Error is an extraction failure: which resource, which page, which URL.
@@ -120,8 +126,17 @@ func (e *StatusError) Error() string {
 	return e.Status + ": " + e.Body
 }
 
-// Run fetches every page of r and calls fn with each, in order. It stops at
-// the first error from the API, the paginator or fn.
+// Run fetches every page of r and calls fn with each, in page order, from
+// the calling goroutine. It stops at the first error from the API, the
+// paginator or fn.
+//
+// When the paginator knows how many pages remain (paginate.Planner: a page
+// count or item count read from total_path) and x.Prefetch is above 1, Run
+// fetches up to Prefetch of them at once; it still hands them to the
+// paginator and to fn one by one in page order, so where pagination stops,
+// which errors are reported and the order of records are those of a page
+// by page walk. Pages fetched past a stop (an empty page, has_more false)
+// are discarded, and the fetches still in flight are cancelled.
 func (x *Extractor) Run(ctx context.Context, r Resource, fn func(ctx context.Context, p Page) error) (Stats, error) {
 	var st Stats
 	req, err := newRequest(r)
@@ -133,63 +148,178 @@ func (x *Extractor) Run(ctx context.Context, r Resource, fn func(ctx context.Con
 		return st, fmt.Errorf("resource %s: %w", r.Name, err)
 	}
 	pg.Init(req.Request)
-	auto, _ := pg.(*paginate.Auto)
-	selector := r.Endpoint.DataSelector
-	for page := 1; ; page++ {
-		resp, ignored, err := x.fetch(ctx, r, req, page)
-		if err != nil {
+	w := &walk{x: x, r: r, pg: pg, fn: fn, st: &st, selector: r.Endpoint.DataSelector}
+	w.auto, _ = pg.(*paginate.Auto)
+	pl, _ := pg.(paginate.Planner)
+	for page := 1; ; {
+		n := x.ahead(pl, page)
+		var more bool
+		if n > 1 {
+			var done int
+			done, more, err = w.ahead(ctx, req, pl, page, n)
+			page += done
+		} else {
+			more, err = w.one(ctx, req, page)
+			page++
+		}
+		if err != nil || !more {
 			return st, err
-		}
-		if ignored {
-			return st, nil
-		}
-		if selector == "" {
-			if s, ok := response.DetectSelector(resp.Body); ok {
-				selector = s
-			} else {
-				selector = "$"
-			}
-			x.logger().Debug("data selector detected", "resource", r.Name, "selector", selector)
-		}
-		items, err := response.Select(resp.Body, selector)
-		if err != nil {
-			return st, x.pageErr(r, req, page, fmt.Errorf("data_selector %q: %w", selector, err))
-		}
-		records := make([]map[string]any, 0, len(items))
-		for _, it := range items {
-			switch v := it.(type) {
-			case map[string]any:
-				records = append(records, v)
-			case nil:
-			default:
-				records = append(records, map[string]any{"value": v})
-			}
-		}
-		resp.Records = len(records)
-		if err := pg.Update(resp); err != nil {
-			return st, x.pageErr(r, req, page, err)
-		}
-		if auto != nil && page == 1 {
-			detected, why := auto.Detected()
-			if _, single := detected.(*paginate.SinglePage); single {
-				x.logger().Warn("no paginator configured and none detected: reading one page only", "resource", r.Name, "why", why)
-			} else {
-				x.logger().Info("paginator detected", "resource", r.Name, "why", why)
-			}
-		}
-		st.Pages++
-		st.Records += int64(len(records))
-		if err := fn(ctx, Page{Number: page, URL: x.redactURL(req.URL), Records: records}); err != nil {
-			return st, err
-		}
-		if !pg.HasNext() {
-			return st, nil
-		}
-		if x.MaxPages > 0 && page >= x.MaxPages {
-			return st, x.pageErr(r, req, page, fmt.Errorf("stopped after %d pages (max pages)", x.MaxPages))
 		}
 		pg.Next(req.Request)
 	}
+}
+
+// ahead says how many pages from page on to fetch ahead: the pages the
+// paginator has planned, up to MaxPages; 1 means one page at a time.
+func (x *Extractor) ahead(pl paginate.Planner, page int) int {
+	if pl == nil || x.Prefetch < 2 {
+		return 1
+	}
+	n, ok := pl.Planned()
+	if !ok {
+		return 1
+	}
+	if x.MaxPages > 0 {
+		n = min(n, x.MaxPages-page+1)
+	}
+	return n
+}
+
+// walk is one run of a resource through its pages.
+type walk struct {
+	x        *Extractor
+	r        Resource
+	pg       paginate.Paginator
+	auto     *paginate.Auto
+	fn       func(ctx context.Context, p Page) error
+	st       *Stats
+	selector string
+}
+
+// one fetches page with req and handles it.
+func (w *walk) one(ctx context.Context, req *request, page int) (more bool, err error) {
+	resp, ignored, err := w.x.fetch(ctx, w.r, req, page)
+	if err != nil || ignored {
+		return false, err
+	}
+	return w.handle(ctx, req, page, resp)
+}
+
+// fetched is the outcome of one page fetched ahead.
+type fetched struct {
+	req     *request
+	resp    *paginate.Response
+	ignored bool
+	err     error
+}
+
+// ahead fetches pages first to first+n-1 (n >= 2), at most x.Prefetch at
+// once, with the requests pl plans from base, and handles them in page
+// order. It returns how many pages it handled and whether the paginator
+// wants another page after the last of them. Before returning it cancels
+// and waits for the fetches still in flight.
+func (w *walk) ahead(ctx context.Context, base *request, pl paginate.Planner, first, n int) (done int, more bool, err error) {
+	fctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel()
+	// A slot is taken before a page's fetch starts and given back when
+	// its result is handed over, so at most Prefetch pages are fetched or
+	// held that have not been handled.
+	slots := make(chan struct{}, w.x.Prefetch)
+	queue := make(chan chan fetched, w.x.Prefetch) // results, in page order
+	wg.Go(func() {
+		defer close(queue)
+		for k := 1; k <= n; k++ {
+			select {
+			case slots <- struct{}{}:
+			case <-fctx.Done():
+				return
+			}
+			req := base.clone()
+			pl.Ahead(req.Request, k)
+			res := make(chan fetched, 1)
+			select {
+			case queue <- res:
+			case <-fctx.Done():
+				return
+			}
+			wg.Go(func() {
+				resp, ignored, err := w.x.fetch(fctx, w.r, req, first+k-1)
+				res <- fetched{req: req, resp: resp, ignored: ignored, err: err}
+			})
+		}
+	})
+	for res := range queue {
+		f := <-res
+		<-slots
+		page := first + done
+		done++
+		if f.err != nil || f.ignored {
+			return done, false, f.err
+		}
+		more, err := w.handle(ctx, f.req, page, f.resp)
+		if err != nil || !more {
+			return done, false, err
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return done, false, w.x.pageErr(w.r, base, first+done, err)
+	}
+	return done, true, nil
+}
+
+// handle selects page's records, shows the page to the paginator and
+// passes the records to fn. more says whether the paginator wants another
+// page.
+func (w *walk) handle(ctx context.Context, req *request, page int, resp *paginate.Response) (more bool, err error) {
+	x, r := w.x, w.r
+	if w.selector == "" {
+		if s, ok := response.DetectSelector(resp.Body); ok {
+			w.selector = s
+		} else {
+			w.selector = "$"
+		}
+		x.logger().Debug("data selector detected", "resource", r.Name, "selector", w.selector)
+	}
+	items, err := response.Select(resp.Body, w.selector)
+	if err != nil {
+		return false, x.pageErr(r, req, page, fmt.Errorf("data_selector %q: %w", w.selector, err))
+	}
+	records := make([]map[string]any, 0, len(items))
+	for _, it := range items {
+		switch v := it.(type) {
+		case map[string]any:
+			records = append(records, v)
+		case nil:
+		default:
+			records = append(records, map[string]any{"value": v})
+		}
+	}
+	resp.Records = len(records)
+	if err := w.pg.Update(resp); err != nil {
+		return false, x.pageErr(r, req, page, err)
+	}
+	if w.auto != nil && page == 1 {
+		detected, why := w.auto.Detected()
+		if _, single := detected.(*paginate.SinglePage); single {
+			x.logger().Warn("no paginator configured and none detected: reading one page only", "resource", r.Name, "why", why)
+		} else {
+			x.logger().Info("paginator detected", "resource", r.Name, "why", why)
+		}
+	}
+	w.st.Pages++
+	w.st.Records += int64(len(records))
+	if err := w.fn(ctx, Page{Number: page, URL: x.redactURL(req.URL), Records: records}); err != nil {
+		return false, err
+	}
+	if !w.pg.HasNext() {
+		return false, nil
+	}
+	if x.MaxPages > 0 && page >= x.MaxPages {
+		return false, x.pageErr(r, req, page, fmt.Errorf("stopped after %d pages (max pages)", x.MaxPages))
+	}
+	return true, nil
 }
 
 func (x *Extractor) logger() *slog.Logger {

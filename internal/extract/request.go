@@ -403,3 +403,46 @@ func toHTTP(ctx context.Context, req *request) (*http.Request, error) {
 	}
 	return hr, nil
 }
+
+// clone copies req deeply enough that a paginator may change the copy
+// (query params, JSON body paths, headers) without touching req.
+func (req *request) clone() *request {
+	c := *req
+	pr := *req.Request
+	c.Request = &pr
+	if req.URL != nil {
+		u := *req.URL
+		c.URL = &u
+	}
+	if req.Params != nil {
+		c.Params = make(url.Values, len(req.Params))
+		for k, vs := range req.Params {
+			c.Params[k] = slices.Clone(vs)
+		}
+	}
+	if req.JSON != nil {
+		c.JSON = cloneJSON(req.JSON).(map[string]any)
+	}
+	c.Headers = req.Headers.Clone()
+	return &c
+}
+
+// cloneJSON copies the maps and lists of a decoded JSON value.
+func cloneJSON(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		m := make(map[string]any, len(x))
+		for k, e := range x {
+			m[k] = cloneJSON(e)
+		}
+		return m
+	case []any:
+		s := make([]any, len(x))
+		for i, e := range x {
+			s[i] = cloneJSON(e)
+		}
+		return s
+	default:
+		return v
+	}
+}

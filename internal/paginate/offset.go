@@ -28,8 +28,10 @@ type Offset struct {
 	stopAfterEmpty bool
 	hasMorePath    string
 
-	hasNext bool
-	g       guard
+	hasNext   bool
+	total     int  // total_path's item count on the last page
+	haveTotal bool // the last page had one
+	g         guard
 }
 
 func newOffset(cfg *config.Paginator) (*Offset, error) {
@@ -63,7 +65,7 @@ func (p *Offset) Init(req *Request) {
 // Update decides from the page whether to fetch another.
 func (p *Offset) Update(resp *Response) error {
 	p.g.begin()
-	p.hasNext = false
+	p.hasNext, p.haveTotal = false, false
 	if p.stopAfterEmpty && resp.Records == 0 {
 		return nil
 	}
@@ -76,6 +78,7 @@ func (p *Offset) Update(resp *Response) error {
 			if err != nil {
 				return fmt.Errorf("offset: total_path %q holds %v, not an item count", p.totalPath, v)
 			}
+			p.total, p.haveTotal = total, true
 			stop = p.offset >= total
 		} else if !p.stopAfterEmpty && p.maxOffset == nil && p.hasMorePath == "" {
 			return fmt.Errorf("offset: total_path %q not found in the response and nothing else can end pagination; set total_path, has_more_path, maximum_offset or stop_after_empty_page", p.totalPath)

@@ -32,10 +32,12 @@ type PageNumber struct {
 	limitBodyPath  string
 	nextPagePath   string
 
-	limit   int // from the request's limit_param; 0: unknown
-	token   any // next_page_path value to send next
-	hasNext bool
-	g       guard
+	limit     int // from the request's limit_param; 0: unknown
+	token     any // next_page_path value to send next
+	hasNext   bool
+	total     int  // total_path's page count on the last page
+	haveTotal bool // the last page had one
+	g         guard
 }
 
 func newPageNumber(cfg *config.Paginator) (*PageNumber, error) {
@@ -97,7 +99,7 @@ func (p *PageNumber) readLimit(req *Request) {
 // Update decides from the page whether to fetch another.
 func (p *PageNumber) Update(resp *Response) error {
 	p.g.begin()
-	p.hasNext = false
+	p.hasNext, p.haveTotal = false, false
 	if p.stopAfterEmpty && resp.Records == 0 {
 		return nil
 	}
@@ -112,6 +114,7 @@ func (p *PageNumber) Update(resp *Response) error {
 			if err != nil {
 				return fmt.Errorf("page_number: total_path %q holds %v, not a page count", p.totalPath, v)
 			}
+			p.total, p.haveTotal = total, true
 			explicit = true
 			if p.page >= total+p.base {
 				stop = true

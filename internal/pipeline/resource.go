@@ -386,7 +386,8 @@ func runNode(ctx context.Context, env *runEnv, n *node, parent map[string]any, p
 		}
 	}
 
-	x := &extract.Extractor{Client: n.client, Redactor: d.redactor, Logger: d.log.With("resource", r.Name)}
+	x := &extract.Extractor{Client: n.client, Redactor: d.redactor, Logger: d.log.With("resource", r.Name),
+		Prefetch: env.p.Limits.PrefetchPages()}
 	st, err := x.Run(ctx, extract.Resource{
 		Name: r.Name, BaseURL: env.p.Source.Client.BaseURL, Endpoint: n.endpoint,
 		Paginator: n.paginator, Headers: env.p.Source.Client.Headers, Bindings: b,
