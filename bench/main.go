@@ -72,9 +72,12 @@ type Result struct {
 	RecordsPS float64 `json:"records_per_second"`
 	PagesPS   float64 `json:"pages_per_second"`
 	PeakRSSMB float64 `json:"peak_rss_mb,omitempty"`
-	VsFloor   float64 `json:"ratio_to_floor,omitempty"`
-	Skipped   string  `json:"skipped,omitempty"`
-	Error     string  `json:"error,omitempty"`
+	// CPUSeconds is the run's user+system CPU time, steadier than wall time
+	// on a busy machine.
+	CPUSeconds float64 `json:"cpu_seconds,omitempty"`
+	VsFloor    float64 `json:"ratio_to_floor,omitempty"`
+	Skipped    string  `json:"skipped,omitempty"`
+	Error      string  `json:"error,omitempty"`
 }
 
 // Report is what -out receives.
@@ -357,6 +360,7 @@ func runRestload(ctx context.Context, api *mockapi.Running, o options, tmp, dest
 	m, err := child(ctx, o.bin, append(args, "--summary-json", sumFile))
 	res.Seconds = m.seconds
 	res.PeakRSSMB = m.rssMB
+	res.CPUSeconds = m.cpu
 	if err != nil {
 		res.Error = err.Error()
 		return res
@@ -390,6 +394,7 @@ func runRestload(ctx context.Context, api *mockapi.Running, o options, tmp, dest
 type measure struct {
 	seconds float64
 	rssMB   float64
+	cpu     float64
 }
 
 // child runs the restload binary and measures its wall time and peak RSS.
@@ -408,6 +413,7 @@ func child(ctx context.Context, bin string, args []string) (measure, error) {
 	if cmd.ProcessState != nil {
 		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 			m.rssMB = float64(ru.Maxrss) / 1024 // KiB on Linux
+			m.cpu = time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
 		}
 	}
 	if err != nil {
@@ -472,26 +478,29 @@ func printRow(r Result) {
 
 func printTable(w io.Writer, rs []Result) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "RUN\tMODE\tRECORDS\tPAGES\tSECONDS\tRECORDS/S\tPAGES/S\tPEAK RSS MB\tx FLOOR\t")
+	fmt.Fprintln(tw, "RUN\tMODE\tRECORDS\tPAGES\tSECONDS\tRECORDS/S\tPAGES/S\tCPU S\tPEAK RSS MB\tx FLOOR\t")
+	var notes []string
 	for _, r := range rs {
 		if r.Skipped != "" || r.Error != "" {
-			why := r.Skipped
-			if why == "" {
-				why = "FAILED"
-			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t\t\t\t\t\t\t\n", r.Name, r.Mode, why)
+			notes = append(notes, fmt.Sprintf("%s %s: %s%s", r.Name, r.Mode, r.Skipped, r.Error))
 			continue
 		}
-		rss, vs := "-", "-"
+		cpu, rss, vs := "-", "-", "-"
+		if r.CPUSeconds > 0 {
+			cpu = fmt.Sprintf("%.1f", r.CPUSeconds)
+		}
 		if r.PeakRSSMB > 0 {
 			rss = fmt.Sprintf("%.1f", r.PeakRSSMB)
 		}
 		if r.VsFloor > 0 {
 			vs = fmt.Sprintf("%.2f", r.VsFloor)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%.2f\t%.0f\t%.0f\t%s\t%s\t\n", r.Name, r.Mode, r.Records, r.Pages, r.Seconds, r.RecordsPS, r.PagesPS, rss, vs)
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%.2f\t%.0f\t%.0f\t%s\t%s\t%s\t\n", r.Name, r.Mode, r.Records, r.Pages, r.Seconds, r.RecordsPS, r.PagesPS, cpu, rss, vs)
 	}
 	tw.Flush()
+	for _, n := range notes {
+		fmt.Fprintln(w, "  "+n)
+	}
 }
 
 func commit() string {

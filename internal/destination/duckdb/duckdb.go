@@ -21,6 +21,7 @@ import (
 	duckdb "github.com/duckdb/duckdb-go/v2"
 
 	"github.com/restload/restload/internal/destination"
+	"github.com/restload/restload/internal/destination/sqlgen"
 	"github.com/restload/restload/internal/schema"
 )
 
@@ -30,6 +31,10 @@ func init() {
 	})
 }
 
+// DefaultMemoryLimit is the DuckDB memory_limit Open sets for database
+// files whose URL does not set one.
+const DefaultMemoryLimit = "128MB"
+
 // DuckDB is a DuckDB database opened for one dataset. Read is safe to call
 // while a Tx is open and sees only committed rows.
 type DuckDB struct {
@@ -38,6 +43,19 @@ type DuckDB struct {
 	name      string // "duckdb PATH", for errors
 	catalog   string // the database's catalog name, to qualify every table
 	dataset   string
+	sql       *sqlgen.Dataset
+}
+
+// dialect is where DuckDB's SQL differs from sqlgen's defaults.
+var dialect = &sqlgen.Dialect{
+	Quote: sqlgen.QuoteDouble,
+	Types: map[schema.DataType]string{
+		schema.BigInt: "BIGINT", schema.Double: "DOUBLE", schema.Bool: "BOOLEAN", schema.Text: "VARCHAR",
+		schema.Timestamp: "TIMESTAMPTZ", schema.Date: "DATE", schema.JSON: "JSON",
+	},
+	Decimal:    "DECIMAL(%d,%d)",
+	TempSchema: "temp.main",
+	TextCast:   "CAST(%s AS VARCHAR)",
 }
 
 var _ destination.Destination = (*DuckDB)(nil)
@@ -53,6 +71,16 @@ func Open(ctx context.Context, path, dataset string) (*DuckDB, error) {
 	dsn := path
 	if path == ":memory:" {
 		dsn = ""
+	} else if !strings.Contains(path, "memory_limit=") {
+		// DuckDB's default limit is 80% of RAM, and a load (transaction-
+		// local rows, merge staging) grows toward it: ~1.7 GB for 800k
+		// records. Under a limit DuckDB spills to <path>.tmp instead. A
+		// DSN that sets memory_limit (duckdb:PATH?memory_limit=2GB) wins.
+		sep := "?"
+		if strings.Contains(path, "?") {
+			sep = "&"
+		}
+		dsn += sep + "memory_limit=" + DefaultMemoryLimit
 	}
 	connector, err := duckdb.NewConnector(dsn, nil)
 	if err != nil {
@@ -70,7 +98,9 @@ func Open(ctx context.Context, path, dataset string) (*DuckDB, error) {
 		connector.Close()
 		return nil, fmt.Errorf("%s: open: %w", name, err)
 	}
-	return &DuckDB{connector: connector, db: db, name: name, catalog: catalog, dataset: dataset}, nil
+	d := &DuckDB{connector: connector, db: db, name: name, catalog: catalog, dataset: dataset}
+	d.sql = &sqlgen.Dataset{Dialect: dialect, Schema: []string{catalog, dataset}, Errorf: d.errorf}
+	return d, nil
 }
 
 // Close closes the database. Any open Tx must be finished first.
@@ -100,7 +130,7 @@ func (d *DuckDB) Begin(ctx context.Context) (destination.Tx, error) {
 		conn.Close()
 		return nil, d.errorf("", "begin", err)
 	}
-	return &tx{d: d, conn: conn, staged: map[string][]*schema.Column{}}, nil
+	return &tx{d: d, conn: conn, staging: d.sql.NewStaging()}, nil
 }
 
 // Read calls fn for each row of table in _dlt_id order (or by every column
@@ -113,41 +143,30 @@ func (d *DuckDB) Read(ctx context.Context, table string, fn func(row map[string]
 	if err != nil {
 		return d.errorf(table, "read", err)
 	}
-	var names, exprs []string
-	hasID := false
+	var cols []sqlgen.ReadColumn
 	for rows.Next() {
 		var name, typ string
 		if err := rows.Scan(&name, &typ); err != nil {
 			rows.Close()
 			return d.errorf(table, "read", err)
 		}
-		names = append(names, name)
-		e := quote(name)
-		if typ == "JSON" || strings.HasPrefix(typ, "DECIMAL") {
-			e = "CAST(" + e + " AS VARCHAR)"
-		}
-		exprs = append(exprs, e)
-		hasID = hasID || name == schema.ColID
+		cols = append(cols, sqlgen.ReadColumn{Name: name, AsText: typ == "JSON" || strings.HasPrefix(typ, "DECIMAL")})
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return d.errorf(table, "read", err)
 	}
-	if len(names) == 0 {
+	if len(cols) == 0 {
 		return d.errorf(table, "read", destination.ErrNoTable)
 	}
-	order := "ALL"
-	if hasID {
-		order = quote(schema.ColID)
-	}
-	q := fmt.Sprintf("SELECT %s FROM %s ORDER BY %s", strings.Join(exprs, ", "), d.target(table), order)
+	q := d.sql.Select(table, cols)
 	data, err := d.db.QueryContext(ctx, q)
 	if err != nil {
 		return d.errorf(table, "read", err)
 	}
 	defer data.Close()
-	vals := make([]any, len(names))
-	ptrs := make([]any, len(names))
+	vals := make([]any, len(cols))
+	ptrs := make([]any, len(cols))
 	for i := range vals {
 		ptrs[i] = &vals[i]
 	}
@@ -155,9 +174,9 @@ func (d *DuckDB) Read(ctx context.Context, table string, fn func(row map[string]
 		if err := data.Scan(ptrs...); err != nil {
 			return d.errorf(table, "read", err)
 		}
-		row := make(map[string]any, len(names))
-		for i, n := range names {
-			row[n] = vals[i]
+		row := make(map[string]any, len(cols))
+		for i, c := range cols {
+			row[c.Name] = vals[i]
 		}
 		if err := fn(row); err != nil {
 			return err
@@ -167,64 +186,6 @@ func (d *DuckDB) Read(ctx context.Context, table string, fn func(row map[string]
 		return d.errorf(table, "read", err)
 	}
 	return nil
-}
-
-func (d *DuckDB) target(table string) string {
-	return quote(d.catalog) + "." + quote(d.dataset) + "." + quote(table)
-}
-
-func staging(table string) string {
-	return "temp.main." + quote(table)
-}
-
-func quote(id string) string {
-	return `"` + strings.ReplaceAll(id, `"`, `""`) + `"`
-}
-
-// sqlType maps a column to its DuckDB type.
-func sqlType(c *schema.Column) (string, error) {
-	switch c.Type {
-	case schema.BigInt:
-		return "BIGINT", nil
-	case schema.Double:
-		return "DOUBLE", nil
-	case schema.Decimal:
-		p, s := decimalSize(c)
-		return fmt.Sprintf("DECIMAL(%d,%d)", p, s), nil
-	case schema.Bool:
-		return "BOOLEAN", nil
-	case schema.Text:
-		return "VARCHAR", nil
-	case schema.Timestamp:
-		return "TIMESTAMPTZ", nil
-	case schema.Date:
-		return "DATE", nil
-	case schema.JSON:
-		return "JSON", nil
-	}
-	return "", fmt.Errorf("column %q: unknown data type %q", c.Name, c.Type)
-}
-
-// decimalSize is a decimal column's precision and scale: its own, or
-// DECIMAL(38,9) when unset.
-func decimalSize(c *schema.Column) (precision, scale int) {
-	if c.Precision <= 0 {
-		return 38, 9
-	}
-	return c.Precision, c.Scale
-}
-
-// columnDefs renders the column list of a CREATE TABLE.
-func columnDefs(cols []*schema.Column) (string, error) {
-	defs := make([]string, len(cols))
-	for i, c := range cols {
-		typ, err := sqlType(c)
-		if err != nil {
-			return "", err
-		}
-		defs[i] = quote(c.Name) + " " + typ
-	}
-	return strings.Join(defs, ", "), nil
 }
 
 // withRaw runs fn on the duckdb driver connection under conn.
