@@ -26,7 +26,12 @@ type Destination interface {
 	// visible together at Commit, or not at all.
 	Begin(ctx context.Context) (Tx, error)
 	// Read calls fn for each row of table, columns in the table's stored
-	// order. It returns an error wrapping ErrNoTable when the table is absent.
+	// order, in a repeatable order (by _dlt_id when the table has it). It
+	// may run while a transaction is open and sees only committed rows:
+	// never a load's rows before its Commit, nor a replaced table empty.
+	// Values are read back as nil, int64, float64, bool, string (text,
+	// decimal and JSON) or time.Time. It returns an error wrapping
+	// ErrNoTable when the table is absent.
 	Read(ctx context.Context, table string, fn func(row map[string]any) error) error
 	// Close releases the destination.
 	Close() error
@@ -81,7 +86,9 @@ const (
 
 // RowSource yields rows one at a time. Next returns false at the end or on
 // error; Err reports the error. Values are nil, int64, float64, bool, string,
-// time.Time, or for JSON columns a string holding JSON.
+// time.Time, or for JSON columns a string holding JSON; Write checks each
+// against its column with ConverterFor's rules and fails on the first that
+// does not fit, naming its row and column.
 type RowSource interface {
 	Next() bool
 	Values() []any

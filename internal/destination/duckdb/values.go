@@ -1,152 +1,48 @@
 package duckdb
 
 import (
-	"database/sql/driver"
 	"encoding/json"
 	"fmt"
-	"math"
 	"math/big"
 	"strconv"
 	"strings"
-	"time"
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
 
+	"github.com/restload/restload/internal/destination"
+	"github.com/restload/restload/internal/destination/sqlgen"
 	"github.com/restload/restload/internal/schema"
 )
 
-// converter turns a row value into what the Appender takes for a column.
-// nil stays nil (NULL).
-type converter func(v any) (driver.Value, error)
-
-func converterFor(c *schema.Column) (converter, error) {
+// converterFor returns the conversion of a row value into what the Appender
+// takes for column c: the canonical value (destination.ConverterFor), but a
+// duckdb.Decimal at the column's scale for decimals and a json.RawMessage
+// for JSON (the Appender marshals values for JSON columns, and a RawMessage
+// marshals to itself).
+func converterFor(c *schema.Column) (destination.ValueConverter, error) {
 	switch c.Type {
-	case schema.BigInt:
-		return toBigInt, nil
-	case schema.Double:
-		return toDouble, nil
 	case schema.Decimal:
-		p, s := decimalSize(c)
-		return func(v any) (driver.Value, error) { return toDecimal(v, p, s) }, nil
-	case schema.Bool:
-		return toBool, nil
-	case schema.Text:
-		return toText, nil
-	case schema.Timestamp:
-		return func(v any) (driver.Value, error) { return toTime(v, time.RFC3339Nano) }, nil
-	case schema.Date:
-		return toDate, nil
+		p, s := sqlgen.DecimalSize(c)
+		return func(v any) (any, error) { return toDecimal(v, p, s) }, nil
 	case schema.JSON:
-		return toJSON, nil
-	}
-	return nil, fmt.Errorf("column %q: unknown data type %q", c.Name, c.Type)
-}
-
-func cannot(v any, typ string) error {
-	return fmt.Errorf("cannot load %T %v into a %s column", v, v, typ)
-}
-
-func toBigInt(v any) (driver.Value, error) {
-	switch x := v.(type) {
-	case nil, int64:
-		return x, nil
-	case int:
-		return int64(x), nil
-	case int32:
-		return int64(x), nil
-	case float64:
-		if x == math.Trunc(x) && math.Abs(x) < 1<<63 {
-			return int64(x), nil
-		}
-	}
-	return nil, cannot(v, "bigint")
-}
-
-func toDouble(v any) (driver.Value, error) {
-	switch x := v.(type) {
-	case nil, float64:
-		return x, nil
-	case int64:
-		return float64(x), nil
-	case int:
-		return float64(x), nil
-	case float32:
-		return float64(x), nil
-	}
-	return nil, cannot(v, "double")
-}
-
-func toBool(v any) (driver.Value, error) {
-	switch x := v.(type) {
-	case nil, bool:
-		return x, nil
-	}
-	return nil, cannot(v, "bool")
-}
-
-func toText(v any) (driver.Value, error) {
-	switch x := v.(type) {
-	case nil, string:
-		return x, nil
-	}
-	return nil, cannot(v, "text")
-}
-
-func toTime(v any, layout string) (driver.Value, error) {
-	switch x := v.(type) {
-	case nil, time.Time:
-		return x, nil
-	case string:
-		t, err := time.Parse(layout, x)
+		text, err := destination.ConverterFor(c)
 		if err != nil {
-			return nil, fmt.Errorf("cannot parse %q as %s: %w", x, layout, err)
+			return nil, err
 		}
-		return t, nil
+		return func(v any) (any, error) {
+			s, err := text(v)
+			if s == nil || err != nil {
+				return s, err
+			}
+			return json.RawMessage(s.(string)), nil
+		}, nil
 	}
-	return nil, cannot(v, "timestamp")
-}
-
-// toDate keeps the calendar day of a time.Time in its own zone (the
-// Appender would take the UTC day).
-func toDate(v any) (driver.Value, error) {
-	x, err := toTime(v, time.DateOnly)
-	if t, ok := x.(time.Time); ok {
-		y, m, d := t.Date()
-		return time.Date(y, m, d, 0, 0, 0, 0, time.UTC), nil
-	}
-	return x, err
-}
-
-// toJSON passes JSON text through as json.RawMessage: the Appender marshals
-// values for JSON columns, and a RawMessage marshals to itself (validated).
-func toJSON(v any) (driver.Value, error) {
-	switch x := v.(type) {
-	case nil:
-		return nil, nil
-	case string:
-		if !json.Valid([]byte(x)) {
-			return nil, fmt.Errorf("invalid JSON %q", truncate(x))
-		}
-		return json.RawMessage(x), nil
-	case []byte:
-		if !json.Valid(x) {
-			return nil, fmt.Errorf("invalid JSON %q", truncate(string(x)))
-		}
-		return json.RawMessage(x), nil
-	}
-	return nil, cannot(v, "json")
-}
-
-func truncate(s string) string {
-	if len(s) > 60 {
-		return s[:60] + "..."
-	}
-	return s
+	return destination.ConverterFor(c)
 }
 
 // toDecimal converts a decimal string (or a number) into a duckdb.Decimal
 // at the column's scale, rounding half away from zero.
-func toDecimal(v any, precision, scale int) (driver.Value, error) {
+func toDecimal(v any, precision, scale int) (any, error) {
 	var unscaled *big.Int
 	switch x := v.(type) {
 	case nil:
@@ -165,11 +61,11 @@ func toDecimal(v any, precision, scale int) (driver.Value, error) {
 	case float64:
 		r := new(big.Rat)
 		if r.SetFloat64(x) == nil {
-			return nil, cannot(v, "decimal")
+			return nil, destination.CannotLoad(v, schema.Decimal)
 		}
 		unscaled = scaleRat(r, scale)
 	default:
-		return nil, cannot(v, "decimal")
+		return nil, destination.CannotLoad(v, schema.Decimal)
 	}
 	if digits := len(unscaled.Text(10)) - boolInt(unscaled.Sign() < 0); digits > precision {
 		return nil, fmt.Errorf("%v does not fit DECIMAL(%d,%d)", v, precision, scale)

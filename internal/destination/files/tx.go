@@ -55,7 +55,7 @@ func (t *tx) Apply(_ context.Context, changes []schema.Change) error {
 		switch c.Kind {
 		case schema.AddTable, schema.AddColumn:
 			for _, col := range c.Table.Columns {
-				if _, err := normalizer(col); err != nil {
+				if _, err := destination.ConverterFor(col); err != nil {
 					return t.f.errorf(c.Table.Name, "apply", err)
 				}
 			}
@@ -94,13 +94,9 @@ func (t *tx) Write(ctx context.Context, tb *schema.Table, mode destination.Mode,
 	default:
 		return 0, t.f.errorf(tb.Name, "write", fmt.Errorf("unknown write mode %d", mode))
 	}
-	norms := make([]func(any) (any, error), len(tb.Columns))
-	for i, c := range tb.Columns {
-		n, err := normalizer(c)
-		if err != nil {
-			return 0, t.f.errorf(tb.Name, "write", err)
-		}
-		norms[i] = n
+	conv, err := destination.NewRowConverter(tb.Columns, nil)
+	if err != nil {
+		return 0, t.f.errorf(tb.Name, "write", err)
 	}
 	dir := filepath.Join(t.f.dir, tb.Name)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -112,7 +108,7 @@ func (t *tx) Write(ctx context.Context, tb *schema.Table, mode destination.Mode,
 	}
 	p = t.pending(tb.Name)
 	p.temps = append(p.temps, tmp.Name())
-	src := &normalizing{ctx: ctx, rows: rows, cols: tb.Columns, norms: norms}
+	src := &normalizing{ctx: ctx, rows: rows, conv: conv, row: make([]any, len(tb.Columns))}
 	n, err := t.f.codec.write(tmp, tb.Columns, src)
 	if err == nil {
 		// Synced before Commit names it in the manifest.
@@ -132,17 +128,16 @@ func (t *tx) Write(ctx context.Context, tb *schema.Table, mode destination.Mode,
 	return n, nil
 }
 
-// normalizing checks each row against the table and yields canonical values.
+// normalizing checks each row against the table and yields canonical
+// values (see destination.ConverterFor).
 type normalizing struct {
-	ctx   context.Context
-	rows  destination.RowSource
-	cols  []*schema.Column
-	norms []func(any) (any, error)
-	n     int64
-	row   []any
+	ctx  context.Context
+	rows destination.RowSource
+	conv *destination.RowConverter
+	row  []any
 }
 
-// next returns the next canonical row, nil at the end.
+// next returns the next canonical row, nil at the end. The row is reused.
 func (s *normalizing) next() ([]any, error) {
 	if !s.rows.Next() {
 		if err := s.rows.Err(); err != nil {
@@ -150,29 +145,13 @@ func (s *normalizing) next() ([]any, error) {
 		}
 		return nil, nil
 	}
-	if s.n%10_000 == 0 {
+	if s.conv.Rows()%10_000 == 0 {
 		if err := s.ctx.Err(); err != nil {
 			return nil, err
 		}
 	}
-	s.n++
-	in := s.rows.Values()
-	if len(in) > len(s.cols) {
-		return nil, fmt.Errorf("row %d has %d values, the table has %d columns", s.n, len(in), len(s.cols))
-	}
-	if s.row == nil {
-		s.row = make([]any, len(s.cols))
-	}
-	for i := range s.row {
-		var v any
-		if i < len(in) {
-			v = in[i]
-		}
-		cv, err := s.norms[i](v)
-		if err != nil {
-			return nil, fmt.Errorf("row %d column %q: %w", s.n, s.cols[i].Name, err)
-		}
-		s.row[i] = cv
+	if err := s.conv.Convert(s.rows.Values(), s.row); err != nil {
+		return nil, err
 	}
 	return s.row, nil
 }

@@ -16,13 +16,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/restload/restload/internal/destination"
+	"github.com/restload/restload/internal/destination/sqlgen"
 	"github.com/restload/restload/internal/schema"
 )
 
@@ -40,6 +40,22 @@ type Postgres struct {
 	pool    *pgxpool.Pool
 	name    string // "postgres <redacted url>", for errors
 	dataset string
+	sql     *sqlgen.Dataset
+}
+
+// dialect is where PostgreSQL's SQL differs from sqlgen's defaults.
+var dialect = &sqlgen.Dialect{
+	Quote: func(id string) string { return pgx.Identifier{id}.Sanitize() },
+	Types: map[schema.DataType]string{
+		schema.BigInt: "bigint", schema.Double: "double precision", schema.Bool: "boolean", schema.Text: "text",
+		schema.Timestamp: "timestamptz", schema.Date: "date", schema.JSON: "jsonb",
+	},
+	Decimal:      "numeric(%d,%d)",
+	TempSchema:   "pg_temp",
+	OnCommitDrop: true,
+	DistinctOn:   true,
+	IDCollation:  ` COLLATE "C"`,
+	TextCast:     "%s::text",
 }
 
 var _ destination.Destination = (*Postgres)(nil)
@@ -69,7 +85,9 @@ func Open(ctx context.Context, url, dataset string) (*Postgres, error) {
 		pool.Close()
 		return nil, fmt.Errorf("%s: connect: %w", name, err)
 	}
-	return &Postgres{pool: pool, name: name, dataset: dataset}, nil
+	p := &Postgres{pool: pool, name: name, dataset: dataset}
+	p.sql = &sqlgen.Dataset{Dialect: dialect, Schema: []string{dataset}, Errorf: p.errorf}
+	return p, nil
 }
 
 // Close closes the connection pool. Any open Tx must be finished first.
@@ -91,7 +109,7 @@ func (p *Postgres) Begin(ctx context.Context) (destination.Tx, error) {
 	if err != nil {
 		return nil, p.errorf("", "begin", err)
 	}
-	return &tx{p: p, tx: t, staged: map[string][]*schema.Column{}}, nil
+	return &tx{p: p, tx: t, staging: p.sql.NewStaging()}, nil
 }
 
 // Read calls fn for each row of table in _dlt_id order (byte-wise), or by
@@ -106,35 +124,23 @@ func (p *Postgres) Read(ctx context.Context, table string, fn func(row map[strin
 	if err != nil {
 		return p.errorf(table, "read", err)
 	}
-	var names, exprs, order []string
-	hasID := false
+	var cols []sqlgen.ReadColumn
 	for rows.Next() {
 		var name, udt string
 		if err := rows.Scan(&name, &udt); err != nil {
 			rows.Close()
 			return p.errorf(table, "read", err)
 		}
-		names = append(names, name)
-		e := quote(name)
-		switch udt {
-		case "json", "jsonb", "numeric":
-			e += "::text"
-		}
-		exprs = append(exprs, e)
-		order = append(order, fmt.Sprint(len(names)))
-		hasID = hasID || name == schema.ColID
+		cols = append(cols, sqlgen.ReadColumn{Name: name, AsText: udt == "json" || udt == "jsonb" || udt == "numeric"})
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return p.errorf(table, "read", err)
 	}
-	if len(names) == 0 {
+	if len(cols) == 0 {
 		return p.errorf(table, "read", destination.ErrNoTable)
 	}
-	if hasID {
-		order = []string{quote(schema.ColID) + ` COLLATE "C"`}
-	}
-	q := fmt.Sprintf("SELECT %s FROM %s ORDER BY %s", strings.Join(exprs, ", "), p.target(table), strings.Join(order, ", "))
+	q := p.sql.Select(table, cols)
 	data, err := p.pool.Query(ctx, q)
 	if err != nil {
 		return p.errorf(table, "read", err)
@@ -145,13 +151,13 @@ func (p *Postgres) Read(ctx context.Context, table string, fn func(row map[strin
 		if err != nil {
 			return p.errorf(table, "read", err)
 		}
-		row := make(map[string]any, len(names))
-		for i, n := range names {
+		row := make(map[string]any, len(cols))
+		for i, c := range cols {
 			v := vals[i]
 			if t, ok := v.(time.Time); ok {
 				v = t.UTC()
 			}
-			row[n] = v
+			row[c.Name] = v
 		}
 		if err := fn(row); err != nil {
 			return err
@@ -161,14 +167,6 @@ func (p *Postgres) Read(ctx context.Context, table string, fn func(row map[strin
 		return p.errorf(table, "read", err)
 	}
 	return nil
-}
-
-func (p *Postgres) target(table string) string {
-	return quote(p.dataset) + "." + quote(table)
-}
-
-func staging(table string) string {
-	return "pg_temp." + quote(table)
 }
 
 // maxIdent is PostgreSQL's identifier limit in bytes (NAMEDATALEN-1).
@@ -196,48 +194,6 @@ func checkTable(tb *schema.Table) error {
 		}
 	}
 	return nil
-}
-
-func quote(id string) string {
-	return pgx.Identifier{id}.Sanitize()
-}
-
-// sqlType maps a column to its PostgreSQL type.
-func sqlType(c *schema.Column) (string, error) {
-	switch c.Type {
-	case schema.BigInt:
-		return "bigint", nil
-	case schema.Double:
-		return "double precision", nil
-	case schema.Decimal:
-		if c.Precision <= 0 {
-			return "numeric(38,9)", nil
-		}
-		return fmt.Sprintf("numeric(%d,%d)", c.Precision, c.Scale), nil
-	case schema.Bool:
-		return "boolean", nil
-	case schema.Text:
-		return "text", nil
-	case schema.Timestamp:
-		return "timestamptz", nil
-	case schema.Date:
-		return "date", nil
-	case schema.JSON:
-		return "jsonb", nil
-	}
-	return "", fmt.Errorf("column %q: unknown data type %q", c.Name, c.Type)
-}
-
-func columnDefs(cols []*schema.Column) (string, error) {
-	defs := make([]string, len(cols))
-	for i, c := range cols {
-		typ, err := sqlType(c)
-		if err != nil {
-			return "", err
-		}
-		defs[i] = quote(c.Name) + " " + typ
-	}
-	return strings.Join(defs, ", "), nil
 }
 
 var errDone = errors.New("postgres: transaction already finished")

@@ -1,0 +1,375 @@
+// Package sqlgen builds the SQL text that restload's SQL destinations
+// (DuckDB, PostgreSQL) run to apply schema changes, replace a table's rows,
+// stage rows for merge, merge them, and read a table back, from a small
+// description of each database's dialect.
+//
+// It does no I/O: a destination runs the statements on its own connection,
+// in its own transaction, and bulk-loads rows its own way (DuckDB's
+// Appender, PostgreSQL's COPY). The SQL is the same for every dialect except
+// where a Dialect field says otherwise, so a change to merge semantics is
+// made once.
+package sqlgen
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/restload/restload/internal/schema"
+)
+
+// Dialect describes where a database's SQL differs from the SQL sqlgen
+// writes by default.
+type Dialect struct {
+	// Quote quotes one identifier.
+	Quote func(id string) string
+	// Types names the database type of each column type except decimal.
+	Types map[schema.DataType]string
+	// Decimal is the format of a decimal type, taking precision and scale
+	// ("DECIMAL(%d,%d)").
+	Decimal string
+	// TempSchema qualifies the name of a temporary table: temp.main in
+	// DuckDB, pg_temp in PostgreSQL.
+	TempSchema string
+	// OnCommitDrop creates temporary tables ON COMMIT DROP, after dropping
+	// any an earlier statement left (PostgreSQL). Without it they are made
+	// with CREATE OR REPLACE TEMP TABLE, and the destination drops those
+	// left at commit (Staging.DropAll).
+	OnCommitDrop bool
+	// DistinctOn computes the winning staged row of each primary key once,
+	// with DISTINCT ON into a temporary table (PostgreSQL). Without it the
+	// winners are filtered in place with QUALIFY row_number() (DuckDB).
+	DistinctOn bool
+	// IDCollation follows _dlt_id wherever rows are ordered by it, so ids
+	// compare byte-wise everywhere: ` COLLATE "C"` in PostgreSQL, empty
+	// where byte order is the default.
+	IDCollation string
+	// TextCast is the format of a cast to text, for reading JSON and
+	// decimal values back as strings ("CAST(%s AS VARCHAR)").
+	TextCast string
+}
+
+// Type is the database type of column c.
+func (d *Dialect) Type(c *schema.Column) (string, error) {
+	if c.Type == schema.Decimal {
+		p, s := DecimalSize(c)
+		return fmt.Sprintf(d.Decimal, p, s), nil
+	}
+	if t, ok := d.Types[c.Type]; ok {
+		return t, nil
+	}
+	return "", fmt.Errorf("column %q: unknown data type %q", c.Name, c.Type)
+}
+
+// DecimalSize is a decimal column's precision and scale: its own, or
+// (38, 9) when unset.
+func DecimalSize(c *schema.Column) (precision, scale int) {
+	if c.Precision <= 0 {
+		return 38, 9
+	}
+	return c.Precision, c.Scale
+}
+
+// QuoteDouble quotes an identifier in double quotes, doubling any inside.
+func QuoteDouble(id string) string {
+	return `"` + strings.ReplaceAll(id, `"`, `""`) + `"`
+}
+
+// Stmt is one statement to run, with the table ("" for the dataset) and
+// operation its error should name.
+type Stmt struct {
+	Table, Op, SQL string
+}
+
+// Dataset writes the SQL for the tables of one dataset.
+type Dataset struct {
+	Dialect *Dialect
+	// Schema is the dataset's schema, qualified as the database needs it
+	// ([catalog, dataset] or [dataset]), unquoted.
+	Schema []string
+	// Errorf makes the error of operation op on table ("" for the dataset),
+	// naming the destination and dataset.
+	Errorf func(table, op string, err error) error
+}
+
+func (ds *Dataset) quote(id string) string { return ds.Dialect.Quote(id) }
+
+// SchemaName is the quoted, qualified name of the dataset's schema.
+func (ds *Dataset) SchemaName() string {
+	parts := make([]string, len(ds.Schema))
+	for i, p := range ds.Schema {
+		parts[i] = ds.quote(p)
+	}
+	return strings.Join(parts, ".")
+}
+
+// Table is the quoted, qualified name of one of the dataset's tables.
+func (ds *Dataset) Table(name string) string {
+	return ds.SchemaName() + "." + ds.quote(name)
+}
+
+// Staging is the quoted, qualified name of a table's staging table.
+func (ds *Dataset) Staging(name string) string {
+	return ds.Dialect.TempSchema + "." + ds.quote(name)
+}
+
+// Apply returns the statements that create the dataset's schema, then each
+// table or column in changes. They are idempotent: existing tables and
+// columns are left alone.
+func (ds *Dataset) Apply(changes []schema.Change) ([]Stmt, error) {
+	stmts := []Stmt{{Op: "create schema", SQL: "CREATE SCHEMA IF NOT EXISTS " + ds.SchemaName()}}
+	for _, c := range changes {
+		if c.Table == nil {
+			return nil, ds.Errorf("", "apply", fmt.Errorf("%s change without a table", c.Kind))
+		}
+		name := c.Table.Name
+		switch c.Kind {
+		case schema.AddTable:
+			defs, err := ds.columnDefs(c.Table.Columns)
+			if err != nil {
+				return nil, ds.Errorf(name, "create table", err)
+			}
+			stmts = append(stmts, Stmt{name, "create table", fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s (%s)", ds.Table(name), defs)})
+		case schema.AddColumn:
+			if c.Column == nil {
+				return nil, ds.Errorf(name, "add column", errors.New("add_column change without a column"))
+			}
+			typ, err := ds.Dialect.Type(c.Column)
+			if err != nil {
+				return nil, ds.Errorf(name, "add column", err)
+			}
+			stmts = append(stmts, Stmt{name, "add column " + c.Column.Name,
+				fmt.Sprintf("ALTER TABLE %s ADD COLUMN IF NOT EXISTS %s %s", ds.Table(name), ds.quote(c.Column.Name), typ)})
+		default:
+			return nil, ds.Errorf(name, "apply", fmt.Errorf("unknown change kind %q", c.Kind))
+		}
+	}
+	return stmts, nil
+}
+
+// Replace is the statement that empties a table before ModeReplace loads
+// its new rows: a DELETE, not TRUNCATE, so other sessions keep reading the
+// old rows until the transaction commits.
+func (ds *Dataset) Replace(table string) Stmt {
+	return Stmt{table, "replace", "DELETE FROM " + ds.Table(table)}
+}
+
+// columnDefs renders the column list of a CREATE TABLE.
+func (ds *Dataset) columnDefs(cols []*schema.Column) (string, error) {
+	defs := make([]string, len(cols))
+	for i, c := range cols {
+		typ, err := ds.Dialect.Type(c)
+		if err != nil {
+			return "", err
+		}
+		defs[i] = ds.quote(c.Name) + " " + typ
+	}
+	return strings.Join(defs, ", "), nil
+}
+
+func (ds *Dataset) columnList(cols []*schema.Column) string {
+	names := make([]string, len(cols))
+	for i, c := range cols {
+		names[i] = ds.quote(c.Name)
+	}
+	return strings.Join(names, ", ")
+}
+
+// ReadColumn is a column of a table being read, in the table's order.
+type ReadColumn struct {
+	Name string
+	// AsText reads the value back as text (JSON, decimal).
+	AsText bool
+}
+
+// Select is the query that reads table whole: its columns in order, in
+// _dlt_id order (byte-wise) when it has that column, else ordered by every
+// column, so reads are repeatable.
+func (ds *Dataset) Select(table string, cols []ReadColumn) string {
+	exprs := make([]string, len(cols))
+	order := make([]string, len(cols))
+	hasID := false
+	for i, c := range cols {
+		exprs[i] = ds.quote(c.Name)
+		if c.AsText {
+			exprs[i] = fmt.Sprintf(ds.Dialect.TextCast, exprs[i])
+		}
+		order[i] = strconv.Itoa(i + 1)
+		hasID = hasID || c.Name == schema.ColID
+	}
+	if hasID {
+		order = []string{ds.quote(schema.ColID) + ds.Dialect.IDCollation}
+	}
+	return fmt.Sprintf("SELECT %s FROM %s ORDER BY %s", strings.Join(exprs, ", "), ds.Table(table), strings.Join(order, ", "))
+}
+
+// Staging keeps track of the staging tables of one transaction (which
+// exist, with which columns) and writes the SQL that creates, merges and
+// drops them. It is not safe for concurrent use.
+type Staging struct {
+	ds   *Dataset
+	cols map[string][]*schema.Column
+}
+
+// NewStaging starts tracking the staging tables of a transaction.
+func (ds *Dataset) NewStaging() *Staging {
+	return &Staging{ds: ds, cols: map[string][]*schema.Column{}}
+}
+
+// Stage returns the statements that make sure tb's staging table exists
+// with all of tb's columns, and counts them as run: the caller must run
+// them all or abandon the transaction.
+func (s *Staging) Stage(tb *schema.Table) ([]Stmt, error) {
+	ds, d := s.ds, s.ds.Dialect
+	have, ok := s.cols[tb.Name]
+	if !ok {
+		defs, err := ds.columnDefs(tb.Columns)
+		if err != nil {
+			return nil, ds.Errorf(tb.Name, "stage", err)
+		}
+		var stmts []Stmt
+		if d.OnCommitDrop {
+			stmts = append(stmts,
+				Stmt{tb.Name, "stage", "DROP TABLE IF EXISTS " + ds.Staging(tb.Name)},
+				Stmt{tb.Name, "stage", fmt.Sprintf("CREATE TEMP TABLE %s (%s) ON COMMIT DROP", ds.quote(tb.Name), defs)})
+		} else {
+			stmts = append(stmts, Stmt{tb.Name, "stage", fmt.Sprintf("CREATE OR REPLACE TEMP TABLE %s (%s)", ds.quote(tb.Name), defs)})
+		}
+		s.cols[tb.Name] = append([]*schema.Column(nil), tb.Columns...)
+		return stmts, nil
+	}
+	var stmts []Stmt
+	for _, c := range tb.Columns {
+		if hasColumn(have, c.Name) {
+			continue
+		}
+		typ, err := d.Type(c)
+		if err != nil {
+			return nil, ds.Errorf(tb.Name, "stage", err)
+		}
+		stmts = append(stmts, Stmt{tb.Name, "stage", fmt.Sprintf("ALTER TABLE %s ADD COLUMN %s %s", ds.Staging(tb.Name), ds.quote(c.Name), typ)})
+		have = append(have, c)
+	}
+	s.cols[tb.Name] = have
+	return stmts, nil
+}
+
+func hasColumn(cols []*schema.Column, name string) bool {
+	for _, c := range cols {
+		if c.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// winnersTable holds the winning _dlt_ids of a merge (Dialect.DistinctOn).
+const winnersTable = `"_restload_winners"`
+
+// Merge returns the statements that fold the staged rows of root and
+// children into their tables (see destination.Tx.Merge), then drop their
+// staging tables. For each primary key of root, the staged row with the
+// greatest _dlt_id replaces the target's row and its children; without a
+// primary key the staged rows are appended. With nothing staged for root,
+// it only drops the children's staging tables: they cannot belong to any
+// winner.
+func (s *Staging) Merge(root *schema.Table, children []*schema.Table) ([]Stmt, error) {
+	ds, d := s.ds, s.ds.Dialect
+	q := ds.quote
+	rootCols, ok := s.cols[root.Name]
+	if !ok {
+		return s.Drop(children), nil
+	}
+	pk := root.PrimaryKey()
+	if len(pk) > 0 && !hasColumn(rootCols, schema.ColID) {
+		return nil, ds.Errorf(root.Name, "merge", fmt.Errorf("staged rows lack the %s column", schema.ColID))
+	}
+	id, rootID := q(schema.ColID), q(schema.ColRootID)
+	stage := ds.Staging(root.Name)
+	var sqls []string
+	winners := stage     // the staged rows to insert into root
+	var winnerIDs string // a query of their _dlt_id
+	if len(pk) > 0 {
+		match := make([]string, len(pk))
+		keys := make([]string, len(pk))
+		for i, k := range pk {
+			match[i] = fmt.Sprintf("s.%s = t.%s", q(k), q(k))
+			keys[i] = q(k)
+		}
+		replaced := fmt.Sprintf("EXISTS (SELECT 1 FROM %s s WHERE %s)", stage, strings.Join(match, " AND "))
+		for _, c := range children {
+			if c.Column(schema.ColRootID) == nil {
+				return nil, ds.Errorf(c.Name, "merge", fmt.Errorf("child table lacks the %s column", schema.ColRootID))
+			}
+			sqls = append(sqls, fmt.Sprintf("DELETE FROM %s WHERE %s IN (SELECT t.%s FROM %s t WHERE %s)",
+				ds.Table(c.Name), rootID, id, ds.Table(root.Name), replaced))
+		}
+		sqls = append(sqls, fmt.Sprintf("DELETE FROM %s t WHERE %s", ds.Table(root.Name), replaced))
+		keyList := strings.Join(keys, ", ")
+		if d.DistinctOn {
+			// The winners are computed once, before anything is inserted.
+			sqls = append(sqls, fmt.Sprintf(
+				`CREATE TEMP TABLE %s ON COMMIT DROP AS SELECT DISTINCT ON (%s) %s FROM %s ORDER BY %s, %s%s DESC`,
+				winnersTable, keyList, id, stage, keyList, id, d.IDCollation))
+			winnerIDs = fmt.Sprintf("SELECT %s FROM %s.%s", id, d.TempSchema, winnersTable)
+			winners = fmt.Sprintf("(SELECT s.* FROM %s s WHERE s.%s IN (%s))", stage, id, winnerIDs)
+		} else {
+			winners = fmt.Sprintf("(SELECT * FROM %s QUALIFY row_number() OVER (PARTITION BY %s ORDER BY %s%s DESC) = 1)",
+				stage, keyList, id, d.IDCollation)
+			winnerIDs = fmt.Sprintf("SELECT %s FROM %s w", id, winners)
+		}
+	}
+	cols := ds.columnList(rootCols)
+	sqls = append(sqls, fmt.Sprintf("INSERT INTO %s (%s) SELECT %s FROM %s w", ds.Table(root.Name), cols, cols, winners))
+	for _, c := range children {
+		ccols, ok := s.cols[c.Name]
+		if !ok {
+			continue
+		}
+		list := ds.columnList(ccols)
+		sql := fmt.Sprintf("INSERT INTO %s (%s) SELECT %s FROM %s c", ds.Table(c.Name), list, list, ds.Staging(c.Name))
+		if len(pk) > 0 {
+			sql += fmt.Sprintf(" WHERE c.%s IN (%s)", rootID, winnerIDs)
+		}
+		sqls = append(sqls, sql)
+	}
+	if len(pk) > 0 && d.DistinctOn {
+		sqls = append(sqls, fmt.Sprintf("DROP TABLE %s.%s", d.TempSchema, winnersTable))
+	}
+	stmts := make([]Stmt, len(sqls))
+	for i, sql := range sqls {
+		stmts[i] = Stmt{root.Name, "merge", sql}
+	}
+	return append(stmts, s.Drop(append([]*schema.Table{root}, children...))...), nil
+}
+
+// Drop returns the statements that drop the staging tables of tables,
+// where they exist, and forgets them.
+func (s *Staging) Drop(tables []*schema.Table) []Stmt {
+	var stmts []Stmt
+	for _, tb := range tables {
+		if _, ok := s.cols[tb.Name]; !ok {
+			continue
+		}
+		stmts = append(stmts, Stmt{tb.Name, "drop staging", "DROP TABLE IF EXISTS " + s.ds.Staging(tb.Name)})
+		delete(s.cols, tb.Name)
+	}
+	return stmts
+}
+
+// DropAll returns the statements that drop every staging table still
+// there, in name order, and forgets them.
+func (s *Staging) DropAll() []Stmt {
+	names := make([]string, 0, len(s.cols))
+	for name := range s.cols {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	tables := make([]*schema.Table, len(names))
+	for i, name := range names {
+		tables[i] = &schema.Table{Name: name}
+	}
+	return s.Drop(tables)
+}
