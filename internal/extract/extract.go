@@ -152,11 +152,11 @@ func (x *Extractor) Run(ctx context.Context, r Resource, fn func(ctx context.Con
 	w.auto, _ = pg.(*paginate.Auto)
 	pl, _ := pg.(paginate.Planner)
 	for page := 1; ; {
-		n := x.ahead(pl, page)
+		plan := x.plan(pl, page)
 		var more bool
-		if n > 1 {
+		if plan.Pages > 1 {
 			var done int
-			done, more, err = w.ahead(ctx, req, pl, page, n)
+			done, more, err = w.ahead(ctx, req, plan, page)
 			page += done
 		} else {
 			more, err = w.one(ctx, req, page)
@@ -169,20 +169,20 @@ func (x *Extractor) Run(ctx context.Context, r Resource, fn func(ctx context.Con
 	}
 }
 
-// ahead says how many pages from page on to fetch ahead: the pages the
-// paginator has planned, up to MaxPages; 1 means one page at a time.
-func (x *Extractor) ahead(pl paginate.Planner, page int) int {
+// plan returns the pages from page on to fetch ahead: those the paginator
+// has planned, up to MaxPages. Fewer than 2 means one page at a time.
+func (x *Extractor) plan(pl paginate.Planner, page int) paginate.Plan {
 	if pl == nil || x.Prefetch < 2 {
-		return 1
+		return paginate.Plan{}
 	}
-	n, ok := pl.Planned()
+	plan, ok := pl.Plan()
 	if !ok {
-		return 1
+		return paginate.Plan{}
 	}
 	if x.MaxPages > 0 {
-		n = min(n, x.MaxPages-page+1)
+		plan.Pages = min(plan.Pages, x.MaxPages-page+1)
 	}
-	return n
+	return plan
 }
 
 // walk is one run of a resource through its pages.
@@ -213,12 +213,12 @@ type fetched struct {
 	err     error
 }
 
-// ahead fetches pages first to first+n-1 (n >= 2), at most x.Prefetch at
-// once, with the requests pl plans from base, and handles them in page
-// order. It returns how many pages it handled and whether the paginator
+// ahead fetches the planned pages, numbered from first, at most
+// x.Prefetch at once, each with a copy of base set up by the plan, and
+// handles them in page order. It returns how many pages it handled and whether the paginator
 // wants another page after the last of them. Before returning it cancels
 // and waits for the fetches still in flight.
-func (w *walk) ahead(ctx context.Context, base *request, pl paginate.Planner, first, n int) (done int, more bool, err error) {
+func (w *walk) ahead(ctx context.Context, base *request, plan paginate.Plan, first int) (done int, more bool, err error) {
 	fctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	defer wg.Wait()
@@ -230,14 +230,14 @@ func (w *walk) ahead(ctx context.Context, base *request, pl paginate.Planner, fi
 	queue := make(chan chan fetched, w.x.Prefetch) // results, in page order
 	wg.Go(func() {
 		defer close(queue)
-		for k := 1; k <= n; k++ {
+		for k := 1; k <= plan.Pages; k++ {
 			select {
 			case slots <- struct{}{}:
 			case <-fctx.Done():
 				return
 			}
 			req := base.clone()
-			pl.Ahead(req.Request, k)
+			plan.Request(req.Request, k)
 			res := make(chan fetched, 1)
 			select {
 			case queue <- res:

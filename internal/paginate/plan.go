@@ -15,20 +15,28 @@ package paginate
 // empty page, has_more false or a looping API before the planned end stop
 // pagination as they would page by page; pages fetched beyond that point
 // are to be discarded. A later page may also report a larger total, after
-// which Planned counts the pages that total adds.
+// which Plan covers the pages that total adds.
 type Planner interface {
 	Paginator
-	// Planned reports how many pages remain after the last page Update
-	// saw, counting the next one, as fixed by the last page's total and
-	// capped by maximum_page or maximum_offset. ok is false when the count
-	// is not known and the caller must go one page at a time. It is
-	// meaningful after Update, when HasNext is true.
-	Planned() (n int, ok bool)
-	// Ahead sets req to ask for the k-th page after the last page Update
-	// saw (k >= 1). Ahead(req, 1) asks for what Next(req) would; it does
-	// not change the paginator's state.
-	Ahead(req *Request, k int)
+	// Plan returns the pages that remain after the last page Update saw,
+	// counting the next one, as fixed by that page's total and capped by
+	// maximum_page or maximum_offset. ok is false when the count is not
+	// known and the caller must go one page at a time. It is meaningful
+	// after Update, when HasNext is true.
+	Plan() (plan Plan, ok bool)
 }
+
+// Plan is the pages a Planner expects to follow. It does not change with
+// the paginator's later state, and is safe for concurrent use.
+type Plan struct {
+	// Pages is how many pages remain, the next one included.
+	Pages int
+	set   func(req *Request, k int)
+}
+
+// Request sets req to ask for the k-th planned page (1 <= k <= Pages); the
+// first is what Next would ask for.
+func (p Plan) Request(req *Request, k int) { p.set(req, k) }
 
 var (
 	_ Planner = (*PageNumber)(nil)
@@ -36,55 +44,44 @@ var (
 	_ Planner = (*Auto)(nil)
 )
 
-// Planned reports how many pages remain, from total_path's page count.
-func (p *PageNumber) Planned() (int, bool) {
+// Plan plans the page numbers up to total_path's page count.
+func (p *PageNumber) Plan() (Plan, bool) {
 	if !p.hasNext || !p.haveTotal || p.nextPagePath != "" {
-		return 0, false
+		return Plan{}, false
 	}
 	end := p.total + p.base // first page number not to fetch
 	if p.maxPage != nil {
 		end = min(end, *p.maxPage)
 	}
-	return max(end-p.page, 0), true
+	next, param, bodyPath := p.page, p.param, p.bodyPath
+	return Plan{Pages: max(end-next, 0), set: func(req *Request, k int) {
+		setParam(req, param, bodyPath, next+k-1)
+	}}, true
 }
 
-// Ahead asks for page number next+k-1.
-func (p *PageNumber) Ahead(req *Request, k int) {
-	setParam(req, p.param, p.bodyPath, p.page+k-1)
-}
-
-// Planned reports how many pages remain, from total_path's item count.
-func (p *Offset) Planned() (int, bool) {
+// Plan plans the offsets up to total_path's item count.
+func (p *Offset) Plan() (Plan, bool) {
 	if !p.hasNext || !p.haveTotal {
-		return 0, false
+		return Plan{}, false
 	}
 	end := p.total // first offset not to fetch
 	if p.maxOffset != nil {
 		end = min(end, *p.maxOffset)
 	}
-	if end <= p.offset {
-		return 0, true
+	next, limit, param, bodyPath := p.offset, p.limit, p.offsetParam, p.offsetBodyPath
+	n := 0
+	if end > next {
+		n = (end - next + limit - 1) / limit
 	}
-	return (end - p.offset + p.limit - 1) / p.limit, true
+	return Plan{Pages: n, set: func(req *Request, k int) {
+		setParam(req, param, bodyPath, next+(k-1)*limit)
+	}}, true
 }
 
-// Ahead asks for offset next+(k-1)*limit.
-func (p *Offset) Ahead(req *Request, k int) {
-	setParam(req, p.offsetParam, p.offsetBodyPath, p.offset+(k-1)*p.limit)
-}
-
-// Planned forwards to the detected paginator when it plans.
-func (a *Auto) Planned() (int, bool) {
+// Plan forwards to the detected paginator when it plans.
+func (a *Auto) Plan() (Plan, bool) {
 	if pl, ok := a.p.(Planner); ok {
-		return pl.Planned()
+		return pl.Plan()
 	}
-	return 0, false
-}
-
-// Ahead forwards to the detected paginator; call it only when Planned
-// reported ok.
-func (a *Auto) Ahead(req *Request, k int) {
-	if pl, ok := a.p.(Planner); ok {
-		pl.Ahead(req, k)
-	}
+	return Plan{}, false
 }
