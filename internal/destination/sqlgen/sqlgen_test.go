@@ -1,0 +1,224 @@
+package sqlgen_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/restload/restload/internal/destination/sqlgen"
+	"github.com/restload/restload/internal/schema"
+)
+
+// Two dialects shaped like DuckDB's and PostgreSQL's; the real ones live in
+// their destinations, whose conformance tests run the SQL.
+var (
+	qualify = &sqlgen.Dialect{
+		Quote:      sqlgen.QuoteDouble,
+		Types:      map[schema.DataType]string{schema.BigInt: "BIGINT", schema.Text: "VARCHAR"},
+		Decimal:    "DECIMAL(%d,%d)",
+		TempSchema: "temp.main",
+		TextCast:   "CAST(%s AS VARCHAR)",
+	}
+	distinctOn = &sqlgen.Dialect{
+		Quote:        sqlgen.QuoteDouble,
+		Types:        map[schema.DataType]string{schema.BigInt: "bigint", schema.Text: "text"},
+		Decimal:      "numeric(%d,%d)",
+		TempSchema:   "pg_temp",
+		OnCommitDrop: true,
+		DistinctOn:   true,
+		IDCollation:  ` COLLATE "C"`,
+		TextCast:     "%s::text",
+	}
+)
+
+func dataset(d *sqlgen.Dialect, schemaName ...string) *sqlgen.Dataset {
+	return &sqlgen.Dataset{Dialect: d, Schema: schemaName, Errorf: func(table, op string, err error) error {
+		return fmt.Errorf("table %q: %s: %w", table, op, err)
+	}}
+}
+
+func sqls(stmts []sqlgen.Stmt) []string {
+	out := make([]string, len(stmts))
+	for i, s := range stmts {
+		out[i] = s.Table + "|" + s.Op + "|" + s.SQL
+	}
+	return out
+}
+
+func wantSQL(t *testing.T, got []sqlgen.Stmt, want ...string) {
+	t.Helper()
+	g := sqls(got)
+	if strings.Join(g, "\n") != strings.Join(want, "\n") {
+		t.Errorf("statements:\n%s\nwant:\n%s", strings.Join(g, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+func TestApply(t *testing.T) {
+	tb := &schema.Table{Name: "users", Columns: []*schema.Column{
+		{Name: "id", Type: schema.BigInt}, {Name: `we"ird`, Type: schema.Text}, {Name: "amount", Type: schema.Decimal, Precision: 10, Scale: 2},
+	}}
+	ds := dataset(qualify, "db", "ds")
+	stmts, err := ds.Apply([]schema.Change{
+		{Kind: schema.AddTable, Table: tb},
+		{Kind: schema.AddColumn, Table: tb, Column: &schema.Column{Name: "price", Type: schema.Decimal}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantSQL(t, stmts,
+		`|create schema|CREATE SCHEMA IF NOT EXISTS "db"."ds"`,
+		`users|create table|CREATE TABLE IF NOT EXISTS "db"."ds"."users" ("id" BIGINT, "we""ird" VARCHAR, "amount" DECIMAL(10,2))`,
+		`users|add column price|ALTER TABLE "db"."ds"."users" ADD COLUMN IF NOT EXISTS "price" DECIMAL(38,9)`)
+
+	for _, c := range []struct {
+		change schema.Change
+		want   string
+	}{
+		{schema.Change{Kind: schema.AddTable}, `table "": apply: add_table change without a table`},
+		{schema.Change{Kind: schema.AddColumn, Table: tb}, `table "users": add column: add_column change without a column`},
+		{schema.Change{Kind: schema.AddTable, Table: &schema.Table{Name: "x", Columns: []*schema.Column{{Name: "u", Type: "uuid"}}}},
+			`table "x": create table: column "u": unknown data type "uuid"`},
+		{schema.Change{Kind: "drop_table", Table: tb}, `table "users": apply: unknown change kind "drop_table"`},
+	} {
+		if _, err := ds.Apply([]schema.Change{c.change}); err == nil || err.Error() != c.want {
+			t.Errorf("Apply(%+v): %v, want %q", c.change, err, c.want)
+		}
+	}
+}
+
+func TestSelect(t *testing.T) {
+	cols := []sqlgen.ReadColumn{{Name: "v"}, {Name: "j", AsText: true}}
+	withID := append([]sqlgen.ReadColumn{{Name: schema.ColID}}, cols...)
+	for _, c := range []struct {
+		d    *sqlgen.Dialect
+		cols []sqlgen.ReadColumn
+		want string
+	}{
+		{qualify, cols, `SELECT "v", CAST("j" AS VARCHAR) FROM "ds"."t" ORDER BY 1, 2`},
+		{distinctOn, cols, `SELECT "v", "j"::text FROM "ds"."t" ORDER BY 1, 2`},
+		{qualify, withID, `SELECT "_dlt_id", "v", CAST("j" AS VARCHAR) FROM "ds"."t" ORDER BY "_dlt_id"`},
+		{distinctOn, withID, `SELECT "_dlt_id", "v", "j"::text FROM "ds"."t" ORDER BY "_dlt_id" COLLATE "C"`},
+	} {
+		if got := dataset(c.d, "ds").Select("t", c.cols); got != c.want {
+			t.Errorf("Select:\n got %s\nwant %s", got, c.want)
+		}
+	}
+}
+
+func mergeTables() (root, child *schema.Table) {
+	root = &schema.Table{Name: "o", Columns: []*schema.Column{{Name: schema.ColID, Type: schema.Text}, {Name: "id", Type: schema.BigInt, PrimaryKey: true}}}
+	child = &schema.Table{Name: "o__i", Parent: "o", Columns: []*schema.Column{{Name: schema.ColID, Type: schema.Text}, {Name: schema.ColRootID, Type: schema.Text}}}
+	return root, child
+}
+
+func TestStageAndMerge(t *testing.T) {
+	root, child := mergeTables()
+	const (
+		deleteChild = `o|merge|DELETE FROM "ds"."o__i" WHERE "_dlt_root_id" IN (SELECT t."_dlt_id" FROM "ds"."o" t WHERE EXISTS (SELECT 1 FROM %[1]s."o" s WHERE s."id" = t."id"))`
+		deleteRoot  = `o|merge|DELETE FROM "ds"."o" t WHERE EXISTS (SELECT 1 FROM %[1]s."o" s WHERE s."id" = t."id")`
+		insertRoot  = `o|merge|INSERT INTO "ds"."o" ("_dlt_id", "id") SELECT "_dlt_id", "id" FROM %s w`
+		insertChild = `o|merge|INSERT INTO "ds"."o__i" ("_dlt_id", "_dlt_root_id") SELECT "_dlt_id", "_dlt_root_id" FROM %s."o__i" c WHERE c."_dlt_root_id" IN (%s)`
+		drops       = "o|drop staging|DROP TABLE IF EXISTS %[1]s.\"o\"\no__i|drop staging|DROP TABLE IF EXISTS %[1]s.\"o__i\""
+	)
+	qualifyWinners := `(SELECT * FROM temp.main."o" QUALIFY row_number() OVER (PARTITION BY "id" ORDER BY "_dlt_id" DESC) = 1)`
+	pgWinnerIDs := `SELECT "_dlt_id" FROM pg_temp."_restload_winners"`
+	for _, c := range []struct {
+		d     *sqlgen.Dialect
+		stage []string
+		merge []string
+	}{
+		{qualify,
+			[]string{`o|stage|CREATE OR REPLACE TEMP TABLE "o" ("_dlt_id" VARCHAR, "id" BIGINT)`},
+			[]string{
+				fmt.Sprintf(deleteChild, "temp.main"), fmt.Sprintf(deleteRoot, "temp.main"),
+				fmt.Sprintf(insertRoot, qualifyWinners),
+				fmt.Sprintf(insertChild, "temp.main", `SELECT "_dlt_id" FROM `+qualifyWinners+` w`),
+				fmt.Sprintf(drops, "temp.main"),
+			}},
+		{distinctOn,
+			[]string{`o|stage|DROP TABLE IF EXISTS pg_temp."o"`, `o|stage|CREATE TEMP TABLE "o" ("_dlt_id" text, "id" bigint) ON COMMIT DROP`},
+			[]string{
+				fmt.Sprintf(deleteChild, "pg_temp"), fmt.Sprintf(deleteRoot, "pg_temp"),
+				`o|merge|CREATE TEMP TABLE "_restload_winners" ON COMMIT DROP AS SELECT DISTINCT ON ("id") "_dlt_id" FROM pg_temp."o" ORDER BY "id", "_dlt_id" COLLATE "C" DESC`,
+				fmt.Sprintf(insertRoot, `(SELECT s.* FROM pg_temp."o" s WHERE s."_dlt_id" IN (`+pgWinnerIDs+`))`),
+				fmt.Sprintf(insertChild, "pg_temp", pgWinnerIDs),
+				`o|merge|DROP TABLE pg_temp."_restload_winners"`,
+				fmt.Sprintf(drops, "pg_temp"),
+			}},
+	} {
+		st := dataset(c.d, "ds").NewStaging()
+		stmts, err := st.Stage(root)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantSQL(t, stmts, c.stage...)
+		if _, err := st.Stage(child); err != nil {
+			t.Fatal(err)
+		}
+		// Staging again adds only the new column.
+		wider := root.Clone()
+		wider.Columns = append(wider.Columns, &schema.Column{Name: "n", Type: schema.BigInt})
+		stmts, err = st.Stage(wider)
+		if err != nil {
+			t.Fatal(err)
+		}
+		typ := c.d.Types[schema.BigInt]
+		wantSQL(t, stmts, fmt.Sprintf(`o|stage|ALTER TABLE %s."o" ADD COLUMN "n" %s`, c.d.TempSchema, typ))
+		stmts, err = st.Merge(root, []*schema.Table{child})
+		if err != nil {
+			t.Fatal(err)
+		}
+		merge := strings.Join(c.merge, "\n")
+		merge = strings.Replace(merge, `("_dlt_id", "id") SELECT "_dlt_id", "id"`, `("_dlt_id", "id", "n") SELECT "_dlt_id", "id", "n"`, 1)
+		wantSQL(t, stmts, strings.Split(merge, "\n")...)
+		if left := st.DropAll(); len(left) != 0 {
+			t.Errorf("after Merge, DropAll = %v, want nothing left", sqls(left))
+		}
+	}
+}
+
+func TestMergeEdgeCases(t *testing.T) {
+	root, child := mergeTables()
+	ds := dataset(qualify, "ds")
+
+	// Nothing staged for root: only the children's staging goes.
+	st := ds.NewStaging()
+	st.Stage(child)
+	stmts, err := st.Merge(root, []*schema.Table{child})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantSQL(t, stmts, `o__i|drop staging|DROP TABLE IF EXISTS temp.main."o__i"`)
+
+	// No primary key: staged rows are appended.
+	plain := &schema.Table{Name: "p", Columns: []*schema.Column{{Name: "v", Type: schema.Text}}}
+	st.Stage(plain)
+	stmts, err = st.Merge(plain, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantSQL(t, stmts, `p|merge|INSERT INTO "ds"."p" ("v") SELECT "v" FROM temp.main."p" w`, `p|drop staging|DROP TABLE IF EXISTS temp.main."p"`)
+
+	// A keyed root staged without _dlt_id, and a child without _dlt_root_id.
+	noID := &schema.Table{Name: "o", Columns: []*schema.Column{{Name: "id", Type: schema.BigInt, PrimaryKey: true}}}
+	st.Stage(noID)
+	if _, err := st.Merge(noID, nil); err == nil || err.Error() != `table "o": merge: staged rows lack the _dlt_id column` {
+		t.Errorf("Merge without _dlt_id: %v", err)
+	}
+	st = ds.NewStaging()
+	st.Stage(root)
+	orphan := &schema.Table{Name: "o__x", Columns: []*schema.Column{{Name: schema.ColID, Type: schema.Text}}}
+	if _, err := st.Merge(root, []*schema.Table{orphan}); err == nil || err.Error() != `table "o__x": merge: child table lacks the _dlt_root_id column` {
+		t.Errorf("Merge with a child without _dlt_root_id: %v", err)
+	}
+
+	// DropAll drops what was never merged, in name order, once.
+	st.Stage(child)
+	wantSQL(t, st.DropAll(), `o|drop staging|DROP TABLE IF EXISTS temp.main."o"`, `o__i|drop staging|DROP TABLE IF EXISTS temp.main."o__i"`)
+	if left := st.DropAll(); len(left) != 0 {
+		t.Errorf("second DropAll = %v", sqls(left))
+	}
+	if _, err := st.Stage(&schema.Table{Name: "u", Columns: []*schema.Column{{Name: "u", Type: "uuid"}}}); err == nil || !strings.Contains(err.Error(), `table "u": stage: column "u": unknown data type "uuid"`) {
+		t.Errorf("Stage with an unknown type: %v", err)
+	}
+}
