@@ -72,24 +72,16 @@ func (t *tx) Write(ctx context.Context, tb *schema.Table, mode destination.Mode,
 	if err := t.check(); err != nil {
 		return 0, err
 	}
+	stmts, staged, err := t.staging.Prepare(tb, mode)
+	if err != nil {
+		return 0, err
+	}
+	if err := t.run(ctx, stmts); err != nil {
+		return 0, err
+	}
 	catalog, sch := t.d.catalog, t.d.dataset
-	switch mode {
-	case destination.ModeAppend:
-	case destination.ModeReplace:
-		if err := t.run(ctx, []sqlgen.Stmt{t.d.sql.Replace(tb.Name)}); err != nil {
-			return 0, err
-		}
-	case destination.ModeStage:
-		stmts, err := t.staging.Stage(tb)
-		if err != nil {
-			return 0, err
-		}
-		if err := t.run(ctx, stmts); err != nil {
-			return 0, err
-		}
+	if staged {
 		catalog, sch = "temp", "main"
-	default:
-		return 0, t.d.errorf(tb.Name, "write", fmt.Errorf("unknown write mode %d", mode))
 	}
 	n, err := t.appendRows(ctx, tb, catalog, sch, rows)
 	if err != nil {

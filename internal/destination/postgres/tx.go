@@ -69,24 +69,16 @@ func (t *tx) Write(ctx context.Context, tb *schema.Table, mode destination.Mode,
 	if err := checkTable(tb); err != nil {
 		return 0, t.p.errorf("", "write", err)
 	}
+	stmts, staged, err := t.staging.Prepare(tb, mode)
+	if err != nil {
+		return 0, err
+	}
+	if err := t.run(ctx, stmts); err != nil {
+		return 0, err
+	}
 	ident := pgx.Identifier{t.p.dataset, tb.Name}
-	switch mode {
-	case destination.ModeAppend:
-	case destination.ModeReplace:
-		if err := t.run(ctx, []sqlgen.Stmt{t.p.sql.Replace(tb.Name)}); err != nil {
-			return 0, err
-		}
-	case destination.ModeStage:
-		stmts, err := t.staging.Stage(tb)
-		if err != nil {
-			return 0, err
-		}
-		if err := t.run(ctx, stmts); err != nil {
-			return 0, err
-		}
+	if staged {
 		ident = pgx.Identifier{dialect.TempSchema, tb.Name}
-	default:
-		return 0, t.p.errorf(tb.Name, "write", fmt.Errorf("unknown write mode %d", mode))
 	}
 	conv, err := destination.NewRowConverter(tb.Columns, converterFor)
 	if err != nil {

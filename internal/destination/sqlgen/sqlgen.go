@@ -1,7 +1,9 @@
 // Package sqlgen builds the SQL text that restload's SQL destinations
 // (DuckDB, PostgreSQL) run to apply schema changes, replace a table's rows,
 // stage rows for merge, merge them, and read a table back, from a small
-// description of each database's dialect.
+// description of each database's dialect. Dataset writes the SQL of one
+// dataset's tables; Staging, that of one transaction's staging tables and
+// merges.
 //
 // It does no I/O: a destination runs the statements on its own connection,
 // in its own transaction, and bulk-loads rows its own way (DuckDB's
@@ -17,6 +19,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/restload/restload/internal/destination"
 	"github.com/restload/restload/internal/schema"
 )
 
@@ -149,13 +152,6 @@ func (ds *Dataset) Apply(changes []schema.Change) ([]Stmt, error) {
 	return stmts, nil
 }
 
-// Replace is the statement that empties a table before ModeReplace loads
-// its new rows: a DELETE, not TRUNCATE, so other sessions keep reading the
-// old rows until the transaction commits.
-func (ds *Dataset) Replace(table string) Stmt {
-	return Stmt{table, "replace", "DELETE FROM " + ds.Table(table)}
-}
-
 // columnDefs renders the column list of a CREATE TABLE.
 func (ds *Dataset) columnDefs(cols []*schema.Column) (string, error) {
 	defs := make([]string, len(cols))
@@ -254,6 +250,24 @@ func (s *Staging) Stage(tb *schema.Table) ([]Stmt, error) {
 	}
 	s.cols[tb.Name] = have
 	return stmts, nil
+}
+
+// Prepare returns the statements to run before rows are bulk-loaded into
+// tb with mode: none to append; a DELETE to replace (not TRUNCATE, so other
+// sessions keep reading the old rows until the transaction commits); to
+// stage, those of Stage, and then staged is true: the rows go to tb's
+// staging table (Dataset.Staging) instead of tb.
+func (s *Staging) Prepare(tb *schema.Table, mode destination.Mode) (stmts []Stmt, staged bool, err error) {
+	switch mode {
+	case destination.ModeAppend:
+		return nil, false, nil
+	case destination.ModeReplace:
+		return []Stmt{{tb.Name, "replace", "DELETE FROM " + s.ds.Table(tb.Name)}}, false, nil
+	case destination.ModeStage:
+		stmts, err := s.Stage(tb)
+		return stmts, err == nil, err
+	}
+	return nil, false, s.ds.Errorf(tb.Name, "write", fmt.Errorf("unknown write mode %d", mode))
 }
 
 func hasColumn(cols []*schema.Column, name string) bool {

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/restload/restload/internal/destination"
 	"github.com/restload/restload/internal/destination/sqlgen"
 	"github.com/restload/restload/internal/schema"
 )
@@ -220,5 +221,32 @@ func TestMergeEdgeCases(t *testing.T) {
 	}
 	if _, err := st.Stage(&schema.Table{Name: "u", Columns: []*schema.Column{{Name: "u", Type: "uuid"}}}); err == nil || !strings.Contains(err.Error(), `table "u": stage: column "u": unknown data type "uuid"`) {
 		t.Errorf("Stage with an unknown type: %v", err)
+	}
+}
+
+func TestPrepare(t *testing.T) {
+	tb := &schema.Table{Name: "t", Columns: []*schema.Column{{Name: "v", Type: schema.Text}}}
+	for _, c := range []struct {
+		mode   destination.Mode
+		want   []string
+		staged bool
+		err    string
+	}{
+		{destination.ModeAppend, nil, false, ""},
+		{destination.ModeReplace, []string{`t|replace|DELETE FROM "ds"."t"`}, false, ""},
+		{destination.ModeStage, []string{`t|stage|CREATE OR REPLACE TEMP TABLE "t" ("v" VARCHAR)`}, true, ""},
+		{destination.Mode(9), nil, false, `table "t": write: unknown write mode 9`},
+	} {
+		stmts, staged, err := dataset(qualify, "ds").NewStaging().Prepare(tb, c.mode)
+		if c.err != "" {
+			if err == nil || err.Error() != c.err {
+				t.Errorf("mode %d: %v, want %q", c.mode, err, c.err)
+			}
+			continue
+		}
+		if err != nil || staged != c.staged {
+			t.Errorf("mode %d: staged %v, %v; want staged %v", c.mode, staged, err, c.staged)
+		}
+		wantSQL(t, stmts, c.want...)
 	}
 }
