@@ -99,7 +99,7 @@ func Open(ctx context.Context, path, dataset string) (*DuckDB, error) {
 		return nil, fmt.Errorf("%s: open: %w", name, err)
 	}
 	d := &DuckDB{connector: connector, db: db, name: name, catalog: catalog, dataset: dataset}
-	d.sql = &sqlgen.Dataset{Dialect: dialect, Schema: []string{catalog, dataset}, Errorf: d.errorf}
+	d.sql = &sqlgen.Dataset{Dialect: dialect, Schema: []string{catalog, dataset}, Name: name}
 	return d, nil
 }
 
@@ -112,23 +112,15 @@ func (d *DuckDB) Close() error {
 	return nil
 }
 
-// errorf formats an error naming the destination, dataset and table.
-func (d *DuckDB) errorf(table, op string, err error) error {
-	if table == "" {
-		return fmt.Errorf("%s: dataset %q: %s: %w", d.name, d.dataset, op, err)
-	}
-	return fmt.Errorf("%s: table %q.%q: %s: %w", d.name, d.dataset, table, op, err)
-}
-
 // Begin starts a transaction on a dedicated connection.
 func (d *DuckDB) Begin(ctx context.Context) (destination.Tx, error) {
 	conn, err := d.db.Conn(ctx)
 	if err != nil {
-		return nil, d.errorf("", "begin", err)
+		return nil, d.sql.Errorf("", "begin", err)
 	}
 	if _, err := conn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
 		conn.Close()
-		return nil, d.errorf("", "begin", err)
+		return nil, d.sql.Errorf("", "begin", err)
 	}
 	return &tx{d: d, conn: conn, staging: d.sql.NewStaging()}, nil
 }
@@ -141,28 +133,28 @@ func (d *DuckDB) Read(ctx context.Context, table string, fn func(row map[string]
 		WHERE table_catalog = current_database() AND table_schema = ? AND table_name = ? ORDER BY ordinal_position`,
 		d.dataset, table)
 	if err != nil {
-		return d.errorf(table, "read", err)
+		return d.sql.Errorf(table, "read", err)
 	}
 	var cols []sqlgen.ReadColumn
 	for rows.Next() {
 		var name, typ string
 		if err := rows.Scan(&name, &typ); err != nil {
 			rows.Close()
-			return d.errorf(table, "read", err)
+			return d.sql.Errorf(table, "read", err)
 		}
 		cols = append(cols, sqlgen.ReadColumn{Name: name, AsText: typ == "JSON" || strings.HasPrefix(typ, "DECIMAL")})
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return d.errorf(table, "read", err)
+		return d.sql.Errorf(table, "read", err)
 	}
 	if len(cols) == 0 {
-		return d.errorf(table, "read", destination.ErrNoTable)
+		return d.sql.Errorf(table, "read", destination.ErrNoTable)
 	}
 	q := d.sql.Select(table, cols)
 	data, err := d.db.QueryContext(ctx, q)
 	if err != nil {
-		return d.errorf(table, "read", err)
+		return d.sql.Errorf(table, "read", err)
 	}
 	defer data.Close()
 	vals := make([]any, len(cols))
@@ -172,7 +164,7 @@ func (d *DuckDB) Read(ctx context.Context, table string, fn func(row map[string]
 	}
 	for data.Next() {
 		if err := data.Scan(ptrs...); err != nil {
-			return d.errorf(table, "read", err)
+			return d.sql.Errorf(table, "read", err)
 		}
 		row := make(map[string]any, len(cols))
 		for i, c := range cols {
@@ -183,7 +175,7 @@ func (d *DuckDB) Read(ctx context.Context, table string, fn func(row map[string]
 		}
 	}
 	if err := data.Err(); err != nil {
-		return d.errorf(table, "read", err)
+		return d.sql.Errorf(table, "read", err)
 	}
 	return nil
 }

@@ -32,7 +32,7 @@ var _ destination.Tx = (*tx)(nil)
 func (t *tx) run(ctx context.Context, stmts []sqlgen.Stmt) error {
 	for _, s := range stmts {
 		if _, err := t.conn.ExecContext(ctx, s.SQL); err != nil {
-			return t.fail(t.d.errorf(s.Table, s.Op, err))
+			return t.fail(t.d.sql.Errorf(s.Table, s.Op, err))
 		}
 	}
 	return nil
@@ -85,7 +85,7 @@ func (t *tx) Write(ctx context.Context, tb *schema.Table, mode destination.Mode,
 	}
 	n, err := t.appendRows(ctx, tb, catalog, sch, rows)
 	if err != nil {
-		return n, t.fail(t.d.errorf(tb.Name, "write", err))
+		return n, t.fail(t.d.sql.Errorf(tb.Name, "write", err))
 	}
 	return n, nil
 }
@@ -158,7 +158,7 @@ func (t *tx) Commit(ctx context.Context) error {
 	}
 	if t.failed != nil {
 		t.Rollback(ctx)
-		return t.d.errorf("", "commit", fmt.Errorf("transaction rolled back after an earlier error: %w", t.failed))
+		return t.d.sql.Errorf("", "commit", fmt.Errorf("transaction rolled back after an earlier error: %w", t.failed))
 	}
 	if err := t.run(ctx, t.staging.DropAll()); err != nil {
 		t.Rollback(ctx)
@@ -171,7 +171,7 @@ func (t *tx) Commit(ctx context.Context) error {
 		// pooled connection goes back clean.
 		t.conn.ExecContext(context.Background(), "ROLLBACK")
 		t.conn.Close()
-		return t.d.errorf("", "commit", err)
+		return t.d.sql.Errorf("", "commit", err)
 	}
 	return t.d.closeConn(t.conn)
 }
@@ -185,14 +185,14 @@ func (t *tx) Rollback(ctx context.Context) error {
 	_, err := t.conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
 	cerr := t.d.closeConn(t.conn)
 	if err != nil {
-		return t.d.errorf("", "rollback", err)
+		return t.d.sql.Errorf("", "rollback", err)
 	}
 	return cerr
 }
 
 func (d *DuckDB) closeConn(c *sql.Conn) error {
 	if err := c.Close(); err != nil {
-		return d.errorf("", "release connection", err)
+		return d.sql.Errorf("", "release connection", err)
 	}
 	return nil
 }

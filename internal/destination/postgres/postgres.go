@@ -86,7 +86,7 @@ func Open(ctx context.Context, url, dataset string) (*Postgres, error) {
 		return nil, fmt.Errorf("%s: connect: %w", name, err)
 	}
 	p := &Postgres{pool: pool, name: name, dataset: dataset}
-	p.sql = &sqlgen.Dataset{Dialect: dialect, Schema: []string{dataset}, Errorf: p.errorf}
+	p.sql = &sqlgen.Dataset{Dialect: dialect, Schema: []string{dataset}, Name: name}
 	return p, nil
 }
 
@@ -96,18 +96,11 @@ func (p *Postgres) Close() error {
 	return nil
 }
 
-func (p *Postgres) errorf(table, op string, err error) error {
-	if table == "" {
-		return fmt.Errorf("%s: dataset %q: %s: %w", p.name, p.dataset, op, err)
-	}
-	return fmt.Errorf("%s: table %q.%q: %s: %w", p.name, p.dataset, table, op, err)
-}
-
 // Begin starts a transaction on one pooled connection.
 func (p *Postgres) Begin(ctx context.Context) (destination.Tx, error) {
 	t, err := p.pool.Begin(ctx)
 	if err != nil {
-		return nil, p.errorf("", "begin", err)
+		return nil, p.sql.Errorf("", "begin", err)
 	}
 	return &tx{p: p, tx: t, staging: p.sql.NewStaging()}, nil
 }
@@ -117,39 +110,39 @@ func (p *Postgres) Begin(ctx context.Context) (destination.Tx, error) {
 // back as strings, timestamps as time.Time in UTC, dates as time.Time.
 func (p *Postgres) Read(ctx context.Context, table string, fn func(row map[string]any) error) error {
 	if err := checkIdent("table", table); err != nil {
-		return p.errorf(table, "read", err)
+		return p.sql.Errorf(table, "read", err)
 	}
 	rows, err := p.pool.Query(ctx, `SELECT column_name, udt_name FROM information_schema.columns
 		WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position`, p.dataset, table)
 	if err != nil {
-		return p.errorf(table, "read", err)
+		return p.sql.Errorf(table, "read", err)
 	}
 	var cols []sqlgen.ReadColumn
 	for rows.Next() {
 		var name, udt string
 		if err := rows.Scan(&name, &udt); err != nil {
 			rows.Close()
-			return p.errorf(table, "read", err)
+			return p.sql.Errorf(table, "read", err)
 		}
 		cols = append(cols, sqlgen.ReadColumn{Name: name, AsText: udt == "json" || udt == "jsonb" || udt == "numeric"})
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return p.errorf(table, "read", err)
+		return p.sql.Errorf(table, "read", err)
 	}
 	if len(cols) == 0 {
-		return p.errorf(table, "read", destination.ErrNoTable)
+		return p.sql.Errorf(table, "read", destination.ErrNoTable)
 	}
 	q := p.sql.Select(table, cols)
 	data, err := p.pool.Query(ctx, q)
 	if err != nil {
-		return p.errorf(table, "read", err)
+		return p.sql.Errorf(table, "read", err)
 	}
 	defer data.Close()
 	for data.Next() {
 		vals, err := data.Values()
 		if err != nil {
-			return p.errorf(table, "read", err)
+			return p.sql.Errorf(table, "read", err)
 		}
 		row := make(map[string]any, len(cols))
 		for i, c := range cols {
@@ -164,7 +157,7 @@ func (p *Postgres) Read(ctx context.Context, table string, fn func(row map[strin
 		}
 	}
 	if err := data.Err(); err != nil {
-		return p.errorf(table, "read", err)
+		return p.sql.Errorf(table, "read", err)
 	}
 	return nil
 }

@@ -27,7 +27,7 @@ var _ destination.Tx = (*tx)(nil)
 func (t *tx) run(ctx context.Context, stmts []sqlgen.Stmt) error {
 	for _, s := range stmts {
 		if _, err := t.tx.Exec(ctx, s.SQL); err != nil {
-			return t.p.errorf(s.Table, s.Op, err)
+			return t.p.sql.Errorf(s.Table, s.Op, err)
 		}
 	}
 	return nil
@@ -44,11 +44,11 @@ func (t *tx) Apply(ctx context.Context, changes []schema.Change) error {
 			break // sqlgen.Dataset.Apply reports it
 		}
 		if err := checkTable(c.Table); err != nil {
-			return t.p.errorf("", "apply", err)
+			return t.p.sql.Errorf("", "apply", err)
 		}
 		if c.Column != nil {
 			if err := checkIdent("column", c.Column.Name); err != nil {
-				return t.p.errorf(c.Table.Name, "apply", err)
+				return t.p.sql.Errorf(c.Table.Name, "apply", err)
 			}
 		}
 	}
@@ -67,7 +67,7 @@ func (t *tx) Write(ctx context.Context, tb *schema.Table, mode destination.Mode,
 		return 0, errDone
 	}
 	if err := checkTable(tb); err != nil {
-		return 0, t.p.errorf("", "write", err)
+		return 0, t.p.sql.Errorf("", "write", err)
 	}
 	stmts, staged, err := t.staging.Prepare(tb, mode)
 	if err != nil {
@@ -82,7 +82,7 @@ func (t *tx) Write(ctx context.Context, tb *schema.Table, mode destination.Mode,
 	}
 	conv, err := destination.NewRowConverter(tb.Columns, converterFor)
 	if err != nil {
-		return 0, t.p.errorf(tb.Name, "write", err)
+		return 0, t.p.sql.Errorf(tb.Name, "write", err)
 	}
 	var srcErr error
 	src := pgx.CopyFromFunc(func() ([]any, error) {
@@ -105,7 +105,7 @@ func (t *tx) Write(ctx context.Context, tb *schema.Table, mode destination.Mode,
 		if srcErr != nil {
 			err = srcErr
 		}
-		return copied, t.p.errorf(tb.Name, "write", err)
+		return copied, t.p.sql.Errorf(tb.Name, "write", err)
 	}
 	return copied, nil
 }
@@ -133,7 +133,7 @@ func (t *tx) Commit(ctx context.Context) error {
 	}
 	t.done = true
 	if err := t.tx.Commit(ctx); err != nil {
-		return t.p.errorf("", "commit", err)
+		return t.p.sql.Errorf("", "commit", err)
 	}
 	return nil
 }
@@ -145,7 +145,7 @@ func (t *tx) Rollback(ctx context.Context) error {
 	}
 	t.done = true
 	if err := t.tx.Rollback(context.WithoutCancel(ctx)); err != nil && !errors.Is(err, pgx.ErrTxClosed) {
-		return t.p.errorf("", "rollback", err)
+		return t.p.sql.Errorf("", "rollback", err)
 	}
 	return nil
 }

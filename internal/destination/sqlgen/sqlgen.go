@@ -92,9 +92,18 @@ type Dataset struct {
 	// Schema is the dataset's schema, qualified as the database needs it
 	// ([catalog, dataset] or [dataset]), unquoted.
 	Schema []string
-	// Errorf makes the error of operation op on table ("" for the dataset),
-	// naming the destination and dataset.
-	Errorf func(table, op string, err error) error
+	// Name names the destination in errors ("duckdb ./data.duckdb").
+	Name string
+}
+
+// Errorf wraps err, the failure of operation op on table ("" for the
+// dataset itself), naming the destination, dataset and table.
+func (ds *Dataset) Errorf(table, op string, err error) error {
+	dataset := ds.Schema[len(ds.Schema)-1]
+	if table == "" {
+		return fmt.Errorf("%s: dataset %q: %s: %w", ds.Name, dataset, op, err)
+	}
+	return fmt.Errorf("%s: table %q.%q: %s: %w", ds.Name, dataset, table, op, err)
 }
 
 func (ds *Dataset) quote(id string) string { return ds.Dialect.Quote(id) }

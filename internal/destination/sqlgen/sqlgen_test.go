@@ -33,9 +33,7 @@ var (
 )
 
 func dataset(d *sqlgen.Dialect, schemaName ...string) *sqlgen.Dataset {
-	return &sqlgen.Dataset{Dialect: d, Schema: schemaName, Errorf: func(table, op string, err error) error {
-		return fmt.Errorf("table %q: %s: %w", table, op, err)
-	}}
+	return &sqlgen.Dataset{Dialect: d, Schema: schemaName, Name: "test"}
 }
 
 func sqls(stmts []sqlgen.Stmt) []string {
@@ -75,11 +73,11 @@ func TestApply(t *testing.T) {
 		change schema.Change
 		want   string
 	}{
-		{schema.Change{Kind: schema.AddTable}, `table "": apply: add_table change without a table`},
-		{schema.Change{Kind: schema.AddColumn, Table: tb}, `table "users": add column: add_column change without a column`},
+		{schema.Change{Kind: schema.AddTable}, `test: dataset "ds": apply: add_table change without a table`},
+		{schema.Change{Kind: schema.AddColumn, Table: tb}, `test: table "ds"."users": add column: add_column change without a column`},
 		{schema.Change{Kind: schema.AddTable, Table: &schema.Table{Name: "x", Columns: []*schema.Column{{Name: "u", Type: "uuid"}}}},
-			`table "x": create table: column "u": unknown data type "uuid"`},
-		{schema.Change{Kind: "drop_table", Table: tb}, `table "users": apply: unknown change kind "drop_table"`},
+			`test: table "ds"."x": create table: column "u": unknown data type "uuid"`},
+		{schema.Change{Kind: "drop_table", Table: tb}, `test: table "ds"."users": apply: unknown change kind "drop_table"`},
 	} {
 		if _, err := ds.Apply([]schema.Change{c.change}); err == nil || err.Error() != c.want {
 			t.Errorf("Apply(%+v): %v, want %q", c.change, err, c.want)
@@ -203,13 +201,13 @@ func TestMergeEdgeCases(t *testing.T) {
 	// A keyed root staged without _dlt_id, and a child without _dlt_root_id.
 	noID := &schema.Table{Name: "o", Columns: []*schema.Column{{Name: "id", Type: schema.BigInt, PrimaryKey: true}}}
 	st.Stage(noID)
-	if _, err := st.Merge(noID, nil); err == nil || err.Error() != `table "o": merge: staged rows lack the _dlt_id column` {
+	if _, err := st.Merge(noID, nil); err == nil || err.Error() != `test: table "ds"."o": merge: staged rows lack the _dlt_id column` {
 		t.Errorf("Merge without _dlt_id: %v", err)
 	}
 	st = ds.NewStaging()
 	st.Stage(root)
 	orphan := &schema.Table{Name: "o__x", Columns: []*schema.Column{{Name: schema.ColID, Type: schema.Text}}}
-	if _, err := st.Merge(root, []*schema.Table{orphan}); err == nil || err.Error() != `table "o__x": merge: child table lacks the _dlt_root_id column` {
+	if _, err := st.Merge(root, []*schema.Table{orphan}); err == nil || err.Error() != `test: table "ds"."o__x": merge: child table lacks the _dlt_root_id column` {
 		t.Errorf("Merge with a child without _dlt_root_id: %v", err)
 	}
 
@@ -219,7 +217,7 @@ func TestMergeEdgeCases(t *testing.T) {
 	if left := st.DropAll(); len(left) != 0 {
 		t.Errorf("second DropAll = %v", sqls(left))
 	}
-	if _, err := st.Stage(&schema.Table{Name: "u", Columns: []*schema.Column{{Name: "u", Type: "uuid"}}}); err == nil || !strings.Contains(err.Error(), `table "u": stage: column "u": unknown data type "uuid"`) {
+	if _, err := st.Stage(&schema.Table{Name: "u", Columns: []*schema.Column{{Name: "u", Type: "uuid"}}}); err == nil || !strings.Contains(err.Error(), `test: table "ds"."u": stage: column "u": unknown data type "uuid"`) {
 		t.Errorf("Stage with an unknown type: %v", err)
 	}
 }
@@ -235,7 +233,7 @@ func TestPrepare(t *testing.T) {
 		{destination.ModeAppend, nil, false, ""},
 		{destination.ModeReplace, []string{`t|replace|DELETE FROM "ds"."t"`}, false, ""},
 		{destination.ModeStage, []string{`t|stage|CREATE OR REPLACE TEMP TABLE "t" ("v" VARCHAR)`}, true, ""},
-		{destination.Mode(9), nil, false, `table "t": write: unknown write mode 9`},
+		{destination.Mode(9), nil, false, `test: table "ds"."t": write: unknown write mode 9`},
 	} {
 		stmts, staged, err := dataset(qualify, "ds").NewStaging().Prepare(tb, c.mode)
 		if c.err != "" {
