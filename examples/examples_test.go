@@ -47,7 +47,7 @@ var examples = []example{
 // runElsewhere are examples that other packages' tests run end to end
 // against restload's own mock APIs; here they only pass check.
 var runElsewhere = map[string]map[string]string{
-	// internal/pipeline TestRunAnalyticsExample and internal/cli (demo).
+	// internal/pipeline TestSeedPipelineEndToEnd and internal/cli (demo).
 	"analytics/pipeline.yaml": {"CLIENT_ID": "id", "CLIENT_SECRET": "secret", "CLIENT_REFRESH_TOKEN": "rt"},
 	// internal/conformance TestSigmaExample.
 	"sigma/pipeline.yaml": {"SIGMA_CLIENT_ID": "id", "SIGMA_CLIENT_SECRET": "secret"},
