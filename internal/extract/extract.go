@@ -15,6 +15,12 @@
 // stay as written. A response that a response action matches (by status
 // and/or a substring of the body, error bodies included) ends the resource
 // without error; an empty or 204 body is a page without records.
+//
+// When a page_number or offset paginator has read the total from a
+// response, the pages it plans are fetched ahead, Extractor.Prefetch at a
+// time, and still handed over in page order (see Extractor.Run); every
+// other paginator goes one page at a time, as each request depends on the
+// previous response.
 package extract
 
 import (
@@ -155,6 +161,7 @@ func (x *Extractor) Run(ctx context.Context, r Resource, fn func(ctx context.Con
 		plan := x.plan(pl, page)
 		var more bool
 		if plan.Pages > 1 {
+			x.logger().Debug("fetching pages ahead", "resource", r.Name, "from_page", page, "pages", plan.Pages, "prefetch", x.Prefetch)
 			var done int
 			done, more, err = w.ahead(ctx, req, plan, page)
 			page += done

@@ -356,3 +356,31 @@ func TestPrefetchCancel(t *testing.T) {
 		t.Errorf("error %v, want context.Canceled", err)
 	}
 }
+
+// TestPrefetchUnderHostLimit: the client's per-host concurrency bounds the
+// pages fetched ahead.
+func TestPrefetchUnderHostLimit(t *testing.T) {
+	a := newPagedAPI(t, "page", func(_ *http.Request, n int) (int, any) {
+		return 200, page(n, map[string]any{"total_pages": 12})
+	})
+	x := &extract.Extractor{Client: &httpclient.Client{HTTP: a.Client(), Limits: httpclient.HostLimits{Concurrency: 2}}, Prefetch: 8}
+	var got []int
+	_, err := x.Run(context.Background(), extract.Resource{
+		Name: "items", BaseURL: a.URL, Paginator: &config.Paginator{Type: "page_number", BasePage: ip(1), TotalPath: sp("total_pages")},
+		Endpoint: &config.Endpoint{Path: "items", Method: "GET", DataSelector: "data"},
+	}, func(ctx context.Context, p extract.Page) error {
+		got = append(got, p.Number)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 12 || !slices.IsSorted(got) {
+		t.Errorf("fn saw pages %v, want 1 to 12 in order", got)
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.peak > 2 {
+		t.Errorf("%d requests in flight at once, want at most limits.concurrency (2)", a.peak)
+	}
+}
