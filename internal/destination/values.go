@@ -216,7 +216,8 @@ func NewRowConverter(cols []*schema.Column, convert func(*schema.Column) (ValueC
 	return rc, nil
 }
 
-// Names returns the column names, in order.
+// Names returns the column names, in order; the caller must not modify
+// the slice.
 func (rc *RowConverter) Names() []string { return rc.names }
 
 // Rows returns how many rows Convert has converted.

@@ -86,7 +86,8 @@ type Stmt struct {
 	Table, Op, SQL string
 }
 
-// Dataset writes the SQL for the tables of one dataset.
+// Dataset writes the SQL for the tables of one dataset. It is read-only
+// once made, and safe for concurrent use.
 type Dataset struct {
 	Dialect *Dialect
 	// Schema is the dataset's schema, qualified as the database needs it
@@ -122,8 +123,8 @@ func (ds *Dataset) Table(name string) string {
 	return ds.SchemaName() + "." + ds.quote(name)
 }
 
-// Staging is the quoted, qualified name of a table's staging table.
-func (ds *Dataset) Staging(name string) string {
+// StagingTable is the quoted, qualified name of table name's staging table.
+func (ds *Dataset) StagingTable(name string) string {
 	return ds.Dialect.TempSchema + "." + ds.quote(name)
 }
 
@@ -237,7 +238,7 @@ func (s *Staging) Stage(tb *schema.Table) ([]Stmt, error) {
 		var stmts []Stmt
 		if d.OnCommitDrop {
 			stmts = append(stmts,
-				Stmt{tb.Name, "stage", "DROP TABLE IF EXISTS " + ds.Staging(tb.Name)},
+				Stmt{tb.Name, "stage", "DROP TABLE IF EXISTS " + ds.StagingTable(tb.Name)},
 				Stmt{tb.Name, "stage", fmt.Sprintf("CREATE TEMP TABLE %s (%s) ON COMMIT DROP", ds.quote(tb.Name), defs)})
 		} else {
 			stmts = append(stmts, Stmt{tb.Name, "stage", fmt.Sprintf("CREATE OR REPLACE TEMP TABLE %s (%s)", ds.quote(tb.Name), defs)})
@@ -254,7 +255,7 @@ func (s *Staging) Stage(tb *schema.Table) ([]Stmt, error) {
 		if err != nil {
 			return nil, ds.Errorf(tb.Name, "stage", err)
 		}
-		stmts = append(stmts, Stmt{tb.Name, "stage", fmt.Sprintf("ALTER TABLE %s ADD COLUMN %s %s", ds.Staging(tb.Name), ds.quote(c.Name), typ)})
+		stmts = append(stmts, Stmt{tb.Name, "stage", fmt.Sprintf("ALTER TABLE %s ADD COLUMN %s %s", ds.StagingTable(tb.Name), ds.quote(c.Name), typ)})
 		have = append(have, c)
 	}
 	s.cols[tb.Name] = have
@@ -265,7 +266,7 @@ func (s *Staging) Stage(tb *schema.Table) ([]Stmt, error) {
 // tb with mode: none to append; a DELETE to replace (not TRUNCATE, so other
 // sessions keep reading the old rows until the transaction commits); to
 // stage, those of Stage, and then staged is true: the rows go to tb's
-// staging table (Dataset.Staging) instead of tb.
+// staging table (Dataset.StagingTable) instead of tb.
 func (s *Staging) Prepare(tb *schema.Table, mode destination.Mode) (stmts []Stmt, staged bool, err error) {
 	switch mode {
 	case destination.ModeAppend:
@@ -310,7 +311,7 @@ func (s *Staging) Merge(root *schema.Table, children []*schema.Table) ([]Stmt, e
 		return nil, ds.Errorf(root.Name, "merge", fmt.Errorf("staged rows lack the %s column", schema.ColID))
 	}
 	id, rootID := q(schema.ColID), q(schema.ColRootID)
-	stage := ds.Staging(root.Name)
+	stage := ds.StagingTable(root.Name)
 	var sqls []string
 	winners := stage     // the staged rows to insert into root
 	var winnerIDs string // a query of their _dlt_id
@@ -352,7 +353,7 @@ func (s *Staging) Merge(root *schema.Table, children []*schema.Table) ([]Stmt, e
 			continue
 		}
 		list := ds.columnList(ccols)
-		sql := fmt.Sprintf("INSERT INTO %s (%s) SELECT %s FROM %s c", ds.Table(c.Name), list, list, ds.Staging(c.Name))
+		sql := fmt.Sprintf("INSERT INTO %s (%s) SELECT %s FROM %s c", ds.Table(c.Name), list, list, ds.StagingTable(c.Name))
 		if len(pk) > 0 {
 			sql += fmt.Sprintf(" WHERE c.%s IN (%s)", rootID, winnerIDs)
 		}
@@ -376,7 +377,7 @@ func (s *Staging) Drop(tables []*schema.Table) []Stmt {
 		if _, ok := s.cols[tb.Name]; !ok {
 			continue
 		}
-		stmts = append(stmts, Stmt{tb.Name, "drop staging", "DROP TABLE IF EXISTS " + s.ds.Staging(tb.Name)})
+		stmts = append(stmts, Stmt{tb.Name, "drop staging", "DROP TABLE IF EXISTS " + s.ds.StagingTable(tb.Name)})
 		delete(s.cols, tb.Name)
 	}
 	return stmts
