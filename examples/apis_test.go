@@ -152,13 +152,13 @@ func serveStripe(t *testing.T) (map[string]string, func(*testing.T, *result)) {
 	env := map[string]string{"STRIPE_API_URL": a.URL + "/v1", "STRIPE_SECRET_KEY": "sk_test_secret_2"}
 	return env, func(t *testing.T, r *result) {
 		r.wantColumn(t, "customers", "email", "a@example.com", "b@example.com", "c@example.com", "d@example.com", "e@example.com")
-		// The cursor is the last record's id; the page after the last one
-		// is empty, which ends the walk.
-		wantStrings(t, "customers starting_after", a.params("/v1/customers", "starting_after"), "", "cus_2", "cus_4", "cus_5")
+		// The cursor is the last record's id; has_more: false on the third
+		// page ends the walk without asking for an empty fourth.
+		wantStrings(t, "customers starting_after", a.params("/v1/customers", "starting_after"), "", "cus_2", "cus_4")
 		r.wantColumn(t, "charges", "billing_details__address__city", "Berlin", "Boston")
-		wantStrings(t, "charges created[gte]", a.params("/v1/charges", "created[gte]"), "1704067200", "1704067200")
+		wantStrings(t, "charges created[gte]", a.params("/v1/charges", "created[gte]"), "1704067200")
 		r.wantColumn(t, "events", "data__object__id", "ch_1")
-		wantStrings(t, "events type", a.params("/v1/events", "type"), "charge.succeeded", "charge.succeeded")
+		wantStrings(t, "events type", a.params("/v1/events", "type"), "charge.succeeded")
 		a.wantEach(t, "the secret key as bearer token and limit=100", func(h hit) bool {
 			return h.Header.Get("Authorization") == "Bearer sk_test_secret_2" && h.Query.Get("limit") == "100"
 		})

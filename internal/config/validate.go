@@ -238,7 +238,7 @@ var paginatorKinds = map[string]kindKeys{
 	"page_number": {optional: pageNumberKeys},
 	"offset": {required: []string{"limit"}, optional: []string{"offset", "offset_param", "offset_body_path",
 		"limit_param", "limit_body_path", "total_path", "maximum_offset", "stop_after_empty_page", "has_more_path"}},
-	"cursor":        {optional: []string{"cursor_path", "cursor_param", "cursor_body_path"}},
+	"cursor":        {optional: []string{"cursor_path", "cursor_param", "cursor_body_path", "has_more_path", "stop_after_empty_page"}},
 	"json_link":     {optional: []string{"next_url_path"}},
 	"header_link":   {optional: []string{"links_next_key"}},
 	"header_cursor": {optional: []string{"cursor_key", "cursor_param"}},

@@ -7,12 +7,15 @@ import (
 
 // Cursor sends the value found at cursor_path (default "cursors.next") as
 // cursor_param (default "cursor"), or at cursor_body_path in the JSON body.
-// It stops when the value is missing, null or empty; a cursor seen twice is
-// an error.
+// It stops when the value is missing, null or empty, when has_more_path
+// reads false, or (stop_after_empty_page, default true) after a page with
+// no records; a cursor seen twice is an error.
 type Cursor struct {
-	path     string
-	param    string
-	bodyPath string
+	path        string
+	param       string
+	bodyPath    string
+	hasMorePath string
+	stopEmpty   bool
 
 	cursor  any
 	hasNext bool
@@ -21,9 +24,11 @@ type Cursor struct {
 
 func newCursor(cfg *config.Paginator) *Cursor {
 	return &Cursor{
-		path:     orDefault(cfg.CursorPath, "cursors.next"),
-		param:    orDefault(cfg.CursorParam, "cursor"),
-		bodyPath: cfg.CursorBodyPath,
+		path:        orDefault(cfg.CursorPath, "cursors.next"),
+		param:       orDefault(cfg.CursorParam, "cursor"),
+		bodyPath:    cfg.CursorBodyPath,
+		hasMorePath: cfg.HasMorePath,
+		stopEmpty:   boolOr(cfg.StopAfterEmptyPage, true),
 	}
 }
 
@@ -34,6 +39,16 @@ func (p *Cursor) Init(*Request) {}
 func (p *Cursor) Update(resp *Response) error {
 	p.g.begin()
 	p.hasNext = false
+	if p.stopEmpty && resp.Records == 0 {
+		return nil
+	}
+	if p.hasMorePath != "" {
+		if hm, found := response.Lookup(resp.Body, p.hasMorePath); found {
+			if more, ok := hasMore(hm); ok && !more {
+				return nil
+			}
+		}
+	}
 	v, _ := response.Lookup(resp.Body, p.path)
 	if empty(v) {
 		return nil
