@@ -120,7 +120,7 @@ func toDecimalText(v any) (any, error) {
 		if _, ok := new(big.Rat).SetString(x); !ok {
 			return nil, fmt.Errorf("cannot parse %q as a decimal", x)
 		}
-		return x, nil
+		return v, nil
 	case int64:
 		return strconv.FormatInt(x, 10), nil
 	case float64:
@@ -137,6 +137,9 @@ func toTimestamp(v any) (any, error) {
 	case nil:
 		return nil, nil
 	case time.Time:
+		if x.Location() == time.UTC {
+			return v, nil // v itself: boxing x again would allocate
+		}
 		return x.UTC(), nil
 	case string:
 		t, err := time.Parse(time.RFC3339Nano, x)
@@ -174,7 +177,7 @@ func toJSON(v any) (any, error) {
 		if !json.Valid([]byte(x)) {
 			return nil, fmt.Errorf("invalid JSON %q", truncate(x))
 		}
-		return x, nil
+		return v, nil
 	case []byte:
 		if !json.Valid(x) {
 			return nil, fmt.Errorf("invalid JSON %q", truncate(string(x)))
