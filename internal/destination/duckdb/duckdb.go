@@ -31,10 +31,6 @@ func init() {
 	})
 }
 
-// DefaultMemoryLimit is the DuckDB memory_limit Open sets for database
-// files whose URL does not set one.
-const DefaultMemoryLimit = "128MB"
-
 // DuckDB is a DuckDB database opened for one dataset. Read is safe to call
 // while a Tx is open and sees only committed rows.
 type DuckDB struct {
@@ -71,16 +67,6 @@ func Open(ctx context.Context, path, dataset string) (*DuckDB, error) {
 	dsn := path
 	if path == ":memory:" {
 		dsn = ""
-	} else if !strings.Contains(path, "memory_limit=") {
-		// DuckDB's default limit is 80% of RAM, and a load (transaction-
-		// local rows, merge staging) grows toward it: ~1.7 GB for 800k
-		// records. Under a limit DuckDB spills to <path>.tmp instead. A
-		// DSN that sets memory_limit (duckdb:PATH?memory_limit=2GB) wins.
-		sep := "?"
-		if strings.Contains(path, "?") {
-			sep = "&"
-		}
-		dsn += sep + "memory_limit=" + DefaultMemoryLimit
 	}
 	connector, err := duckdb.NewConnector(dsn, nil)
 	if err != nil {
