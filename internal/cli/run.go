@@ -32,7 +32,7 @@ type runFlags struct {
 func (f *runFlags) register(c *cobra.Command) {
 	c.Flags().StringVar(&f.dest, "dest", "", "destination URL (duckdb:PATH, postgres://..., parquet:DIR, jsonl:DIR); overrides pipeline.destination")
 	c.Flags().StringVar(&f.secrets, "secrets", "", "TOML secrets file (default .restload/secrets.toml beside the pipeline file)")
-	c.Flags().IntVar(&f.workers, "workers", 4, "resources extracted at once")
+	c.Flags().IntVar(&f.workers, "workers", pipeline.DefaultWorkers, "resource trees extracted at once (requests are further bounded by the file's limits)")
 	c.Flags().StringVar(&f.workDir, "work-dir", "", "where load packages are kept (default .restload/<pipeline> beside the pipeline file)")
 	c.Flags().StringSliceVar(&f.resources, "resource", nil, "run only these resources (repeatable)")
 	c.Flags().StringVar(&f.summaryJSON, "summary-json", "", "also write the run summary as JSON to this file")

@@ -24,6 +24,12 @@ import (
 	"github.com/restload/restload/internal/steps"
 )
 
+// DefaultWorkers is how many resource trees are extracted at once by
+// default: enough that an API with a handful of slow endpoints (the seed's
+// eight) is read in parallel; per-host limits in the pipeline file bound
+// the requests themselves.
+const DefaultWorkers = 8
+
 // Options tune a run. The zero value works.
 type Options struct {
 	// Destination overrides the pipeline file's destination URL.
@@ -31,7 +37,8 @@ type Options struct {
 	// WorkDir holds load packages; default .restload/<pipeline> beside the
 	// pipeline file.
 	WorkDir string
-	// Workers bounds how many resources are extracted at once (default 4).
+	// Workers bounds how many resource trees are extracted at once
+	// (default DefaultWorkers).
 	Workers int
 	// Resources, when set, limits the run to these resources.
 	Resources []string
@@ -230,7 +237,7 @@ func Run(ctx context.Context, p *config.Pipeline, opts Options) (*Summary, error
 	}
 	workers := opts.Workers
 	if workers <= 0 {
-		workers = 4
+		workers = DefaultWorkers
 	}
 	// Parent/child trees run as units; see runResources (resource.go).
 	run, err := runResources(ctx, &runEnv{p: p, stored: stored, pkg: pkg, loadID: loadID, deps: deps, state: state, steps: compiled}, resources, workers)

@@ -122,7 +122,8 @@ type node struct {
 	err     error
 	was     *incremental.Stored // stored state
 	next    *incremental.Stored // state after this run
-	start   time.Time
+	start   time.Time           // when its tree started extracting (see setTimes)
+	end     time.Time
 }
 
 func (n *node) failed() error {
@@ -221,7 +222,7 @@ func runResources(ctx context.Context, env *runEnv, resources []*config.Resource
 		n := nodes[r.Name]
 		rs := n.rs
 		rs.Retries = n.retries.Load()
-		rs.Seconds = time.Since(n.start).Seconds()
+		rs.Seconds = n.end.Sub(n.start).Seconds()
 		if n.norm != nil {
 			noteNormalize(&rs, n.norm, env.deps.log)
 		}
@@ -328,8 +329,19 @@ func writtenPaginator(p *config.Pipeline, r *config.Resource) bool {
 
 // runTree runs a root resource and, through it, its descendants.
 func runTree(ctx context.Context, env *runEnv, root *node) {
+	start := time.Now()
 	if err := runNode(ctx, env, root, nil, nil); err != nil {
 		root.fail(err)
+	}
+	root.setTimes(start, time.Now())
+}
+
+// setTimes records when n's tree started and finished extracting: a child
+// runs inside its parent's walk, so the tree's times are its times.
+func (n *node) setTimes(start, end time.Time) {
+	n.start, n.end = start, end
+	for _, c := range n.children {
+		c.setTimes(start, end)
 	}
 }
 
