@@ -26,7 +26,6 @@ package extract
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -35,6 +34,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/restload/restload/internal/config"
 	"github.com/restload/restload/internal/httpclient"
@@ -95,6 +95,10 @@ type Extractor struct {
 	// one page at a time. The HTTP client's per-host limits still bound
 	// the requests in flight across resources.
 	Prefetch int
+
+	// bodySize is the size of the last body read, the first guess at the
+	// next one's when the response does not say (chunked encoding).
+	bodySize atomic.Int64
 }
 
 // Error is an extraction failure: which resource, which page, which URL.
@@ -372,7 +376,7 @@ func (x *Extractor) fetch(ctx context.Context, r Resource, req *request, page in
 		return nil, false, x.pageErr(r, req, page, err)
 	}
 	defer hresp.Body.Close()
-	body, err := io.ReadAll(hresp.Body)
+	body, err := x.readBody(hresp)
 	if err != nil {
 		return nil, false, x.pageErr(r, req, page, fmt.Errorf("read response: %w", err))
 	}
@@ -387,13 +391,42 @@ func (x *Extractor) fetch(ctx context.Context, r Resource, req *request, page in
 	if len(bytes.TrimSpace(body)) == 0 {
 		return resp, false, nil
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	if err := dec.Decode(&resp.Body); err != nil {
+	if resp.Body, err = response.Decode(body); err != nil {
 		ct := hresp.Header.Get("Content-Type")
 		return nil, false, x.pageErr(r, req, page, fmt.Errorf("response is not JSON (Content-Type %q): %w; body starts: %s", ct, err, x.snippet(body)))
 	}
 	return resp, false, nil
+}
+
+// maxBodyGuess caps the buffer allocated up front for a body of unknown
+// size.
+const maxBodyGuess = 4 << 20
+
+// readBody reads the whole body into one buffer sized from Content-Length
+// or, failing that, from the previous body, so that a page is not copied
+// over and over while the buffer grows.
+func (x *Extractor) readBody(hresp *http.Response) ([]byte, error) {
+	size := hresp.ContentLength
+	if size < 0 {
+		size = min(x.bodySize.Load()+x.bodySize.Load()/8, maxBodyGuess)
+	}
+	// One byte over the expected size, so that the read that finds the
+	// end does not grow the buffer.
+	buf := make([]byte, 0, max(size+1, 512))
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := hresp.Body.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			x.bodySize.Store(int64(len(buf)))
+			return buf, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
 }
 
 func (x *Extractor) snippet(body []byte) string {
