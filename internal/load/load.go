@@ -253,7 +253,8 @@ type Result struct {
 	Changes       []schema.Change
 }
 
-// Package loads pkg into d in one transaction, then removes pkg from disk.
+// Package loads pkg, a sealed package, into d in one transaction, then
+// removes pkg from disk.
 //
 // Before anything is written it checks the loads table: a package whose load
 // id is recorded there was committed by a process that died before removing
@@ -262,102 +263,190 @@ type Result struct {
 // resource says), the state, a new schema version when the schema changed,
 // and the package's row in the loads table are written in one transaction.
 // On error nothing of pkg is visible and pkg stays on disk for a retry.
+//
+// Package is Begin, Resource for each of the manifest's resources, and
+// Commit; a run that loads resources while others still extract calls those
+// itself.
 func Package(ctx context.Context, d destination.Destination, pkg *spool.Package) (*Result, error) {
 	killPoint(KillBeforeLoad)
 	m := pkg.Manifest
-	res := &Result{LoadID: m.LoadID, Rows: map[string]int64{}}
 	loads, err := Loads(ctx, d)
 	if err != nil {
 		return nil, err
 	}
 	for _, l := range loads {
 		if l.LoadID == m.LoadID && l.Status == StatusLoaded {
-			res.AlreadyLoaded = true
-			res.SchemaVersion = l.SchemaVersion
-			res.Rows = l.Rows
+			res := &Result{LoadID: m.LoadID, AlreadyLoaded: true, SchemaVersion: l.SchemaVersion, Rows: l.Rows}
 			return res, pkg.Remove()
 		}
-	}
-
-	versions, err := Versions(ctx, d)
-	if err != nil {
-		return nil, err
-	}
-	var stored *schema.Schema
-	version := 0
-	if len(versions) > 0 {
-		stored = versions[len(versions)-1].Schema
-		version = versions[len(versions)-1].Version
 	}
 	pkgSchema, err := pkg.Schema()
 	if err != nil {
 		return nil, err
 	}
-	target := union(stored, pkgSchema)
-	target.Name = m.Dataset
-	changes := schema.Diff(orEmpty(stored), target)
-	if len(changes) > 0 || stored == nil {
-		version++
-	}
-	target.Version = version
-	res.SchemaVersion = version
-	res.Changes = changes
-
-	sys := systemTables()
-	sysChanges := make([]schema.Change, 0, len(sys))
-	if stored == nil {
-		for _, t := range sys {
-			sysChanges = append(sysChanges, schema.Change{Kind: schema.AddTable, Table: t})
-		}
-	}
-
-	tx, err := d.Begin(ctx)
+	l, err := Begin(ctx, d, m.LoadID)
 	if err != nil {
+		return nil, err
+	}
+	defer l.Rollback(ctx)
+	// Every table's changes first, in the package schema's order.
+	if err := l.evolve(ctx, pkgSchema); err != nil {
 		return nil, fmt.Errorf("load %s: %w", m.LoadID, err)
 	}
-	defer tx.Rollback(context.WithoutCancel(ctx))
-
-	if err := tx.Apply(ctx, append(sysChanges, changes...)); err != nil {
-		return nil, fmt.Errorf("load %s: apply schema changes: %w", m.LoadID, err)
-	}
 	for i, r := range m.Resources {
-		if err := loadResource(ctx, tx, pkg, pkgSchema, target, r, res.Rows); err != nil {
-			return nil, fmt.Errorf("load %s: resource %s: %w", m.LoadID, r.Name, err)
+		if err := l.Resource(ctx, pkg, r, pkgSchema); err != nil {
+			return nil, err
 		}
 		if i == 0 {
 			killPoint(KillMidLoad)
 		}
 	}
+	return l.Commit(ctx, pkg)
+}
 
+// Load is one package being loaded: an open destination transaction into
+// which resources are loaded one at a time (Resource), then committed with
+// the package's bookkeeping (Commit). A run begins it before extracting and
+// loads each resource as soon as its extraction finished, so loading
+// overlaps extraction; nothing is visible to readers before Commit.
+//
+// A Load is not safe for concurrent use: the destination has one
+// transaction, and its calls must come one after another.
+type Load struct {
+	d      destination.Destination
+	tx     destination.Tx
+	loadID string
+	// stored is the newest stored schema (nil before the first load) and
+	// version its number.
+	stored  *schema.Schema
+	version int
+	// target is stored plus every change applied in this transaction.
+	target *schema.Schema
+	// sys says whether the bookkeeping tables exist or were created.
+	sys  bool
+	rows map[string]int64
+}
+
+// Begin reads d's stored schema and starts the transaction that loads the
+// package loadID. Call Rollback (safe after Commit) when done.
+func Begin(ctx context.Context, d destination.Destination, loadID string) (*Load, error) {
+	versions, err := Versions(ctx, d)
+	if err != nil {
+		return nil, err
+	}
+	l := &Load{d: d, loadID: loadID, rows: map[string]int64{}}
+	if len(versions) > 0 {
+		l.stored = versions[len(versions)-1].Schema
+		l.version = versions[len(versions)-1].Version
+	}
+	l.target = orEmpty(l.stored).Clone()
+	l.sys = l.stored != nil
+	if l.tx, err = d.Begin(ctx); err != nil {
+		return nil, fmt.Errorf("load %s: %w", loadID, err)
+	}
+	return l, nil
+}
+
+// evolve applies what s's tables add to the target schema (and, on a first
+// load, creates the bookkeeping tables).
+func (l *Load) evolve(ctx context.Context, s *schema.Schema) error {
+	next := union(l.target, s)
+	changes := schema.Diff(l.target, next)
+	if !l.sys {
+		sys := make([]schema.Change, 0, 3+len(changes))
+		for _, t := range systemTables() {
+			sys = append(sys, schema.Change{Kind: schema.AddTable, Table: t})
+		}
+		changes = append(sys, changes...)
+	}
+	if len(changes) == 0 {
+		return nil
+	}
+	if err := l.tx.Apply(ctx, changes); err != nil {
+		return fmt.Errorf("apply schema changes: %w", err)
+	}
+	l.sys = true
+	l.target = next
+	return nil
+}
+
+// Resource loads resource r's rows from pkg: it applies the schema changes
+// of r's tables in s (the tables as extracted; rows in pkg follow their
+// column order), then appends, replaces or stages and merges r's root table
+// and its child tables, as r's write disposition says. pkg need not be
+// sealed, but r's table writers must be closed. On error the transaction
+// is unusable: Rollback it.
+func (l *Load) Resource(ctx context.Context, pkg *spool.Package, r spool.ResourceSummary, s *schema.Schema) error {
+	if err := l.evolve(ctx, s); err != nil {
+		return fmt.Errorf("load %s: resource %s: %w", l.loadID, r.Name, err)
+	}
+	if err := loadResource(ctx, l.tx, pkg, s, l.target, r, l.rows); err != nil {
+		return fmt.Errorf("load %s: resource %s: %w", l.loadID, r.Name, err)
+	}
+	return nil
+}
+
+// Commit writes the bookkeeping of pkg, which must be sealed and whose
+// resources were loaded with Resource: the schema changes the sealed schema
+// still adds (normally none), the state, a new schema version when the
+// schema changed, and pkg's row in the loads table; then it commits and
+// removes pkg from disk. On error nothing is visible and pkg stays on disk.
+func (l *Load) Commit(ctx context.Context, pkg *spool.Package) (*Result, error) {
+	// A run that loaded while extracting reaches both points here: the
+	// package is sealed, its rows are in the open transaction, and nothing
+	// is committed. (Package stops at them earlier.)
+	killPoint(KillBeforeLoad)
+	killPoint(KillMidLoad)
+	m := pkg.Manifest
+	pkgSchema, err := pkg.Schema()
+	if err != nil {
+		return nil, fmt.Errorf("load %s: %w", m.LoadID, err)
+	}
+	if err := l.evolve(ctx, pkgSchema); err != nil {
+		return nil, fmt.Errorf("load %s: %w", m.LoadID, err)
+	}
+	// The version stored is the package's schema over the stored one, as
+	// Package would compute it, whatever order resources were loaded in.
+	target := union(l.stored, pkgSchema)
+	target.Name = m.Dataset
+	changes := schema.Diff(orEmpty(l.stored), target)
+	version := l.version
+	if len(changes) > 0 || l.stored == nil {
+		version++
+	}
+	target.Version = version
+	res := &Result{LoadID: m.LoadID, Rows: l.rows, SchemaVersion: version, Changes: changes}
+
+	sys := systemTables()
 	now := time.Now().UTC()
 	ids := &idGen{prefix: m.LoadID}
 	if len(m.State) > 0 {
 		// State is rewritten whole (ModeReplace) rather than merged, so it
 		// works on destinations without merge: the stored rows of every
 		// pipeline, with this package's keys replacing or adding theirs.
-		rows, err := stateRows(ctx, d, m, now, ids)
+		rows, err := stateRows(ctx, l.d, m, now, ids)
 		if err != nil {
 			return nil, fmt.Errorf("load %s: %w", m.LoadID, err)
 		}
-		if _, err := tx.Write(ctx, sys[2], destination.ModeReplace, &sliceRows{rows: rows}); err != nil {
+		if _, err := l.tx.Write(ctx, sys[2], destination.ModeReplace, &sliceRows{rows: rows}); err != nil {
 			return nil, fmt.Errorf("load %s: write state: %w", m.LoadID, err)
 		}
 	}
-	if len(changes) > 0 || stored == nil {
+	if len(changes) > 0 || l.stored == nil {
 		sj, _ := json.Marshal(target)
 		cj, _ := json.Marshal(changes)
 		row := []any{int64(version), hashSchema(target), m.LoadID, now, string(cj), string(sj), ids.next()}
-		if _, err := tx.Write(ctx, sys[1], destination.ModeAppend, &sliceRows{rows: [][]any{row}}); err != nil {
+		if _, err := l.tx.Write(ctx, sys[1], destination.ModeAppend, &sliceRows{rows: [][]any{row}}); err != nil {
 			return nil, fmt.Errorf("load %s: write schema version: %w", m.LoadID, err)
 		}
 	}
 	rj, _ := json.Marshal(res.Rows)
 	resj, _ := json.Marshal(m.Resources)
 	loadRow := []any{m.LoadID, m.Pipeline, StatusLoaded, m.CreatedAt, now, int64(version), string(rj), string(resj), ids.next()}
-	if _, err := tx.Write(ctx, sys[0], destination.ModeAppend, &sliceRows{rows: [][]any{loadRow}}); err != nil {
+	if _, err := l.tx.Write(ctx, sys[0], destination.ModeAppend, &sliceRows{rows: [][]any{loadRow}}); err != nil {
 		return nil, fmt.Errorf("load %s: write load record: %w", m.LoadID, err)
 	}
-	if err := tx.Commit(ctx); err != nil {
+	if err := l.tx.Commit(ctx); err != nil {
 		return nil, fmt.Errorf("load %s: commit: %w", m.LoadID, err)
 	}
 	killPoint(KillAfterCommit)
@@ -365,6 +454,11 @@ func Package(ctx context.Context, d destination.Destination, pkg *spool.Package)
 		return res, fmt.Errorf("load %s: committed, but removing the package failed: %w", m.LoadID, err)
 	}
 	return res, nil
+}
+
+// Rollback abandons the transaction; after Commit it does nothing.
+func (l *Load) Rollback(ctx context.Context) {
+	_ = l.tx.Rollback(context.WithoutCancel(ctx))
 }
 
 // stateRows returns the state table's new contents: the stored rows, with

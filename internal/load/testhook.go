@@ -12,11 +12,15 @@ const KillEnv = "RESTLOAD_TEST_KILL_AT"
 
 // Kill points understood by KillEnv.
 const (
-	// KillBeforeLoad: the package is sealed on disk; nothing of it has been
-	// sent to the destination.
+	// KillBeforeLoad: the package is sealed on disk and nothing of it is
+	// committed. Package stops here before sending anything; a run that
+	// loaded resources while extracting stops at Commit, with their rows in
+	// the open transaction.
 	KillBeforeLoad = "before-load"
-	// KillMidLoad: the first resource's rows were written inside the open
-	// destination transaction, which has not committed.
+	// KillMidLoad: the package is sealed and rows were written inside the
+	// open destination transaction, which has not committed: Package stops
+	// after the first resource, a run that loaded while extracting at
+	// Commit.
 	KillMidLoad = "mid-load"
 	// KillAfterCommit: the load committed (rows and load record) but the
 	// package was not yet removed from disk.

@@ -2,6 +2,15 @@
 // packages an earlier run left behind, extracts every selected resource
 // (in parallel, bounded by Workers) into a new load package, and loads that
 // package into the destination in one transaction.
+//
+// Loading overlaps extraction: the transaction begins before the first
+// request, and each resource is loaded into it (schema changes, rows,
+// merge) as soon as its parent/child tree finished extracting, one resource
+// at a time, while other trees still extract. State, the schema version and
+// the loads row are written, and the transaction commits, only after every
+// tree finished and the package is sealed on disk. So a run that dies
+// before the seal has committed nothing (the next run extracts again), and
+// one that dies after it leaves a sealed package the next run loads first.
 package pipeline
 
 import (
@@ -49,7 +58,7 @@ type Options struct {
 	// Observer is told about progress (pages and records per resource).
 	Observer Observer
 	// AfterExtract, when set, is called after the package is sealed and
-	// before it is loaded (tests use it to simulate a crash).
+	// before its load commits (tests use it to simulate a crash).
 	AfterExtract func(pkgDir string)
 }
 
@@ -64,9 +73,9 @@ type Observer interface {
 }
 
 // LoadObserver is an optional interface of an Observer: when the Observer
-// implements it, Run calls Loading before a load package (an earlier run's
-// or this run's, after every resource finished extracting) goes into the
-// destination.
+// implements it, Run calls Loading before a load package of an earlier run
+// goes into the destination, and when every resource of this run finished
+// extracting (what is left is loading the last resources and committing).
 type LoadObserver interface {
 	Loading(loadID string)
 }
@@ -239,8 +248,28 @@ func Run(ctx context.Context, p *config.Pipeline, opts Options) (*Summary, error
 	if workers <= 0 {
 		workers = DefaultWorkers
 	}
+	// The load's transaction is open while resources extract; see the
+	// package doc.
+	ld, err := load.Begin(ctx, dest, loadID)
+	if err != nil {
+		_ = pkg.Abort()
+		return sum, err
+	}
+	defer ld.Rollback(ctx)
+	ectx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	loader := newLoader(ectx, ld, pkg, len(resources), cancel)
+	env := &runEnv{p: p, stored: stored, pkg: pkg, loadID: loadID, deps: deps, state: state, steps: compiled, finished: loader.add}
 	// Parent/child trees run as units; see runResources (resource.go).
-	run, err := runResources(ctx, &runEnv{p: p, stored: stored, pkg: pkg, loadID: loadID, deps: deps, state: state, steps: compiled}, resources, workers)
+	run, err := runResources(ectx, env, resources, workers)
+	if err == nil && len(run.failures) < len(resources) {
+		loading(opts.Observer, loadID)
+	}
+	lerr := loader.wait()
+	if lerr != nil {
+		// A load error cancelled the extraction: it is the cause.
+		err = lerr
+	}
 	if err != nil {
 		_ = pkg.Abort()
 		return sum, err
@@ -257,10 +286,7 @@ func Run(ctx context.Context, p *config.Pipeline, opts Options) (*Summary, error
 		if results[i].Status != "ok" {
 			continue
 		}
-		for _, t := range schemas[i].Tables {
-			if t.Resource != r.Name {
-				continue
-			}
+		for _, t := range ownTables(r, schemas[i]).Tables {
 			if old := pkgSchema.Table(t.Name); old != nil {
 				*old = *t
 			} else {
@@ -287,8 +313,7 @@ func Run(ctx context.Context, p *config.Pipeline, opts Options) (*Summary, error
 	if opts.AfterExtract != nil {
 		opts.AfterExtract(pkg.Dir)
 	}
-	loading(opts.Observer, loadID)
-	res, err := load.Package(ctx, dest, pkg)
+	res, err := ld.Commit(ctx, pkg)
 	if err != nil {
 		return sum, err
 	}
@@ -313,6 +338,67 @@ func Run(ctx context.Context, p *config.Pipeline, opts Options) (*Summary, error
 		return sum, &Error{Failed: failures}
 	}
 	return sum, nil
+}
+
+// ownTables returns the tables of s that hold r's rows (s is r's schema as
+// extracted, which may hold other tables of the stored schema).
+func ownTables(r *config.Resource, s *schema.Schema) *schema.Schema {
+	out := &schema.Schema{Name: s.Name}
+	for _, t := range s.Tables {
+		if t.Resource == r.Name {
+			out.Tables = append(out.Tables, t)
+		}
+	}
+	return out
+}
+
+// loader loads finished resources into the run's open transaction, one at
+// a time, on its own goroutine, in the order their trees finished. Its
+// first error cancels the extraction; later resources are not loaded.
+type loader struct {
+	queue chan finishedResource
+	done  chan error
+}
+
+type finishedResource struct {
+	rs     spool.ResourceSummary
+	tables *schema.Schema
+}
+
+// newLoader starts the loader of ld. capacity bounds how many resources are
+// handed to it, so add never blocks.
+func newLoader(ctx context.Context, ld *load.Load, pkg *spool.Package, capacity int, cancel context.CancelFunc) *loader {
+	l := &loader{queue: make(chan finishedResource, capacity), done: make(chan error, 1)}
+	go func() {
+		var err error
+		for f := range l.queue {
+			if err != nil {
+				continue
+			}
+			if err = ld.Resource(ctx, pkg, f.rs, f.tables); err != nil {
+				cancel()
+			}
+		}
+		l.done <- err
+	}()
+	return l
+}
+
+// add queues resource r, whose extraction succeeded, for loading; own is
+// its schema as extracted. Safe for concurrent use until wait.
+func (l *loader) add(r *config.Resource, own *schema.Schema) error {
+	l.queue <- finishedResource{
+		rs:     spool.ResourceSummary{Name: r.Name, Table: tableName(r), WriteDisposition: disposition(r)},
+		tables: ownTables(r, own),
+	}
+	return nil
+}
+
+// wait waits until every queued resource is loaded (or the first load
+// failed) and returns the first error. No add may follow it.
+func (l *loader) wait() error {
+	close(l.queue)
+	return <-l.done
 }
 
 // checkCapabilities refuses, before any API call, resources the destination

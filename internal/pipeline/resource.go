@@ -76,6 +76,12 @@ type runEnv struct {
 	state map[string]json.RawMessage
 	// steps are the compiled processing steps, by resource.
 	steps map[string]steps.Steps
+	// finished, when set, is called on the tree's goroutine when a tree
+	// finished extracting, once for each of its loaded resources that
+	// succeeded, with the resource's schema (its tables as extracted). The
+	// resource's table writers are closed by then, so its rows can be read.
+	// It must not block for long: the tree's worker waits.
+	finished func(r *config.Resource, own *schema.Schema) error
 }
 
 // runResults is what running the resources gave, index by index with the
@@ -334,6 +340,39 @@ func runTree(ctx context.Context, env *runEnv, root *node) {
 		root.fail(err)
 	}
 	root.setTimes(start, time.Now())
+	if env.finished != nil && ctx.Err() == nil {
+		root.finish(env)
+	}
+}
+
+// finish hands n and its descendants that succeeded and are loaded to
+// env.finished, after closing their table writers. A failed resource is
+// not handed over: its partial rows stay in the package, unloaded.
+func (n *node) finish(env *runEnv) {
+	if n.load && n.failed() == nil {
+		err := n.closeWriters()
+		if err == nil {
+			err = env.finished(n.r, n.own)
+		}
+		if err != nil {
+			n.fail(err)
+		}
+	}
+	for _, c := range n.children {
+		c.finish(env)
+	}
+}
+
+// closeWriters closes n's table writers.
+func (n *node) closeWriters() error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for _, w := range n.writers {
+		if err := w.Close(); err != nil {
+			return fmt.Errorf("resource %s: %w", n.r.Name, err)
+		}
+	}
+	return nil
 }
 
 // setTimes records when n's tree started and finished extracting: a child

@@ -254,6 +254,12 @@ func (w *TableWriter) Write(row []any) error {
 // Rows is the number of rows written so far.
 func (w *TableWriter) Rows() int64 { return w.rows }
 
+// Close flushes and closes the table's file, so Package.Rows can read it
+// before the package is sealed (a resource that finished is loaded while
+// others still extract). The writer must not be used after Close; Seal and
+// Abort skip it.
+func (w *TableWriter) Close() error { return w.close() }
+
 func (w *TableWriter) close() error {
 	if w.closed {
 		return nil
