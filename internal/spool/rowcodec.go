@@ -107,11 +107,11 @@ func (rr *rowReader) next(dst []any, width int) ([]any, error) {
 			if err != nil {
 				return nil, truncated(err)
 			}
-			b := make([]byte, l)
-			if _, err := io.ReadFull(rr.r, b); err != nil {
+			str, err := rr.string(int(l))
+			if err != nil {
 				return nil, truncated(err)
 			}
-			dst = append(dst, string(b))
+			dst = append(dst, str)
 		case tagTime:
 			sec, err := binary.ReadVarint(rr.r)
 			if err != nil {
@@ -130,6 +130,25 @@ func (rr *rowReader) next(dst []any, width int) ([]any, error) {
 		dst = append(dst, nil)
 	}
 	return dst, nil
+}
+
+// string reads a string of n bytes, copying it once: from the read buffer
+// when it fits there, else through a buffer of its own.
+func (rr *rowReader) string(n int) (string, error) {
+	if n <= rr.r.Size() {
+		b, err := rr.r.Peek(n)
+		if err != nil {
+			return "", err
+		}
+		s := string(b)
+		_, _ = rr.r.Discard(n)
+		return s, nil
+	}
+	b := make([]byte, n)
+	if _, err := io.ReadFull(rr.r, b); err != nil {
+		return "", err
+	}
+	return string(b), nil
 }
 
 func truncated(err error) error {

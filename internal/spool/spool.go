@@ -7,7 +7,6 @@
 package spool
 
 import (
-	"bufio"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,8 +17,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/klauspost/compress/zstd"
 
 	"github.com/restload/restload/internal/schema"
 )
@@ -64,6 +61,7 @@ type Package struct {
 
 	mu      sync.Mutex
 	writers map[string]*TableWriter
+	codec   *codec // what tables are written with; nil means writeCodec
 }
 
 // NewLoadID returns a load id: the Unix time with microseconds, so ids sort
@@ -96,28 +94,39 @@ func (p *Package) Writer(table string) (*TableWriter, error) {
 	if w := p.writers[table]; w != nil {
 		return w, nil
 	}
-	f, err := os.Create(p.tablePath(table))
+	c := writeCodec
+	if p.codec != nil {
+		c = *p.codec
+	}
+	f, err := os.Create(p.tablePath(table, c))
 	if err != nil {
 		return nil, fmt.Errorf("spool: %w", err)
 	}
-	// Every table of every running resource keeps a writer open until the
-	// package is sealed, so each encoder must be small: a 256 KiB window
-	// keeps the spool's memory flat in the number of rows and tables
-	// (the default 8 MiB window cost ~10 MiB per table) at almost the same
-	// ratio on row data.
-	enc, err := zstd.NewWriter(f, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1),
-		zstd.WithWindowSize(256<<10), zstd.WithLowerEncoderMem(true))
+	cw, err := c.writer(f)
 	if err != nil {
 		f.Close()
 		return nil, fmt.Errorf("spool: %w", err)
 	}
-	w := &TableWriter{table: table, f: f, zw: enc, bw: bufio.NewWriterSize(enc, 64<<10)}
+	w := &TableWriter{table: table, f: f, cw: cw}
 	p.writers[table] = w
 	return w, nil
 }
 
-func (p *Package) tablePath(table string) string {
-	return filepath.Join(p.Dir, "tables", table+".rows.zst")
+func (p *Package) tablePath(table string, c codec) string {
+	return filepath.Join(p.Dir, "tables", table+c.ext)
+}
+
+// openTable opens table's rows file, whichever codec wrote it; it returns
+// an error wrapping os.ErrNotExist when there is none.
+func (p *Package) openTable(table string) (*os.File, codec, error) {
+	for _, c := range readCodecs {
+		f, err := os.Open(p.tablePath(table, c))
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		return f, c, err
+	}
+	return nil, codec{}, fmt.Errorf("table %s: %w", table, os.ErrNotExist)
 }
 
 // Seal closes every writer, stores the schema and marks the package
@@ -171,26 +180,30 @@ func (p *Package) Schema() (*schema.Schema, error) {
 
 // HasRows reports whether rows were written for table.
 func (p *Package) HasRows(table string) bool {
-	_, err := os.Stat(p.tablePath(table))
-	return err == nil
+	for _, c := range readCodecs {
+		if _, err := os.Stat(p.tablePath(table, c)); err == nil {
+			return true
+		}
+	}
+	return false
 }
 
 // Rows opens table's rows for reading, each padded with nil to width
 // values. A table with no rows file yields no rows.
 func (p *Package) Rows(table string, width int) (*RowSource, error) {
-	f, err := os.Open(p.tablePath(table))
+	f, c, err := p.openTable(table)
 	if errors.Is(err, os.ErrNotExist) {
 		return &RowSource{}, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("spool: %w", err)
 	}
-	dec, err := zstd.NewReader(f, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true))
+	br, release, err := c.reader(f)
 	if err != nil {
 		f.Close()
-		return nil, fmt.Errorf("spool: %w", err)
+		return nil, fmt.Errorf("spool: table %s: %w", table, err)
 	}
-	return &RowSource{f: f, dec: dec, rr: rowReader{r: bufio.NewReaderSize(dec, 64<<10)}, width: width, table: table}, nil
+	return &RowSource{f: f, release: release, rr: rowReader{r: br}, width: width, table: table}, nil
 }
 
 // Pending lists the packages under root, oldest first: sealed ones, ready to
@@ -230,8 +243,7 @@ func Pending(root string) (sealed, unsealed []*Package, err error) {
 type TableWriter struct {
 	table  string
 	f      *os.File
-	zw     *zstd.Encoder
-	bw     *bufio.Writer
+	cw     io.WriteCloser // compresses into f
 	buf    []byte
 	rows   int64
 	closed bool
@@ -244,7 +256,7 @@ func (w *TableWriter) Write(row []any) error {
 	if err != nil {
 		return fmt.Errorf("table %s: %w", w.table, err)
 	}
-	if _, err := w.bw.Write(w.buf); err != nil {
+	if _, err := w.cw.Write(w.buf); err != nil {
 		return fmt.Errorf("spool: table %s: %w", w.table, err)
 	}
 	w.rows++
@@ -265,10 +277,7 @@ func (w *TableWriter) close() error {
 		return nil
 	}
 	w.closed = true
-	err := w.bw.Flush()
-	if cerr := w.zw.Close(); err == nil {
-		err = cerr
-	}
+	err := w.cw.Close()
 	if err == nil {
 		err = w.f.Sync()
 	}
@@ -283,14 +292,14 @@ func (w *TableWriter) close() error {
 
 // RowSource reads a table's rows back. It satisfies destination.RowSource.
 type RowSource struct {
-	f     *os.File
-	dec   *zstd.Decoder
-	rr    rowReader
-	width int
-	table string
-	row   []any
-	err   error
-	done  bool
+	f       *os.File
+	release func() // the decompressor's
+	rr      rowReader
+	width   int
+	table   string
+	row     []any
+	err     error
+	done    bool
 }
 
 // Next advances to the next row.
@@ -319,9 +328,9 @@ func (s *RowSource) Err() error { return s.err }
 
 // Close releases the file; Next calls it at the end.
 func (s *RowSource) Close() {
-	if s.dec != nil {
-		s.dec.Close()
-		s.dec = nil
+	if s.release != nil {
+		s.release()
+		s.release = nil
 	}
 	if s.f != nil {
 		s.f.Close()
