@@ -187,15 +187,23 @@ func (parquetCodec) write(w io.Writer, cols []*schema.Column, rows *normalizing)
 	for i, c := range cols {
 		leaf[i] = index[c.Name]
 	}
-	pw := parquet.NewWriter(w, sch, parquet.Compression(&parquet.Zstd))
+	// Rows stream: the writer holds at most one row group (its compressed
+	// pages) and a batch of rows, whatever the table's size; without a row
+	// group limit it would hold the whole file until Close.
+	pw := parquet.NewWriter(w, sch, parquet.Compression(&parquet.Zstd), parquet.MaxRowsPerRowGroup(rowGroupRows))
 	var n int64
-	batch := make([]parquet.Row, 0, 1024)
+	// The batch's rows are reused: WriteRows copies their values.
+	batch := make([]parquet.Row, batchRows)
+	for i := range batch {
+		batch[i] = make(parquet.Row, len(cols))
+	}
+	k := 0
 	flush := func() error {
-		if len(batch) == 0 {
+		if k == 0 {
 			return nil
 		}
-		_, err := pw.WriteRows(batch)
-		batch = batch[:0]
+		_, err := pw.WriteRows(batch[:k])
+		k = 0
 		return err
 	}
 	for {
@@ -206,13 +214,13 @@ func (parquetCodec) write(w io.Writer, cols []*schema.Column, rows *normalizing)
 		if row == nil {
 			break
 		}
-		out := make(parquet.Row, len(cols))
+		out := batch[k]
 		for i, v := range row {
 			out[leaf[i]] = parquetValue(cols[i], v).Level(0, definition(v), leaf[i])
 		}
-		batch = append(batch, out)
+		k++
 		n++
-		if len(batch) == cap(batch) {
+		if k == len(batch) {
 			if err := flush(); err != nil {
 				return n, err
 			}
@@ -223,6 +231,14 @@ func (parquetCodec) write(w io.Writer, cols []*schema.Column, rows *normalizing)
 	}
 	return n, pw.Close()
 }
+
+// Parquet writer bounds: rows per row group (what the writer holds in
+// memory before writing it out; DuckDB's own row group size) and rows per
+// WriteRows call.
+const (
+	rowGroupRows = 122_880
+	batchRows    = 1024
+)
 
 func definition(v any) int {
 	if v == nil {

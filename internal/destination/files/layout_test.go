@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -75,5 +76,65 @@ func TestParquetLayout(t *testing.T) {
 	}
 	if n != 1 || !gotAt.Equal(at) || day.Format(time.DateOnly) != "2024-05-06" || !strings.HasPrefix(typ, "TIMESTAMP") {
 		t.Errorf("duckdb read sum(n)=%d at=%v day=%v type=%s", n, gotAt, day, typ)
+	}
+}
+
+// countingRows yields n rows (id, n) without holding them.
+type countingRows struct {
+	i, n int
+	row  []any
+}
+
+func (r *countingRows) Next() bool { r.i++; return r.i <= r.n }
+func (r *countingRows) Values() []any {
+	r.row[0], r.row[1] = "id"+strconv.Itoa(r.i), int64(r.i)
+	return r.row
+}
+func (r *countingRows) Err() error { return nil }
+
+// TestParquetRowGroups: a large Write streams its rows out in row groups of
+// DuckDB's size (122,880 rows) rather than holding the whole table for one
+// row group, and every row reads back.
+func TestParquetRowGroups(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	d, err := destination.Open(ctx, "parquet:"+dir, "big")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tb := &schema.Table{Name: "events", Columns: []*schema.Column{{Name: "_dlt_id", Type: schema.Text}, {Name: "n", Type: schema.BigInt}}}
+	tx, err := d.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Apply(ctx, []schema.Change{{Kind: schema.AddTable, Table: tb}}); err != nil {
+		t.Fatal(err)
+	}
+	const rows = 300_000
+	if n, err := tx.Write(ctx, tb, destination.ModeAppend, &countingRows{n: rows, row: make([]any, 2)}); err != nil || n != rows {
+		t.Fatalf("write: %d rows, %v; want %d", n, err, rows)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("duckdb", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	glob := filepath.Join(dir, "big", "events", "*.parquet")
+	var groups, maxRows int64
+	if err := db.QueryRowContext(ctx, `SELECT count(DISTINCT row_group_id), max(row_group_num_rows) FROM parquet_metadata(?)`, glob).Scan(&groups, &maxRows); err != nil {
+		t.Fatal(err)
+	}
+	if groups != 3 || maxRows != 122_880 {
+		t.Errorf("%d rows went into %d row groups of at most %d rows, want 3 of at most 122880", rows, groups, maxRows)
+	}
+	var count, sum int64
+	if err := db.QueryRowContext(ctx, `SELECT count(*), sum(n) FROM read_parquet(?)`, glob).Scan(&count, &sum); err != nil {
+		t.Fatal(err)
+	}
+	if count != rows || sum != rows*(rows+1)/2 {
+		t.Errorf("read back %d rows summing to %d, want %d summing to %d", count, sum, rows, rows*(rows+1)/2)
 	}
 }
