@@ -31,6 +31,7 @@ type Normalizer struct {
 	s          *schema.Schema
 	spec       Spec
 	loadID     string
+	loadIDv    any // loadID, boxed once
 	namer      *schema.Namer
 	maxNesting int
 	rootName   string
@@ -60,6 +61,13 @@ type tableState struct {
 	rows   int64
 	// idPrefix starts the table's row ids; see Normalizer.
 	idPrefix string
+	// ids holds the ids of the rows from idsFrom on, made in blocks so
+	// that a row's id costs no allocation of its own.
+	ids     string
+	idsFrom uint64
+	// rb is reused by each row of the table: one row is built at a time,
+	// and emit does not keep it.
+	rb rowBuilder
 	// Positions of the system columns, -1 until they exist.
 	idCol, loadCol, parentCol, idxCol, rootCol int
 	notNull                                    []int
@@ -124,6 +132,7 @@ func New(s *schema.Schema, spec Spec, loadID string) (*Normalizer, error) {
 		s:          s,
 		spec:       spec,
 		loadID:     loadID,
+		loadIDv:    loadID,
 		namer:      schema.NewNamer(),
 		maxNesting: math.MaxInt,
 		rootName:   schema.NormalizeIdentifier(table),
@@ -215,8 +224,10 @@ func (n *Normalizer) Warnings() []string {
 // Normalize turns one record into rows and calls emit for each, parent rows
 // before their children. row is aligned to t.Columns at the time of the
 // call; columns are only ever appended, so a row emitted earlier is a prefix
-// of the table's current columns and the consumer pads it with nil. emit
-// owns row after the call. An error from emit is returned as is; the other
+// of the table's current columns and the consumer pads it with nil. The row
+// slice is only valid during the call: the Normalizer reuses it for the
+// table's next row, so emit copies what it keeps (the values themselves are
+// not reused). An error from emit is returned as is; the other
 // errors are *MissingKeyError, *ContractError and *NullError, after which
 // the record's rows emitted so far should be discarded with the load.
 func (n *Normalizer) Normalize(record map[string]any, emit func(t *schema.Table, row []any) error) error {
@@ -424,6 +435,17 @@ type rowBuilder struct {
 	variants int64
 }
 
+// reset readies rb for a row of width columns, keeping its memory.
+func (rb *rowBuilder) reset(width int) {
+	clear(rb.vals)
+	rb.vals = slices.Grow(rb.vals[:0], width)[:width]
+	clear(rb.pending)
+	rb.pending = rb.pending[:0]
+	clear(rb.lists)
+	rb.lists = rb.lists[:0]
+	rb.variants = 0
+}
+
 type pendingValue struct {
 	f   *field
 	v   any
@@ -448,7 +470,8 @@ func (n *Normalizer) row(ts *tableState, rec map[string]any, elem *element, l li
 	if ts.ncols != len(ts.t.Columns) {
 		ts.reindex()
 	}
-	rb := rowBuilder{vals: make([]any, len(ts.t.Columns))}
+	rb := &ts.rb
+	rb.reset(len(ts.t.Columns))
 	if elem != nil {
 		f := ts.fields[schema.ColValue]
 		if f == nil {
@@ -456,15 +479,15 @@ func (n *Normalizer) row(ts *tableState, rec map[string]any, elem *element, l li
 			ts.fields[schema.ColValue] = f
 		}
 		if elem.v != nil {
-			n.scalar(f, elem.v, elem.typ, &rb)
+			n.scalar(f, elem.v, elem.typ, rb)
 		}
 	} else {
 		for k, v := range rec {
-			n.place(ts, ts.fields, nil, k, v, 0, &rb)
+			n.place(ts, ts.fields, nil, k, v, 0, rb)
 		}
 	}
 	if len(rb.pending) > 0 {
-		keep, err := n.resolvePending(ts, &rb)
+		keep, err := n.resolvePending(ts, rb)
 		if err != nil || !keep {
 			return err
 		}
@@ -484,7 +507,7 @@ func (n *Normalizer) row(ts *tableState, rec map[string]any, elem *element, l li
 	var id any = ts.rowID()
 	rb.vals[ts.idCol] = id
 	if ts.isRoot {
-		rb.vals[ts.loadCol] = n.loadID
+		rb.vals[ts.loadCol] = n.loadIDv
 		l.rootID = id
 	} else {
 		rb.vals[ts.parentCol] = l.parentID
@@ -927,14 +950,29 @@ func (n *Normalizer) children(parent *tableState, lv listValue, l link, emit fun
 	return nil
 }
 
-// rowID returns the id of the table's latest row.
+// idLen is the length of a row id; idBlock is how many ids are made at
+// once.
+const (
+	idLen   = 18
+	idBlock = 64
+)
+
+// rowID returns the id of the table's latest row, a substring of a block
+// of ids made together.
 func (ts *tableState) rowID() string {
-	var b [18]byte
-	copy(b[:8], ts.idPrefix)
-	seq := ts.seq
-	for i := 17; i >= 8; i-- {
-		b[i] = "0123456789abcdefghijklmnopqrstuvwxyz"[seq%36]
-		seq /= 36
+	if ts.seq < ts.idsFrom || ts.seq >= ts.idsFrom+uint64(len(ts.ids)/idLen) {
+		var b [idLen * idBlock]byte
+		for k := range idBlock {
+			id := b[k*idLen : (k+1)*idLen]
+			copy(id[:8], ts.idPrefix)
+			seq := ts.seq + uint64(k)
+			for i := idLen - 1; i >= 8; i-- {
+				id[i] = "0123456789abcdefghijklmnopqrstuvwxyz"[seq%36]
+				seq /= 36
+			}
+		}
+		ts.ids, ts.idsFrom = string(b[:]), ts.seq
 	}
-	return string(b[:])
+	i := int(ts.seq-ts.idsFrom) * idLen
+	return ts.ids[i : i+idLen]
 }

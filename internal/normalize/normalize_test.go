@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -22,7 +23,7 @@ func collect(t *testing.T, n *Normalizer, recs []map[string]any) []emitted {
 	var out []emitted
 	for i, r := range recs {
 		err := n.Normalize(r, func(tb *schema.Table, row []any) error {
-			out = append(out, emitted{tb.Name, row, len(tb.Columns)})
+			out = append(out, emitted{tb.Name, slices.Clone(row), len(tb.Columns)})
 			return nil
 		})
 		if err != nil {
@@ -273,7 +274,7 @@ func TestSharedSchemaSerialized(t *testing.T) {
 	b, _ := New(s, Spec{Resource: "b", Table: "events"}, "l")
 	var rows []emitted
 	emit := func(tb *schema.Table, row []any) error {
-		rows = append(rows, emitted{tb.Name, row, len(tb.Columns)})
+		rows = append(rows, emitted{tb.Name, slices.Clone(row), len(tb.Columns)})
 		return nil
 	}
 	if err := a.Normalize(map[string]any{"x": json.Number("1")}, emit); err != nil {
@@ -294,6 +295,36 @@ func TestSharedSchemaSerialized(t *testing.T) {
 	}
 	if rows[1].row[2] == rows[0].row[2] {
 		t.Error("two resources gave the same _dlt_id")
+	}
+}
+
+// TestReusedRowsDoNotLeak checks that a row's values do not show up in the
+// table's next row, whose slice the Normalizer reuses.
+func TestReusedRowsDoNotLeak(t *testing.T) {
+	n, err := New(&schema.Schema{}, Spec{Resource: "r"}, "l")
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs := []map[string]any{
+		{"a": "1", "b": "2", "l": []any{map[string]any{"x": "x1", "y": "y1"}, map[string]any{"x": "x2"}}},
+		{"a": "3", "l": []any{map[string]any{"y": "y3"}}},
+	}
+	got := map[string][]string{}
+	for _, e := range collect(t, n, recs) {
+		var vals []string
+		for i, v := range e.row {
+			if c := n.s.Table(e.table).Columns[i]; !c.System && v != nil {
+				vals = append(vals, c.Name+"="+v.(string))
+			}
+		}
+		got[e.table] = append(got[e.table], strings.Join(vals, " "))
+	}
+	want := map[string][]string{
+		"r":    {"a=1 b=2", "a=3"},
+		"r__l": {"x=x1 y=y1", "x=x2", "y=y3"},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("rows %v, want %v", got, want)
 	}
 }
 

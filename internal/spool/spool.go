@@ -249,7 +249,8 @@ type TableWriter struct {
 	closed bool
 }
 
-// Write appends one row.
+// Write appends one row. It encodes row before it returns and does not
+// keep it, so the caller may reuse the slice.
 func (w *TableWriter) Write(row []any) error {
 	var err error
 	w.buf, err = appendRow(w.buf[:0], row)
