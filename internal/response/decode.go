@@ -30,15 +30,17 @@ func (e *SyntaxError) Error() string {
 // UTF-8 and lone surrogates in strings become U+FFFD; of duplicate keys the
 // last wins.
 //
-// Decode reads b in place and copies every string out of it, so the caller
-// may reuse b afterwards. It is safe for concurrent use.
+// Decode copies b once, into a string that the document's string and
+// number values without escapes are substrings of, so the caller may reuse
+// b afterwards; keeping any of those values keeps that copy of b alive
+// (object keys are copied on their own). It is safe for concurrent use.
 //
 // It exists because decoding pages is the largest CPU cost of a load:
-// encoding/json scans each value twice and grows every map and slice one
-// element at a time; Decode scans once, sizes objects and arrays exactly
-// and allocates each distinct key of a page once.
+// encoding/json scans each value twice, allocates every string, and grows
+// every map and slice one element at a time; Decode scans once, sizes
+// objects and arrays exactly and allocates each distinct key of a page once.
 func Decode(b []byte) (any, error) {
-	d := decoder{b: b}
+	d := decoder{b: b, s: string(b)}
 	d.skipSpace()
 	if d.i >= len(d.b) {
 		return nil, d.errorf("unexpected end of JSON input")
@@ -48,6 +50,7 @@ func Decode(b []byte) (any, error) {
 
 type decoder struct {
 	b []byte
+	s string // b's text, which values are substrings of
 	i int
 	// keys interns object keys: a page repeats the same keys in every
 	// record, and one string per distinct key saves an allocation per field.
@@ -254,7 +257,7 @@ func (d *decoder) number() (any, error) {
 		}
 		d.digits()
 	}
-	return json.Number(b[start:d.i]), nil
+	return json.Number(d.s[start:d.i]), nil
 }
 
 func (d *decoder) digits() {
@@ -283,21 +286,26 @@ func (d *decoder) key() (string, error) {
 }
 
 func (d *decoder) str() (any, error) {
+	start := d.i + 1
 	raw, err := d.strBytes()
 	if err != nil {
 		return nil, err
+	}
+	if len(raw) > 0 && &raw[0] == &d.b[start] {
+		// Not unescaped: the body's own text.
+		return d.s[start : start+len(raw)], nil
 	}
 	return string(raw), nil
 }
 
 // strBytes decodes the string at d.i (at its opening quote) and returns its
-// bytes: a slice of the input when nothing needed unescaping, else of d.buf.
-// Either is only valid until the next call.
+// bytes: a slice of the input when the string is valid UTF-8 without
+// escapes, else of d.buf. Either is only valid until the next call.
 func (d *decoder) strBytes() ([]byte, error) {
 	d.i++ // "
 	start := d.i
 	b := d.b
-	// Fast path: plain ASCII without escapes.
+	// Fast path: valid UTF-8 without escapes, the string as it stands.
 	for d.i < len(b) {
 		c := b[d.i]
 		if c == '"' {
@@ -305,10 +313,18 @@ func (d *decoder) strBytes() ([]byte, error) {
 			d.i++
 			return s, nil
 		}
-		if c == '\\' || c < 0x20 || c >= utf8.RuneSelf {
+		if c == '\\' || c < 0x20 {
 			break
 		}
-		d.i++
+		if c < utf8.RuneSelf {
+			d.i++
+			continue
+		}
+		r, size := utf8.DecodeRune(b[d.i:])
+		if r == utf8.RuneError && size == 1 {
+			break
+		}
+		d.i += size
 	}
 	d.buf = append(d.buf[:0], b[start:d.i]...)
 	for {
