@@ -69,7 +69,131 @@ type rowReader struct {
 
 // next decodes one row into dst, padded with nil up to width. It returns
 // io.EOF at a clean end of stream.
+//
+// A row that is whole in the read buffer (all but huge ones) is decoded
+// from there, its strings sharing one copy of the row's bytes; others are
+// read value by value.
 func (rr *rowReader) next(dst []any, width int) ([]any, error) {
+	b, _ := rr.r.Peek(rr.r.Buffered())
+	n, err := rowLen(b)
+	if err == nil && n == 0 {
+		// Not all buffered: fill the buffer and look again.
+		var perr error
+		b, perr = rr.r.Peek(rr.r.Size())
+		if n, err = rowLen(b); err == nil && n == 0 {
+			switch {
+			case len(b) == rr.r.Size():
+				return rr.slowNext(dst, width) // larger than the buffer
+			case len(b) == 0 && perr != nil:
+				return nil, perr // io.EOF at a row boundary is a clean end
+			case perr == nil || errors.Is(perr, io.EOF):
+				return nil, truncated(io.EOF)
+			default:
+				return nil, perr
+			}
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	dst = decodeRow(b[:n], string(b[:n]), dst[:0])
+	_, _ = rr.r.Discard(n)
+	for len(dst) < width {
+		dst = append(dst, nil)
+	}
+	return dst, nil
+}
+
+// rowLen returns the length of the row encoded at the start of b, or 0
+// when b holds only part of it.
+func rowLen(b []byte) (int, error) {
+	cols, i := binary.Uvarint(b)
+	if i <= 0 {
+		return 0, nil
+	}
+	for range cols {
+		if i >= len(b) {
+			return 0, nil
+		}
+		tag := b[i]
+		i++
+		switch tag {
+		case tagNil, tagFalse, tagTrue:
+		case tagInt:
+			_, n := binary.Varint(b[i:])
+			if n <= 0 {
+				return 0, nil
+			}
+			i += n
+		case tagFloat:
+			i += 8
+		case tagString:
+			l, n := binary.Uvarint(b[i:])
+			if n <= 0 || l > uint64(len(b)) {
+				return 0, nil
+			}
+			i += n + int(l)
+		case tagTime:
+			_, n := binary.Varint(b[i:])
+			if n <= 0 {
+				return 0, nil
+			}
+			i += n
+			_, n = binary.Uvarint(b[i:])
+			if n <= 0 {
+				return 0, nil
+			}
+			i += n
+		default:
+			return 0, fmt.Errorf("spool: corrupt row: unknown value tag %d", tag)
+		}
+		if i > len(b) {
+			return 0, nil
+		}
+	}
+	return i, nil
+}
+
+// decodeRow decodes the whole row b, which rowLen measured, appending its
+// values to dst; s is b as a string, which string values are cut from.
+func decodeRow(b []byte, s string, dst []any) []any {
+	cols, i := binary.Uvarint(b)
+	for range cols {
+		tag := b[i]
+		i++
+		switch tag {
+		case tagNil:
+			dst = append(dst, nil)
+		case tagInt:
+			v, n := binary.Varint(b[i:])
+			i += n
+			dst = append(dst, v)
+		case tagFloat:
+			dst = append(dst, math.Float64frombits(binary.LittleEndian.Uint64(b[i:])))
+			i += 8
+		case tagFalse:
+			dst = append(dst, false)
+		case tagTrue:
+			dst = append(dst, true)
+		case tagString:
+			l, n := binary.Uvarint(b[i:])
+			i += n
+			dst = append(dst, s[i:i+int(l)])
+			i += int(l)
+		case tagTime:
+			sec, n := binary.Varint(b[i:])
+			i += n
+			nsec, n := binary.Uvarint(b[i:])
+			i += n
+			dst = append(dst, time.Unix(sec, int64(nsec)).UTC())
+		}
+	}
+	return dst
+}
+
+// slowNext is next for a row larger than the read buffer, or a truncated
+// one.
+func (rr *rowReader) slowNext(dst []any, width int) ([]any, error) {
 	n, err := binary.ReadUvarint(rr.r)
 	if err != nil {
 		return nil, err // io.EOF at a row boundary is a clean end

@@ -1,12 +1,15 @@
 package spool
 
 import (
+	"bufio"
+	"bytes"
 	"errors"
 	"io"
 	"math"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -153,5 +156,59 @@ func BenchmarkWriteRead(b *testing.B) {
 	}
 	if src.Err() != nil {
 		b.Fatal(src.Err())
+	}
+}
+
+// TestRowReaderCutAnywhere reads a row stream cut at every byte: rows read
+// whole from the read buffer, rows larger than it (read value by value),
+// and a cut inside a row is an error, never a clean end.
+func TestRowReaderCutAnywhere(t *testing.T) {
+	ts := time.Date(2024, 3, 1, 12, 30, 0, 5, time.UTC)
+	rows := [][]any{
+		{int64(-1), 2.5, true, false, nil, "short", ts},
+		{strings.Repeat("x", 40), int64(1) << 40},
+		nil, // no columns
+		{"é"},
+	}
+	var stream []byte
+	var ends []int
+	for _, r := range rows {
+		var err error
+		if stream, err = appendRow(stream, r); err != nil {
+			t.Fatal(err)
+		}
+		ends = append(ends, len(stream))
+	}
+	for _, size := range []int{16, 4096} {
+		for cut := 0; cut <= len(stream); cut++ {
+			rr := rowReader{r: bufio.NewReaderSize(bytes.NewReader(stream[:cut]), size)}
+			var got [][]any
+			var err error
+			for {
+				var row []any
+				if row, err = rr.next(nil, 0); err != nil {
+					break
+				}
+				got = append(got, row)
+			}
+			whole := 0
+			for whole < len(ends) && ends[whole] <= cut {
+				whole++
+			}
+			atBoundary := cut == 0 || slices.Contains(ends, cut)
+			if !reflect.DeepEqual(got, rows[:whole]) && !(len(got) == 0 && whole == 0) {
+				t.Fatalf("buffer %d, cut %d: rows %v, want %v", size, cut, got, rows[:whole])
+			}
+			if atBoundary && err != io.EOF {
+				t.Fatalf("buffer %d, cut %d at a row boundary: %v, want io.EOF", size, cut, err)
+			}
+			if !atBoundary && !errors.Is(err, io.ErrUnexpectedEOF) {
+				t.Fatalf("buffer %d, cut %d inside a row: %v, want an unexpected EOF", size, cut, err)
+			}
+		}
+	}
+	rr := rowReader{r: bufio.NewReader(bytes.NewReader([]byte{1, 99}))}
+	if _, err := rr.next(nil, 0); err == nil || err.Error() != "spool: corrupt row: unknown value tag 99" {
+		t.Fatalf("unknown tag: %v", err)
 	}
 }
