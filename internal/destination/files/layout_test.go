@@ -93,8 +93,8 @@ func (r *countingRows) Values() []any {
 func (r *countingRows) Err() error { return nil }
 
 // TestParquetRowGroups: a large Write streams its rows out in row groups of
-// DuckDB's size (122,880 rows) rather than holding the whole table for one
-// row group, and every row reads back.
+// 32,768 rows rather than holding the whole table for one row group, and
+// every row reads back.
 func TestParquetRowGroups(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -127,8 +127,8 @@ func TestParquetRowGroups(t *testing.T) {
 	if err := db.QueryRowContext(ctx, `SELECT count(DISTINCT row_group_id), max(row_group_num_rows) FROM parquet_metadata(?)`, glob).Scan(&groups, &maxRows); err != nil {
 		t.Fatal(err)
 	}
-	if groups != 3 || maxRows != 122_880 {
-		t.Errorf("%d rows went into %d row groups of at most %d rows, want 3 of at most 122880", rows, groups, maxRows)
+	if groups != 10 || maxRows != 32_768 {
+		t.Errorf("%d rows went into %d row groups of at most %d rows, want 10 of at most 32768", rows, groups, maxRows)
 	}
 	var count, sum int64
 	if err := db.QueryRowContext(ctx, `SELECT count(*), sum(n) FROM read_parquet(?)`, glob).Scan(&count, &sum); err != nil {
