@@ -399,12 +399,13 @@ func servePostSearch(t *testing.T) (map[string]string, func(*testing.T, *result)
 		for _, h := range a.requests("/api/documents/_search") {
 			var b map[string]any
 			_ = json.Unmarshal([]byte(h.Body), &b)
-			if strings.Contains(h.Header.Get("Authorization"), "at-1") {
-				continue // the request refused with the revoked token
-			}
 			froms = append(froms, fmt.Sprintf("%v/%v/%v", b["from"], b["size"], b["query"]))
 		}
 		slices.Sort(froms) // pages whose offsets are known may be fetched at once
+		// Whichever resource asks first is served with at-1; the others'
+		// first requests are refused and sent again with at-2, so one page
+		// may have been requested twice.
+		froms = slices.Compact(froms)
 		wantStrings(t, "documents from/size/query", froms, "0/2/map[match:map[status:published]]", "2/2/map[match:map[status:published]]", "4/2/map[match:map[status:published]]")
 		r.wantColumn(t, "articles", "title", "cursor pagination", "offset pagination", "page numbers")
 		for _, h := range a.requests("/api/articles/search") {
