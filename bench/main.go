@@ -5,8 +5,8 @@
 //
 //   - the floor: a client that only fetches every page of every resource
 //     (-workers resources at a time, as restload runs them) and decodes each
-//     body with encoding/json into map[string]any with UseNumber, the same
-//     decode restload does; nothing is normalized or stored;
+//     body with response.Decode, the decoder restload uses (encoding/json's
+//     types, with UseNumber); nothing is normalized or stored;
 //   - `restload run` of the seed pipeline (examples/analytics/pipeline.yaml,
 //     URLs pointed at the mock) into each destination of -dests, for each
 //     write disposition of -modes, in a child process so its peak RSS can be
@@ -42,6 +42,7 @@ import (
 
 	"github.com/restload/restload/examples"
 	"github.com/restload/restload/internal/mockapi"
+	"github.com/restload/restload/internal/response"
 )
 
 type options struct {
@@ -261,10 +262,8 @@ func floorResource(ctx context.Context, c *http.Client, base, token string, limi
 		if resp.StatusCode != http.StatusOK {
 			return records, pages, fmt.Errorf("GET %s: %s", req.URL, resp.Status)
 		}
-		var v any
-		dec := json.NewDecoder(strings.NewReader(string(body)))
-		dec.UseNumber()
-		if err := dec.Decode(&v); err != nil {
+		v, err := response.Decode(body)
+		if err != nil {
 			return records, pages, fmt.Errorf("GET %s: %w", req.URL, err)
 		}
 		m, _ := v.(map[string]any)
