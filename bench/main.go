@@ -42,6 +42,7 @@ import (
 
 	"github.com/restload/restload/examples"
 	"github.com/restload/restload/internal/mockapi"
+	"github.com/restload/restload/internal/pipeline"
 	"github.com/restload/restload/internal/response"
 )
 
@@ -97,7 +98,7 @@ func main() {
 	flag.IntVar(&o.Records, "records", 100_000, "records per resource served by the mock API")
 	flag.IntVar(&o.Limit, "limit", 100, "page size (the seed pipeline's `limit` param)")
 	flag.DurationVar(&o.Latency, "latency", 0, "latency the mock adds to every data request")
-	flag.IntVar(&o.Workers, "workers", 4, "resources run at once (floor and restload --workers)")
+	flag.IntVar(&o.Workers, "workers", pipeline.DefaultWorkers, "resources run at once (floor and restload --workers)")
 	flag.StringVar(&resources, "resources", "", "comma-separated resources (default all eight)")
 	flag.StringVar(&dests, "dests", "duckdb,postgres,parquet", "destinations: duckdb, postgres, parquet, jsonl")
 	flag.StringVar(&modes, "modes", "append,merge", "write dispositions: append, merge, remerge (a second merge run of the same data, timed)")
