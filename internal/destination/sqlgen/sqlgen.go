@@ -43,7 +43,8 @@ type Dialect struct {
 	OnCommitDrop bool
 	// DistinctOn computes the winning staged row of each primary key once,
 	// with DISTINCT ON into a temporary table (PostgreSQL). Without it the
-	// winners are filtered in place with QUALIFY row_number() (DuckDB).
+	// winners' ids are the max(_dlt_id) of each key, grouped where used
+	// (DuckDB).
 	DistinctOn bool
 	// IDCollation follows _dlt_id wherever rows are ordered by it, so ids
 	// compare byte-wise everywhere: ` COLLATE "C"` in PostgreSQL, empty
@@ -340,9 +341,11 @@ func (s *Staging) Merge(root *schema.Table, children []*schema.Table) ([]Stmt, e
 			winnerIDs = fmt.Sprintf("SELECT %s FROM %s.%s", id, d.TempSchema, winnersTable)
 			winners = fmt.Sprintf("(SELECT s.* FROM %s s WHERE s.%s IN (%s))", stage, id, winnerIDs)
 		} else {
-			winners = fmt.Sprintf("(SELECT * FROM %s QUALIFY row_number() OVER (PARTITION BY %s ORDER BY %s%s DESC) = 1)",
-				stage, keyList, id, d.IDCollation)
-			winnerIDs = fmt.Sprintf("SELECT %s FROM %s w", id, winners)
+			// Only keys and ids are grouped, never whole rows: a window
+			// over SELECT * sorted every column of the staged rows and ran
+			// out of memory under DuckDB's memory_limit at 1M rows.
+			winnerIDs = fmt.Sprintf("SELECT max(%s%s) FROM %s GROUP BY %s", id, d.IDCollation, stage, keyList)
+			winners = fmt.Sprintf("(SELECT s.* FROM %s s WHERE s.%s IN (%s))", stage, id, winnerIDs)
 		}
 	}
 	cols := ds.columnList(rootCols)

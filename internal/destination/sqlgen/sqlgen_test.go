@@ -119,7 +119,8 @@ func TestStageAndMerge(t *testing.T) {
 		insertChild = `o|merge|INSERT INTO "ds"."o__i" ("_dlt_id", "_dlt_root_id") SELECT "_dlt_id", "_dlt_root_id" FROM %s."o__i" c WHERE c."_dlt_root_id" IN (%s)`
 		drops       = "o|drop staging|DROP TABLE IF EXISTS %[1]s.\"o\"\no__i|drop staging|DROP TABLE IF EXISTS %[1]s.\"o__i\""
 	)
-	qualifyWinners := `(SELECT * FROM temp.main."o" QUALIFY row_number() OVER (PARTITION BY "id" ORDER BY "_dlt_id" DESC) = 1)`
+	groupWinnerIDs := `SELECT max("_dlt_id") FROM temp.main."o" GROUP BY "id"`
+	qualifyWinners := `(SELECT s.* FROM temp.main."o" s WHERE s."_dlt_id" IN (` + groupWinnerIDs + `))`
 	pgWinnerIDs := `SELECT "_dlt_id" FROM pg_temp."_restload_winners"`
 	for _, c := range []struct {
 		d     *sqlgen.Dialect
@@ -131,7 +132,7 @@ func TestStageAndMerge(t *testing.T) {
 			[]string{
 				fmt.Sprintf(deleteChild, "temp.main"), fmt.Sprintf(deleteRoot, "temp.main"),
 				fmt.Sprintf(insertRoot, qualifyWinners),
-				fmt.Sprintf(insertChild, "temp.main", `SELECT "_dlt_id" FROM `+qualifyWinners+` w`),
+				fmt.Sprintf(insertChild, "temp.main", groupWinnerIDs),
 				fmt.Sprintf(drops, "temp.main"),
 			}},
 		{distinctOn,
