@@ -69,4 +69,3 @@ func TestSettingsBadQuery(t *testing.T) {
 		t.Errorf("error %q does not name %s", err, want)
 	}
 }
-
