@@ -266,7 +266,10 @@ func Run(ctx context.Context, p *config.Pipeline, opts Options) (*Summary, error
 		loading(opts.Observer, loadID)
 	}
 	lerr := loader.wait()
-	if lerr != nil {
+	switch {
+	case ctx.Err() != nil:
+		err = ctx.Err() // interrupted: a load cut short is no cause
+	case lerr != nil:
 		// A load error cancelled the extraction: it is the cause.
 		err = lerr
 	}

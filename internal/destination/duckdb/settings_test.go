@@ -5,6 +5,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/restload/restload/internal/destination"
+	"github.com/restload/restload/internal/schema"
 )
 
 // TestSettings: a database file gets FileSettings unless its URL's query
@@ -17,9 +20,9 @@ func TestSettings(t *testing.T) {
 		memoryLimit, insertion string
 		threads                string // "" leaves it unchecked
 	}{
-		{"file defaults", filepath.Join(dir, "a.duckdb"), "122.0 MiB", "false", ""},
+		{"file defaults", filepath.Join(dir, "a.duckdb"), "366.2 MiB", "false", ""},
 		{"query overrides", filepath.Join(dir, "b.duckdb") + "?memory_limit=1GB&threads=1", "953.6 MiB", "false", "1"},
-		{"query overrides insertion order", filepath.Join(dir, "c.duckdb") + "?preserve_insertion_order=true", "122.0 MiB", "true", ""},
+		{"query overrides insertion order", filepath.Join(dir, "c.duckdb") + "?preserve_insertion_order=true", "366.2 MiB", "true", ""},
 		{"in-memory keeps defaults", ":memory:", "", "true", ""},
 		{"in-memory with query", ":memory:?threads=1", "", "true", "1"},
 	}
@@ -47,7 +50,7 @@ func TestSettings(t *testing.T) {
 			if tc.memoryLimit != "" && got["memory_limit"] != tc.memoryLimit {
 				t.Errorf("memory_limit = %q, want %q", got["memory_limit"], tc.memoryLimit)
 			}
-			if tc.memoryLimit == "" && got["memory_limit"] == "122.0 MiB" {
+			if tc.memoryLimit == "" && got["memory_limit"] == "366.2 MiB" {
 				t.Errorf("in-memory database got the file default memory_limit")
 			}
 			if got["preserve_insertion_order"] != tc.insertion {
@@ -67,5 +70,47 @@ func TestSettingsBadQuery(t *testing.T) {
 	}
 	if want := `settings "memory_limit=%zz"`; !strings.Contains(err.Error(), want) {
 		t.Errorf("error %q does not name %s", err, want)
+	}
+}
+
+// manyRows yields n rows (id, text) without holding them.
+type manyRows struct {
+	i, n int
+	row  []any
+}
+
+func (r *manyRows) Next() bool { r.i++; return r.i <= r.n }
+func (r *manyRows) Values() []any {
+	r.row[0], r.row[1] = int64(r.i), strings.Repeat("x", 100)
+	return r.row
+}
+func (r *manyRows) Err() error { return nil }
+
+// TestOutOfMemoryHint: when a load outgrows memory_limit, the error says
+// where to raise it.
+func TestOutOfMemoryHint(t *testing.T) {
+	ctx := context.Background()
+	d, err := Open(ctx, filepath.Join(t.TempDir(), "small.duckdb")+"?memory_limit=2MB", "ds")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	tx, err := d.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	tb := &schema.Table{Name: "t", Columns: []*schema.Column{{Name: "n", Type: schema.BigInt}, {Name: "s", Type: schema.Text}}}
+	if err := tx.Apply(ctx, []schema.Change{{Kind: schema.AddTable, Table: tb}}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = tx.Write(ctx, tb, destination.ModeStage, &manyRows{n: 200_000, row: make([]any, 2)})
+	if err == nil {
+		t.Fatal("staging 200,000 rows under memory_limit=2MB succeeded; the test needs an out-of-memory error")
+	}
+	for _, want := range []string{`table "ds"."t": write: `, "memory_limit defaults to 384MB", "duckdb:PATH?memory_limit=2GB"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not contain %q:\n%v", want, err)
+		}
 	}
 }

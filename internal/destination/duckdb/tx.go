@@ -6,6 +6,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"strings"
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
 
@@ -32,10 +33,29 @@ var _ destination.Tx = (*tx)(nil)
 func (t *tx) run(ctx context.Context, stmts []sqlgen.Stmt) error {
 	for _, s := range stmts {
 		if _, err := t.conn.ExecContext(ctx, s.SQL); err != nil {
-			return t.fail(t.d.sql.Errorf(s.Table, s.Op, err))
+			return t.fail(t.d.sql.Errorf(s.Table, s.Op, outOfMemory(err)))
 		}
 	}
 	return nil
+}
+
+// outOfMemory adds to a DuckDB out-of-memory error how to give a load more
+// memory: DuckDB's own advice does not say where restload sets the limit.
+func outOfMemory(err error) error {
+	msg := err.Error()
+	if !strings.Contains(msg, "Out of Memory Error") && !strings.Contains(msg, "failed to pin block") && !strings.Contains(msg, "could not allocate block") {
+		return err
+	}
+	return fmt.Errorf("%w\n(restload: a database file's memory_limit defaults to %s; raise it in the destination URL, e.g. duckdb:PATH?memory_limit=2GB)", err, fileSetting("memory_limit"))
+}
+
+func fileSetting(name string) string {
+	for _, s := range FileSettings {
+		if s.Name == name {
+			return s.Value
+		}
+	}
+	return ""
 }
 
 func (t *tx) fail(err error) error {
@@ -85,7 +105,7 @@ func (t *tx) Write(ctx context.Context, tb *schema.Table, mode destination.Mode,
 	}
 	n, err := t.appendRows(ctx, tb, catalog, sch, rows, !staged)
 	if err != nil {
-		return n, t.fail(t.d.sql.Errorf(tb.Name, "write", err))
+		return n, t.fail(t.d.sql.Errorf(tb.Name, "write", outOfMemory(err)))
 	}
 	return n, nil
 }
