@@ -42,19 +42,7 @@ again merges: row counts stay the same.`,
 				return err
 			}
 			fmt.Fprintf(g.stdout, "mock analytics API on %s (%d records per resource)\n\n", api.URL, api.Server.Count("files"))
-			prog, err := newProgress(progressMode, g.stderr, resourceNames(p, nil))
-			if err != nil {
-				return err
-			}
-			defer prog.Stop()
-			log, err := g.loggerTo(prog.Writer(), p.SecretValues())
-			if err != nil {
-				return err
-			}
-			sum, err := pipeline.Run(ctx, p, pipeline.Options{Destination: dest, WorkDir: workDir, Logger: log, Observer: prog})
-			prog.Stop()
-			printSummary(g.stdout, sum)
-			if err != nil {
+			if _, err := g.runWithProgress(ctx, p, progressMode, pipeline.Options{Destination: dest, WorkDir: workDir}); err != nil {
 				return err
 			}
 			fmt.Fprintf(g.stdout, `

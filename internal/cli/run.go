@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -63,21 +64,9 @@ func runCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			prog, err := newProgress(f.progress, g.stderr, resourceNames(p, f.resources))
-			if err != nil {
-				return err
-			}
-			defer prog.Stop()
-			log, err := g.loggerTo(prog.Writer(), p.SecretValues())
-			if err != nil {
-				return err
-			}
-			sum, err := pipeline.Run(cmd.Context(), p, pipeline.Options{
-				Destination: f.dest, WorkDir: f.workDir, Workers: f.workers,
-				Resources: f.resources, Logger: log, Observer: prog,
+			sum, err := g.runWithProgress(cmd.Context(), p, f.progress, pipeline.Options{
+				Destination: f.dest, WorkDir: f.workDir, Workers: f.workers, Resources: f.resources,
 			})
-			prog.Stop()
-			printSummary(g.stdout, sum)
 			if werr := writeSummaryJSON(f.summaryJSON, sum); werr != nil && err == nil {
 				err = werr
 			}
@@ -86,6 +75,26 @@ func runCmd(g *globals) *cobra.Command {
 	}
 	f.register(c)
 	return c
+}
+
+// runWithProgress runs p with a progress display in mode and a logger
+// that writes around it, then prints the run summary on stdout. opts'
+// Logger and Observer are set here.
+func (g *globals) runWithProgress(ctx context.Context, p *config.Pipeline, mode string, opts pipeline.Options) (*pipeline.Summary, error) {
+	prog, err := newProgress(mode, g.stderr, resourceNames(p, opts.Resources))
+	if err != nil {
+		return nil, err
+	}
+	defer prog.Stop()
+	log, err := g.loggerTo(prog.Writer(), p.SecretValues())
+	if err != nil {
+		return nil, err
+	}
+	opts.Logger, opts.Observer = log, prog
+	sum, err := pipeline.Run(ctx, p, opts)
+	prog.Stop()
+	printSummary(g.stdout, sum)
+	return sum, err
 }
 
 // resourceNames lists the resources a run will extract (for progress).
