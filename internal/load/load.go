@@ -11,8 +11,6 @@ package load
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -435,7 +433,7 @@ func (l *Load) Commit(ctx context.Context, pkg *spool.Package) (*Result, error) 
 	if len(changes) > 0 || l.stored == nil {
 		sj, _ := json.Marshal(target)
 		cj, _ := json.Marshal(changes)
-		row := []any{int64(version), hashSchema(target), m.LoadID, now, string(cj), string(sj), ids.next()}
+		row := []any{int64(version), target.Hash(), m.LoadID, now, string(cj), string(sj), ids.next()}
 		if _, err := l.tx.Write(ctx, sys[1], destination.ModeAppend, &sliceRows{rows: [][]any{row}}); err != nil {
 			return nil, fmt.Errorf("load %s: write schema version: %w", m.LoadID, err)
 		}
@@ -625,11 +623,4 @@ type idGen struct {
 func (g *idGen) next() string {
 	g.n++
 	return fmt.Sprintf("%s.%06d", g.prefix, g.n)
-}
-
-// hashSchema is a content hash of s's tables, independent of its version.
-func hashSchema(s *schema.Schema) string {
-	b, _ := json.Marshal(s.Tables)
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:16])
 }
