@@ -52,16 +52,16 @@ func servePokeAPI(t *testing.T) (map[string]string, func(*testing.T, *result)) {
 	})
 	return map[string]string{"POKEAPI_URL": a.URL + "/api/v2"}, func(t *testing.T, r *result) {
 		r.wantRows(t, "pokemon", 120)
-		wantStrings(t, "pokemon offsets", a.params("/api/v2/pokemon", "offset"), "0", "100")
-		wantStrings(t, "pokemon limits", a.params("/api/v2/pokemon", "limit"), "100", "100")
+		wantStrings(t, "pokemon offsets", a.Params("/api/v2/pokemon", "offset"), "0", "100")
+		wantStrings(t, "pokemon limits", a.Params("/api/v2/pokemon", "limit"), "100", "100")
 		r.wantRows(t, "pokemon_details", 120)
 		// One record per request: poke-7 is one row, its types a child table.
-		if got := len(a.requests("/api/v2/pokemon/poke-7")); got != 1 {
+		if got := len(a.Requests("/api/v2/pokemon/poke-7")); got != 1 {
 			t.Errorf("poke-7 was requested %d times, want 1", got)
 		}
 		r.wantRows(t, "pokemon_details__types", 180)
 		r.wantColumn(t, "berries", "name", "cheri", "chesto", "pecha")
-		wantStrings(t, "berry offsets", a.params("/api/v2/berry", "offset"), "", "2")
+		wantStrings(t, "berry offsets", a.Params("/api/v2/berry", "offset"), "", "2")
 	}
 }
 
@@ -110,13 +110,13 @@ func serveGitHub(t *testing.T) (map[string]string, func(*testing.T, *result)) {
 		r.wantColumn(t, "repos", "owner__login", "dlt-hub", "dlt-hub", "dlt-hub")
 		r.wantColumn(t, "issues", "title", "crash on merge", "docs")
 		r.wantColumn(t, "issues", "_repos_name", "dlt", "dlt")
-		wantStrings(t, "repo pages", a.params("/orgs/dlt-hub/repos", "page"), "", "2")
-		wantStrings(t, "since", a.params("/repos/dlt-hub/dlt/issues", "since"), "2024-01-01T00:00:00Z", "2024-01-01T00:00:00Z")
+		wantStrings(t, "repo pages", a.Params("/orgs/dlt-hub/repos", "page"), "", "2")
+		wantStrings(t, "since", a.Params("/repos/dlt-hub/dlt/issues", "since"), "2024-01-01T00:00:00Z", "2024-01-01T00:00:00Z")
 		a.wantEach(t, "bearer token, GitHub headers, per_page=100", func(h hit) bool {
 			return h.Header.Get("Authorization") == "Bearer ghp-secret-1" && h.Header.Get("Accept") == "application/vnd.github+json" &&
-				h.Header.Get("X-GitHub-Api-Version") == "2022-11-28" && h.Query.Get("per_page") == "100"
+				h.Header.Get("X-GitHub-Api-Version") == "2022-11-28" && h.Query().Get("per_page") == "100"
 		})
-		if got := a.params("/orgs/dlt-hub/repos", "type"); got[0] != "public" {
+		if got := a.Params("/orgs/dlt-hub/repos", "type"); got[0] != "public" {
 			t.Errorf("repos type param %q, want public", got[0])
 		}
 	}
@@ -154,13 +154,13 @@ func serveStripe(t *testing.T) (map[string]string, func(*testing.T, *result)) {
 		r.wantColumn(t, "customers", "email", "a@example.com", "b@example.com", "c@example.com", "d@example.com", "e@example.com")
 		// The cursor is the last record's id; has_more: false on the third
 		// page ends the walk without asking for an empty fourth.
-		wantStrings(t, "customers starting_after", a.params("/v1/customers", "starting_after"), "", "cus_2", "cus_4")
+		wantStrings(t, "customers starting_after", a.Params("/v1/customers", "starting_after"), "", "cus_2", "cus_4")
 		r.wantColumn(t, "charges", "billing_details__address__city", "Berlin", "Boston")
-		wantStrings(t, "charges created[gte]", a.params("/v1/charges", "created[gte]"), "1704067200")
+		wantStrings(t, "charges created[gte]", a.Params("/v1/charges", "created[gte]"), "1704067200")
 		r.wantColumn(t, "events", "data__object__id", "ch_1")
-		wantStrings(t, "events type", a.params("/v1/events", "type"), "charge.succeeded")
+		wantStrings(t, "events type", a.Params("/v1/events", "type"), "charge.succeeded")
 		a.wantEach(t, "the secret key as bearer token and limit=100", func(h hit) bool {
-			return h.Header.Get("Authorization") == "Bearer sk_test_secret_2" && h.Query.Get("limit") == "100"
+			return h.Header.Get("Authorization") == "Bearer sk_test_secret_2" && h.Query().Get("limit") == "100"
 		})
 	}
 }
@@ -202,20 +202,20 @@ func serveZendesk(t *testing.T) (map[string]string, func(*testing.T, *result)) {
 	env := map[string]string{"ZENDESK_URL": a.URL + "/api/v2", "ZENDESK_EMAIL": "agent@acme.com", "ZENDESK_API_TOKEN": "zd-secret-3"}
 	return env, func(t *testing.T, r *result) {
 		r.wantColumn(t, "tickets", "subject", "login broken", "spam", "refund")
-		wantStrings(t, "tickets page[after]", a.params("/api/v2/tickets.json", "page[after]"), "", "c2")
+		wantStrings(t, "tickets page[after]", a.Params("/api/v2/tickets.json", "page[after]"), "", "c2")
 		r.wantColumn(t, "users", "name", "Ann", "Bo")
 		r.wantColumn(t, "ticket_fields", "title", "Subject", "Priority")
-		if got := len(a.requests("/api/v2/ticket_fields.json")); got != 1 {
+		if got := len(a.Requests("/api/v2/ticket_fields.json")); got != 1 {
 			t.Errorf("ticket_fields fetched %d times, want 1 (single_page)", got)
 		}
 		r.wantColumn(t, "ticket_comments", "body", "cannot log in", "fixed", "please refund")
 		r.wantColumn(t, "ticket_comments", "_tickets_id", "1", "1", "3")
-		if got := len(a.requests("/api/v2/tickets/2/comments.json")); got != 1 {
+		if got := len(a.Requests("/api/v2/tickets/2/comments.json")); got != 1 {
 			t.Errorf("deleted ticket's comments asked %d times, want 1", got)
 		}
 		a.wantEach(t, "basic auth agent@acme.com/token and page[size]=100", func(h hit) bool {
 			user, pass, ok := (&http.Request{Header: h.Header}).BasicAuth()
-			return ok && user == "agent@acme.com/token" && pass == "zd-secret-3" && h.Query.Get("page[size]") == "100"
+			return ok && user == "agent@acme.com/token" && pass == "zd-secret-3" && h.Query().Get("page[size]") == "100"
 		})
 	}
 }
@@ -250,15 +250,15 @@ func servePipedrive(t *testing.T) (map[string]string, func(*testing.T, *result))
 	env := map[string]string{"PIPEDRIVE_URL": a.URL + "/v1", "PIPEDRIVE_API_TOKEN": "pd-secret-4"}
 	return env, func(t *testing.T, r *result) {
 		r.wantRows(t, "deals", 600)
-		wantStrings(t, "deals start", a.params("/v1/deals", "start"), "0", "500")
-		wantStrings(t, "deals limit", a.params("/v1/deals", "limit"), "500", "500")
+		wantStrings(t, "deals start", a.Params("/v1/deals", "start"), "0", "500")
+		wantStrings(t, "deals limit", a.Params("/v1/deals", "limit"), "500", "500")
 		if r.hasTable(t, "persons") {
 			t.Error("table persons exists, though the API had no persons")
 		}
 		r.wantColumn(t, "activities", "subject", "call", "lunch")
-		wantStrings(t, "activities done", a.params("/v1/activities", "done"), "0")
+		wantStrings(t, "activities done", a.Params("/v1/activities", "done"), "0")
 		a.wantEach(t, "api_token in the query and no Authorization header", func(h hit) bool {
-			return h.Query.Get("api_token") == "pd-secret-4" && h.Header.Get("Authorization") == ""
+			return h.Query().Get("api_token") == "pd-secret-4" && h.Header.Get("Authorization") == ""
 		})
 	}
 }
@@ -304,15 +304,15 @@ func serveZoom(t *testing.T) (map[string]string, func(*testing.T, *result)) {
 	env := map[string]string{"ZOOM_API_URL": a.URL + "/v2", "ZOOM_OAUTH_URL": oauth.URL,
 		"ZOOM_CLIENT_ID": "zoom-client", "ZOOM_CLIENT_SECRET": "zoom-secret-5", "ZOOM_ACCOUNT_ID": "acc-42"}
 	return env, func(t *testing.T, r *result) {
-		if got := len(oauth.requests("/oauth/token")); got != 1 {
+		if got := len(oauth.Requests("/oauth/token")); got != 1 {
 			t.Errorf("%d token requests, want 1 (the token is cached)", got)
 		}
 		r.wantColumn(t, "users", "email", "ann@acme.com", "bo@acme.com", "cy@acme.com")
-		wantStrings(t, "users next_page_token", a.params("/v2/users", "next_page_token"), "", "tok2")
+		wantStrings(t, "users next_page_token", a.Params("/v2/users", "next_page_token"), "", "tok2")
 		r.wantColumn(t, "meetings", "topic", "standup u1", "standup u2", "standup u3")
 		r.wantColumn(t, "meetings", "_users_email", "ann@acme.com", "bo@acme.com", "cy@acme.com")
-		a.wantEach(t, "page_size=300", func(h hit) bool { return h.Query.Get("page_size") == "300" })
-		wantStrings(t, "meetings type", a.params("/v2/users/u1/meetings", "type"), "scheduled")
+		a.wantEach(t, "page_size=300", func(h hit) bool { return h.Query().Get("page_size") == "300" })
+		wantStrings(t, "meetings type", a.Params("/v2/users/u1/meetings", "type"), "scheduled")
 	}
 }
 
@@ -396,7 +396,7 @@ func servePostSearch(t *testing.T) (map[string]string, func(*testing.T, *result)
 		mu.Unlock()
 		r.wantColumn(t, "documents", "_source__title", "doc 1", "doc 2", "doc 3", "doc 4", "doc 5")
 		var froms []string
-		for _, h := range a.requests("/api/documents/_search") {
+		for _, h := range a.Requests("/api/documents/_search") {
 			var b map[string]any
 			_ = json.Unmarshal([]byte(h.Body), &b)
 			froms = append(froms, fmt.Sprintf("%v/%v/%v", b["from"], b["size"], b["query"]))
@@ -408,20 +408,20 @@ func servePostSearch(t *testing.T) (map[string]string, func(*testing.T, *result)
 		froms = slices.Compact(froms)
 		wantStrings(t, "documents from/size/query", froms, "0/2/map[match:map[status:published]]", "2/2/map[match:map[status:published]]", "4/2/map[match:map[status:published]]")
 		r.wantColumn(t, "articles", "title", "cursor pagination", "offset pagination", "page numbers")
-		for _, h := range a.requests("/api/articles/search") {
+		for _, h := range a.Requests("/api/articles/search") {
 			if h.Method != http.MethodPost || h.Header.Get("X-Search-Client") != "restload" || h.Header.Get("Content-Type") != "application/json" {
 				t.Errorf("articles request %s with headers %v, want POST with X-Search-Client and a JSON body", h.Method, h.Header)
 			}
 		}
 		r.wantColumn(t, "exports", "searches", "12", "7")
 		r.wantColumn(t, "service_status", "status__description", "All Systems Operational")
-		for _, h := range status.requests("") {
+		for _, h := range status.Requests("") {
 			if h.Header.Get("Authorization") != "" {
 				t.Errorf("the status page on another host got credentials: %q", h.Header.Get("Authorization"))
 			}
 		}
-		if len(status.requests("/summary.json")) != 1 {
-			t.Errorf("status page requests: %v", status.requests(""))
+		if len(status.Requests("/summary.json")) != 1 {
+			t.Errorf("status page requests: %v", status.Requests(""))
 		}
 	}
 }
@@ -463,15 +463,15 @@ func serveHeaderCursor(t *testing.T) (map[string]string, func(*testing.T, *resul
 	return env, func(t *testing.T, r *result) {
 		r.wantColumn(t, "audit_events", "id", "ev-1", "ev-2", "ev-3", "ev-4", "ev-5")
 		r.wantColumn(t, "audit_events", "actor__email", "u1@acme.com", "u2@acme.com", "u3@acme.com", "u4@acme.com", "u5@acme.com")
-		wantStrings(t, "events cursor", a.params("/v1/events", "cursor"), "", "e2", "e4")
-		wantStrings(t, "events limit", a.params("/v1/events", "limit"), "2", "2", "2")
-		for _, h := range a.requests("/v1/events") {
+		wantStrings(t, "events cursor", a.Params("/v1/events", "cursor"), "", "e2", "e4")
+		wantStrings(t, "events limit", a.Params("/v1/events", "limit"), "2", "2", "2")
+		for _, h := range a.Requests("/v1/events") {
 			if h.Header.Get("Cookie") != "" {
 				t.Errorf("events request carried a cookie: %q", h.Header.Get("Cookie"))
 			}
 		}
 		r.wantColumn(t, "sessions", "user", "ann", "bo", "cy")
-		for _, h := range a.requests("/v1/admin/sessions") {
+		for _, h := range a.Requests("/v1/admin/sessions") {
 			if h.Header.Get("X-Api-Key") != "" || h.Header.Get("Cookie") != "session=sess-secret-8" {
 				t.Errorf("sessions request headers %v: want only the session cookie", h.Header)
 			}
@@ -527,9 +527,9 @@ func serveAuto(t *testing.T) (map[string]string, func(*testing.T, *result)) {
 	})
 	return map[string]string{"AUTO_API_URL": a.URL}, func(t *testing.T, r *result) {
 		r.wantColumn(t, "colors", "name", "color 1", "color 2", "color 3")
-		wantStrings(t, "colors pages", a.params("/colors", "page"), "", "2")
+		wantStrings(t, "colors pages", a.Params("/colors", "page"), "", "2")
 		r.wantColumn(t, "users", "name", "user 1", "user 2", "user 3")
-		wantStrings(t, "users pages", a.params("/users", "page"), "1", "2")
+		wantStrings(t, "users pages", a.Params("/users", "page"), "1", "2")
 		for _, tc := range []struct {
 			table, path, param string
 			want               []string
@@ -539,7 +539,7 @@ func serveAuto(t *testing.T) (map[string]string, func(*testing.T, *result)) {
 			{"logs", "/logs", "cursor", []string{"", "bG9nMg"}},
 		} {
 			r.wantColumn(t, tc.table, "id", "1", "2", "3")
-			wantStrings(t, tc.path+" "+tc.param, a.params(tc.path, tc.param), tc.want...)
+			wantStrings(t, tc.path+" "+tc.param, a.Params(tc.path, tc.param), tc.want...)
 		}
 		r.wantColumn(t, "regions", "id", "eu", "us")
 		r.wantColumn(t, "health", "version", "1.4.2")

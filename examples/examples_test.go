@@ -5,17 +5,15 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
-	"net/url"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 
+	"github.com/restload/restload/internal/apitest"
 	"github.com/restload/restload/internal/cli"
 	"github.com/restload/restload/internal/config"
 	"github.com/restload/restload/internal/destination"
@@ -222,69 +220,29 @@ func (r *result) wantRows(t *testing.T, table string, n int) {
 }
 
 // hit is one request as the API received it.
-type hit struct {
-	Method string
-	Path   string
-	Query  url.Values
-	Header http.Header
-	Body   string
-}
+type hit = apitest.Request
 
-// api is an httptest server that records every request before handing it
-// to its handler. It is safe for concurrent use.
+// api is a recording test API (apitest.Server) with the examples' own
+// assertions.
 type api struct {
-	*httptest.Server
-	mu   sync.Mutex
-	hits []hit
+	*apitest.Server
 }
 
 func newAPI(t *testing.T, h http.HandlerFunc) *api {
 	t.Helper()
-	a := &api{}
-	a.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		r.Body = io.NopCloser(bytes.NewReader(body))
-		a.mu.Lock()
-		a.hits = append(a.hits, hit{Method: r.Method, Path: r.URL.Path, Query: r.URL.Query(), Header: r.Header.Clone(), Body: string(body)})
-		a.mu.Unlock()
-		h(w, r)
-	}))
-	t.Cleanup(a.Close)
-	return a
-}
-
-// requests returns the requests for path ("" for all), in order.
-func (a *api) requests(path string) []hit {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	var out []hit
-	for _, h := range a.hits {
-		if path == "" || h.Path == path {
-			out = append(out, h)
-		}
-	}
-	return out
-}
-
-// params returns query parameter name of each request to path, in order.
-func (a *api) params(path, name string) []string {
-	var out []string
-	for _, h := range a.requests(path) {
-		out = append(out, h.Query.Get(name))
-	}
-	return out
+	return &api{apitest.New(t, func(w http.ResponseWriter, r *http.Request, _ int) { h(w, r) })}
 }
 
 // wantEach fails unless fn holds for every request the API received.
 func (a *api) wantEach(t *testing.T, what string, fn func(h hit) bool) {
 	t.Helper()
-	reqs := a.requests("")
+	reqs := a.Requests("")
 	if len(reqs) == 0 {
 		t.Fatal("the API received no request")
 	}
 	for _, h := range reqs {
 		if !fn(h) {
-			t.Errorf("%s %s?%s: want %s (headers %v)", h.Method, h.Path, h.Query.Encode(), what, h.Header)
+			t.Errorf("%s %s?%s: want %s (headers %v)", h.Method, h.Path, h.RawQuery, what, h.Header)
 		}
 	}
 }

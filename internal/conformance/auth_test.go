@@ -45,8 +45,8 @@ func TestAuth(t *testing.T) {
 			env:     map[string]string{"KEY": "key-query-789"},
 			secrets: []string{"key-query-789"},
 			data: func(s seen) error {
-				if got := s.param("api_key"); got != "key-query-789" {
-					return fmt.Errorf("query api_key=%q, want key-query-789 (query %q)", got, s.Query)
+				if got := s.Param("api_key"); got != "key-query-789" {
+					return fmt.Errorf("query api_key=%q, want key-query-789 (query %q)", got, s.RawQuery)
 				}
 				return nil
 			},
@@ -126,7 +126,7 @@ func TestAuth(t *testing.T) {
 					writeJSON(w, map[string]any{"access_token": token, "token_type": "bearer", "expires_in": 3600})
 					return
 				}
-				reqs := a.requests(r.URL.Path)
+				reqs := a.Requests(r.URL.Path)
 				if err := tc.data(reqs[len(reqs)-1]); err != nil {
 					http.Error(w, err.Error(), http.StatusUnauthorized)
 					return
@@ -145,7 +145,7 @@ source:
 			if got := res.ids(t, "items"); !slices.Equal(got, seq(1, 4)) {
 				t.Errorf("ids %v, want 1..4 (from both hosts)", got)
 			}
-			tokReqs := a.requests("/token")
+			tokReqs := a.Requests("/token")
 			switch {
 			case tc.tokenReq == nil && len(tokReqs) > 0:
 				t.Errorf("%d token requests, want none", len(tokReqs))
@@ -160,11 +160,11 @@ source:
 					t.Error(err)
 				}
 			}
-			more := other.requests("/more")
+			more := other.Requests("/more")
 			if len(more) != 1 {
 				t.Fatalf("%d requests to the other host, want 1", len(more))
 			}
-			wire := fmt.Sprintf("%s %v %s", more[0].Query, more[0].Header, more[0].Body)
+			wire := fmt.Sprintf("%s %v %s", more[0].RawQuery, more[0].Header, more[0].Body)
 			for _, s := range tc.secrets {
 				if strings.Contains(wire, s) {
 					t.Errorf("the other host received the secret %q: %s", s, wire)
@@ -207,7 +207,7 @@ source:
         auth: {type: api_key, name: X-Key, api_key: "${secrets.key}"}
 `
 	mustRun(t, src, a.URL, map[string]string{"TOKEN": "tok-client", "KEY": "key-endpoint"})
-	plain, keyed := a.requests("/plain"), a.requests("/keyed")
+	plain, keyed := a.Requests("/plain"), a.Requests("/keyed")
 	if len(plain) != 1 || len(keyed) != 1 {
 		t.Fatalf("requests: %d to /plain and %d to /keyed, want 1 each", len(plain), len(keyed))
 	}
@@ -257,14 +257,14 @@ source:
 			if got := res.ids(t, "items"); !slices.Equal(got, []int{1, 2}) {
 				t.Errorf("ids %v, want [1 2]", got)
 			}
-			if n := len(a.requests("/items")); n != 1 {
+			if n := len(a.Requests("/items")); n != 1 {
 				t.Fatalf("%d requests to the API, want 1", n)
 			}
-			moved := other.requests("/moved")
+			moved := other.Requests("/moved")
 			if len(moved) != 1 {
 				t.Fatalf("%d requests to the other host, want 1", len(moved))
 			}
-			wire := fmt.Sprintf("%s %v", moved[0].Query, moved[0].Header)
+			wire := fmt.Sprintf("%s %v", moved[0].RawQuery, moved[0].Header)
 			for _, s := range []string{"redirect-", base64.StdEncoding.EncodeToString([]byte("bob:pw-redirect-5"))} {
 				if strings.Contains(wire, s) {
 					t.Errorf("the other host received a credential (%q): %s", s, wire)

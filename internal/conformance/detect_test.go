@@ -37,11 +37,11 @@ source:
     - {name: by_defaults, endpoint: {path: /b}}
 `
 	res := mustRun(t, src, a.URL, nil)
-	if got := a.queries("/a", "page"); !slices.Equal(got, []string{"1", "2"}) {
-		t.Errorf("endpoint paginator: page sent as %q, want [1 2] (requests %+v)", got, a.requests("/a"))
+	if got := a.Params("/a", "page"); !slices.Equal(got, []string{"1", "2"}) {
+		t.Errorf("endpoint paginator: page sent as %q, want [1 2] (requests %+v)", got, a.Requests("/a"))
 	}
-	if got := a.queries("/b", "offset"); !slices.Equal(got, []string{"0", "1"}) {
-		t.Errorf("resource_defaults paginator: offset sent as %q, want [0 1] (requests %+v)", got, a.requests("/b"))
+	if got := a.Params("/b", "offset"); !slices.Equal(got, []string{"0", "1"}) {
+		t.Errorf("resource_defaults paginator: offset sent as %q, want [0 1] (requests %+v)", got, a.Requests("/b"))
 	}
 	for _, table := range []string{"by_endpoint", "by_defaults"} {
 		if got := res.ids(t, table); !slices.Equal(got, []int{1, 2}) {
@@ -60,8 +60,8 @@ source:
     - {name: by_client, endpoint: {path: /c}}
 `
 	res = mustRun(t, src, b.URL, nil)
-	if got := b.queries("/c", "c"); !slices.Equal(got, []string{"", "x1"}) {
-		t.Errorf("client paginator: c sent as %q, want [\"\" x1] (requests %+v)", got, b.requests("/c"))
+	if got := b.Params("/c", "c"); !slices.Equal(got, []string{"", "x1"}) {
+		t.Errorf("client paginator: c sent as %q, want [\"\" x1] (requests %+v)", got, b.Requests("/c"))
 	}
 	if got := res.ids(t, "by_client"); !slices.Equal(got, []int{1, 2}) {
 		t.Errorf("table by_client holds ids %v, want [1 2]", got)
@@ -141,7 +141,7 @@ func TestAutoDetection(t *testing.T) {
 			if got := res.ids(t, "items"); !slices.Equal(got, tc.wantIDs) {
 				t.Errorf("ids %v, want %v", got, tc.wantIDs)
 			}
-			got := a.queries("/items", tc.param)
+			got := a.Params("/items", tc.param)
 			if tc.anyOrder {
 				slices.Sort(got)
 			}
@@ -227,9 +227,9 @@ source:
 	if got := len(res.rows(t, "user_details__roles")); got != 6 {
 		t.Errorf("user_details__roles has %d rows, want 6", got)
 	}
-	for _, s := range a.requests("") {
-		if s.Query != "" {
-			t.Errorf("request %s?%s: a single entity was paged", s.Path, s.Query)
+	for _, s := range a.Requests("") {
+		if s.RawQuery != "" {
+			t.Errorf("request %s?%s: a single entity was paged", s.Path, s.RawQuery)
 		}
 	}
 }

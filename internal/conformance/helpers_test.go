@@ -5,11 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
-	"net/url"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -17,6 +14,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/restload/restload/internal/apitest"
 	"github.com/restload/restload/internal/config"
 	"github.com/restload/restload/internal/destination"
 	_ "github.com/restload/restload/internal/destination/duckdb"
@@ -24,69 +22,16 @@ import (
 )
 
 // seen is one request as the API received it.
-type seen struct {
-	Method string
-	Path   string
-	Query  string // raw query
-	Header http.Header
-	Body   string
-	Host   string
-}
+type seen = apitest.Request
 
-// param returns one query parameter of the request.
-func (s seen) param(name string) string {
-	q, _ := url.ParseQuery(s.Query)
-	return q.Get(name)
-}
-
-// api is an httptest server that records every request and answers with
-// handle. It is safe for concurrent use.
-type api struct {
-	*httptest.Server
-	mu   sync.Mutex
-	reqs []seen
-}
+// api is an httptest server that records every request (apitest.Server).
+type api = apitest.Server
 
 // newAPI starts an API whose handler gets each request and its 1-based
 // number among the requests to that path.
 func newAPI(t *testing.T, handle func(w http.ResponseWriter, r *http.Request, n int)) *api {
 	t.Helper()
-	a := &api{}
-	counts := map[string]int{}
-	a.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		r.Body = io.NopCloser(bytes.NewReader(body))
-		a.mu.Lock()
-		a.reqs = append(a.reqs, seen{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Header: r.Header.Clone(), Body: string(body), Host: r.Host})
-		counts[r.URL.Path]++
-		n := counts[r.URL.Path]
-		a.mu.Unlock()
-		handle(w, r, n)
-	}))
-	t.Cleanup(a.Close)
-	return a
-}
-
-// requests returns the requests received for path ("" for all).
-func (a *api) requests(path string) []seen {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	var out []seen
-	for _, s := range a.reqs {
-		if path == "" || s.Path == path {
-			out = append(out, s)
-		}
-	}
-	return out
-}
-
-// queries returns the value of param in each request to path, in order.
-func (a *api) queries(path, param string) []string {
-	var out []string
-	for _, s := range a.requests(path) {
-		out = append(out, s.param(param))
-	}
-	return out
+	return apitest.New(t, handle)
 }
 
 // writeJSON writes v as a JSON 200 response.

@@ -106,7 +106,7 @@ source:
 					t.Errorf("error %q does not say %q", msg, w)
 				}
 			}
-			if n := len(a.requests("/items")); n > 5 {
+			if n := len(a.Requests("/items")); n > 5 {
 				t.Errorf("%d requests to /items before stopping", n)
 			}
 			if res.hasTable(t, "items") {

@@ -334,13 +334,13 @@ func TestPaginators(t *testing.T) {
 				return
 			}
 			if res.err != nil {
-				t.Fatalf("run: %v\nrequests: %+v", res.err, a.requests(""))
+				t.Fatalf("run: %v\nrequests: %+v", res.err, a.Requests(""))
 			}
 			if got := res.ids(t, "items"); !slices.Equal(got, tc.wantIDs) {
 				t.Errorf("ids in table items: %v, want %v", got, tc.wantIDs)
 			}
 			if tc.param != "" {
-				got := a.queries("/items", tc.param)
+				got := a.Params("/items", tc.param)
 				if tc.anyOrder {
 					slices.Sort(got)
 				}
@@ -349,7 +349,7 @@ func TestPaginators(t *testing.T) {
 				}
 			}
 			if tc.wantBodies != nil {
-				reqs := a.requests("/items")
+				reqs := a.Requests("/items")
 				if len(reqs) != len(tc.wantBodies) {
 					t.Fatalf("%d requests, want %d: %+v", len(reqs), len(tc.wantBodies), reqs)
 				}
