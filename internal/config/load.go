@@ -1,7 +1,10 @@
 package config
 
 import (
+	"bytes"
 	"cmp"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -63,7 +66,7 @@ func Parse(file string, data []byte, opts LoadOptions) (*Pipeline, error) {
 
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		probs.list = append(probs.list, syntaxError(file, err))
+		probs.list = append(probs.list, syntaxError(file, data, err))
 		return nil, probs.result(nil)
 	}
 	if len(doc.Content) == 0 {
@@ -111,9 +114,34 @@ func isBareSource(root *yaml.Node) bool {
 	return bare
 }
 
+// lineCol returns the 1-based line and column of the byte at offset off.
+func lineCol(data []byte, off int) (line, col int) {
+	if off > len(data) {
+		off = len(data)
+	}
+	before := data[:off]
+	line = bytes.Count(before, []byte{'\n'}) + 1
+	col = off - bytes.LastIndexByte(before, '\n')
+	return line, col
+}
+
 var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
-func syntaxError(file string, err error) *Error {
+// syntaxError turns a parse failure into an Error with a position. A file
+// written as JSON (it starts with '{') gets encoding/json's account of the
+// problem, which always has a position; YAML's parser often has none for
+// JSON's kind of mistake.
+func syntaxError(file string, data []byte, err error) *Error {
+	if t := bytes.TrimSpace(data); len(t) > 0 && t[0] == '{' {
+		var v any
+		jerr := json.Unmarshal(data, &v)
+		var se *json.SyntaxError
+		if errors.As(jerr, &se) {
+			// Offset counts the bytes read, the offending one included.
+			line, col := lineCol(data, max(int(se.Offset)-1, 0))
+			return &Error{File: file, Line: line, Col: col, Msg: "invalid JSON: " + se.Error()}
+		}
+	}
 	msg := err.Error()
 	if m := yamlLine.FindStringSubmatch(msg); m != nil {
 		line, _ := strconv.Atoi(m[1])
