@@ -23,6 +23,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/restload/restload/internal/config"
+	"github.com/restload/restload/internal/destination"
 	// The destinations restload can load into register themselves.
 	_ "github.com/restload/restload/internal/destination/duckdb"
 	_ "github.com/restload/restload/internal/destination/files"
@@ -120,7 +121,7 @@ func report(w io.Writer, err error, ctx context.Context) int {
 	case errors.As(err, &cerr):
 		fmt.Fprintf(w, "restload: %s\n", cerr)
 		return ExitUsage
-	case errors.As(err, &uerr) || isCobraUsage(err):
+	case errors.As(err, &uerr) || isCobraUsage(err) || errors.Is(err, destination.ErrBadURL):
 		fmt.Fprintf(w, "restload: %s\nRun 'restload --help' for usage.\n", err)
 		return ExitUsage
 	case ctx.Err() != nil || errors.Is(err, context.Canceled):

@@ -208,6 +208,24 @@ func TestErrors(t *testing.T) {
 			want: []string{"resource files: page 1", "not JSON", "text/html", "Maintenance"},
 		},
 		{
+			name: "unknown destination scheme",
+			setup: func(t *testing.T) []string {
+				setSecrets(t, secret)
+				return []string{"run", good, "--dest", "sqlite:x.db"}
+			},
+			code: 2,
+			want: []string{`destination "sqlite:x.db"`, `unknown scheme "sqlite"`, "known: duckdb"},
+		},
+		{
+			name: "unknown resource",
+			setup: func(t *testing.T) []string {
+				setSecrets(t, secret)
+				return []string{"run", good, "--dest", dest(), "--resource", "filez"}
+			},
+			code: 2,
+			want: []string{"--resource filez: no resource of that name"},
+		},
+		{
 			name: "good run for contrast",
 			setup: func(t *testing.T) []string {
 				setSecrets(t, secret)

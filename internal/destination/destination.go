@@ -98,6 +98,10 @@ type RowSource interface {
 // ErrNoTable is returned by Read for a table that does not exist.
 var ErrNoTable = errors.New("table does not exist")
 
+// ErrBadURL marks a destination URL that names no destination restload
+// has: it is the user's invocation that must change.
+var ErrBadURL = errors.New("not a destination URL")
+
 // ErrUnsupported marks an operation a destination cannot do (merge into
 // files, say).
 var ErrUnsupported = errors.New("not supported by this destination")
@@ -124,13 +128,13 @@ func Register(scheme string, open Opener) {
 func Open(ctx context.Context, url, dataset string) (Destination, error) {
 	scheme, _, ok := strings.Cut(url, ":")
 	if !ok {
-		return nil, fmt.Errorf("destination %q: want scheme:location, such as duckdb:./data.duckdb", url)
+		return nil, fmt.Errorf("destination %q: %w: want scheme:location, such as duckdb:./data.duckdb", Redact(url), ErrBadURL)
 	}
 	mu.Lock()
 	open := openers[scheme]
 	mu.Unlock()
 	if open == nil {
-		return nil, fmt.Errorf("destination %q: unknown scheme %q (known: %s)", Redact(url), scheme, strings.Join(Schemes(), ", "))
+		return nil, fmt.Errorf("destination %q: %w: unknown scheme %q (known: %s)", Redact(url), ErrBadURL, scheme, strings.Join(Schemes(), ", "))
 	}
 	return open(ctx, url, dataset)
 }
