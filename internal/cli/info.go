@@ -92,14 +92,12 @@ func printLoads(w io.Writer, loads []load.LoadInfo) {
 	tw.Flush()
 }
 
-// tableCounts counts the rows of each table by reading it (destinations
-// expose no COUNT; tables shown by info are the user's own, so this is
-// bounded by what they loaded).
+// tableCounts counts the committed rows of each table (count(*) where the
+// destination can, else by reading the table).
 func tableCounts(cmd *cobra.Command, d destination.Destination, s *schema.Schema) (map[string]int64, error) {
 	out := map[string]int64{}
 	for _, t := range s.Tables {
-		var n int64
-		err := d.Read(cmd.Context(), t.Name, func(map[string]any) error { n++; return nil })
+		n, err := destination.Count(cmd.Context(), d, t.Name)
 		if err != nil {
 			return nil, err
 		}

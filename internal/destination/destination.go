@@ -53,6 +53,23 @@ func CanMerge(d Destination) bool {
 	return !ok || c.CanMerge()
 }
 
+// Counter is implemented by a destination that can count a table's
+// committed rows without reading them (SQL databases: count(*)).
+type Counter interface {
+	Count(ctx context.Context, table string) (int64, error)
+}
+
+// Count returns how many committed rows table has: through Counter when d
+// has it, else by reading the table.
+func Count(ctx context.Context, d Destination, table string) (int64, error) {
+	if c, ok := d.(Counter); ok {
+		return c.Count(ctx, table)
+	}
+	var n int64
+	err := d.Read(ctx, table, func(map[string]any) error { n++; return nil })
+	return n, err
+}
+
 // Tx is one load's transaction.
 type Tx interface {
 	// Apply creates tables and adds columns. It creates the dataset itself

@@ -292,6 +292,9 @@ func testAppendTwice(t *testing.T, d destination.Destination) {
 	})
 	rows := ReadAll(t, d, "events")
 	wantColumn(t, rows, "n", int64(1), int64(2), int64(3), int64(4))
+	if n, err := destination.Count(context.Background(), d, "events"); err != nil || n != 4 {
+		t.Errorf("Count(events) = %d, %v; want 4", n, err)
+	}
 }
 
 func testReplace(t *testing.T, d destination.Destination, caps Caps) {

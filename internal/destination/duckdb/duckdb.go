@@ -107,7 +107,10 @@ var dialect = &sqlgen.Dialect{
 	TextCast:   "CAST(%s AS VARCHAR)",
 }
 
-var _ destination.Destination = (*DuckDB)(nil)
+var (
+	_ destination.Destination = (*DuckDB)(nil)
+	_ destination.Counter     = (*DuckDB)(nil)
+)
 
 // Open opens (creating if needed) the DuckDB database at path for dataset.
 // An empty path or ":memory:" opens an in-memory database. The dataset's
@@ -162,6 +165,15 @@ func (d *DuckDB) Begin(ctx context.Context) (destination.Tx, error) {
 		return nil, d.sql.Errorf("", "begin", err)
 	}
 	return &tx{d: d, conn: conn, staging: d.sql.NewStaging()}, nil
+}
+
+// Count returns table's number of committed rows (destination.Counter).
+func (d *DuckDB) Count(ctx context.Context, table string) (int64, error) {
+	var n int64
+	if err := d.db.QueryRowContext(ctx, "SELECT count(*) FROM "+d.sql.Table(table)).Scan(&n); err != nil {
+		return 0, d.sql.Errorf(table, "count", err)
+	}
+	return n, nil
 }
 
 // Read calls fn for each row of table in _dlt_id order (or by every column

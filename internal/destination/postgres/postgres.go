@@ -58,7 +58,10 @@ var dialect = &sqlgen.Dialect{
 	TextCast:     "%s::text",
 }
 
-var _ destination.Destination = (*Postgres)(nil)
+var (
+	_ destination.Destination = (*Postgres)(nil)
+	_ destination.Counter     = (*Postgres)(nil)
+)
 
 // Open connects to the server at url (checking it answers) for dataset. The
 // dataset's schema is created by the first Tx.Apply, not here.
@@ -103,6 +106,18 @@ func (p *Postgres) Begin(ctx context.Context) (destination.Tx, error) {
 		return nil, p.sql.Errorf("", "begin", err)
 	}
 	return &tx{p: p, tx: t, staging: p.sql.NewStaging()}, nil
+}
+
+// Count returns table's number of committed rows (destination.Counter).
+func (p *Postgres) Count(ctx context.Context, table string) (int64, error) {
+	if err := checkIdent("table", table); err != nil {
+		return 0, p.sql.Errorf(table, "count", err)
+	}
+	var n int64
+	if err := p.pool.QueryRow(ctx, "SELECT count(*) FROM "+p.sql.Table(table)).Scan(&n); err != nil {
+		return 0, p.sql.Errorf(table, "count", err)
+	}
+	return n, nil
 }
 
 // Read calls fn for each row of table in _dlt_id order (byte-wise), or by
