@@ -20,6 +20,8 @@ func TestFaultInjectionSequence(t *testing.T) {
 		{"429 bursts of 2 every 4", Options{RateLimitEvery: 4, BurstLen: 2}, []int{200, 200, 429, 429, 200, 200, 429, 429, 200}},
 		{"5xx every 2nd cycles codes", Options{FaultEvery: 2}, []int{200, 500, 200, 502, 200, 503, 200, 504, 200, 500}},
 		{"429 wins over 5xx", Options{RateLimitEvery: 4, FaultEvery: 2}, []int{200, 500, 200, 429, 200, 503, 200, 429}},
+		{"same request faulted at most twice in a row", Options{FaultEvery: 1, MaxFaultStreak: 2}, []int{500, 502, 200, 504, 500, 200, 503}},
+		{"default streak cap is three", Options{RateLimitEvery: 1}, []int{429, 429, 429, 200, 429, 429, 429, 200}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

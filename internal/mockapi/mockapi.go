@@ -53,6 +53,9 @@ const (
 	DefaultShift        = 3
 	DefaultTokenTTL     = time.Hour
 	DefaultRetryAfter   = "1"
+	// DefaultMaxFaultStreak matches the seed's three retries: a client
+	// that retries three times always gets through.
+	DefaultMaxFaultStreak = 3
 )
 
 // Options configures a Server. The zero value is a valid analytics-flavor
@@ -91,6 +94,12 @@ type Options struct {
 	// request with a 5xx, cycling 500, 502, 503, 504. A request chosen for
 	// both a 429 and a 5xx gets the 429.
 	FaultEvery int
+	// MaxFaultStreak caps how many times in a row the same request (path
+	// and query) is answered with an injected 429 or 5xx; the next try is
+	// served normally, as a transient fault would be. Without it, clients
+	// sending many requests at once could see one request drawn for a fault
+	// on every retry. <= 0 means DefaultMaxFaultStreak.
+	MaxFaultStreak int
 
 	// ShiftRecords simulates records being inserted at the head of the list
 	// while a client pages: every page after the first starts Shift records
@@ -168,6 +177,9 @@ type Server struct {
 	refreshToken string               // the currently valid refresh token
 	tokens       map[string]time.Time // access token -> expiry
 	issued       uint64               // tokens issued so far, for unique values
+
+	streakMu sync.Mutex
+	streaks  map[string]int // request -> injected faults in a row
 }
 
 var _ http.Handler = (*Server)(nil)
@@ -203,6 +215,9 @@ func New(opts Options) *Server {
 	if opts.RetryAfter == "" {
 		opts.RetryAfter = DefaultRetryAfter
 	}
+	if opts.MaxFaultStreak <= 0 {
+		opts.MaxFaultStreak = DefaultMaxFaultStreak
+	}
 	if opts.Shift <= 0 {
 		opts.Shift = DefaultShift
 	}
@@ -218,6 +233,7 @@ func New(opts Options) *Server {
 		seedMix:      mix(uint64(opts.Seed) ^ 0x5eed),
 		refreshToken: opts.RefreshToken,
 		tokens:       make(map[string]time.Time),
+		streaks:      make(map[string]int),
 	}
 	for i, name := range resourceNames {
 		s.counts[i] = opts.Records
@@ -430,6 +446,25 @@ func (s *Server) authorized(r *http.Request) bool {
 
 // ---- resource lists ----
 
+// faultAgain reports whether r, drawn (or not) for an injected fault, gets
+// one: false when it was not drawn, and false once the same request has
+// been faulted MaxFaultStreak times in a row. A request served normally
+// starts its streak again.
+func (s *Server) faultAgain(r *http.Request, drawn bool) bool {
+	if s.opts.RateLimitEvery <= 0 && s.opts.FaultEvery <= 0 {
+		return false
+	}
+	key := r.URL.RequestURI()
+	s.streakMu.Lock()
+	defer s.streakMu.Unlock()
+	if !drawn || s.streaks[key] >= s.opts.MaxFaultStreak {
+		delete(s.streaks, key)
+		return false
+	}
+	s.streaks[key]++
+	return true
+}
+
 func (s *Server) serveList(w http.ResponseWriter, r *http.Request, res int) {
 	if !s.authorized(r) {
 		s.unauthorized.Add(1)
@@ -449,13 +484,18 @@ func (s *Server) serveList(w http.ResponseWriter, r *http.Request, res int) {
 		}
 	}
 
-	if every := int64(s.opts.RateLimitEvery); every > 0 && (n-1)%every >= every-int64(s.opts.BurstLen) {
+	rateLimit := s.opts.RateLimitEvery > 0 && (n-1)%int64(s.opts.RateLimitEvery) >= int64(s.opts.RateLimitEvery-s.opts.BurstLen)
+	fault := s.opts.FaultEvery > 0 && n%int64(s.opts.FaultEvery) == 0
+	if !s.faultAgain(r, rateLimit || fault) {
+		rateLimit, fault = false, false
+	}
+	if rateLimit {
 		s.served429.Add(1)
 		w.Header().Set("Retry-After", s.opts.RetryAfter)
 		writeError(w, http.StatusTooManyRequests, "rate_limited", "too many requests")
 		return
 	}
-	if every := int64(s.opts.FaultEvery); every > 0 && n%every == 0 {
+	if every := int64(s.opts.FaultEvery); fault {
 		codes := [...]int{http.StatusInternalServerError, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout}
 		code := codes[(n/every-1)%int64(len(codes))]
 		s.served5xx.Add(1)

@@ -25,6 +25,9 @@ type Running struct {
 	closeOnce sync.Once
 	closeErr  error
 	stopWatch chan struct{}
+
+	connMu   sync.Mutex
+	newConns map[net.Conn]struct{} // accepted connections that have not sent a request yet
 }
 
 // Start listens on addr ("127.0.0.1:0" picks a free port) and serves a new
@@ -49,7 +52,9 @@ func Start(ctx context.Context, addr string, opts Options) (*Running, error) {
 		srv:       &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second},
 		done:      make(chan struct{}),
 		stopWatch: make(chan struct{}),
+		newConns:  make(map[net.Conn]struct{}),
 	}
+	r.srv.ConnState = r.trackConn
 	go func() {
 		defer close(r.done)
 		_ = r.srv.Serve(ln) // always non-nil; ErrServerClosed after Close
@@ -73,10 +78,45 @@ func (r *Running) Close() error {
 		close(r.stopWatch)
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		if err := r.srv.Shutdown(ctx); err != nil {
-			r.closeErr = errors.Join(fmt.Errorf("mockapi: shutdown: %w", err), r.srv.Close())
+		errc := make(chan error, 1)
+		go func() { errc <- r.srv.Shutdown(ctx) }()
+		// Shutdown waits for in-flight requests but counts a connection
+		// a client opened and has not used yet as busy for five seconds;
+		// such connections carry nothing, so close them as they appear.
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case err := <-errc:
+				if err != nil {
+					r.closeErr = errors.Join(fmt.Errorf("mockapi: shutdown: %w", err), r.srv.Close())
+				}
+				<-r.done
+				return
+			case <-tick.C:
+				r.closeNewConns()
+			}
 		}
-		<-r.done
 	})
 	return r.closeErr
+}
+
+// trackConn remembers connections that have not yet sent a request.
+func (r *Running) trackConn(c net.Conn, st http.ConnState) {
+	r.connMu.Lock()
+	defer r.connMu.Unlock()
+	if st == http.StateNew {
+		r.newConns[c] = struct{}{}
+	} else {
+		delete(r.newConns, c)
+	}
+}
+
+func (r *Running) closeNewConns() {
+	r.connMu.Lock()
+	defer r.connMu.Unlock()
+	for c := range r.newConns {
+		_ = c.Close()
+		delete(r.newConns, c)
+	}
 }
