@@ -107,6 +107,7 @@ func main() {
 	flag.StringVar(&o.postgres, "postgres", envOr("RESTLOAD_TEST_POSTGRES", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"), "PostgreSQL URL (runs are skipped when unreachable)")
 	flag.StringVar(&o.bin, "bin", "", "restload binary to measure (default: build ./cmd/restload)")
 	flag.StringVar(&o.out, "out", "bench/results", "directory for the JSON results (\"\" to skip)")
+	flag.BoolVar(&childStderr, "stderr", false, "pass each restload run's stderr (logs, warnings) through")
 	flag.BoolVar(&o.keep, "keep", false, "keep the temporary directory (pipelines, databases, load packages)")
 	flag.StringVar(&o.profile, "profile", "", "write CPU and heap profiles of each restload run to this directory")
 	flag.Parse()
@@ -397,6 +398,9 @@ type measure struct {
 	cpu     float64
 }
 
+// childStderr passes the restload runs' stderr through (-stderr).
+var childStderr bool
+
 // child runs the restload binary and measures its wall time and peak RSS.
 func child(ctx context.Context, bin string, args []string) (measure, error) {
 	cmd := exec.CommandContext(ctx, bin, args...)
@@ -407,6 +411,9 @@ func child(ctx context.Context, bin string, args []string) (measure, error) {
 	var stderr strings.Builder
 	cmd.Stdout = io.Discard
 	cmd.Stderr = &stderr
+	if childStderr {
+		cmd.Stderr = io.MultiWriter(&stderr, os.Stderr)
+	}
 	start := time.Now()
 	err := cmd.Run()
 	m := measure{seconds: time.Since(start).Seconds()}

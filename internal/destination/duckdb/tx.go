@@ -87,81 +87,136 @@ func (t *tx) Apply(ctx context.Context, changes []schema.Change) error {
 
 // Write appends rows to the table (ModeAppend), replaces its rows
 // (ModeReplace: DELETE then append, invisible to readers until Commit), or
-// appends them to its staging table (ModeStage).
+// stages them for Merge (ModeStage). Staged rows go straight into the
+// table too; only a root table's primary key and _dlt_id are copied to a
+// narrow staging table, from which Merge removes the rows that lost (see
+// sqlgen.Staging.MergeDirect). Writing every row once, not into a staging
+// table and then again into the target, halves the work of a merge.
 func (t *tx) Write(ctx context.Context, tb *schema.Table, mode destination.Mode, rows destination.RowSource) (int64, error) {
 	if err := t.check(); err != nil {
 		return 0, err
 	}
-	stmts, staged, err := t.staging.Prepare(tb, mode)
+	var keys *keyTee
+	if mode == destination.ModeStage {
+		cols, err := sqlgen.KeyColumns(tb)
+		if err != nil {
+			return 0, t.d.sql.Errorf(tb.Name, "stage", err)
+		}
+		if cols != nil {
+			stmts, err := t.staging.StageKeys(tb, cols)
+			if err != nil {
+				return 0, err
+			}
+			if err := t.run(ctx, stmts); err != nil {
+				return 0, err
+			}
+			keys = &keyTee{table: tb.Name}
+			for _, c := range cols {
+				keys.names = append(keys.names, c.Name)
+				keys.idx = append(keys.idx, columnIndex(tb, c.Name))
+			}
+		}
+		mode = destination.ModeAppend
+	}
+	stmts, _, err := t.staging.Prepare(tb, mode)
 	if err != nil {
 		return 0, err
 	}
 	if err := t.run(ctx, stmts); err != nil {
 		return 0, err
 	}
-	catalog, sch := t.d.catalog, t.d.dataset
-	if staged {
-		catalog, sch = "temp", "main"
-	}
-	n, err := t.appendRows(ctx, tb, catalog, sch, rows, !staged)
+	n, err := t.appendRows(ctx, tb, rows, keys)
 	if err != nil {
 		return n, t.fail(t.d.sql.Errorf(tb.Name, "write", outOfMemory(err)))
 	}
 	return n, nil
 }
 
+// keyTee names the key staging table a merge's root rows are copied to,
+// and which of the row's values go there.
+type keyTee struct {
+	table string
+	names []string
+	idx   []int
+}
+
+func columnIndex(tb *schema.Table, name string) int {
+	for i, c := range tb.Columns {
+		if c.Name == name {
+			return i
+		}
+	}
+	return -1
+}
+
 // flushRows is how many rows an Appender collects before they go into a
 // dataset table. DuckDB's appender collects 204,800 rows by default,
-// outside memory_limit: ~150 MB of the seed's wide rows (peak RSS of a 1M-row
-// append 438 -> 287 MB). Staging tables keep DuckDB's default: flushed that
-// often, a 1M-row merge ran out of memory under memory_limit=192MB, and so
-// did an append flushed every 8,192 rows under 128MB.
+// outside memory_limit: ~150 MB of the seed's wide rows (peak RSS of a
+// 1M-row append 438 -> 287 MB). A merge's key staging table (two narrow
+// columns) keeps DuckDB's default.
 const flushRows = 32_768
 
 // appendRows feeds rows through an Appender limited to tb's columns, so the
 // table may hold more columns (they get NULL) or hold them in another order.
-func (t *tx) appendRows(ctx context.Context, tb *schema.Table, catalog, sch string, rows destination.RowSource, flush bool) (int64, error) {
+// With keys, each row's key values also go to the key staging table.
+func (t *tx) appendRows(ctx context.Context, tb *schema.Table, rows destination.RowSource, keys *keyTee) (int64, error) {
 	conv, err := destination.NewRowConverter(tb.Columns, converterFor)
 	if err != nil {
 		return 0, err
 	}
 	var n int64 // rows appended
 	err = withRaw(t.conn, func(dc driver.Conn) error {
-		app, err := duckdb.NewAppenderWithColumns(dc, catalog, sch, tb.Name, conv.Names())
+		app, err := duckdb.NewAppenderWithColumns(dc, t.d.catalog, t.d.dataset, tb.Name, conv.Names())
 		if err != nil {
 			return fmt.Errorf("create appender: %w", err)
+		}
+		defer app.Close() // after CloseWithCancel below, a no-op error
+		var kapp *duckdb.Appender
+		var kvals []driver.Value
+		if keys != nil {
+			if kapp, err = duckdb.NewAppenderWithColumns(dc, "temp", "main", keys.table, keys.names); err != nil {
+				return fmt.Errorf("create key appender: %w", err)
+			}
+			defer kapp.Close()
+			kvals = make([]driver.Value, len(keys.idx))
 		}
 		out := make([]any, len(tb.Columns))
 		vals := make([]driver.Value, len(tb.Columns))
 		for rows.Next() {
 			if err := conv.Convert(rows.Values(), out); err != nil {
-				app.Close()
 				return err
 			}
 			for i, v := range out {
 				vals[i] = v
 			}
 			if err := app.AppendRow(vals...); err != nil {
-				app.Close()
 				return fmt.Errorf("row %d: %w", n+1, err)
+			}
+			if kapp != nil {
+				for i, j := range keys.idx {
+					kvals[i] = out[j]
+				}
+				if err := kapp.AppendRow(kvals...); err != nil {
+					return fmt.Errorf("row %d: key: %w", n+1, err)
+				}
 			}
 			n++
 			if n%flushRows == 0 {
 				if err := ctx.Err(); err != nil {
-					app.Close()
 					return err
 				}
-				if flush {
-					if err := app.FlushWithCancel(ctx); err != nil {
-						app.Close()
-						return fmt.Errorf("flush: %w", err)
-					}
+				if err := app.FlushWithCancel(ctx); err != nil {
+					return fmt.Errorf("flush: %w", err)
 				}
 			}
 		}
 		if err := rows.Err(); err != nil {
-			app.Close()
 			return fmt.Errorf("reading rows: %w", err)
+		}
+		if kapp != nil {
+			if err := kapp.CloseWithCancel(ctx); err != nil {
+				return fmt.Errorf("flush keys: %w", err)
+			}
 		}
 		if err := app.CloseWithCancel(ctx); err != nil {
 			return fmt.Errorf("flush: %w", err)
@@ -177,7 +232,7 @@ func (t *tx) Merge(ctx context.Context, root *schema.Table, children []*schema.T
 	if err := t.check(); err != nil {
 		return err
 	}
-	stmts, err := t.staging.Merge(root, children)
+	stmts, err := t.staging.MergeDirect(root, children)
 	if err != nil {
 		return err
 	}

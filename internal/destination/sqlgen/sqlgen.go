@@ -400,3 +400,85 @@ func (s *Staging) DropAll() []Stmt {
 	}
 	return s.Drop(tables)
 }
+
+// losersTable holds the _dlt_ids of the rows a direct merge removes.
+const losersTable = `"_restload_losers"`
+
+// KeyColumns returns the columns a direct merge stages for root: its
+// primary key and _dlt_id, in that order. It returns nil when root has no
+// primary key (its rows are simply appended) and an error when root lacks
+// _dlt_id.
+func KeyColumns(root *schema.Table) ([]*schema.Column, error) {
+	pk := root.PrimaryKey()
+	if len(pk) == 0 {
+		return nil, nil
+	}
+	id := root.Column(schema.ColID)
+	if id == nil {
+		return nil, fmt.Errorf("rows to merge lack the %s column", schema.ColID)
+	}
+	cols := make([]*schema.Column, 0, len(pk)+1)
+	for _, k := range pk {
+		cols = append(cols, root.Column(k))
+	}
+	return append(cols, id), nil
+}
+
+// StageKeys returns the statements that make (or widen) root's narrow
+// staging table for a direct merge: it holds only the KeyColumns of the
+// rows written straight into root. A destination whose bulk path can
+// write two tables at once merges this way (see MergeDirect), so the
+// rows are written once instead of staged and copied.
+func (s *Staging) StageKeys(root *schema.Table, keys []*schema.Column) ([]Stmt, error) {
+	return s.Stage(&schema.Table{Name: root.Name, Columns: keys})
+}
+
+// MergeDirect returns the statements that finish a direct merge of root:
+// its rows (and its children's) were written straight into the tables,
+// and their keys and _dlt_ids into root's key staging table (StageKeys).
+// For each staged key the row with the greatest _dlt_id stays; every other
+// row of root with that key (earlier loads' rows and this load's losers)
+// goes, with its children. With nothing staged for root it does nothing.
+func (s *Staging) MergeDirect(root *schema.Table, children []*schema.Table) ([]Stmt, error) {
+	ds, d := s.ds, s.ds.Dialect
+	q := ds.quote
+	if _, ok := s.cols[root.Name]; !ok {
+		return nil, nil
+	}
+	pk := root.PrimaryKey()
+	if len(pk) == 0 {
+		return s.Drop([]*schema.Table{root}), nil
+	}
+	keys := ds.StagingTable(root.Name)
+	id, rootID := q(schema.ColID), q(schema.ColRootID)
+	match := make([]string, len(pk))
+	keyList := make([]string, len(pk))
+	for i, k := range pk {
+		match[i] = fmt.Sprintf("k.%s = t.%s", q(k), q(k))
+		keyList[i] = q(k)
+	}
+	losers := d.TempSchema + "." + losersTable
+	create := "CREATE OR REPLACE TEMP TABLE " + losersTable
+	var sqls []string
+	if d.OnCommitDrop {
+		sqls = append(sqls, "DROP TABLE IF EXISTS "+losers)
+		create = "CREATE TEMP TABLE " + losersTable + " ON COMMIT DROP"
+	}
+	sqls = append(sqls, fmt.Sprintf(
+		"%s AS SELECT t.%s FROM %s t WHERE EXISTS (SELECT 1 FROM %s k WHERE %s) AND t.%s NOT IN (SELECT max(%s%s) FROM %s GROUP BY %s)",
+		create, id, ds.Table(root.Name), keys, strings.Join(match, " AND "), id, id, d.IDCollation, keys, strings.Join(keyList, ", ")))
+	for _, c := range children {
+		if c.Column(schema.ColRootID) == nil {
+			return nil, ds.Errorf(c.Name, "merge", fmt.Errorf("child table lacks the %s column", schema.ColRootID))
+		}
+		sqls = append(sqls, fmt.Sprintf("DELETE FROM %s WHERE %s IN (SELECT %s FROM %s)", ds.Table(c.Name), rootID, id, losers))
+	}
+	sqls = append(sqls,
+		fmt.Sprintf("DELETE FROM %s WHERE %s IN (SELECT %s FROM %s)", ds.Table(root.Name), id, id, losers),
+		"DROP TABLE "+losers)
+	stmts := make([]Stmt, len(sqls))
+	for i, sql := range sqls {
+		stmts[i] = Stmt{root.Name, "merge", sql}
+	}
+	return append(stmts, s.Drop([]*schema.Table{root})...), nil
+}

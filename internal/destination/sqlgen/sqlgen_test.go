@@ -249,3 +249,58 @@ func TestPrepare(t *testing.T) {
 		wantSQL(t, stmts, c.want...)
 	}
 }
+
+func TestMergeDirect(t *testing.T) {
+	root, child := mergeTables()
+	keys, err := sqlgen.KeyColumns(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(keys) != 2 || keys[0].Name != "id" || keys[1].Name != schema.ColID {
+		t.Fatalf("KeyColumns = %v, want id, _dlt_id", keys)
+	}
+	for _, c := range []struct {
+		d    *sqlgen.Dialect
+		want []string
+	}{
+		{qualify, []string{
+			`o|stage|CREATE OR REPLACE TEMP TABLE "o" ("id" BIGINT, "_dlt_id" VARCHAR)`,
+			`o|merge|CREATE OR REPLACE TEMP TABLE "_restload_losers" AS SELECT t."_dlt_id" FROM "ds"."o" t WHERE EXISTS (SELECT 1 FROM temp.main."o" k WHERE k."id" = t."id") AND t."_dlt_id" NOT IN (SELECT max("_dlt_id") FROM temp.main."o" GROUP BY "id")`,
+			`o|merge|DELETE FROM "ds"."o__i" WHERE "_dlt_root_id" IN (SELECT "_dlt_id" FROM temp.main."_restload_losers")`,
+			`o|merge|DELETE FROM "ds"."o" WHERE "_dlt_id" IN (SELECT "_dlt_id" FROM temp.main."_restload_losers")`,
+			`o|merge|DROP TABLE temp.main."_restload_losers"`,
+			`o|drop staging|DROP TABLE IF EXISTS temp.main."o"`,
+		}},
+		{distinctOn, []string{
+			`o|stage|DROP TABLE IF EXISTS pg_temp."o"`,
+			`o|stage|CREATE TEMP TABLE "o" ("id" bigint, "_dlt_id" text) ON COMMIT DROP`,
+			`o|merge|DROP TABLE IF EXISTS pg_temp."_restload_losers"`,
+			`o|merge|CREATE TEMP TABLE "_restload_losers" ON COMMIT DROP AS SELECT t."_dlt_id" FROM "ds"."o" t WHERE EXISTS (SELECT 1 FROM pg_temp."o" k WHERE k."id" = t."id") AND t."_dlt_id" NOT IN (SELECT max("_dlt_id" COLLATE "C") FROM pg_temp."o" GROUP BY "id")`,
+			`o|merge|DELETE FROM "ds"."o__i" WHERE "_dlt_root_id" IN (SELECT "_dlt_id" FROM pg_temp."_restload_losers")`,
+			`o|merge|DELETE FROM "ds"."o" WHERE "_dlt_id" IN (SELECT "_dlt_id" FROM pg_temp."_restload_losers")`,
+			`o|merge|DROP TABLE pg_temp."_restload_losers"`,
+			`o|drop staging|DROP TABLE IF EXISTS pg_temp."o"`,
+		}},
+	} {
+		st := dataset(c.d, "ds").NewStaging()
+		stage, err := st.StageKeys(root, keys)
+		if err != nil {
+			t.Fatal(err)
+		}
+		merge, err := st.MergeDirect(root, []*schema.Table{child})
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantSQL(t, append(stage, merge...), c.want...)
+		// Merging again, or with nothing staged, does nothing.
+		if again, err := st.MergeDirect(root, []*schema.Table{child}); err != nil || len(again) != 0 {
+			t.Errorf("second MergeDirect = %v, %v; want nothing", sqls(again), err)
+		}
+	}
+	if _, err := sqlgen.KeyColumns(&schema.Table{Name: "o", Columns: []*schema.Column{{Name: "id", PrimaryKey: true}}}); err == nil {
+		t.Error("KeyColumns of a keyed table without _dlt_id: no error")
+	}
+	if k, err := sqlgen.KeyColumns(child); k != nil || err != nil {
+		t.Errorf("KeyColumns of a table without a key = %v, %v; want nil, nil", k, err)
+	}
+}
