@@ -516,7 +516,9 @@ func loadResource(ctx context.Context, tx destination.Tx, pkg *spool.Package, pk
 		if err != nil {
 			return err
 		}
-		n, err := tx.Write(ctx, t, mode, newRemap(src, pt, t))
+		rows := newPrefetcher(newRemap(src, pt, t), len(t.Columns))
+		n, err := tx.Write(ctx, t, mode, rows)
+		rows.Close()
 		src.Close()
 		if err != nil {
 			return fmt.Errorf("table %s: %w", t.Name, err)
