@@ -46,6 +46,7 @@ func Run(t *testing.T, open Opener, caps Caps) {
 		{"replace", func(t *testing.T, d destination.Destination) { testReplace(t, d, caps) }, false},
 		{"merge_with_children", testMerge, !caps.Merge},
 		{"merge_composite_key", testMergeComposite, !caps.Merge},
+		{"merge_awkward_keys", testMergeAwkwardKeys, !caps.Merge},
 		{"merge_unsupported", testMergeUnsupported, caps.Merge},
 		{"rollback", testRollback, false},
 		{"missing_table", testMissingTable, false},
@@ -424,6 +425,41 @@ func testMergeComposite(t *testing.T, d destination.Destination) {
 	rows := ReadAll(t, d, "members")
 	wantColumn(t, rows, schema.ColID, "a2", "a3", "b1", "b2")
 	wantColumn(t, rows, "name", "Bob", "Cat", "Anna", "Dan")
+}
+
+// testMergeAwkwardKeys merges on a key of text, timestamp and date whose
+// text holds quotes, commas, a line break, an empty string and "\.": the
+// keys travel through whatever staging the destination uses, and each must
+// still find its row.
+func testMergeAwkwardKeys(t *testing.T, d destination.Destination) {
+	root := table("events", "", schema.Merge,
+		col(schema.ColID, schema.Text), pk(col("k", schema.Text)), pk(col("at", schema.Timestamp)), pk(col("day", schema.Date)), col("v", schema.Text))
+	t1 := time.Date(2024, 1, 2, 3, 4, 5, 600000000, time.UTC)
+	t2 := t1.Add(time.Microsecond)
+	day := time.Date(2024, 2, 29, 0, 0, 0, 0, time.UTC)
+	keys := []string{"", `a"b,c`, "line\nbreak", `\.`, "plain"}
+	var first, second [][]any
+	for i, k := range keys {
+		first = append(first, []any{fmt.Sprintf("a%d", i), k, t1, day, "old"})
+		second = append(second, []any{fmt.Sprintf("b%d", i), k, t1, day, "new"})
+	}
+	second = append(second, []any{"b9", "", t2, day, "other instant"})
+	load(t, d, addTables(root), func(ctx context.Context, tx destination.Tx) {
+		write(t, ctx, tx, root, destination.ModeStage, first...)
+		if err := tx.Merge(ctx, root, nil); err != nil {
+			t.Fatalf("Merge: %v", err)
+		}
+	})
+	load(t, d, nil, func(ctx context.Context, tx destination.Tx) {
+		write(t, ctx, tx, root, destination.ModeStage, second...)
+		if err := tx.Merge(ctx, root, nil); err != nil {
+			t.Fatalf("Merge: %v", err)
+		}
+	})
+	rows := ReadAll(t, d, "events")
+	wantColumn(t, rows, schema.ColID, "b0", "b1", "b2", "b3", "b4", "b9")
+	wantColumn(t, rows, "k", "", `a"b,c`, "line\nbreak", `\.`, "plain", "")
+	wantColumn(t, rows, "v", "new", "new", "new", "new", "new", "other instant")
 }
 
 func testMergeUnsupported(t *testing.T, d destination.Destination) {

@@ -61,7 +61,11 @@ func (t *tx) Apply(ctx context.Context, changes []schema.Change) error {
 
 // Write copies rows into the table (ModeAppend), replaces its rows
 // (ModeReplace: DELETE, not TRUNCATE, so readers keep seeing the old rows
-// until Commit), or copies them into its staging table (ModeStage).
+// until Commit), or stages them for Merge (ModeStage). Staged rows are
+// copied straight into the table too; a root table's primary key and
+// _dlt_id also go to a narrow staging table, through a temporary file
+// (one connection runs one COPY at a time), and Merge removes the rows
+// that lost (sqlgen.Staging.MergeDirect). Every row is written once.
 func (t *tx) Write(ctx context.Context, tb *schema.Table, mode destination.Mode, rows destination.RowSource) (int64, error) {
 	if t.done {
 		return 0, errDone
@@ -69,22 +73,40 @@ func (t *tx) Write(ctx context.Context, tb *schema.Table, mode destination.Mode,
 	if err := checkTable(tb); err != nil {
 		return 0, t.p.sql.Errorf("", "write", err)
 	}
-	stmts, staged, err := t.staging.Prepare(tb, mode)
+	var keys *keyFile
+	if mode == destination.ModeStage {
+		cols, err := sqlgen.KeyColumns(tb)
+		if err != nil {
+			return 0, t.p.sql.Errorf(tb.Name, "stage", err)
+		}
+		if cols != nil {
+			stmts, err := t.staging.StageKeys(tb, cols)
+			if err != nil {
+				return 0, err
+			}
+			if err := t.run(ctx, stmts); err != nil {
+				return 0, err
+			}
+			if keys, err = newKeyFile(tb, cols); err != nil {
+				return 0, t.p.sql.Errorf(tb.Name, "stage", err)
+			}
+			defer keys.remove()
+		}
+		mode = destination.ModeAppend
+	}
+	stmts, _, err := t.staging.Prepare(tb, mode)
 	if err != nil {
 		return 0, err
 	}
 	if err := t.run(ctx, stmts); err != nil {
 		return 0, err
 	}
-	ident := pgx.Identifier{t.p.dataset, tb.Name}
-	if staged {
-		ident = pgx.Identifier{dialect.TempSchema, tb.Name}
-	}
 	conv, err := destination.NewRowConverter(tb.Columns, converterFor)
 	if err != nil {
 		return 0, t.p.sql.Errorf(tb.Name, "write", err)
 	}
 	var srcErr error
+	out := make([]any, len(tb.Columns)) // pgx encodes a row before asking for the next
 	src := pgx.CopyFromFunc(func() ([]any, error) {
 		if !rows.Next() {
 			if err := rows.Err(); err != nil {
@@ -93,32 +115,43 @@ func (t *tx) Write(ctx context.Context, tb *schema.Table, mode destination.Mode,
 			}
 			return nil, nil
 		}
-		out := make([]any, len(tb.Columns))
 		if err := conv.Convert(rows.Values(), out); err != nil {
 			srcErr = err
 			return nil, srcErr
 		}
+		if keys != nil {
+			if err := keys.add(out); err != nil {
+				srcErr = err
+				return nil, srcErr
+			}
+		}
 		return out, nil
 	})
-	copied, err := t.tx.CopyFrom(ctx, ident, conv.Names(), src)
+	copied, err := t.tx.CopyFrom(ctx, pgx.Identifier{t.p.dataset, tb.Name}, conv.Names(), src)
 	if err != nil {
 		if srcErr != nil {
 			err = srcErr
 		}
 		return copied, t.p.sql.Errorf(tb.Name, "write", err)
 	}
+	if keys != nil {
+		if err := keys.copy(ctx, t.tx.Conn().PgConn(), tb.Name); err != nil {
+			return copied, t.p.sql.Errorf(tb.Name, "stage keys", err)
+		}
+	}
 	return copied, nil
 }
 
-// Merge folds the staged rows of root and children into their tables and
-// drops their staging tables; see destination.Tx and sqlgen.Staging.Merge.
+// Merge removes, for each primary key staged for root, every row but the
+// one with the greatest _dlt_id, with its children, and drops root's key
+// staging table; see destination.Tx and sqlgen.Staging.MergeDirect.
 // _dlt_id values compare byte-wise (COLLATE "C"), as in every other
 // destination.
 func (t *tx) Merge(ctx context.Context, root *schema.Table, children []*schema.Table) error {
 	if t.done {
 		return errDone
 	}
-	stmts, err := t.staging.Merge(root, children)
+	stmts, err := t.staging.MergeDirect(root, children)
 	if err != nil {
 		return err
 	}

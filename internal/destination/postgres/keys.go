@@ -1,0 +1,136 @@
+package postgres
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"math"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
+
+	"github.com/restload/restload/internal/schema"
+)
+
+// keyFile collects the key columns of the rows a merge copies into a root
+// table, as CSV in a temporary file, until they can be copied into the
+// key staging table: the connection is busy with the rows' own COPY until
+// then, and holding the keys in memory would grow with the table.
+type keyFile struct {
+	f     *os.File
+	w     *bufio.Writer
+	idx   []int // positions of the key columns in a row
+	types []schema.DataType
+	names []string
+	line  []byte
+}
+
+func newKeyFile(tb *schema.Table, keys []*schema.Column) (*keyFile, error) {
+	f, err := os.CreateTemp("", "restload-keys-*.csv")
+	if err != nil {
+		return nil, fmt.Errorf("key file: %w", err)
+	}
+	k := &keyFile{f: f, w: bufio.NewWriterSize(f, 64<<10)}
+	for _, c := range keys {
+		for i, tc := range tb.Columns {
+			if tc.Name == c.Name {
+				k.idx = append(k.idx, i)
+			}
+		}
+		k.types = append(k.types, c.Type)
+		k.names = append(k.names, c.Name)
+	}
+	if len(k.idx) != len(keys) {
+		k.remove()
+		return nil, fmt.Errorf("key columns %v are not all in the table", k.names)
+	}
+	return k, nil
+}
+
+// add writes the key values of row (values as converterFor makes them).
+func (k *keyFile) add(row []any) error {
+	b := k.line[:0]
+	for i, j := range k.idx {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		var err error
+		if b, err = appendCSV(b, row[j], k.types[i]); err != nil {
+			return fmt.Errorf("key column %s: %w", k.names[i], err)
+		}
+	}
+	b = append(b, '\n')
+	k.line = b
+	_, err := k.w.Write(b)
+	return err
+}
+
+// copy copies the collected keys into the key staging table of table.
+func (k *keyFile) copy(ctx context.Context, conn *pgconn.PgConn, table string) error {
+	if err := k.w.Flush(); err != nil {
+		return err
+	}
+	if _, err := k.f.Seek(0, 0); err != nil {
+		return err
+	}
+	cols := make([]string, len(k.names))
+	for i, n := range k.names {
+		cols[i] = dialect.Quote(n)
+	}
+	sql := fmt.Sprintf("COPY %s.%s (%s) FROM STDIN (FORMAT csv)", dialect.TempSchema, dialect.Quote(table), strings.Join(cols, ", "))
+	_, err := conn.CopyFrom(ctx, bufio.NewReaderSize(k.f, 64<<10), sql)
+	return err
+}
+
+func (k *keyFile) remove() {
+	k.f.Close()
+	os.Remove(k.f.Name())
+}
+
+// appendCSV appends v as a PostgreSQL CSV field: nothing for NULL, text
+// always quoted (so an empty string stays one), other values in a form
+// PostgreSQL's input functions read.
+func appendCSV(b []byte, v any, typ schema.DataType) ([]byte, error) {
+	switch x := v.(type) {
+	case nil:
+		return b, nil
+	case string:
+		b = append(b, '"')
+		for i := 0; i < len(x); i++ {
+			if x[i] == '"' {
+				b = append(b, '"')
+			}
+			b = append(b, x[i])
+		}
+		return append(b, '"'), nil
+	case int64:
+		return strconv.AppendInt(b, x, 10), nil
+	case float64:
+		switch {
+		case math.IsInf(x, 1):
+			return append(b, "Infinity"...), nil
+		case math.IsInf(x, -1):
+			return append(b, "-Infinity"...), nil
+		}
+		return strconv.AppendFloat(b, x, 'g', -1, 64), nil
+	case bool:
+		return strconv.AppendBool(b, x), nil
+	case time.Time:
+		if typ == schema.Date {
+			return x.AppendFormat(b, time.DateOnly), nil
+		}
+		return x.AppendFormat(b, time.RFC3339Nano), nil
+	case pgtype.Numeric:
+		v, err := x.Value()
+		if err != nil {
+			return b, err
+		}
+		s, _ := v.(string)
+		return append(b, s...), nil
+	}
+	return b, fmt.Errorf("cannot stage a key of type %T", v)
+}
