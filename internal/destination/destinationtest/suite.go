@@ -164,7 +164,7 @@ func testTypes(t *testing.T, d destination.Destination) {
 	zone := time.FixedZone("IST", 5*3600+30*60)
 	ts := time.Date(2024, 2, 29, 23, 59, 58, 123456000, zone)
 	day := time.Date(2024, 2, 29, 0, 0, 0, 0, time.UTC)
-	unicode := "héllo wörld — 日本語 🚀 \"quoted\" 'single' \\ back"
+	unicode := "héllo wörld — 日本語 🚀 \"quoted\" 'single' \\ back,\nnew line\r\nand CRLF"
 	meta := `{"a":[1,2.5,{"b":null}],"c":"ü","d":true}`
 	load(t, d, addTables(tb), func(ctx context.Context, tx destination.Tx) {
 		write(t, ctx, tx, tb, destination.ModeAppend,

@@ -18,10 +18,11 @@ package duckdb
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
@@ -38,17 +39,17 @@ func init() {
 }
 
 // FileSettings are the DuckDB settings Open gives a database file unless
-// its URL's query sets them. Measured with the seed's nested records
-// (bench/, 2 resources x 1M records in one load): without them a load grows
-// toward DuckDB's default limit, 80% of RAM (1.6 GB for 8 x 100k merged);
-// under memory_limit=128MB such a load fails with "failed to pin block",
-// as a transaction's uncommitted rows need memory DuckDB cannot spill;
-// under 384MB it completes, peaking at ~740 MB RSS (merge) and ~590 MB
-// (append), since DuckDB also allocates outside its limit.
-// preserve_insertion_order=false lets DuckDB stream rather than buffer
-// (restload reads rows back by _dlt_id, never by insertion order).
+// its URL's query sets them. Without a limit a load grows toward DuckDB's
+// default, 80% of RAM. Measured with the seed's nested records (rows
+// reaching DuckDB through read_csv): 8 x 100k records merged peak at
+// ~350 MB RSS under memory_limit=128MB and ~610 MB under 384MB, in the
+// same time; 2 x 1M records load, and merge again into the 1M-row tables,
+// under 128MB (~400-450 MB RSS), since DuckDB and Go also allocate outside
+// the limit. preserve_insertion_order=false lets DuckDB stream rather
+// than buffer (restload reads rows back by _dlt_id, never by insertion
+// order).
 var FileSettings = []Setting{
-	{"memory_limit", "384MB"},
+	{"memory_limit", "128MB"},
 	{"preserve_insertion_order", "false"},
 }
 
@@ -93,6 +94,27 @@ type DuckDB struct {
 	catalog   string // the database's catalog name, to qualify every table
 	dataset   string
 	sql       *sqlgen.Dataset
+	// tmpDir is where rows wait as CSV files named tmpPrefix* for DuckDB
+	// to read them: beside the database file (on a disk that has room for
+	// the data), or the system's temporary directory ("") for an
+	// in-memory database.
+	tmpDir, tmpPrefix string
+}
+
+func tmpFilesOf(path string) (dir, prefix string) {
+	file, _, _ := strings.Cut(path, "?")
+	if file == "" || file == ":memory:" {
+		return "", ".restload-load-"
+	}
+	dir = filepath.Dir(file)
+	if abs, err := filepath.Abs(dir); err == nil {
+		dir = abs
+	}
+	if strings.ContainsAny(dir, "*?[]{}") {
+		// read_csv would take the path for a glob pattern.
+		dir = ""
+	}
+	return dir, "." + filepath.Base(file) + ".load-"
 }
 
 // dialect is where DuckDB's SQL differs from sqlgen's defaults.
@@ -141,6 +163,15 @@ func Open(ctx context.Context, path, dataset string) (*DuckDB, error) {
 		return nil, fmt.Errorf("%s: open: %w", name, err)
 	}
 	d := &DuckDB{connector: connector, db: db, name: name, catalog: catalog, dataset: dataset}
+	d.tmpDir, d.tmpPrefix = tmpFilesOf(path)
+	if d.tmpDir != "" {
+		// The database is open, so no other process is loading into it:
+		// row files left by a killed load are garbage.
+		stale, _ := filepath.Glob(filepath.Join(d.tmpDir, d.tmpPrefix+"*.csv"))
+		for _, f := range stale {
+			os.Remove(f)
+		}
+	}
 	d.sql = &sqlgen.Dataset{Dialect: dialect, Schema: []string{catalog, dataset}, Name: name}
 	return d, nil
 }
@@ -229,15 +260,4 @@ func (d *DuckDB) Read(ctx context.Context, table string, fn func(row map[string]
 		return d.sql.Errorf(table, "read", err)
 	}
 	return nil
-}
-
-// withRaw runs fn on the duckdb driver connection under conn.
-func withRaw(conn *sql.Conn, fn func(dc driver.Conn) error) error {
-	return conn.Raw(func(c any) error {
-		dc, ok := c.(driver.Conn)
-		if !ok {
-			return fmt.Errorf("unexpected driver connection %T", c)
-		}
-		return fn(dc)
-	})
 }

@@ -2,12 +2,14 @@ package duckdb_test
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/restload/restload/internal/destination"
 	"github.com/restload/restload/internal/destination/destinationtest"
 	_ "github.com/restload/restload/internal/destination/duckdb"
+	"github.com/restload/restload/internal/schema"
 )
 
 func openFile(tb testing.TB, dataset string) destination.Destination {
@@ -46,4 +48,91 @@ func BenchmarkWrite(b *testing.B) {
 	destinationtest.BenchmarkWrite(b, func(b *testing.B, dataset string) destination.Destination {
 		return openFile(b, dataset)
 	})
+}
+
+// TestRowFilesCleanedUp checks that the CSV files rows pass through on
+// their way into DuckDB do not outlive a load, and that files a killed
+// load left beside the database go when it is next opened.
+func TestRowFilesCleanedUp(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "db.duckdb")
+	stale := filepath.Join(dir, ".db.duckdb.load-123.csv")
+	other := filepath.Join(dir, ".other.duckdb.load-123.csv") // another database's
+	for _, f := range []string{stale, other} {
+		if err := os.WriteFile(f, []byte("x\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d, err := destination.Open(ctx, "duckdb:"+path, "ds")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if _, err := os.Stat(stale); !os.IsNotExist(err) {
+		t.Errorf("stale row file still there after Open: %v", err)
+	}
+	if _, err := os.Stat(other); err != nil {
+		t.Errorf("another database's file was removed: %v", err)
+	}
+	tb := &schema.Table{Name: "t", Columns: []*schema.Column{{Name: "id", Type: schema.Text, PrimaryKey: true}, {Name: schema.ColID, Type: schema.Text}}}
+	tx, err := d.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	if err := tx.Apply(ctx, []schema.Change{{Kind: schema.AddTable, Table: tb}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Write(ctx, tb, destination.ModeStage, destinationtest.NewRows([]any{"a", "1"}, []any{"a", "2"})); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Merge(ctx, tb, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	left, _ := filepath.Glob(filepath.Join(dir, ".db.duckdb.load-*"))
+	if len(left) != 0 {
+		t.Errorf("row files left after a load: %v", left)
+	}
+	rows := destinationtest.ReadAll(t, d, "t")
+	if len(rows) != 1 || rows[0][schema.ColID] != "2" {
+		t.Errorf("rows = %v, want the one with _dlt_id 2", rows)
+	}
+}
+
+// TestAwkwardDatabasePath loads into a database whose directory looks like
+// a hive partition and holds glob characters: read_csv must read the row
+// file as it is, adding no column and matching no other file.
+func TestAwkwardDatabasePath(t *testing.T) {
+	ctx := context.Background()
+	dir := filepath.Join(t.TempDir(), "part=1", "[x]*")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	d, err := destination.Open(ctx, "duckdb:"+filepath.Join(dir, "db.duckdb"), "ds")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	tb := &schema.Table{Name: "t", Columns: []*schema.Column{{Name: "v", Type: schema.Text}}}
+	tx, err := d.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	if err := tx.Apply(ctx, []schema.Change{{Kind: schema.AddTable, Table: tb}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Write(ctx, tb, destination.ModeAppend, destinationtest.NewRows([]any{"a"}, []any{"b"})); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if rows := destinationtest.ReadAll(t, d, "t"); len(rows) != 2 || len(rows[0]) != 1 {
+		t.Errorf("rows = %v, want two rows of one column", rows)
+	}
 }

@@ -20,9 +20,9 @@ func TestSettings(t *testing.T) {
 		memoryLimit, insertion string
 		threads                string // "" leaves it unchecked
 	}{
-		{"file defaults", filepath.Join(dir, "a.duckdb"), "366.2 MiB", "false", ""},
+		{"file defaults", filepath.Join(dir, "a.duckdb"), "122.0 MiB", "false", ""},
 		{"query overrides", filepath.Join(dir, "b.duckdb") + "?memory_limit=1GB&threads=1", "953.6 MiB", "false", "1"},
-		{"query overrides insertion order", filepath.Join(dir, "c.duckdb") + "?preserve_insertion_order=true", "366.2 MiB", "true", ""},
+		{"query overrides insertion order", filepath.Join(dir, "c.duckdb") + "?preserve_insertion_order=true", "122.0 MiB", "true", ""},
 		{"in-memory keeps defaults", ":memory:", "", "true", ""},
 		{"in-memory with query", ":memory:?threads=1", "", "true", "1"},
 	}
@@ -50,7 +50,7 @@ func TestSettings(t *testing.T) {
 			if tc.memoryLimit != "" && got["memory_limit"] != tc.memoryLimit {
 				t.Errorf("memory_limit = %q, want %q", got["memory_limit"], tc.memoryLimit)
 			}
-			if tc.memoryLimit == "" && got["memory_limit"] == "366.2 MiB" {
+			if tc.memoryLimit == "" && got["memory_limit"] == "122.0 MiB" {
 				t.Errorf("in-memory database got the file default memory_limit")
 			}
 			if got["preserve_insertion_order"] != tc.insertion {
@@ -108,7 +108,7 @@ func TestOutOfMemoryHint(t *testing.T) {
 	if err == nil {
 		t.Fatal("staging 200,000 rows under memory_limit=2MB succeeded; the test needs an out-of-memory error")
 	}
-	for _, want := range []string{`table "ds"."t": write: `, "memory_limit defaults to 384MB", "duckdb:PATH?memory_limit=2GB"} {
+	for _, want := range []string{`table "ds"."t": write: `, "memory_limit defaults to 128MB", "duckdb:PATH?memory_limit=2GB"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error does not contain %q:\n%v", want, err)
 		}

@@ -3,12 +3,9 @@ package duckdb
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"errors"
 	"fmt"
 	"strings"
-
-	duckdb "github.com/duckdb/duckdb-go/v2"
 
 	"github.com/restload/restload/internal/destination"
 	"github.com/restload/restload/internal/destination/sqlgen"
@@ -112,7 +109,7 @@ func (t *tx) Write(ctx context.Context, tb *schema.Table, mode destination.Mode,
 			}
 			keys = &keyTee{table: tb.Name}
 			for _, c := range cols {
-				keys.names = append(keys.names, c.Name)
+				keys.cols = append(keys.cols, c)
 				keys.idx = append(keys.idx, columnIndex(tb, c.Name))
 			}
 		}
@@ -136,7 +133,7 @@ func (t *tx) Write(ctx context.Context, tb *schema.Table, mode destination.Mode,
 // and which of the row's values go there.
 type keyTee struct {
 	table string
-	names []string
+	cols  []*schema.Column
 	idx   []int
 }
 
@@ -149,81 +146,104 @@ func columnIndex(tb *schema.Table, name string) int {
 	return -1
 }
 
-// flushRows is how many rows an Appender collects before they go into a
-// dataset table. DuckDB's appender collects 204,800 rows by default,
-// outside memory_limit: ~150 MB of the seed's wide rows (peak RSS of a
-// 1M-row append 438 -> 287 MB). A merge's key staging table (two narrow
-// columns) keeps DuckDB's default.
-const flushRows = 32_768
-
-// appendRows feeds rows through an Appender limited to tb's columns, so the
-// table may hold more columns (they get NULL) or hold them in another order.
-// With keys, each row's key values also go to the key staging table.
+// appendRows writes rows into tb's columns of the table (which may hold
+// more columns, left NULL, or hold them in another order) through CSV
+// files that DuckDB reads (see csvChunkRows). With keys, each row's key
+// values also go to the key staging table.
 func (t *tx) appendRows(ctx context.Context, tb *schema.Table, rows destination.RowSource, keys *keyTee) (int64, error) {
 	conv, err := destination.NewRowConverter(tb.Columns, converterFor)
 	if err != nil {
 		return 0, err
 	}
-	var n int64 // rows appended
-	err = withRaw(t.conn, func(dc driver.Conn) error {
-		app, err := duckdb.NewAppenderWithColumns(dc, t.d.catalog, t.d.dataset, tb.Name, conv.Names())
+	var (
+		n        int64 // rows read
+		data, kf *csvFile
+		kvals    []any
+	)
+	if keys != nil {
+		kvals = make([]any, len(keys.idx))
+	}
+	defer func() {
+		if data != nil {
+			data.remove()
+		}
+		if kf != nil {
+			kf.remove()
+		}
+	}()
+	insert := func(f *csvFile, table string) error {
+		if err := f.finish(); err != nil {
+			return err
+		}
+		sel, err := readCSV(f.f.Name(), f.cols)
 		if err != nil {
-			return fmt.Errorf("create appender: %w", err)
+			return err
 		}
-		defer app.Close() // after CloseWithCancel below, a no-op error
-		var kapp *duckdb.Appender
-		var kvals []driver.Value
-		if keys != nil {
-			if kapp, err = duckdb.NewAppenderWithColumns(dc, "temp", "main", keys.table, keys.names); err != nil {
-				return fmt.Errorf("create key appender: %w", err)
-			}
-			defer kapp.Close()
-			kvals = make([]driver.Value, len(keys.idx))
+		res, err := t.conn.ExecContext(ctx, fmt.Sprintf("INSERT INTO %s (%s) %s", table, t.d.sql.ColumnList(f.cols), sel))
+		f.remove()
+		if err != nil {
+			return err
 		}
-		out := make([]any, len(tb.Columns))
-		vals := make([]driver.Value, len(tb.Columns))
-		for rows.Next() {
-			if err := conv.Convert(rows.Values(), out); err != nil {
-				return err
-			}
-			for i, v := range out {
-				vals[i] = v
-			}
-			if err := app.AppendRow(vals...); err != nil {
-				return fmt.Errorf("row %d: %w", n+1, err)
-			}
-			if kapp != nil {
-				for i, j := range keys.idx {
-					kvals[i] = out[j]
-				}
-				if err := kapp.AppendRow(kvals...); err != nil {
-					return fmt.Errorf("row %d: key: %w", n+1, err)
-				}
-			}
-			n++
-			if n%flushRows == 0 {
-				if err := ctx.Err(); err != nil {
-					return err
-				}
-				if err := app.FlushWithCancel(ctx); err != nil {
-					return fmt.Errorf("flush: %w", err)
-				}
-			}
-		}
-		if err := rows.Err(); err != nil {
-			return fmt.Errorf("reading rows: %w", err)
-		}
-		if kapp != nil {
-			if err := kapp.CloseWithCancel(ctx); err != nil {
-				return fmt.Errorf("flush keys: %w", err)
-			}
-		}
-		if err := app.CloseWithCancel(ctx); err != nil {
-			return fmt.Errorf("flush: %w", err)
+		if got, err := res.RowsAffected(); err == nil && got != f.rows {
+			return fmt.Errorf("DuckDB read %d of the %d rows written for it", got, f.rows)
 		}
 		return nil
-	})
-	return n, err
+	}
+	flush := func() error {
+		if data == nil {
+			return nil
+		}
+		err := insert(data, t.d.sql.Table(tb.Name))
+		if err == nil && kf != nil {
+			if err = insert(kf, t.d.sql.StagingTable(keys.table)); err != nil {
+				err = fmt.Errorf("keys: %w", err)
+			}
+		}
+		data, kf = nil, nil
+		return err
+	}
+	out := make([]any, len(tb.Columns))
+	for rows.Next() {
+		if err := conv.Convert(rows.Values(), out); err != nil {
+			return n, err
+		}
+		n++
+		if data == nil {
+			if data, err = newCSVFile(t.d.tmpDir, t.d.tmpPrefix, tb.Columns); err != nil {
+				return n, err
+			}
+			if keys != nil {
+				if kf, err = newCSVFile(t.d.tmpDir, t.d.tmpPrefix, keys.cols); err != nil {
+					return n, err
+				}
+			}
+		}
+		if err := data.add(out); err != nil {
+			return n, fmt.Errorf("row %d: %w", n, err)
+		}
+		if kf != nil {
+			for i, j := range keys.idx {
+				kvals[i] = out[j]
+			}
+			if err := kf.add(kvals); err != nil {
+				return n, fmt.Errorf("row %d: key: %w", n, err)
+			}
+		}
+		if n%(64<<10) == 0 {
+			if err := ctx.Err(); err != nil {
+				return n, err
+			}
+		}
+		if data.rows >= csvChunkRows {
+			if err := flush(); err != nil {
+				return n, err
+			}
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return n, fmt.Errorf("reading rows: %w", err)
+	}
+	return n, flush()
 }
 
 // Merge folds the staged rows of root and children into their tables and

@@ -14,11 +14,10 @@ import (
 	"github.com/restload/restload/internal/schema"
 )
 
-// converterFor returns the conversion of a row value into what the Appender
-// takes for column c: the canonical value (destination.ConverterFor), but a
-// duckdb.Decimal at the column's scale for decimals and a json.RawMessage
-// for JSON (the Appender marshals values for JSON columns, and a RawMessage
-// marshals to itself).
+// converterFor returns the conversion of a row value into what appendCSV
+// writes for column c: the canonical value (destination.ConverterFor), but
+// a duckdb.Decimal at the column's scale for decimals (rounded here, as
+// every destination rounds) and a json.RawMessage for JSON.
 func converterFor(c *schema.Column) (destination.ValueConverter, error) {
 	switch c.Type {
 	case schema.Decimal:

@@ -176,6 +176,9 @@ func (ds *Dataset) columnDefs(cols []*schema.Column) (string, error) {
 	return strings.Join(defs, ", "), nil
 }
 
+// ColumnList is the quoted, comma-separated names of cols.
+func (ds *Dataset) ColumnList(cols []*schema.Column) string { return ds.columnList(cols) }
+
 func (ds *Dataset) columnList(cols []*schema.Column) string {
 	names := make([]string, len(cols))
 	for i, c := range cols {

@@ -1,0 +1,174 @@
+package duckdb
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"math"
+	"math/big"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	duckdb "github.com/duckdb/duckdb-go/v2"
+
+	"github.com/restload/restload/internal/schema"
+)
+
+// A table's rows reach DuckDB as CSV: Write encodes them into a temporary
+// file, csvChunkRows at a time, and has DuckDB read each file with
+// read_csv in an INSERT. DuckDB parses the file on all its threads and
+// writes compressed row groups as it goes, so COMMIT has little left to
+// do; an Appender fed row by row from Go did both on one thread, and did
+// its compression at COMMIT (bench/, 8 x 100k seed records: ~10.7 s of
+// appends and commit).
+const csvChunkRows = 1 << 20
+
+// csvFile is one chunk of rows being encoded.
+type csvFile struct {
+	f    *os.File
+	w    *bufio.Writer
+	rows int64
+	line []byte
+	cols []*schema.Column
+}
+
+func newCSVFile(dir, prefix string, cols []*schema.Column) (*csvFile, error) {
+	f, err := os.CreateTemp(dir, prefix+"*.csv")
+	if err != nil {
+		return nil, fmt.Errorf("temporary file for rows: %w", err)
+	}
+	return &csvFile{f: f, w: bufio.NewWriterSize(f, 256<<10), cols: cols}, nil
+}
+
+// add encodes one row of values as converterFor made them.
+func (c *csvFile) add(vals []any) error {
+	b := c.line[:0]
+	for i, v := range vals {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		var err error
+		if b, err = appendCSV(b, v, c.cols[i].Type); err != nil {
+			return fmt.Errorf("column %s: %w", c.cols[i].Name, err)
+		}
+	}
+	b = append(b, '\n')
+	c.line = b
+	c.rows++
+	_, err := c.w.Write(b)
+	return err
+}
+
+// finish flushes the file for reading.
+func (c *csvFile) finish() error {
+	if err := c.w.Flush(); err != nil {
+		return fmt.Errorf("write %s: %w", c.f.Name(), err)
+	}
+	return c.f.Close()
+}
+
+func (c *csvFile) remove() {
+	c.f.Close()
+	os.Remove(c.f.Name())
+}
+
+// readCSV is the SELECT that reads file with cols: no sniffing, every value
+// typed by its column, an unquoted empty field NULL and a quoted one an
+// empty string, and no columns made up from a path that looks like hive
+// partitions (a directory named "a=b").
+func readCSV(file string, cols []*schema.Column) (string, error) {
+	defs := make([]string, len(cols))
+	for i, c := range cols {
+		typ, err := dialect.Type(c)
+		if err != nil {
+			return "", err
+		}
+		defs[i] = sqlString(c.Name) + ": " + sqlString(typ)
+	}
+	return fmt.Sprintf("SELECT * FROM read_csv(%s, columns = {%s}, header = false, auto_detect = false, "+
+		"delim = ',', quote = '\"', escape = '\"', new_line = '\\n', nullstr = '', allow_quoted_nulls = false, "+
+		"compression = 'none', hive_partitioning = false, max_line_size = %d, buffer_size = %d)",
+		sqlString(file), strings.Join(defs, ", "), maxLineSize, 2*maxLineSize), nil
+}
+
+// maxLineSize is the longest row read_csv accepts (its default is 2 MB);
+// it reads buffers of twice that.
+const maxLineSize = 16 << 20
+
+func sqlString(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+
+// appendCSV appends v, a value as converterFor makes it for a column of
+// type typ, as one CSV field.
+func appendCSV(b []byte, v any, typ schema.DataType) ([]byte, error) {
+	switch x := v.(type) {
+	case nil:
+		return b, nil
+	case string:
+		return appendQuoted(b, x)
+	case json.RawMessage:
+		return appendQuoted(b, string(x))
+	case int64:
+		return strconv.AppendInt(b, x, 10), nil
+	case float64:
+		switch {
+		case math.IsNaN(x):
+			return append(b, "nan"...), nil
+		case math.IsInf(x, 1):
+			return append(b, "inf"...), nil
+		case math.IsInf(x, -1):
+			return append(b, "-inf"...), nil
+		}
+		return strconv.AppendFloat(b, x, 'g', -1, 64), nil
+	case bool:
+		return strconv.AppendBool(b, x), nil
+	case time.Time:
+		if typ == schema.Date {
+			return x.AppendFormat(b, time.DateOnly), nil
+		}
+		return x.UTC().AppendFormat(b, "2006-01-02T15:04:05.999999Z"), nil
+	case duckdb.Decimal:
+		return appendDecimal(b, x.Value, int(x.Scale)), nil
+	}
+	return b, fmt.Errorf("cannot write a %T as CSV", v)
+}
+
+// appendQuoted appends s quoted, with its quotes doubled. Text that is not
+// UTF-8, which read_csv refuses, has its bad bytes replaced.
+func appendQuoted(b []byte, s string) ([]byte, error) {
+	if !utf8.ValidString(s) {
+		s = strings.ToValidUTF8(s, "\uFFFD")
+	}
+	b = append(b, '"')
+	for {
+		i := strings.IndexByte(s, '"')
+		if i < 0 {
+			break
+		}
+		b = append(b, s[:i+1]...)
+		b = append(b, '"')
+		s = s[i+1:]
+	}
+	b = append(b, s...)
+	return append(b, '"'), nil
+}
+
+// appendDecimal appends unscaled / 10^scale in plain notation.
+func appendDecimal(b []byte, unscaled *big.Int, scale int) []byte {
+	digits := unscaled.Text(10)
+	if unscaled.Sign() < 0 {
+		b = append(b, '-')
+		digits = digits[1:]
+	}
+	if scale == 0 {
+		return append(b, digits...)
+	}
+	if len(digits) <= scale {
+		digits = strings.Repeat("0", scale-len(digits)+1) + digits
+	}
+	b = append(b, digits[:len(digits)-scale]...)
+	b = append(b, '.')
+	return append(b, digits[len(digits)-scale:]...)
+}
