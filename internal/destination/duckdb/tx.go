@@ -175,7 +175,7 @@ func (t *tx) appendRows(ctx context.Context, tb *schema.Table, rows destination.
 		if err := f.finish(); err != nil {
 			return err
 		}
-		sel, err := readCSV(f.f.Name(), f.cols)
+		sel, err := readCSV(f.f.Name(), f.bytes, f.cols)
 		if err != nil {
 			return err
 		}
