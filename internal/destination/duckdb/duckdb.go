@@ -1,6 +1,7 @@
 // Package duckdb is the DuckDB destination: a dataset is a schema in a DuckDB
-// database file (or an in-memory database), rows go in through DuckDB's bulk
-// Appender, and each load is one DuckDB transaction.
+// database file (or an in-memory database), rows go in as CSV files that
+// DuckDB's read_csv reads in an INSERT (see csv.go), and each load is one
+// DuckDB transaction.
 //
 // URLs: duckdb:PATH (relative or absolute; the file is created when missing)
 // and duckdb::memory: for an in-memory database that lives until Close.

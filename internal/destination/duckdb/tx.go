@@ -12,9 +12,9 @@ import (
 	"github.com/restload/restload/internal/schema"
 )
 
-// tx is one load: a BEGIN TRANSACTION on a dedicated connection. Appenders
-// are created on that same connection, so appended rows are part of the
-// transaction and vanish on rollback.
+// tx is one load: a BEGIN TRANSACTION on a dedicated connection. Rows are
+// inserted on that same connection, so they are part of the transaction
+// and vanish on rollback.
 type tx struct {
 	d       *DuckDB
 	conn    *sql.Conn

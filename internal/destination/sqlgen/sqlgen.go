@@ -7,7 +7,7 @@
 //
 // It does no I/O: a destination runs the statements on its own connection,
 // in its own transaction, and bulk-loads rows its own way (DuckDB's
-// Appender, PostgreSQL's COPY). The SQL is the same for every dialect except
+// read_csv, PostgreSQL's COPY). The SQL is the same for every dialect except
 // where a Dialect field says otherwise, so a change to merge semantics is
 // made once.
 package sqlgen
