@@ -7,8 +7,10 @@ import (
 	"math"
 	"math/big"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -36,11 +38,17 @@ type csvFile struct {
 	cols  []*schema.Column
 }
 
+// inFlight holds the row files this process has made and not yet removed:
+// a second Open of the same database in this process (DuckDB shares the
+// instance) must not take them for a killed run's leftovers.
+var inFlight sync.Map // path -> struct{}
+
 func newCSVFile(dir, prefix string, cols []*schema.Column) (*csvFile, error) {
 	f, err := os.CreateTemp(dir, prefix+"*.csv")
 	if err != nil {
 		return nil, fmt.Errorf("temporary file for rows: %w", err)
 	}
+	inFlight.Store(f.Name(), struct{}{})
 	return &csvFile{f: f, w: bufio.NewWriterSize(f, 256<<10), cols: cols}, nil
 }
 
@@ -75,6 +83,18 @@ func (c *csvFile) finish() error {
 func (c *csvFile) remove() {
 	c.f.Close()
 	os.Remove(c.f.Name())
+	inFlight.Delete(c.f.Name())
+}
+
+// removeStale removes the row files in dir named prefix* that no load of
+// this process is using: a killed run's leftovers.
+func removeStale(dir, prefix string) {
+	stale, _ := filepath.Glob(filepath.Join(dir, prefix+"*.csv"))
+	for _, f := range stale {
+		if _, busy := inFlight.Load(f); !busy {
+			os.Remove(f)
+		}
+	}
 }
 
 // readCSV is the SELECT that reads file with cols: no sniffing, every value

@@ -22,7 +22,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -168,10 +167,7 @@ func Open(ctx context.Context, path, dataset string) (*DuckDB, error) {
 	if d.tmpDir != "" {
 		// The database is open, so no other process is loading into it:
 		// row files left by a killed load are garbage.
-		stale, _ := filepath.Glob(filepath.Join(d.tmpDir, d.tmpPrefix+"*.csv"))
-		for _, f := range stale {
-			os.Remove(f)
-		}
+		removeStale(d.tmpDir, d.tmpPrefix)
 	}
 	d.sql = &sqlgen.Dataset{Dialect: dialect, Schema: []string{catalog, dataset}, Name: name}
 	return d, nil

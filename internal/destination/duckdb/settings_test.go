@@ -2,6 +2,7 @@ package duckdb
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -112,5 +113,38 @@ func TestOutOfMemoryHint(t *testing.T) {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error does not contain %q:\n%v", want, err)
 		}
+	}
+}
+
+// TestOpenKeepsRowFilesInUse: a second Open of a database in this process
+// removes a killed run's row files but not those a load of this process is
+// writing.
+func TestOpenKeepsRowFilesInUse(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "db.duckdb")
+	d, err := Open(ctx, path, "ds")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	busy, err := newCSVFile(d.tmpDir, d.tmpPrefix, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.remove()
+	stale := filepath.Join(d.tmpDir, d.tmpPrefix+"killed.csv")
+	if err := os.WriteFile(stale, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d2, err := Open(ctx, path, "ds")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d2.Close()
+	if _, err := os.Stat(busy.f.Name()); err != nil {
+		t.Errorf("row file in use was removed: %v", err)
+	}
+	if _, err := os.Stat(stale); !os.IsNotExist(err) {
+		t.Errorf("stale row file kept: %v", err)
 	}
 }
