@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -46,10 +47,25 @@ type gateRun struct {
 	onFirst func()
 }
 
-func (g *gate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+// runKey is the context key of the run a connection was accepted for.
+type runKey struct{}
+
+// connRun stamps each new connection with the run current when it was
+// accepted: a request a killed process sent just before it died can reach
+// the handler after the next run began, and must not count for it.
+func (g *gate) connRun(ctx context.Context, _ net.Conn) context.Context {
 	g.mu.Lock()
-	run := g.cur
-	g.mu.Unlock()
+	defer g.mu.Unlock()
+	return context.WithValue(ctx, runKey{}, g.cur)
+}
+
+func (g *gate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	run, _ := r.Context().Value(runKey{}).(*gateRun)
+	if run == nil {
+		g.mu.Lock()
+		run = g.cur
+		g.mu.Unlock()
+	}
 	if !strings.HasSuffix(r.URL.Path, "/auth/token") {
 		n := run.data.Add(1)
 		if n == 1 && run.onFirst != nil {
@@ -317,7 +333,10 @@ func TestCrashAndResume(t *testing.T) {
 		RecordsPer: map[string]int{"teams": 40, "templates": 101},
 	})
 	g := &gate{api: api}
-	srv := httptest.NewServer(g)
+	g.reset(0, nil)
+	srv := httptest.NewUnstartedServer(g)
+	srv.Config.ConnContext = g.connRun
+	srv.Start()
 	defer srv.Close()
 	env := &crashEnv{bin: bin, api: api, gate: g, url: srv.URL}
 	ex := apiRecords(api)
