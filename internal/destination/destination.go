@@ -97,7 +97,9 @@ const (
 	// ModeReplace removes the table's rows, then inserts these; readers see
 	// the old rows or the new ones, never an empty table.
 	ModeReplace
-	// ModeStage writes the rows to the table's staging copy for Merge.
+	// ModeStage writes the rows for a Merge that follows; until then they
+	// may sit in the table itself (DuckDB and PostgreSQL put them there
+	// and stage only their keys), so a load must Merge what it staged.
 	ModeStage
 )
 

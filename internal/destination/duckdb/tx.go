@@ -115,7 +115,7 @@ func (t *tx) Write(ctx context.Context, tb *schema.Table, mode destination.Mode,
 		}
 		mode = destination.ModeAppend
 	}
-	stmts, _, err := t.staging.Prepare(tb, mode)
+	stmts, err := t.staging.Prepare(tb, mode)
 	if err != nil {
 		return 0, err
 	}
@@ -246,8 +246,9 @@ func (t *tx) appendRows(ctx context.Context, tb *schema.Table, rows destination.
 	return n, flush()
 }
 
-// Merge folds the staged rows of root and children into their tables and
-// drops their staging tables; see destination.Tx and sqlgen.Staging.Merge.
+// Merge removes, for each primary key staged for root, every row but the
+// one with the greatest _dlt_id, with its children, and drops root's key
+// staging table; see destination.Tx and sqlgen.Staging.MergeDirect.
 func (t *tx) Merge(ctx context.Context, root *schema.Table, children []*schema.Table) error {
 	if err := t.check(); err != nil {
 		return err

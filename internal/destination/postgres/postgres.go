@@ -53,7 +53,6 @@ var dialect = &sqlgen.Dialect{
 	Decimal:      "numeric(%d,%d)",
 	TempSchema:   "pg_temp",
 	OnCommitDrop: true,
-	DistinctOn:   true,
 	IDCollation:  ` COLLATE "C"`,
 	TextCast:     "%s::text",
 }

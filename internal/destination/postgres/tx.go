@@ -94,7 +94,7 @@ func (t *tx) Write(ctx context.Context, tb *schema.Table, mode destination.Mode,
 		}
 		mode = destination.ModeAppend
 	}
-	stmts, _, err := t.staging.Prepare(tb, mode)
+	stmts, err := t.staging.Prepare(tb, mode)
 	if err != nil {
 		return 0, err
 	}

@@ -1,6 +1,6 @@
 // Package sqlgen builds the SQL text that restload's SQL destinations
 // (DuckDB, PostgreSQL) run to apply schema changes, replace a table's rows,
-// stage rows for merge, merge them, and read a table back, from a small
+// stage the keys of rows to merge, merge them, and read a table back, from a small
 // description of each database's dialect. Dataset writes the SQL of one
 // dataset's tables; Staging, that of one transaction's staging tables and
 // merges.
@@ -41,11 +41,6 @@ type Dialect struct {
 	// with CREATE OR REPLACE TEMP TABLE, and the destination drops those
 	// left at commit (Staging.DropAll).
 	OnCommitDrop bool
-	// DistinctOn computes the winning staged row of each primary key once,
-	// with DISTINCT ON into a temporary table (PostgreSQL). Without it the
-	// winners' ids are the max(_dlt_id) of each key, grouped where used
-	// (DuckDB).
-	DistinctOn bool
 	// IDCollation follows _dlt_id wherever rows are ordered by it, so ids
 	// compare byte-wise everywhere: ` COLLATE "C"` in PostgreSQL, empty
 	// where byte order is the default.
@@ -267,21 +262,18 @@ func (s *Staging) Stage(tb *schema.Table) ([]Stmt, error) {
 }
 
 // Prepare returns the statements to run before rows are bulk-loaded into
-// tb with mode: none to append; a DELETE to replace (not TRUNCATE, so other
-// sessions keep reading the old rows until the transaction commits); to
-// stage, those of Stage, and then staged is true: the rows go to tb's
-// staging table (Dataset.StagingTable) instead of tb.
-func (s *Staging) Prepare(tb *schema.Table, mode destination.Mode) (stmts []Stmt, staged bool, err error) {
+// tb with mode: none to append, or to stage for a direct merge (the rows go
+// into tb itself; see StageKeys and MergeDirect); a DELETE to replace (not
+// TRUNCATE, so other sessions keep reading the old rows until the
+// transaction commits).
+func (s *Staging) Prepare(tb *schema.Table, mode destination.Mode) ([]Stmt, error) {
 	switch mode {
-	case destination.ModeAppend:
-		return nil, false, nil
+	case destination.ModeAppend, destination.ModeStage:
+		return nil, nil
 	case destination.ModeReplace:
-		return []Stmt{{tb.Name, "replace", "DELETE FROM " + s.ds.Table(tb.Name)}}, false, nil
-	case destination.ModeStage:
-		stmts, err := s.Stage(tb)
-		return stmts, err == nil, err
+		return []Stmt{{tb.Name, "replace", "DELETE FROM " + s.ds.Table(tb.Name)}}, nil
 	}
-	return nil, false, s.ds.Errorf(tb.Name, "write", fmt.Errorf("unknown write mode %d", mode))
+	return nil, s.ds.Errorf(tb.Name, "write", fmt.Errorf("unknown write mode %d", mode))
 }
 
 func hasColumn(cols []*schema.Column, name string) bool {
@@ -291,88 +283,6 @@ func hasColumn(cols []*schema.Column, name string) bool {
 		}
 	}
 	return false
-}
-
-// winnersTable holds the winning _dlt_ids of a merge (Dialect.DistinctOn).
-const winnersTable = `"_restload_winners"`
-
-// Merge returns the statements that fold the staged rows of root and
-// children into their tables (see destination.Tx.Merge), then drop their
-// staging tables. For each primary key of root, the staged row with the
-// greatest _dlt_id replaces the target's row and its children; without a
-// primary key the staged rows are appended. With nothing staged for root,
-// it only drops the children's staging tables: they cannot belong to any
-// winner.
-func (s *Staging) Merge(root *schema.Table, children []*schema.Table) ([]Stmt, error) {
-	ds, d := s.ds, s.ds.Dialect
-	q := ds.quote
-	rootCols, ok := s.cols[root.Name]
-	if !ok {
-		return s.Drop(children), nil
-	}
-	pk := root.PrimaryKey()
-	if len(pk) > 0 && !hasColumn(rootCols, schema.ColID) {
-		return nil, ds.Errorf(root.Name, "merge", fmt.Errorf("staged rows lack the %s column", schema.ColID))
-	}
-	id, rootID := q(schema.ColID), q(schema.ColRootID)
-	stage := ds.StagingTable(root.Name)
-	var sqls []string
-	winners := stage     // the staged rows to insert into root
-	var winnerIDs string // a query of their _dlt_id
-	if len(pk) > 0 {
-		match := make([]string, len(pk))
-		keys := make([]string, len(pk))
-		for i, k := range pk {
-			match[i] = fmt.Sprintf("s.%s = t.%s", q(k), q(k))
-			keys[i] = q(k)
-		}
-		replaced := fmt.Sprintf("EXISTS (SELECT 1 FROM %s s WHERE %s)", stage, strings.Join(match, " AND "))
-		for _, c := range children {
-			if c.Column(schema.ColRootID) == nil {
-				return nil, ds.Errorf(c.Name, "merge", fmt.Errorf("child table lacks the %s column", schema.ColRootID))
-			}
-			sqls = append(sqls, fmt.Sprintf("DELETE FROM %s WHERE %s IN (SELECT t.%s FROM %s t WHERE %s)",
-				ds.Table(c.Name), rootID, id, ds.Table(root.Name), replaced))
-		}
-		sqls = append(sqls, fmt.Sprintf("DELETE FROM %s t WHERE %s", ds.Table(root.Name), replaced))
-		keyList := strings.Join(keys, ", ")
-		if d.DistinctOn {
-			// The winners are computed once, before anything is inserted.
-			sqls = append(sqls, fmt.Sprintf(
-				`CREATE TEMP TABLE %s ON COMMIT DROP AS SELECT DISTINCT ON (%s) %s FROM %s ORDER BY %s, %s%s DESC`,
-				winnersTable, keyList, id, stage, keyList, id, d.IDCollation))
-			winnerIDs = fmt.Sprintf("SELECT %s FROM %s.%s", id, d.TempSchema, winnersTable)
-			winners = fmt.Sprintf("(SELECT s.* FROM %s s WHERE s.%s IN (%s))", stage, id, winnerIDs)
-		} else {
-			// Only keys and ids are grouped, never whole rows: a window
-			// over SELECT * sorted every column of the staged rows and ran
-			// out of memory under DuckDB's memory_limit at 1M rows.
-			winnerIDs = fmt.Sprintf("SELECT max(%s%s) FROM %s GROUP BY %s", id, d.IDCollation, stage, keyList)
-			winners = fmt.Sprintf("(SELECT s.* FROM %s s WHERE s.%s IN (%s))", stage, id, winnerIDs)
-		}
-	}
-	cols := ds.columnList(rootCols)
-	sqls = append(sqls, fmt.Sprintf("INSERT INTO %s (%s) SELECT %s FROM %s w", ds.Table(root.Name), cols, cols, winners))
-	for _, c := range children {
-		ccols, ok := s.cols[c.Name]
-		if !ok {
-			continue
-		}
-		list := ds.columnList(ccols)
-		sql := fmt.Sprintf("INSERT INTO %s (%s) SELECT %s FROM %s c", ds.Table(c.Name), list, list, ds.StagingTable(c.Name))
-		if len(pk) > 0 {
-			sql += fmt.Sprintf(" WHERE c.%s IN (%s)", rootID, winnerIDs)
-		}
-		sqls = append(sqls, sql)
-	}
-	if len(pk) > 0 && d.DistinctOn {
-		sqls = append(sqls, fmt.Sprintf("DROP TABLE %s.%s", d.TempSchema, winnersTable))
-	}
-	stmts := make([]Stmt, len(sqls))
-	for i, sql := range sqls {
-		stmts[i] = Stmt{root.Name, "merge", sql}
-	}
-	return append(stmts, s.Drop(append([]*schema.Table{root}, children...))...), nil
 }
 
 // Drop returns the statements that drop the staging tables of tables,

@@ -20,13 +20,12 @@ var (
 		TempSchema: "temp.main",
 		TextCast:   "CAST(%s AS VARCHAR)",
 	}
-	distinctOn = &sqlgen.Dialect{
+	onCommitDrop = &sqlgen.Dialect{
 		Quote:        sqlgen.QuoteDouble,
 		Types:        map[schema.DataType]string{schema.BigInt: "bigint", schema.Text: "text"},
 		Decimal:      "numeric(%d,%d)",
 		TempSchema:   "pg_temp",
 		OnCommitDrop: true,
-		DistinctOn:   true,
 		IDCollation:  ` COLLATE "C"`,
 		TextCast:     "%s::text",
 	}
@@ -94,9 +93,9 @@ func TestSelect(t *testing.T) {
 		want string
 	}{
 		{qualify, cols, `SELECT "v", CAST("j" AS VARCHAR) FROM "ds"."t" ORDER BY 1, 2`},
-		{distinctOn, cols, `SELECT "v", "j"::text FROM "ds"."t" ORDER BY 1, 2`},
+		{onCommitDrop, cols, `SELECT "v", "j"::text FROM "ds"."t" ORDER BY 1, 2`},
 		{qualify, withID, `SELECT "_dlt_id", "v", CAST("j" AS VARCHAR) FROM "ds"."t" ORDER BY "_dlt_id"`},
-		{distinctOn, withID, `SELECT "_dlt_id", "v", "j"::text FROM "ds"."t" ORDER BY "_dlt_id" COLLATE "C"`},
+		{onCommitDrop, withID, `SELECT "_dlt_id", "v", "j"::text FROM "ds"."t" ORDER BY "_dlt_id" COLLATE "C"`},
 	} {
 		if got := dataset(c.d, "ds").Select("t", c.cols); got != c.want {
 			t.Errorf("Select:\n got %s\nwant %s", got, c.want)
@@ -110,41 +109,14 @@ func mergeTables() (root, child *schema.Table) {
 	return root, child
 }
 
-func TestStageAndMerge(t *testing.T) {
-	root, child := mergeTables()
-	const (
-		deleteChild = `o|merge|DELETE FROM "ds"."o__i" WHERE "_dlt_root_id" IN (SELECT t."_dlt_id" FROM "ds"."o" t WHERE EXISTS (SELECT 1 FROM %[1]s."o" s WHERE s."id" = t."id"))`
-		deleteRoot  = `o|merge|DELETE FROM "ds"."o" t WHERE EXISTS (SELECT 1 FROM %[1]s."o" s WHERE s."id" = t."id")`
-		insertRoot  = `o|merge|INSERT INTO "ds"."o" ("_dlt_id", "id") SELECT "_dlt_id", "id" FROM %s w`
-		insertChild = `o|merge|INSERT INTO "ds"."o__i" ("_dlt_id", "_dlt_root_id") SELECT "_dlt_id", "_dlt_root_id" FROM %s."o__i" c WHERE c."_dlt_root_id" IN (%s)`
-		drops       = "o|drop staging|DROP TABLE IF EXISTS %[1]s.\"o\"\no__i|drop staging|DROP TABLE IF EXISTS %[1]s.\"o__i\""
-	)
-	groupWinnerIDs := `SELECT max("_dlt_id") FROM temp.main."o" GROUP BY "id"`
-	qualifyWinners := `(SELECT s.* FROM temp.main."o" s WHERE s."_dlt_id" IN (` + groupWinnerIDs + `))`
-	pgWinnerIDs := `SELECT "_dlt_id" FROM pg_temp."_restload_winners"`
+func TestStage(t *testing.T) {
+	root, _ := mergeTables()
 	for _, c := range []struct {
 		d     *sqlgen.Dialect
 		stage []string
-		merge []string
 	}{
-		{qualify,
-			[]string{`o|stage|CREATE OR REPLACE TEMP TABLE "o" ("_dlt_id" VARCHAR, "id" BIGINT)`},
-			[]string{
-				fmt.Sprintf(deleteChild, "temp.main"), fmt.Sprintf(deleteRoot, "temp.main"),
-				fmt.Sprintf(insertRoot, qualifyWinners),
-				fmt.Sprintf(insertChild, "temp.main", groupWinnerIDs),
-				fmt.Sprintf(drops, "temp.main"),
-			}},
-		{distinctOn,
-			[]string{`o|stage|DROP TABLE IF EXISTS pg_temp."o"`, `o|stage|CREATE TEMP TABLE "o" ("_dlt_id" text, "id" bigint) ON COMMIT DROP`},
-			[]string{
-				fmt.Sprintf(deleteChild, "pg_temp"), fmt.Sprintf(deleteRoot, "pg_temp"),
-				`o|merge|CREATE TEMP TABLE "_restload_winners" ON COMMIT DROP AS SELECT DISTINCT ON ("id") "_dlt_id" FROM pg_temp."o" ORDER BY "id", "_dlt_id" COLLATE "C" DESC`,
-				fmt.Sprintf(insertRoot, `(SELECT s.* FROM pg_temp."o" s WHERE s."_dlt_id" IN (`+pgWinnerIDs+`))`),
-				fmt.Sprintf(insertChild, "pg_temp", pgWinnerIDs),
-				`o|merge|DROP TABLE pg_temp."_restload_winners"`,
-				fmt.Sprintf(drops, "pg_temp"),
-			}},
+		{qualify, []string{`o|stage|CREATE OR REPLACE TEMP TABLE "o" ("_dlt_id" VARCHAR, "id" BIGINT)`}},
+		{onCommitDrop, []string{`o|stage|DROP TABLE IF EXISTS pg_temp."o"`, `o|stage|CREATE TEMP TABLE "o" ("_dlt_id" text, "id" bigint) ON COMMIT DROP`}},
 	} {
 		st := dataset(c.d, "ds").NewStaging()
 		stmts, err := st.Stage(root)
@@ -152,9 +124,6 @@ func TestStageAndMerge(t *testing.T) {
 			t.Fatal(err)
 		}
 		wantSQL(t, stmts, c.stage...)
-		if _, err := st.Stage(child); err != nil {
-			t.Fatal(err)
-		}
 		// Staging again adds only the new column.
 		wider := root.Clone()
 		wider.Columns = append(wider.Columns, &schema.Column{Name: "n", Type: schema.BigInt})
@@ -162,17 +131,10 @@ func TestStageAndMerge(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		typ := c.d.Types[schema.BigInt]
-		wantSQL(t, stmts, fmt.Sprintf(`o|stage|ALTER TABLE %s."o" ADD COLUMN "n" %s`, c.d.TempSchema, typ))
-		stmts, err = st.Merge(root, []*schema.Table{child})
-		if err != nil {
-			t.Fatal(err)
-		}
-		merge := strings.Join(c.merge, "\n")
-		merge = strings.Replace(merge, `("_dlt_id", "id") SELECT "_dlt_id", "id"`, `("_dlt_id", "id", "n") SELECT "_dlt_id", "id", "n"`, 1)
-		wantSQL(t, stmts, strings.Split(merge, "\n")...)
+		wantSQL(t, stmts, fmt.Sprintf(`o|stage|ALTER TABLE %s."o" ADD COLUMN "n" %s`, c.d.TempSchema, c.d.Types[schema.BigInt]))
+		wantSQL(t, st.DropAll(), fmt.Sprintf(`o|drop staging|DROP TABLE IF EXISTS %s."o"`, c.d.TempSchema))
 		if left := st.DropAll(); len(left) != 0 {
-			t.Errorf("after Merge, DropAll = %v, want nothing left", sqls(left))
+			t.Errorf("second DropAll = %v, want nothing left", sqls(left))
 		}
 	}
 }
@@ -181,35 +143,28 @@ func TestMergeEdgeCases(t *testing.T) {
 	root, child := mergeTables()
 	ds := dataset(qualify, "ds")
 
-	// Nothing staged for root: only the children's staging goes.
+	// Nothing staged for root: nothing to do.
 	st := ds.NewStaging()
-	st.Stage(child)
-	stmts, err := st.Merge(root, []*schema.Table{child})
-	if err != nil {
-		t.Fatal(err)
+	stmts, err := st.MergeDirect(root, []*schema.Table{child})
+	if err != nil || len(stmts) != 0 {
+		t.Errorf("MergeDirect with nothing staged = %v, %v; want nothing", sqls(stmts), err)
 	}
-	wantSQL(t, stmts, `o__i|drop staging|DROP TABLE IF EXISTS temp.main."o__i"`)
 
-	// No primary key: staged rows are appended.
+	// A root without a primary key: its rows were appended; the staging goes.
 	plain := &schema.Table{Name: "p", Columns: []*schema.Column{{Name: "v", Type: schema.Text}}}
 	st.Stage(plain)
-	stmts, err = st.Merge(plain, nil)
+	stmts, err = st.MergeDirect(plain, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantSQL(t, stmts, `p|merge|INSERT INTO "ds"."p" ("v") SELECT "v" FROM temp.main."p" w`, `p|drop staging|DROP TABLE IF EXISTS temp.main."p"`)
+	wantSQL(t, stmts, `p|drop staging|DROP TABLE IF EXISTS temp.main."p"`)
 
-	// A keyed root staged without _dlt_id, and a child without _dlt_root_id.
-	noID := &schema.Table{Name: "o", Columns: []*schema.Column{{Name: "id", Type: schema.BigInt, PrimaryKey: true}}}
-	st.Stage(noID)
-	if _, err := st.Merge(noID, nil); err == nil || err.Error() != `test: table "ds"."o": merge: staged rows lack the _dlt_id column` {
-		t.Errorf("Merge without _dlt_id: %v", err)
-	}
-	st = ds.NewStaging()
-	st.Stage(root)
+	// A child without _dlt_root_id cannot follow its root.
+	keys, _ := sqlgen.KeyColumns(root)
+	st.StageKeys(root, keys)
 	orphan := &schema.Table{Name: "o__x", Columns: []*schema.Column{{Name: schema.ColID, Type: schema.Text}}}
-	if _, err := st.Merge(root, []*schema.Table{orphan}); err == nil || err.Error() != `test: table "ds"."o__x": merge: child table lacks the _dlt_root_id column` {
-		t.Errorf("Merge with a child without _dlt_root_id: %v", err)
+	if _, err := st.MergeDirect(root, []*schema.Table{orphan}); err == nil || err.Error() != `test: table "ds"."o__x": merge: child table lacks the _dlt_root_id column` {
+		t.Errorf("MergeDirect with a child without _dlt_root_id: %v", err)
 	}
 
 	// DropAll drops what was never merged, in name order, once.
@@ -226,25 +181,24 @@ func TestMergeEdgeCases(t *testing.T) {
 func TestPrepare(t *testing.T) {
 	tb := &schema.Table{Name: "t", Columns: []*schema.Column{{Name: "v", Type: schema.Text}}}
 	for _, c := range []struct {
-		mode   destination.Mode
-		want   []string
-		staged bool
-		err    string
+		mode destination.Mode
+		want []string
+		err  string
 	}{
-		{destination.ModeAppend, nil, false, ""},
-		{destination.ModeReplace, []string{`t|replace|DELETE FROM "ds"."t"`}, false, ""},
-		{destination.ModeStage, []string{`t|stage|CREATE OR REPLACE TEMP TABLE "t" ("v" VARCHAR)`}, true, ""},
-		{destination.Mode(9), nil, false, `test: table "ds"."t": write: unknown write mode 9`},
+		{destination.ModeAppend, nil, ""},
+		{destination.ModeStage, nil, ""}, // rows go into the table; keys via StageKeys
+		{destination.ModeReplace, []string{`t|replace|DELETE FROM "ds"."t"`}, ""},
+		{destination.Mode(9), nil, `test: table "ds"."t": write: unknown write mode 9`},
 	} {
-		stmts, staged, err := dataset(qualify, "ds").NewStaging().Prepare(tb, c.mode)
+		stmts, err := dataset(qualify, "ds").NewStaging().Prepare(tb, c.mode)
 		if c.err != "" {
 			if err == nil || err.Error() != c.err {
 				t.Errorf("mode %d: %v, want %q", c.mode, err, c.err)
 			}
 			continue
 		}
-		if err != nil || staged != c.staged {
-			t.Errorf("mode %d: staged %v, %v; want staged %v", c.mode, staged, err, c.staged)
+		if err != nil {
+			t.Errorf("mode %d: %v", c.mode, err)
 		}
 		wantSQL(t, stmts, c.want...)
 	}
@@ -271,7 +225,7 @@ func TestMergeDirect(t *testing.T) {
 			`o|merge|DROP TABLE temp.main."_restload_losers"`,
 			`o|drop staging|DROP TABLE IF EXISTS temp.main."o"`,
 		}},
-		{distinctOn, []string{
+		{onCommitDrop, []string{
 			`o|stage|DROP TABLE IF EXISTS pg_temp."o"`,
 			`o|stage|CREATE TEMP TABLE "o" ("id" bigint, "_dlt_id" text) ON COMMIT DROP`,
 			`o|merge|DROP TABLE IF EXISTS pg_temp."_restload_losers"`,
