@@ -87,6 +87,15 @@ type Tx interface {
 	Rollback(ctx context.Context) error
 }
 
+// Serializer is a Tx of a destination that several machines may load into
+// at once (a database server). Serialize waits until no other load of the
+// dataset holds it, and holds it until this transaction ends: a load then
+// writes its bookkeeping (schema version, state) from what the loads
+// before it committed.
+type Serializer interface {
+	Serialize(ctx context.Context) error
+}
+
 // Mode is how Write puts rows into a table.
 type Mode int
 

@@ -403,6 +403,21 @@ func (l *Load) Commit(ctx context.Context, pkg *spool.Package) (*Result, error) 
 	if err := l.evolve(ctx, pkgSchema); err != nil {
 		return nil, fmt.Errorf("load %s: %w", m.LoadID, err)
 	}
+	// Loads of one dataset from several machines (each running a share of
+	// the resources) queue here, on destinations that can make them, and
+	// then build on the latest schema version: another load may have
+	// committed since Begin, and its version must be neither numbered
+	// twice nor lost from the next one. The state is read below, after this.
+	if s, ok := l.tx.(destination.Serializer); ok {
+		if err := s.Serialize(ctx); err != nil {
+			return nil, fmt.Errorf("load %s: %w", m.LoadID, err)
+		}
+	}
+	if latest, err := Versions(ctx, l.d); err != nil {
+		return nil, fmt.Errorf("load %s: %w", m.LoadID, err)
+	} else if n := len(latest); n > 0 && latest[n-1].Version > l.version {
+		l.stored, l.version = latest[n-1].Schema, latest[n-1].Version
+	}
 	// The version stored is the package's schema over the stored one, as
 	// Package would compute it, whatever order resources were loaded in.
 	target := union(l.stored, pkgSchema)

@@ -318,3 +318,91 @@ func TestPackageMerge(t *testing.T) {
 		})
 	}
 }
+
+// TestOverlappingLoads plays two machines loading different resources into
+// one dataset at once: both begin on schema version 1, the second to begin
+// commits first. The later commit must number its version after the
+// earlier one's and keep the table the earlier one added; both loads'
+// rows stay. File destinations assume one writer per dataset (their
+// commit sweeps other loads' temporary files), so they are left out.
+func TestOverlappingLoads(t *testing.T) {
+	ctx := context.Background()
+	for _, dt := range destinations() {
+		if dt.name != "duckdb" && dt.name != "postgres" {
+			continue
+		}
+		t.Run(dt.name, func(t *testing.T) {
+			ds := destinationtest.Dataset(t)
+			d := dt.open(t, ds)
+			root := t.TempDir()
+			table := func(name string) *schema.Table {
+				return &schema.Table{Name: name, Resource: name, WriteDisposition: schema.Append, Columns: cols(schema.ColLoadID, schema.ColID, "n")}
+			}
+			spec := func(loadID, name string) pkgSpec {
+				return pkgSpec{
+					loadID: loadID, pipeline: "p1",
+					resources: []spool.ResourceSummary{{Name: name, Table: name, WriteDisposition: schema.Append}},
+					tables:    []*schema.Table{table(name)},
+					rows:      map[string][][]any{name: {{loadID, name + "1", int64(1)}}},
+				}
+			}
+			if _, err := load.Package(ctx, d, makePackage(t, root, ds, spec("1700000000.000001", "base"))); err != nil {
+				t.Fatalf("first load: %v", err)
+			}
+			pa := makePackage(t, root, ds, spec("1700000000.000002", "a"))
+			pb := makePackage(t, root, ds, spec("1700000000.000003", "b"))
+			la, err := load.Begin(ctx, d, pa.Manifest.LoadID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer la.Rollback(ctx)
+			lb, err := load.Begin(ctx, d, pb.Manifest.LoadID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer lb.Rollback(ctx)
+			for _, x := range []struct {
+				l   *load.Load
+				pkg *spool.Package
+			}{{la, pa}, {lb, pb}} {
+				s, err := x.pkg.Schema()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := x.l.Resource(ctx, x.pkg, x.pkg.Manifest.Resources[0], s); err != nil {
+					t.Fatal(err)
+				}
+			}
+			rb, err := lb.Commit(ctx, pb)
+			if err != nil {
+				t.Fatalf("commit b: %v", err)
+			}
+			ra, err := la.Commit(ctx, pa)
+			if err != nil {
+				t.Fatalf("commit a: %v", err)
+			}
+			if rb.SchemaVersion != 2 || ra.SchemaVersion != 3 {
+				t.Errorf("versions: b %d, a %d; want 2 and 3", rb.SchemaVersion, ra.SchemaVersion)
+			}
+			versions, err := load.Versions(ctx, d)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var nums []int
+			for _, v := range versions {
+				nums = append(nums, v.Version)
+			}
+			if len(versions) != 3 || nums[2] != 3 {
+				t.Fatalf("stored versions %v, want 1, 2, 3", nums)
+			}
+			for _, name := range []string{"base", "a", "b"} {
+				if versions[2].Schema.Table(name) == nil {
+					t.Errorf("version 3 lacks table %s", name)
+				}
+				if got := readColumn(t, d, name, "n"); len(got) != 1 {
+					t.Errorf("table %s has %d rows, want 1", name, len(got))
+				}
+			}
+		})
+	}
+}

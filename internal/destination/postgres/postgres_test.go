@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -88,5 +89,55 @@ func TestLongIdentifiers(t *testing.T) {
 				t.Fatalf("Write: %v, want a truncation error", err)
 			}
 		})
+	}
+}
+
+// TestSerialize: a second load of the same dataset waits in Serialize
+// until the first load's transaction ends; a load of another dataset does
+// not. The waiting is read from pg_locks, not timed.
+func TestSerialize(t *testing.T) {
+	ctx := context.Background()
+	ds := destinationtest.Dataset(t)
+	d := openDataset(t, ds)
+	other := openDataset(t, ds+"_other")
+	begin := func(d destination.Destination) destination.Tx {
+		tx, err := d.Begin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { tx.Rollback(ctx) })
+		return tx
+	}
+	first, second, elsewhere := begin(d), begin(d), begin(other)
+	if err := first.(destination.Serializer).Serialize(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := elsewhere.(destination.Serializer).Serialize(ctx); err != nil {
+		t.Fatalf("another dataset's load: %v", err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- second.(destination.Serializer).Serialize(ctx) }()
+
+	conn, err := pgx.Connect(ctx, destinationtest.PostgresURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	for waiting := 0; waiting == 0; {
+		select {
+		case err := <-done:
+			t.Fatalf("second load got past Serialize while the first holds it (err %v)", err)
+		default:
+		}
+		if err := conn.QueryRow(ctx, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted").Scan(&waiting); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(5 * time.Millisecond) // poll; nothing is asserted about time
+	}
+	if err := first.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("second load after the first committed: %v", err)
 	}
 }

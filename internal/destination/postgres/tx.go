@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 
 	"github.com/jackc/pgx/v5"
 
@@ -21,7 +22,10 @@ type tx struct {
 	done    bool
 }
 
-var _ destination.Tx = (*tx)(nil)
+var (
+	_ destination.Tx         = (*tx)(nil)
+	_ destination.Serializer = (*tx)(nil)
+)
 
 // run runs stmts in order, stopping at the first that fails.
 func (t *tx) run(ctx context.Context, stmts []sqlgen.Stmt) error {
@@ -156,6 +160,20 @@ func (t *tx) Merge(ctx context.Context, root *schema.Table, children []*schema.T
 		return err
 	}
 	return t.run(ctx, stmts)
+}
+
+// Serialize takes a transaction-level advisory lock named after the
+// dataset (see destination.Serializer); COMMIT or ROLLBACK releases it.
+func (t *tx) Serialize(ctx context.Context) error {
+	if t.done {
+		return errDone
+	}
+	h := fnv.New64a()
+	h.Write([]byte("restload dataset " + t.p.dataset))
+	if _, err := t.tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", int64(h.Sum64())); err != nil {
+		return t.p.sql.Errorf("", "lock dataset", err)
+	}
+	return nil
 }
 
 // Commit commits; staging tables go with it (ON COMMIT DROP). After a
