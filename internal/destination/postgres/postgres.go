@@ -104,6 +104,13 @@ func (p *Postgres) Begin(ctx context.Context) (destination.Tx, error) {
 	if err != nil {
 		return nil, p.sql.Errorf("", "begin", err)
 	}
+	// The transaction is idle while resources extract (loading overlaps
+	// extraction); a server or role limit on idle transactions would end
+	// the load. SET LOCAL lifts it for this transaction only.
+	if _, err := t.Exec(ctx, "SET LOCAL idle_in_transaction_session_timeout = 0"); err != nil {
+		t.Rollback(context.WithoutCancel(ctx))
+		return nil, p.sql.Errorf("", "begin", err)
+	}
 	return &tx{p: p, tx: t, staging: p.sql.NewStaging()}, nil
 }
 

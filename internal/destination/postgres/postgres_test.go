@@ -141,3 +141,42 @@ func TestSerialize(t *testing.T) {
 		t.Fatalf("second load after the first committed: %v", err)
 	}
 }
+
+// TestIdleLoadSurvivesServerTimeout: a load's transaction stays open, idle,
+// while resources extract. A server (or role) with
+// idle_in_transaction_session_timeout would end it; the load turns the
+// timeout off for its own transaction.
+func TestIdleLoadSurvivesServerTimeout(t *testing.T) {
+	ctx := context.Background()
+	url := destinationtest.PostgresURL(t)
+	sep := "?"
+	if strings.Contains(url, "?") {
+		sep = "&"
+	}
+	ds := destinationtest.Dataset(t)
+	openDataset(t, ds) // drops the dataset at the end
+	d, err := destination.Open(ctx, url+sep+"options=-c%20idle_in_transaction_session_timeout%3D200", ds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	tb := &schema.Table{Name: "t", Columns: []*schema.Column{{Name: "v", Type: schema.Text}}}
+	tx, err := d.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	if err := tx.Apply(ctx, []schema.Change{{Kind: schema.AddTable, Table: tb}}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(600 * time.Millisecond) // idle in transaction for three times the server's limit
+	if _, err := tx.Write(ctx, tb, destination.ModeAppend, destinationtest.NewRows([]any{"a"})); err != nil {
+		t.Fatalf("write after idling: %v", err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatalf("commit after idling: %v", err)
+	}
+	if n, err := destination.Count(ctx, d, "t"); err != nil || n != 1 {
+		t.Errorf("count = %d, %v; want 1", n, err)
+	}
+}
