@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 	"unsafe"
 
 	"github.com/parquet-go/parquet-go"
@@ -30,7 +32,15 @@ type jsonlCodec struct{}
 func (jsonlCodec) write(w io.Writer, cols []*schema.Column, rows *normalizing) (int64, error) {
 	bw := bufio.NewWriterSize(w, 1<<16)
 	var n int64
-	var line bytes.Buffer
+	keys := make([][]byte, len(cols)) // `"name":`, with the comma before all but the first
+	for i, c := range cols {
+		k, _ := json.Marshal(c.Name)
+		if i > 0 {
+			k = append([]byte{','}, k...)
+		}
+		keys[i] = append(k, ':')
+	}
+	var line []byte
 	for {
 		row, err := rows.next()
 		if err != nil {
@@ -39,36 +49,15 @@ func (jsonlCodec) write(w io.Writer, cols []*schema.Column, rows *normalizing) (
 		if row == nil {
 			break
 		}
-		line.Reset()
-		line.WriteByte('{')
+		line = append(line[:0], '{')
 		for i, c := range cols {
-			if i > 0 {
-				line.WriteByte(',')
-			}
-			name, _ := json.Marshal(c.Name)
-			line.Write(name)
-			line.WriteByte(':')
-			var v any = row[i]
-			switch x := row[i].(type) {
-			case time.Time:
-				if c.Type == schema.Date {
-					v = x.Format(time.DateOnly)
-				} else {
-					v = x.Format(time.RFC3339Nano)
-				}
-			case string:
-				if c.Type == schema.JSON {
-					v = json.RawMessage(x)
-				}
-			}
-			b, err := json.Marshal(v)
-			if err != nil {
+			line = append(line, keys[i]...)
+			if line, err = appendJSONValue(line, c, row[i]); err != nil {
 				return n, fmt.Errorf("row %d column %q: %w", n+1, c.Name, err)
 			}
-			line.Write(b)
 		}
-		line.WriteString("}\n")
-		if _, err := bw.Write(line.Bytes()); err != nil {
+		line = append(line, "}\n"...)
+		if _, err := bw.Write(line); err != nil {
 			return n, err
 		}
 		n++
@@ -333,4 +322,85 @@ func fromParquet(c *schema.Column, v parquet.Value) any {
 		return dateFromDays(v.Int32())
 	}
 	return strings.Clone(string(v.ByteArray()))
+}
+
+// appendJSONValue appends v, a value of column c, as encoding/json would
+// marshal it (timestamps as RFC 3339 text, dates as YYYY-MM-DD, a JSON
+// column's text compacted): the common kinds by hand, the rest through
+// json.Marshal.
+func appendJSONValue(b []byte, c *schema.Column, v any) ([]byte, error) {
+	switch x := v.(type) {
+	case nil:
+		return append(b, "null"...), nil
+	case int64:
+		return strconv.AppendInt(b, x, 10), nil
+	case bool:
+		return strconv.AppendBool(b, x), nil
+	case string:
+		if c.Type == schema.JSON {
+			break
+		}
+		return appendJSONString(b, x), nil
+	case time.Time:
+		if c.Type == schema.Date {
+			return appendJSONString(b, x.Format(time.DateOnly)), nil
+		}
+		return appendJSONString(b, x.Format(time.RFC3339Nano)), nil
+	}
+	if s, ok := v.(string); ok {
+		v = json.RawMessage(s)
+	}
+	m, err := json.Marshal(v)
+	return append(b, m...), err
+}
+
+// appendJSONString appends s quoted as encoding/json quotes it: HTML
+// characters and U+2028/U+2029 escaped, bytes that are not UTF-8 as
+// U+FFFD.
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		if c := s[i]; c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xF])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
 }
