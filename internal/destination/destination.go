@@ -87,6 +87,13 @@ type Tx interface {
 	Rollback(ctx context.Context) error
 }
 
+// ParallelWriter is a Tx whose Write may run for different tables at the
+// same time (a file destination: each table is its own file). The loader
+// then writes a resource's tables at once.
+type ParallelWriter interface {
+	ParallelWrites() bool
+}
+
 // Serializer is a Tx of a destination that several machines may load into
 // at once (a database server). Serialize waits until no other load of the
 // dataset holds it, and holds it until this transaction ends: a load then

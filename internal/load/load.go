@@ -14,8 +14,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime"
 	"sort"
+	"sync"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/restload/restload/internal/destination"
 	"github.com/restload/restload/internal/schema"
@@ -515,17 +519,19 @@ func loadResource(ctx context.Context, tx destination.Tx, pkg *spool.Package, pk
 	case schema.Merge:
 		mode = destination.ModeStage
 	}
-	for _, t := range tables {
+	// writeTable writes one table's rows of the package.
+	var mu sync.Mutex // guards counts
+	writeTable := func(ctx context.Context, t *schema.Table) error {
 		pt := pkgSchema.Table(t.Name)
 		if pt == nil || !pkg.HasRows(t.Name) {
 			if mode != destination.ModeReplace {
-				continue
+				return nil
 			}
 			// Replace empties tables this load has no rows for.
 			if _, err := tx.Write(ctx, t, mode, &sliceRows{}); err != nil {
 				return fmt.Errorf("table %s: %w", t.Name, err)
 			}
-			continue
+			return nil
 		}
 		src, err := pkg.Rows(t.Name, len(pt.Columns))
 		if err != nil {
@@ -538,7 +544,27 @@ func loadResource(ctx context.Context, tx destination.Tx, pkg *spool.Package, pk
 		if err != nil {
 			return fmt.Errorf("table %s: %w", t.Name, err)
 		}
+		mu.Lock()
 		counts[t.Name] += n
+		mu.Unlock()
+		return nil
+	}
+	if pw, ok := tx.(destination.ParallelWriter); ok && pw.ParallelWrites() && len(tables) > 1 {
+		// Each table is its own file: write them at once, on every core.
+		g, gctx := errgroup.WithContext(ctx)
+		g.SetLimit(runtime.GOMAXPROCS(0))
+		for _, t := range tables {
+			g.Go(func() error { return writeTable(gctx, t) })
+		}
+		if err := g.Wait(); err != nil {
+			return err
+		}
+	} else {
+		for _, t := range tables {
+			if err := writeTable(ctx, t); err != nil {
+				return err
+			}
+		}
 	}
 	if mode == destination.ModeStage {
 		if err := tx.Merge(ctx, root, tables[1:]); err != nil {

@@ -3,10 +3,12 @@ package load_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
 	"sort"
+	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -401,6 +403,72 @@ func TestOverlappingLoads(t *testing.T) {
 				}
 				if got := readColumn(t, d, name, "n"); len(got) != 1 {
 					t.Errorf("table %s has %d rows, want 1", name, len(got))
+				}
+			}
+		})
+	}
+}
+
+// TestFilesWriteTablesAtOnce loads a resource with a root and two child
+// tables into the file destinations, which write a resource's tables at
+// once: every row lands, and a bad value in one child fails the load with
+// that table's name and leaves nothing committed or on disk.
+func TestFilesWriteTablesAtOnce(t *testing.T) {
+	ctx := context.Background()
+	for _, dt := range destinations() {
+		if dt.merge {
+			continue // the SQL destinations write one table at a time
+		}
+		t.Run(dt.name, func(t *testing.T) {
+			ds := destinationtest.Dataset(t)
+			dir := t.TempDir()
+			d := openURL(t, dt.name+":"+dir, ds)
+			root := t.TempDir()
+			orders := &schema.Table{Name: "orders", Resource: "orders", WriteDisposition: schema.Append, Columns: cols(schema.ColLoadID, schema.ColID, "n")}
+			items := &schema.Table{Name: "orders__items", Parent: "orders", Resource: "orders", WriteDisposition: schema.Append, Columns: cols(schema.ColID, schema.ColParentID, "n")}
+			tags := &schema.Table{Name: "orders__items__tags", Parent: "orders__items", Resource: "orders", WriteDisposition: schema.Append, Columns: cols(schema.ColID, schema.ColParentID, "v")}
+			spec := func(loadID string, badItem bool) pkgSpec {
+				s := pkgSpec{
+					loadID: loadID, pipeline: "p1",
+					resources: []spool.ResourceSummary{{Name: "orders", Table: "orders", WriteDisposition: schema.Append}},
+					tables:    []*schema.Table{orders, items, tags},
+					rows:      map[string][][]any{},
+				}
+				for i := range 3000 {
+					id := fmt.Sprintf("%s-o%d", loadID, i)
+					s.rows["orders"] = append(s.rows["orders"], []any{loadID, id, int64(i)})
+					var n any = int64(i)
+					if badItem && i == 2999 {
+						n = "not a number"
+					}
+					s.rows["orders__items"] = append(s.rows["orders__items"], []any{id + "-i", id, n})
+					s.rows["orders__items__tags"] = append(s.rows["orders__items__tags"], []any{id + "-t", id + "-i", "red"})
+				}
+				return s
+			}
+			res, err := load.Package(ctx, d, makePackage(t, root, ds, spec("1700000000.000001", false)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, table := range []string{"orders", "orders__items", "orders__items__tags"} {
+				if res.Rows[table] != 3000 || len(readColumn(t, d, table, schema.ColID)) != 3000 {
+					t.Errorf("%s: %d rows reported, %d read; want 3000", table, res.Rows[table], len(readColumn(t, d, table, schema.ColID)))
+				}
+			}
+			_, err = load.Package(ctx, d, makePackage(t, root, ds, spec("1700000000.000002", true)))
+			if err == nil || !strings.Contains(err.Error(), "orders__items") {
+				t.Fatalf("load with a bad value = %v, want an error naming orders__items", err)
+			}
+			for _, table := range []string{"orders", "orders__items", "orders__items__tags"} {
+				if got := len(readColumn(t, d, table, schema.ColID)); got != 3000 {
+					t.Errorf("%s after the failed load: %d rows, want the first load's 3000", table, got)
+				}
+				if _, err := os.Stat(filepath.Join(dir, ds, table)); err != nil {
+					t.Fatalf("table folder: %v", err)
+				}
+				left, _ := filepath.Glob(filepath.Join(dir, ds, table, ".tmp-*"))
+				if len(left) != 0 {
+					t.Errorf("%s: temporary files left after the failed load: %v", table, left)
 				}
 			}
 		})

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/restload/restload/internal/destination"
@@ -23,9 +25,14 @@ type pending struct {
 
 type tx struct {
 	f      *Files
+	mu     sync.Mutex // guards tables: Write runs for several tables at once
 	tables map[string]*pending
 	done   bool
 }
+
+// ParallelWrites says Write may run for different tables at once (see
+// destination.ParallelWriter): each writes its own file.
+func (t *tx) ParallelWrites() bool { return true }
 
 var _ destination.Tx = (*tx)(nil)
 
@@ -76,7 +83,9 @@ func (t *tx) Write(ctx context.Context, tb *schema.Table, mode destination.Mode,
 	if err := checkName(tb.Name); err != nil {
 		return 0, t.f.errorf("", "write", err)
 	}
+	t.mu.Lock()
 	p := t.tables[tb.Name]
+	t.mu.Unlock()
 	if p == nil || p.table == nil {
 		if _, _, err := t.f.loadTable(tb.Name); err != nil {
 			return 0, t.f.errorf(tb.Name, "write", err)
@@ -85,10 +94,12 @@ func (t *tx) Write(ctx context.Context, tb *schema.Table, mode destination.Mode,
 	switch mode {
 	case destination.ModeAppend:
 	case destination.ModeReplace:
+		t.mu.Lock()
 		p = t.pending(tb.Name)
 		p.replace = true
 		removeAll(p.temps)
 		p.temps = nil
+		t.mu.Unlock()
 	case destination.ModeStage:
 		return 0, t.f.errorf(tb.Name, "stage", fmt.Errorf("staging for merge: %w", destination.ErrUnsupported))
 	default:
@@ -106,8 +117,10 @@ func (t *tx) Write(ctx context.Context, tb *schema.Table, mode destination.Mode,
 	if err != nil {
 		return 0, t.f.errorf(tb.Name, "write", err)
 	}
+	t.mu.Lock()
 	p = t.pending(tb.Name)
 	p.temps = append(p.temps, tmp.Name())
+	t.mu.Unlock()
 	src := &normalizing{ctx: ctx, rows: rows, conv: conv, row: make([]any, len(tb.Columns))}
 	n, err := t.f.codec.write(tmp, tb.Columns, src)
 	if err == nil {
@@ -123,7 +136,9 @@ func (t *tx) Write(ctx context.Context, tb *schema.Table, mode destination.Mode,
 	if n == 0 {
 		// An empty load adds no file.
 		os.Remove(tmp.Name())
-		p.temps = p.temps[:len(p.temps)-1]
+		t.mu.Lock()
+		p.temps = slices.DeleteFunc(p.temps, func(f string) bool { return f == tmp.Name() })
+		t.mu.Unlock()
 	}
 	return n, nil
 }
