@@ -114,6 +114,10 @@ func TestOutOfMemoryHint(t *testing.T) {
 			t.Errorf("error does not contain %q:\n%v", want, err)
 		}
 	}
+	// The failed insert's row files (rows and keys) are gone.
+	if left, _ := filepath.Glob(filepath.Join(d.tmpDir, d.tmpPrefix+"*")); len(left) != 0 {
+		t.Errorf("row files left after a failed insert: %v", left)
+	}
 }
 
 // TestOpenKeepsRowFilesInUse: a second Open of a database in this process

@@ -172,6 +172,7 @@ func (t *tx) appendRows(ctx context.Context, tb *schema.Table, rows destination.
 		}
 	}()
 	insert := func(f *csvFile, table string) error {
+		defer f.remove()
 		if err := f.finish(); err != nil {
 			return err
 		}
@@ -180,7 +181,6 @@ func (t *tx) appendRows(ctx context.Context, tb *schema.Table, rows destination.
 			return err
 		}
 		res, err := t.conn.ExecContext(ctx, fmt.Sprintf("INSERT INTO %s (%s) %s", table, t.d.sql.ColumnList(f.cols), sel))
-		f.remove()
 		if err != nil {
 			return err
 		}
@@ -189,18 +189,26 @@ func (t *tx) appendRows(ctx context.Context, tb *schema.Table, rows destination.
 		}
 		return nil
 	}
+	// flush inserts the current files; they are gone afterwards, whatever
+	// happened.
 	flush := func() error {
 		if data == nil {
 			return nil
 		}
-		err := insert(data, t.d.sql.Table(tb.Name))
-		if err == nil && kf != nil {
-			if err = insert(kf, t.d.sql.StagingTable(keys.table)); err != nil {
-				err = fmt.Errorf("keys: %w", err)
+		d, k := data, kf
+		data, kf = nil, nil
+		if k != nil {
+			defer k.remove()
+		}
+		if err := insert(d, t.d.sql.Table(tb.Name)); err != nil {
+			return err
+		}
+		if k != nil {
+			if err := insert(k, t.d.sql.StagingTable(keys.table)); err != nil {
+				return fmt.Errorf("keys: %w", err)
 			}
 		}
-		data, kf = nil, nil
-		return err
+		return nil
 	}
 	out := make([]any, len(tb.Columns))
 	for rows.Next() {
