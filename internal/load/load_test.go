@@ -325,14 +325,10 @@ func TestPackageMerge(t *testing.T) {
 // one dataset at once: both begin on schema version 1, the second to begin
 // commits first. The later commit must number its version after the
 // earlier one's and keep the table the earlier one added; both loads'
-// rows stay. File destinations assume one writer per dataset (their
-// commit sweeps other loads' temporary files), so they are left out.
+// rows stay.
 func TestOverlappingLoads(t *testing.T) {
 	ctx := context.Background()
 	for _, dt := range destinations() {
-		if dt.name != "duckdb" && dt.name != "postgres" {
-			continue
-		}
 		t.Run(dt.name, func(t *testing.T) {
 			ds := destinationtest.Dataset(t)
 			d := dt.open(t, ds)

@@ -2,10 +2,13 @@ package files_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/restload/restload/internal/destination"
 	"github.com/restload/restload/internal/destination/destinationtest"
@@ -81,7 +84,17 @@ func TestCrashLeftoversIgnored(t *testing.T) {
 					}
 				}
 			}
-			if err := os.WriteFile(filepath.Join(tdir, ".tmp-123."+format), []byte("partial"), 0o644); err != nil {
+			// A crashed load's temporary file, a day and more old, and one
+			// of a load still running on this machine, just written.
+			old := filepath.Join(tdir, ".tmp-123."+format)
+			if err := os.WriteFile(old, []byte("partial"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chtimes(old, time.Now().Add(-25*time.Hour), time.Now().Add(-25*time.Hour)); err != nil {
+				t.Fatal(err)
+			}
+			running := filepath.Join(tdir, ".tmp-456."+format)
+			if err := os.WriteFile(running, []byte("being written"), 0o644); err != nil {
 				t.Fatal(err)
 			}
 
@@ -95,6 +108,10 @@ func TestCrashLeftoversIgnored(t *testing.T) {
 			if len(rows) != 2 || rows[0]["n"] != int64(1) || rows[1]["n"] != int64(3) {
 				t.Fatalf("after the next commit Read = %v, want n=1 and n=3", rows)
 			}
+			if _, err := os.Stat(running); err != nil {
+				t.Errorf("a running load's temporary file was removed: %v", err)
+			}
+			os.Remove(running)
 			after := dirNames(t, tdir)
 			if len(after) != len(committed)+1 {
 				t.Errorf("after the next commit the folder holds %v; want the leftovers gone (before the crash: %v)", after, committed)
@@ -139,4 +156,41 @@ func TestReplaceKeepsOldFilesUntilCommit(t *testing.T) {
 		t.Fatalf("after a replace died before Commit, Read = %v, want the old row", rows)
 	}
 	_ = tx.Rollback(ctx)
+}
+
+// TestConcurrentCommits: loads of one dataset committing at the same time
+// (processes on one machine; here handles in goroutines) each keep their
+// table: commits queue on the dataset's lock instead of writing the
+// manifest over each other.
+func TestConcurrentCommits(t *testing.T) {
+	for _, format := range []string{"parquet", "jsonl"} {
+		t.Run(format, func(t *testing.T) {
+			dir := t.TempDir()
+			const loads = 8
+			var wg sync.WaitGroup
+			for i := range loads {
+				wg.Go(func() {
+					d, err := destination.Open(context.Background(), format+":"+dir, "ds")
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					defer d.Close()
+					tb := &schema.Table{Name: fmt.Sprintf("t%d", i), Columns: []*schema.Column{{Name: schema.ColID, Type: schema.Text}}}
+					commitRows(t, d, tb, []schema.Change{{Kind: schema.AddTable, Table: tb}}, destination.ModeAppend, []any{"x"})
+				})
+			}
+			wg.Wait()
+			d, err := destination.Open(context.Background(), format+":"+dir, "ds")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer d.Close()
+			for i := range loads {
+				if rows := destinationtest.ReadAll(t, d, fmt.Sprintf("t%d", i)); len(rows) != 1 {
+					t.Errorf("table t%d: %d rows, want 1", i, len(rows))
+				}
+			}
+		})
+	}
 }

@@ -122,10 +122,11 @@ func syncDir(dir string) error {
 
 // collectGarbage removes what no manifest names: data files renamed into
 // place by a commit that died before its manifest was written, files of
-// tables a replace superseded, and temporary files of crashed loads. Only
-// one load writes to a dataset at a time, so nothing here is in use.
-// Failures are ignored: leftovers are invisible to Read and retried by the
-// next commit.
+// tables a replace superseded, and temporary files of crashed loads. It
+// runs under the dataset's commit lock, so no other commit is between
+// renaming its files and naming them; temporary files are removed only
+// when stale, as another load may still be writing them. Failures are
+// ignored: leftovers are invisible to Read and retried by the next commit.
 func (f *Files) collectGarbage(m *manifest) {
 	_ = removeTemps(f.dir)
 	entries, err := os.ReadDir(f.dir)
@@ -152,7 +153,9 @@ func (f *Files) collectGarbage(m *manifest) {
 			switch {
 			case df.IsDir():
 			case strings.HasPrefix(n, ".tmp-"):
-				os.Remove(filepath.Join(dir, n))
+				if p := filepath.Join(dir, n); stale(p) {
+					os.Remove(p)
+				}
 			case strings.HasSuffix(n, "."+string(f.format)) && !strings.HasPrefix(n, "_") && !keep[n]:
 				os.Remove(filepath.Join(dir, n))
 			}
@@ -166,8 +169,8 @@ func removeTemps(dir string) error {
 		return err
 	}
 	for _, e := range entries {
-		if !e.IsDir() && strings.HasPrefix(e.Name(), ".tmp-") {
-			os.Remove(filepath.Join(dir, e.Name()))
+		if p := filepath.Join(dir, e.Name()); !e.IsDir() && strings.HasPrefix(e.Name(), ".tmp-") && stale(p) {
+			os.Remove(p)
 		}
 	}
 	return nil

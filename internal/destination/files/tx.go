@@ -185,6 +185,12 @@ func (t *tx) Commit(context.Context) error {
 		return errDone
 	}
 	t.done = true
+	unlock, err := t.f.lock()
+	if err != nil {
+		t.discard()
+		return t.f.errorf("", "commit", err)
+	}
+	defer unlock()
 	old, err := t.f.readManifest()
 	if err != nil {
 		t.discard()
