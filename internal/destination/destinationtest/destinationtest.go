@@ -21,6 +21,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/restload/restload/internal/destination"
+	"github.com/restload/restload/internal/schema"
 )
 
 // DefaultPostgresURL is the server PostgresURL tries when
@@ -102,3 +103,25 @@ func (r *Rows) Values() []any { return r.rows[r.i-1] }
 func (r *Rows) Err() error { return r.Fail }
 
 var _ destination.RowSource = (*Rows)(nil)
+
+// CommitRows loads rows into tb in one transaction of d: it applies
+// changes, writes the rows with mode and commits, failing the test on any
+// error.
+func CommitRows(t testing.TB, d destination.Destination, tb *schema.Table, changes []schema.Change, mode destination.Mode, rows ...[]any) {
+	t.Helper()
+	ctx := context.Background()
+	tx, err := d.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	if err := tx.Apply(ctx, changes); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Write(ctx, tb, mode, NewRows(rows...)); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+}

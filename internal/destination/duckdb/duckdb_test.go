@@ -119,46 +119,19 @@ func TestAwkwardDatabasePath(t *testing.T) {
 	}
 	defer d.Close()
 	tb := &schema.Table{Name: "t", Columns: []*schema.Column{{Name: "v", Type: schema.Text}}}
-	tx, err := d.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tx.Rollback(ctx)
-	if err := tx.Apply(ctx, []schema.Change{{Kind: schema.AddTable, Table: tb}}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := tx.Write(ctx, tb, destination.ModeAppend, destinationtest.NewRows([]any{"a"}, []any{"b"})); err != nil {
-		t.Fatal(err)
-	}
-	if err := tx.Commit(ctx); err != nil {
-		t.Fatal(err)
-	}
+	destinationtest.CommitRows(t, d, tb, []schema.Change{{Kind: schema.AddTable, Table: tb}}, destination.ModeAppend, []any{"a"}, []any{"b"})
 	if rows := destinationtest.ReadAll(t, d, "t"); len(rows) != 2 || len(rows[0]) != 1 {
 		t.Errorf("rows = %v, want two rows of one column", rows)
 	}
 }
 
 // TestLongValues loads text values longer than read_csv's default line
-// limit (2 MB) next to short rows: the limit follows the file's size.
+// limit (2 MB) next to short rows: the limit follows the file's longest row.
 func TestLongValues(t *testing.T) {
-	ctx := context.Background()
 	d := openFile(t, "ds")
 	tb := &schema.Table{Name: "t", Columns: []*schema.Column{{Name: "n", Type: schema.BigInt}, {Name: "v", Type: schema.Text}}}
 	long := strings.Repeat("x\"y,\n", 1<<20) // 5 MB, quotes and line breaks
-	tx, err := d.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tx.Rollback(ctx)
-	if err := tx.Apply(ctx, []schema.Change{{Kind: schema.AddTable, Table: tb}}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := tx.Write(ctx, tb, destination.ModeAppend, destinationtest.NewRows([]any{int64(1), "short"}, []any{int64(2), long})); err != nil {
-		t.Fatal(err)
-	}
-	if err := tx.Commit(ctx); err != nil {
-		t.Fatal(err)
-	}
+	destinationtest.CommitRows(t, d, tb, []schema.Change{{Kind: schema.AddTable, Table: tb}}, destination.ModeAppend, []any{int64(1), "short"}, []any{int64(2), long})
 	got := map[int64]any{}
 	for _, r := range destinationtest.ReadAll(t, d, "t") {
 		n, _ := r["n"].(int64)

@@ -15,25 +15,6 @@ import (
 	"github.com/restload/restload/internal/schema"
 )
 
-func commitRows(t *testing.T, d destination.Destination, tb *schema.Table, changes []schema.Change, mode destination.Mode, rows ...[]any) {
-	t.Helper()
-	ctx := context.Background()
-	tx, err := d.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tx.Rollback(ctx)
-	if err := tx.Apply(ctx, changes); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := tx.Write(ctx, tb, mode, destinationtest.NewRows(rows...)); err != nil {
-		t.Fatal(err)
-	}
-	if err := tx.Commit(ctx); err != nil {
-		t.Fatal(err)
-	}
-}
-
 func dirNames(t *testing.T, dir string) []string {
 	t.Helper()
 	entries, err := os.ReadDir(dir)
@@ -61,7 +42,7 @@ func TestCrashLeftoversIgnored(t *testing.T) {
 				t.Fatal(err)
 			}
 			tb := &schema.Table{Name: "events", Columns: []*schema.Column{{Name: schema.ColID, Type: schema.Text}, {Name: "n", Type: schema.BigInt}}}
-			commitRows(t, d, tb, []schema.Change{{Kind: schema.AddTable, Table: tb}}, destination.ModeAppend, []any{"a", int64(1)})
+			destinationtest.CommitRows(t, d, tb, []schema.Change{{Kind: schema.AddTable, Table: tb}}, destination.ModeAppend, []any{"a", int64(1)})
 
 			// A second load whose commit died after its renames: a data file
 			// with a final-looking name, and a temporary file.
@@ -72,7 +53,7 @@ func TestCrashLeftoversIgnored(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			commitRows(t, cd, tb, []schema.Change{{Kind: schema.AddTable, Table: tb}}, destination.ModeAppend, []any{"b", int64(2)})
+			destinationtest.CommitRows(t, cd, tb, []schema.Change{{Kind: schema.AddTable, Table: tb}}, destination.ModeAppend, []any{"b", int64(2)})
 			for _, n := range dirNames(t, filepath.Join(crashed, "ds", "events")) {
 				if filepath.Ext(n) == "."+format {
 					b, err := os.ReadFile(filepath.Join(crashed, "ds", "events", n))
@@ -103,7 +84,7 @@ func TestCrashLeftoversIgnored(t *testing.T) {
 				t.Fatalf("with a crashed commit's files present, Read = %v, want only the committed row n=1", rows)
 			}
 
-			commitRows(t, d, tb, nil, destination.ModeAppend, []any{"c", int64(3)})
+			destinationtest.CommitRows(t, d, tb, nil, destination.ModeAppend, []any{"c", int64(3)})
 			rows = destinationtest.ReadAll(t, d, "events")
 			if len(rows) != 2 || rows[0]["n"] != int64(1) || rows[1]["n"] != int64(3) {
 				t.Fatalf("after the next commit Read = %v, want n=1 and n=3", rows)
@@ -136,7 +117,7 @@ func TestReplaceKeepsOldFilesUntilCommit(t *testing.T) {
 		t.Fatal(err)
 	}
 	tb := &schema.Table{Name: "snap", Columns: []*schema.Column{{Name: schema.ColID, Type: schema.Text}, {Name: "v", Type: schema.Text}}}
-	commitRows(t, d, tb, []schema.Change{{Kind: schema.AddTable, Table: tb}}, destination.ModeReplace, []any{"1", "old"})
+	destinationtest.CommitRows(t, d, tb, []schema.Change{{Kind: schema.AddTable, Table: tb}}, destination.ModeReplace, []any{"1", "old"})
 
 	tx, err := d.Begin(ctx)
 	if err != nil {
@@ -177,7 +158,7 @@ func TestConcurrentCommits(t *testing.T) {
 					}
 					defer d.Close()
 					tb := &schema.Table{Name: fmt.Sprintf("t%d", i), Columns: []*schema.Column{{Name: schema.ColID, Type: schema.Text}}}
-					commitRows(t, d, tb, []schema.Change{{Kind: schema.AddTable, Table: tb}}, destination.ModeAppend, []any{"x"})
+					destinationtest.CommitRows(t, d, tb, []schema.Change{{Kind: schema.AddTable, Table: tb}}, destination.ModeAppend, []any{"x"})
 				})
 			}
 			wg.Wait()
