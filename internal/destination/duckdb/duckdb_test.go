@@ -141,3 +141,16 @@ func TestLongValues(t *testing.T) {
 		t.Errorf("read back %d rows; short %q; long value intact: %v", len(got), got[1], got[2] == long)
 	}
 }
+
+// TestRowLongerThanReadCSVDefaults loads a 20 MB value: longer than
+// read_csv's default line limit and its default 32 MB buffers' half.
+func TestRowLongerThanReadCSVDefaults(t *testing.T) {
+	d := openFile(t, "ds")
+	tb := &schema.Table{Name: "t", Columns: []*schema.Column{{Name: "v", Type: schema.Text}}}
+	huge := strings.Repeat("x", 20<<20)
+	destinationtest.CommitRows(t, d, tb, []schema.Change{{Kind: schema.AddTable, Table: tb}}, destination.ModeAppend, []any{huge})
+	rows := destinationtest.ReadAll(t, d, "t")
+	if len(rows) != 1 || rows[0]["v"] != huge {
+		t.Errorf("read back %d rows; value intact: %v", len(rows), len(rows) == 1 && rows[0]["v"] == huge)
+	}
+}

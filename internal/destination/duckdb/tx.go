@@ -176,7 +176,7 @@ func (t *tx) appendRows(ctx context.Context, tb *schema.Table, rows destination.
 		if err := f.finish(); err != nil {
 			return err
 		}
-		sel, err := readCSV(f.f.Name(), f.bytes, f.cols)
+		sel, err := f.readCSV()
 		if err != nil {
 			return err
 		}
