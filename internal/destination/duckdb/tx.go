@@ -93,29 +93,7 @@ func (t *tx) Write(ctx context.Context, tb *schema.Table, mode destination.Mode,
 	if err := t.check(); err != nil {
 		return 0, err
 	}
-	var keys *keyTee
-	if mode == destination.ModeStage {
-		cols, err := sqlgen.KeyColumns(tb)
-		if err != nil {
-			return 0, t.d.sql.Errorf(tb.Name, "stage", err)
-		}
-		if cols != nil {
-			stmts, err := t.staging.StageKeys(tb, cols)
-			if err != nil {
-				return 0, err
-			}
-			if err := t.run(ctx, stmts); err != nil {
-				return 0, err
-			}
-			keys = &keyTee{table: tb.Name}
-			for _, c := range cols {
-				keys.cols = append(keys.cols, c)
-				keys.idx = append(keys.idx, columnIndex(tb, c.Name))
-			}
-		}
-		mode = destination.ModeAppend
-	}
-	stmts, err := t.staging.Prepare(tb, mode)
+	stmts, keys, err := t.staging.PrepareWrite(tb, mode)
 	if err != nil {
 		return 0, err
 	}
@@ -129,28 +107,11 @@ func (t *tx) Write(ctx context.Context, tb *schema.Table, mode destination.Mode,
 	return n, nil
 }
 
-// keyTee names the key staging table a merge's root rows are copied to,
-// and which of the row's values go there.
-type keyTee struct {
-	table string
-	cols  []*schema.Column
-	idx   []int
-}
-
-func columnIndex(tb *schema.Table, name string) int {
-	for i, c := range tb.Columns {
-		if c.Name == name {
-			return i
-		}
-	}
-	return -1
-}
-
 // appendRows writes rows into tb's columns of the table (which may hold
 // more columns, left NULL, or hold them in another order) through CSV
 // files that DuckDB reads (see csvChunkRows). With keys, each row's key
 // values also go to the key staging table.
-func (t *tx) appendRows(ctx context.Context, tb *schema.Table, rows destination.RowSource, keys *keyTee) (int64, error) {
+func (t *tx) appendRows(ctx context.Context, tb *schema.Table, rows destination.RowSource, keys *sqlgen.Keys) (int64, error) {
 	conv, err := destination.NewRowConverter(tb.Columns, converterFor)
 	if err != nil {
 		return 0, err
@@ -161,7 +122,7 @@ func (t *tx) appendRows(ctx context.Context, tb *schema.Table, rows destination.
 		kvals    []any
 	)
 	if keys != nil {
-		kvals = make([]any, len(keys.idx))
+		kvals = make([]any, len(keys.Columns))
 	}
 	defer func() {
 		if data != nil {
@@ -204,7 +165,7 @@ func (t *tx) appendRows(ctx context.Context, tb *schema.Table, rows destination.
 			return err
 		}
 		if k != nil {
-			if err := insert(k, t.d.sql.StagingTable(keys.table)); err != nil {
+			if err := insert(k, t.d.sql.StagingTable(keys.Table)); err != nil {
 				return fmt.Errorf("keys: %w", err)
 			}
 		}
@@ -221,7 +182,7 @@ func (t *tx) appendRows(ctx context.Context, tb *schema.Table, rows destination.
 				return n, err
 			}
 			if keys != nil {
-				if kf, err = newCSVFile(t.d.tmpDir, t.d.tmpPrefix, keys.cols); err != nil {
+				if kf, err = newCSVFile(t.d.tmpDir, t.d.tmpPrefix, keys.Columns); err != nil {
 					return n, err
 				}
 			}
@@ -230,9 +191,7 @@ func (t *tx) appendRows(ctx context.Context, tb *schema.Table, rows destination.
 			return n, fmt.Errorf("row %d: %w", n, err)
 		}
 		if kf != nil {
-			for i, j := range keys.idx {
-				kvals[i] = out[j]
-			}
+			keys.Values(out, kvals)
 			if err := kf.add(kvals); err != nil {
 				return n, fmt.Errorf("row %d: key: %w", n, err)
 			}

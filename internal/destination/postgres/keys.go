@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 
+	"github.com/restload/restload/internal/destination/sqlgen"
 	"github.com/restload/restload/internal/schema"
 )
 
@@ -21,46 +22,32 @@ import (
 // key staging table: the connection is busy with the rows' own COPY until
 // then, and holding the keys in memory would grow with the table.
 type keyFile struct {
-	f     *os.File
-	w     *bufio.Writer
-	idx   []int // positions of the key columns in a row
-	types []schema.DataType
-	names []string
-	line  []byte
+	f    *os.File
+	w    *bufio.Writer
+	keys *sqlgen.Keys
+	vals []any
+	line []byte
 }
 
-func newKeyFile(tb *schema.Table, keys []*schema.Column) (*keyFile, error) {
+func newKeyFile(keys *sqlgen.Keys) (*keyFile, error) {
 	f, err := os.CreateTemp("", "restload-keys-*.csv")
 	if err != nil {
 		return nil, fmt.Errorf("key file: %w", err)
 	}
-	k := &keyFile{f: f, w: bufio.NewWriterSize(f, 64<<10)}
-	for _, c := range keys {
-		for i, tc := range tb.Columns {
-			if tc.Name == c.Name {
-				k.idx = append(k.idx, i)
-			}
-		}
-		k.types = append(k.types, c.Type)
-		k.names = append(k.names, c.Name)
-	}
-	if len(k.idx) != len(keys) {
-		k.remove()
-		return nil, fmt.Errorf("key columns %v are not all in the table", k.names)
-	}
-	return k, nil
+	return &keyFile{f: f, w: bufio.NewWriterSize(f, 64<<10), keys: keys, vals: make([]any, len(keys.Columns))}, nil
 }
 
 // add writes the key values of row (values as converterFor makes them).
 func (k *keyFile) add(row []any) error {
+	k.keys.Values(row, k.vals)
 	b := k.line[:0]
-	for i, j := range k.idx {
+	for i, c := range k.keys.Columns {
 		if i > 0 {
 			b = append(b, ',')
 		}
 		var err error
-		if b, err = appendCSV(b, row[j], k.types[i]); err != nil {
-			return fmt.Errorf("key column %s: %w", k.names[i], err)
+		if b, err = appendCSV(b, k.vals[i], c.Type); err != nil {
+			return fmt.Errorf("key column %s: %w", c.Name, err)
 		}
 	}
 	b = append(b, '\n')
@@ -69,19 +56,19 @@ func (k *keyFile) add(row []any) error {
 	return err
 }
 
-// copy copies the collected keys into the key staging table of table.
-func (k *keyFile) copy(ctx context.Context, conn *pgconn.PgConn, table string) error {
+// copy copies the collected keys into the key staging table.
+func (k *keyFile) copy(ctx context.Context, conn *pgconn.PgConn) error {
 	if err := k.w.Flush(); err != nil {
 		return err
 	}
 	if _, err := k.f.Seek(0, 0); err != nil {
 		return err
 	}
-	cols := make([]string, len(k.names))
-	for i, n := range k.names {
-		cols[i] = dialect.Quote(n)
+	cols := make([]string, len(k.keys.Columns))
+	for i, c := range k.keys.Columns {
+		cols[i] = dialect.Quote(c.Name)
 	}
-	sql := fmt.Sprintf("COPY %s.%s (%s) FROM STDIN (FORMAT csv)", dialect.TempSchema, dialect.Quote(table), strings.Join(cols, ", "))
+	sql := fmt.Sprintf("COPY %s.%s (%s) FROM STDIN (FORMAT csv)", dialect.TempSchema, dialect.Quote(k.keys.Table), strings.Join(cols, ", "))
 	_, err := conn.CopyFrom(ctx, bufio.NewReaderSize(k.f, 64<<10), sql)
 	return err
 }

@@ -77,33 +77,19 @@ func (t *tx) Write(ctx context.Context, tb *schema.Table, mode destination.Mode,
 	if err := checkTable(tb); err != nil {
 		return 0, t.p.sql.Errorf("", "write", err)
 	}
-	var keys *keyFile
-	if mode == destination.ModeStage {
-		cols, err := sqlgen.KeyColumns(tb)
-		if err != nil {
-			return 0, t.p.sql.Errorf(tb.Name, "stage", err)
-		}
-		if cols != nil {
-			stmts, err := t.staging.StageKeys(tb, cols)
-			if err != nil {
-				return 0, err
-			}
-			if err := t.run(ctx, stmts); err != nil {
-				return 0, err
-			}
-			if keys, err = newKeyFile(tb, cols); err != nil {
-				return 0, t.p.sql.Errorf(tb.Name, "stage", err)
-			}
-			defer keys.remove()
-		}
-		mode = destination.ModeAppend
-	}
-	stmts, err := t.staging.Prepare(tb, mode)
+	stmts, staged, err := t.staging.PrepareWrite(tb, mode)
 	if err != nil {
 		return 0, err
 	}
 	if err := t.run(ctx, stmts); err != nil {
 		return 0, err
+	}
+	var keys *keyFile
+	if staged != nil {
+		if keys, err = newKeyFile(staged); err != nil {
+			return 0, t.p.sql.Errorf(tb.Name, "stage", err)
+		}
+		defer keys.remove()
 	}
 	conv, err := destination.NewRowConverter(tb.Columns, converterFor)
 	if err != nil {
@@ -139,7 +125,7 @@ func (t *tx) Write(ctx context.Context, tb *schema.Table, mode destination.Mode,
 		return copied, t.p.sql.Errorf(tb.Name, "write", err)
 	}
 	if keys != nil {
-		if err := keys.copy(ctx, t.tx.Conn().PgConn(), tb.Name); err != nil {
+		if err := keys.copy(ctx, t.tx.Conn().PgConn()); err != nil {
 			return copied, t.p.sql.Errorf(tb.Name, "stage keys", err)
 		}
 	}

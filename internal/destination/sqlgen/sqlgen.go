@@ -15,6 +15,7 @@ package sqlgen
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -263,7 +264,7 @@ func (s *Staging) Stage(tb *schema.Table) ([]Stmt, error) {
 
 // Prepare returns the statements to run before rows are bulk-loaded into
 // tb with mode: none to append, or to stage for a direct merge (the rows go
-// into tb itself; see StageKeys and MergeDirect); a DELETE to replace (not
+// into tb itself; see PrepareWrite and MergeDirect); a DELETE to replace (not
 // TRUNCATE, so other sessions keep reading the old rows until the
 // transaction commits).
 func (s *Staging) Prepare(tb *schema.Table, mode destination.Mode) ([]Stmt, error) {
@@ -337,18 +338,54 @@ func KeyColumns(root *schema.Table) ([]*schema.Column, error) {
 	return append(cols, id), nil
 }
 
-// StageKeys returns the statements that make (or widen) root's narrow
-// staging table for a direct merge: it holds only the KeyColumns of the
-// rows written straight into root. A destination whose bulk path can
-// write two tables at once merges this way (see MergeDirect), so the
-// rows are written once instead of staged and copied.
-func (s *Staging) StageKeys(root *schema.Table, keys []*schema.Column) ([]Stmt, error) {
-	return s.Stage(&schema.Table{Name: root.Name, Columns: keys})
+// Keys is what a direct merge stages of each row written straight into a
+// root table: its KeyColumns, and where they stand in the table's rows.
+// Their values go to the table's key staging table, StagingTable(Table).
+type Keys struct {
+	Table   string
+	Columns []*schema.Column
+	Index   []int // Columns[i] is the table's column Index[i]
+}
+
+// Values copies row's key values into dst, which has len(Columns) slots.
+func (k *Keys) Values(row, dst []any) {
+	for i, j := range k.Index {
+		dst[i] = row[j]
+	}
+}
+
+// PrepareWrite returns the statements to run before rows are bulk-loaded
+// into tb with mode (Prepare). To stage a root table for a direct merge it
+// also makes (or widens) the narrow key staging table and returns the Keys
+// to copy there; keys is nil for any other write. A destination whose bulk
+// path can fill that table too merges this way (see MergeDirect), writing
+// every row once instead of staging it and copying it again.
+func (s *Staging) PrepareWrite(tb *schema.Table, mode destination.Mode) (stmts []Stmt, keys *Keys, err error) {
+	if mode == destination.ModeStage {
+		cols, err := KeyColumns(tb)
+		if err != nil {
+			return nil, nil, s.ds.Errorf(tb.Name, "stage", err)
+		}
+		if cols != nil {
+			if stmts, err = s.Stage(&schema.Table{Name: tb.Name, Columns: cols}); err != nil {
+				return nil, nil, err
+			}
+			keys = &Keys{Table: tb.Name, Columns: cols}
+			for _, c := range cols {
+				keys.Index = append(keys.Index, slices.Index(tb.Columns, c))
+			}
+		}
+	}
+	more, err := s.Prepare(tb, mode)
+	if err != nil {
+		return nil, nil, err
+	}
+	return append(stmts, more...), keys, nil
 }
 
 // MergeDirect returns the statements that finish a direct merge of root:
 // its rows (and its children's) were written straight into the tables,
-// and their keys and _dlt_ids into root's key staging table (StageKeys).
+// and their keys and _dlt_ids into root's key staging table (PrepareWrite).
 // For each staged key the row with the greatest _dlt_id stays; every other
 // row of root with that key (earlier loads' rows and this load's losers)
 // goes, with its children. With nothing staged for root it does nothing.

@@ -2,6 +2,7 @@ package sqlgen_test
 
 import (
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -160,8 +161,7 @@ func TestMergeEdgeCases(t *testing.T) {
 	wantSQL(t, stmts, `p|drop staging|DROP TABLE IF EXISTS temp.main."p"`)
 
 	// A child without _dlt_root_id cannot follow its root.
-	keys, _ := sqlgen.KeyColumns(root)
-	st.StageKeys(root, keys)
+	st.PrepareWrite(root, destination.ModeStage)
 	orphan := &schema.Table{Name: "o__x", Columns: []*schema.Column{{Name: schema.ColID, Type: schema.Text}}}
 	if _, err := st.MergeDirect(root, []*schema.Table{orphan}); err == nil || err.Error() != `test: table "ds"."o__x": merge: child table lacks the _dlt_root_id column` {
 		t.Errorf("MergeDirect with a child without _dlt_root_id: %v", err)
@@ -186,7 +186,7 @@ func TestPrepare(t *testing.T) {
 		err  string
 	}{
 		{destination.ModeAppend, nil, ""},
-		{destination.ModeStage, nil, ""}, // rows go into the table; keys via StageKeys
+		{destination.ModeStage, nil, ""}, // rows go into the table; keys via PrepareWrite
 		{destination.ModeReplace, []string{`t|replace|DELETE FROM "ds"."t"`}, ""},
 		{destination.Mode(9), nil, `test: table "ds"."t": write: unknown write mode 9`},
 	} {
@@ -237,9 +237,12 @@ func TestMergeDirect(t *testing.T) {
 		}},
 	} {
 		st := dataset(c.d, "ds").NewStaging()
-		stage, err := st.StageKeys(root, keys)
+		stage, staged, err := st.PrepareWrite(root, destination.ModeStage)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if staged == nil || staged.Table != "o" || !reflect.DeepEqual(staged.Index, []int{1, 0}) {
+			t.Fatalf("PrepareWrite keys = %+v, want table o, id and _dlt_id at 1 and 0", staged)
 		}
 		merge, err := st.MergeDirect(root, []*schema.Table{child})
 		if err != nil {
