@@ -1,6 +1,10 @@
 package mockapi
 
-import "strconv"
+import (
+	"strconv"
+
+	"github.com/restload/restload/internal/jsontext"
+)
 
 // jw appends compact JSON to a byte slice without reflection. It tracks only
 // whether the next member or element needs a leading comma; callers are
@@ -26,7 +30,7 @@ func (w *jw) key(k string) {
 
 func (w *jw) str(k, v string) {
 	w.key(k)
-	w.b = appendString(w.b, v)
+	w.b = jsontext.AppendString(w.b, v)
 }
 
 func (w *jw) int(k string, v int64) {
@@ -78,7 +82,7 @@ func (w *jw) elemObject() {
 
 func (w *jw) elemString(v string) {
 	w.sep()
-	w.b = appendString(w.b, v)
+	w.b = jsontext.AppendString(w.b, v)
 }
 
 func (w *jw) end(c byte) {
@@ -87,35 +91,6 @@ func (w *jw) end(c byte) {
 }
 
 const hexDigits = "0123456789abcdef"
-
-// appendString appends s as a JSON string. Valid UTF-8 passes through; quotes,
-// backslashes and control characters are escaped.
-func appendString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' {
-			continue
-		}
-		b = append(b, s[start:i]...)
-		switch c {
-		case '"', '\\':
-			b = append(b, '\\', c)
-		case '\n':
-			b = append(b, '\\', 'n')
-		case '\t':
-			b = append(b, '\\', 't')
-		case '\r':
-			b = append(b, '\\', 'r')
-		default:
-			b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-		}
-		start = i + 1
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
-}
 
 // appendTime appends ms (milliseconds since the Unix epoch, >= 0) as a quoted
 // RFC 3339 timestamp in UTC with millisecond precision, e.g.

@@ -27,6 +27,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"github.com/restload/restload/internal/jsontext"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -350,9 +351,9 @@ func writeError(w http.ResponseWriter, status int, code, msg string) {
 
 // errorBody is the JSON error shape of every non-2xx answer.
 func errorBody(code, msg string) []byte {
-	b := append([]byte(`{"error":`), appendString(nil, code)...)
+	b := append([]byte(`{"error":`), jsontext.AppendString(nil, code)...)
 	b = append(b, `,"message":`...)
-	b = appendString(b, msg)
+	b = jsontext.AppendString(b, msg)
 	return append(b, '}')
 }
 
@@ -411,11 +412,11 @@ func (s *Server) grant(form url.Values) ([]byte, int) {
 	access := s.newTokenLocked("at_")
 	s.tokens[access] = now.Add(s.opts.TokenTTL)
 
-	b := append([]byte(`{"access_token":`), appendString(nil, access)...)
+	b := append([]byte(`{"access_token":`), jsontext.AppendString(nil, access)...)
 	b = append(b, `,"token_type":"bearer","expires_in":`...)
 	b = strconv.AppendInt(b, int64(s.opts.TokenTTL/time.Second), 10)
 	b = append(b, `,"refresh_token":`...)
-	b = appendString(b, s.refreshToken)
+	b = jsontext.AppendString(b, s.refreshToken)
 	return append(b, '}'), http.StatusOK
 }
 
@@ -622,7 +623,7 @@ func (s *Server) serveSigmaPage(w http.ResponseWriter, tok string, res, limit in
 	b = strconv.AppendInt(b, int64(s.counts[res]), 10)
 	b = append(b, `,"nextPage":`...)
 	if hasMore {
-		b = appendString(b, s.pageToken(res, nominal+limit))
+		b = jsontext.AppendString(b, s.pageToken(res, nominal+limit))
 	} else {
 		b = append(b, "null"...)
 	}

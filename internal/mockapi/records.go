@@ -1,5 +1,7 @@
 package mockapi
 
+import "github.com/restload/restload/internal/jsontext"
+
 // Records are generated on demand from (seed, resource, index): nothing is
 // stored, so a million-record resource costs no memory, and the same inputs
 // always produce the same bytes. Each record draws from its own splitmix64
@@ -257,7 +259,7 @@ func (s *Server) appendRecord(b []byte, res, i int) []byte {
 func (s *Server) name(w *jw, r *rng, i int) {
 	w.key("name")
 	if i%trickyNameMod == trickyNameRem {
-		w.b = appendString(w.b, trickyName)
+		w.b = jsontext.AppendString(w.b, trickyName)
 		return
 	}
 	w.b = append(w.b, '"')

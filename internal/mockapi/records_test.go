@@ -201,15 +201,6 @@ func TestAppendTimeMatchesTimeFormat(t *testing.T) {
 	}
 }
 
-func TestAppendStringMatchesEncodingJSON(t *testing.T) {
-	for _, s := range []string{"", "plain", trickyName, "tab\there", "\x00\x1f", "日本語 🚀", `back\slash "q"`, "a<b>&c"} {
-		var got string
-		if err := json.Unmarshal(appendString(nil, s), &got); err != nil || got != s {
-			t.Errorf("appendString(%q) round-trips to %q (err %v)", s, got, err)
-		}
-	}
-}
-
 func TestOptionsValidate(t *testing.T) {
 	bad := []Options{
 		{Flavor: "graphql"},

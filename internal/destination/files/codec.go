@@ -10,11 +10,11 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 	"unsafe"
 
 	"github.com/parquet-go/parquet-go"
 
+	"github.com/restload/restload/internal/jsontext"
 	"github.com/restload/restload/internal/schema"
 )
 
@@ -340,67 +340,16 @@ func appendJSONValue(b []byte, c *schema.Column, v any) ([]byte, error) {
 		if c.Type == schema.JSON {
 			break
 		}
-		return appendJSONString(b, x), nil
+		return jsontext.AppendString(b, x), nil
 	case time.Time:
 		if c.Type == schema.Date {
-			return appendJSONString(b, x.Format(time.DateOnly)), nil
+			return jsontext.AppendString(b, x.Format(time.DateOnly)), nil
 		}
-		return appendJSONString(b, x.Format(time.RFC3339Nano)), nil
+		return jsontext.AppendString(b, x.Format(time.RFC3339Nano)), nil
 	}
 	if s, ok := v.(string); ok {
 		v = json.RawMessage(s)
 	}
 	m, err := json.Marshal(v)
 	return append(b, m...), err
-}
-
-// appendJSONString appends s quoted as encoding/json quotes it: HTML
-// characters and U+2028/U+2029 escaped, bytes that are not UTF-8 as
-// U+FFFD.
-func appendJSONString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		if c := s[i]; c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xF])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }
