@@ -16,6 +16,7 @@ import (
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
 
+	"github.com/restload/restload/internal/destination"
 	"github.com/restload/restload/internal/schema"
 )
 
@@ -134,9 +135,9 @@ func appendCSV(b []byte, v any, typ schema.DataType) ([]byte, error) {
 	case nil:
 		return b, nil
 	case string:
-		return appendQuoted(b, x)
+		return appendText(b, x), nil
 	case json.RawMessage:
-		return appendQuoted(b, string(x))
+		return appendText(b, string(x)), nil
 	case int64:
 		return strconv.AppendInt(b, x, 10), nil
 	case float64:
@@ -162,24 +163,13 @@ func appendCSV(b []byte, v any, typ schema.DataType) ([]byte, error) {
 	return b, fmt.Errorf("cannot write a %T as CSV", v)
 }
 
-// appendQuoted appends s quoted, with its quotes doubled. Text that is not
-// UTF-8, which read_csv refuses, has its bad bytes replaced.
-func appendQuoted(b []byte, s string) ([]byte, error) {
+// appendText appends s as a quoted CSV field. Text that is not UTF-8,
+// which read_csv refuses, has its bad bytes replaced.
+func appendText(b []byte, s string) []byte {
 	if !utf8.ValidString(s) {
 		s = strings.ToValidUTF8(s, "\uFFFD")
 	}
-	b = append(b, '"')
-	for {
-		i := strings.IndexByte(s, '"')
-		if i < 0 {
-			break
-		}
-		b = append(b, s[:i+1]...)
-		b = append(b, '"')
-		s = s[i+1:]
-	}
-	b = append(b, s...)
-	return append(b, '"'), nil
+	return destination.AppendCSVQuoted(b, s)
 }
 
 // appendDecimal appends unscaled / 10^scale in plain notation.

@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 
+	"github.com/restload/restload/internal/destination"
 	"github.com/restload/restload/internal/destination/sqlgen"
 	"github.com/restload/restload/internal/schema"
 )
@@ -86,14 +87,7 @@ func appendCSV(b []byte, v any, typ schema.DataType) ([]byte, error) {
 	case nil:
 		return b, nil
 	case string:
-		b = append(b, '"')
-		for i := 0; i < len(x); i++ {
-			if x[i] == '"' {
-				b = append(b, '"')
-			}
-			b = append(b, x[i])
-		}
-		return append(b, '"'), nil
+		return destination.AppendCSVQuoted(b, x), nil
 	case int64:
 		return strconv.AppendInt(b, x, 10), nil
 	case float64:
