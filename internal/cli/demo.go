@@ -125,7 +125,7 @@ func mockAPICmd(g *globals) *cobra.Command {
 	f.IntVar(&o.BurstLen, "burst", 1, "length of each 429 burst")
 	f.StringVar(&o.RetryAfter, "retry-after", "1", "Retry-After header on 429s (seconds or HTTP date)")
 	f.IntVar(&o.FaultEvery, "fault-every", 0, "answer every Nth data request with a 5xx")
-	f.IntVar(&o.MaxFaultStreak, "max-fault-streak", mockapi.DefaultMaxFaultStreak, "fault the same request at most N times in a row")
+	f.IntVar(&o.MaxFaultStreak, "max-fault-streak", mockapi.DefaultMaxFaultStreak, "fault the same request at most N times in a row (0: 3)")
 	f.BoolVar(&o.ShiftRecords, "shift", false, "shift records between pages (boundary records served twice)")
 	f.Int64Var(&o.Seed, "seed", 0, "data seed")
 	return c

@@ -99,7 +99,7 @@ type Options struct {
 	// and query) is answered with an injected 429 or 5xx; the next try is
 	// served normally, as a transient fault would be. Without it, clients
 	// sending many requests at once could see one request drawn for a fault
-	// on every retry. <= 0 means DefaultMaxFaultStreak.
+	// on every retry. 0 means DefaultMaxFaultStreak.
 	MaxFaultStreak int
 
 	// ShiftRecords simulates records being inserted at the head of the list
@@ -137,8 +137,8 @@ func (o Options) Validate() error {
 			return fmt.Errorf("mockapi: negative record count %d for %q", n, name)
 		}
 	}
-	if o.RateLimitEvery < 0 || o.FaultEvery < 0 || o.Latency < 0 {
-		return fmt.Errorf("mockapi: RateLimitEvery, FaultEvery and Latency must not be negative")
+	if o.RateLimitEvery < 0 || o.FaultEvery < 0 || o.MaxFaultStreak < 0 || o.Latency < 0 {
+		return fmt.Errorf("mockapi: RateLimitEvery, FaultEvery, MaxFaultStreak and Latency must not be negative")
 	}
 	return nil
 }

@@ -207,6 +207,7 @@ func TestOptionsValidate(t *testing.T) {
 		{RecordsPer: map[string]int{"fils": 3}},
 		{RecordsPer: map[string]int{"files": -1}},
 		{FaultEvery: -1},
+		{MaxFaultStreak: -1},
 	}
 	for _, o := range bad {
 		if o.Validate() == nil {
