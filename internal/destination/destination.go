@@ -54,7 +54,8 @@ func CanMerge(d Destination) bool {
 }
 
 // Counter is implemented by a destination that can count a table's
-// committed rows without reading them (SQL databases: count(*)).
+// committed rows without reading them (SQL databases: count(*)). Like Read,
+// Count returns an error wrapping ErrNoTable for a table that is absent.
 type Counter interface {
 	Count(ctx context.Context, table string) (int64, error)
 }

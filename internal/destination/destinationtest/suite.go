@@ -528,11 +528,17 @@ func testMissingTable(t *testing.T, d destination.Destination) {
 	if !errors.Is(err, destination.ErrNoTable) {
 		t.Errorf("Read before the dataset exists = %v, want ErrNoTable", err)
 	}
+	if _, err := destination.Count(ctx, d, "nope"); !errors.Is(err, destination.ErrNoTable) {
+		t.Errorf("Count before the dataset exists = %v, want ErrNoTable", err)
+	}
 	tb := table("present", "", schema.Append, col(schema.ColID, schema.Text))
 	load(t, d, addTables(tb), nil)
 	err = d.Read(ctx, "nope", func(map[string]any) error { return nil })
 	if !errors.Is(err, destination.ErrNoTable) {
 		t.Errorf("Read of a missing table = %v, want ErrNoTable", err)
+	}
+	if _, err := destination.Count(ctx, d, "nope"); !errors.Is(err, destination.ErrNoTable) {
+		t.Errorf("Count of a missing table = %v, want ErrNoTable", err)
 	}
 	if err != nil && !strings.Contains(err.Error(), "nope") {
 		t.Errorf("error %q does not name the table", err)

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/restload/restload/internal/destination"
@@ -121,6 +122,10 @@ func (p *Postgres) Count(ctx context.Context, table string) (int64, error) {
 	}
 	var n int64
 	if err := p.pool.QueryRow(ctx, "SELECT count(*) FROM "+p.sql.Table(table)).Scan(&n); err != nil {
+		var pe *pgconn.PgError
+		if errors.As(err, &pe) && (pe.Code == "42P01" || pe.Code == "3F000") { // undefined table, schema
+			err = destination.ErrNoTable
+		}
 		return 0, p.sql.Errorf(table, "count", err)
 	}
 	return n, nil
