@@ -322,6 +322,8 @@ type Load struct {
 	// version its number.
 	stored  *schema.Schema
 	version int
+	// versions is how many schema versions were stored at Begin.
+	versions int64
 	// target is stored plus every change applied in this transaction.
 	target *schema.Schema
 	// sys says whether the bookkeeping tables exist or were created.
@@ -336,7 +338,7 @@ func Begin(ctx context.Context, d destination.Destination, loadID string) (*Load
 	if err != nil {
 		return nil, err
 	}
-	l := &Load{d: d, loadID: loadID, rows: map[string]int64{}}
+	l := &Load{d: d, loadID: loadID, rows: map[string]int64{}, versions: int64(len(versions))}
 	if len(versions) > 0 {
 		l.stored = versions[len(versions)-1].Schema
 		l.version = versions[len(versions)-1].Version
@@ -417,10 +419,17 @@ func (l *Load) Commit(ctx context.Context, pkg *spool.Package) (*Result, error) 
 			return nil, fmt.Errorf("load %s: %w", m.LoadID, err)
 		}
 	}
-	if latest, err := Versions(ctx, l.d); err != nil {
-		return nil, fmt.Errorf("load %s: %w", m.LoadID, err)
-	} else if n := len(latest); n > 0 && latest[n-1].Version > l.version {
-		l.stored, l.version = latest[n-1].Schema, latest[n-1].Version
+	// Counting is cheap where reading every version's schema is not.
+	if n, err := destination.Count(ctx, l.d, VersionsTable); err != nil && !errors.Is(err, destination.ErrNoTable) {
+		return nil, fmt.Errorf("load %s: count schema versions: %w", m.LoadID, err)
+	} else if n > l.versions {
+		latest, err := Versions(ctx, l.d)
+		if err != nil {
+			return nil, fmt.Errorf("load %s: %w", m.LoadID, err)
+		}
+		if k := len(latest); k > 0 && latest[k-1].Version > l.version {
+			l.stored, l.version = latest[k-1].Schema, latest[k-1].Version
+		}
 	}
 	// The version stored is the package's schema over the stored one, as
 	// Package would compute it, whatever order resources were loaded in.
