@@ -8,8 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/restload/restload/internal/destination"
 	"github.com/restload/restload/internal/destination/destinationtest"
 	_ "github.com/restload/restload/internal/destination/files"
@@ -67,18 +65,7 @@ func TestInfoEveryDestination(t *testing.T) {
 		{"duckdb", func(t *testing.T, _ string) string { return "duckdb:" + filepath.Join(t.TempDir(), "x.duckdb") }},
 		{"postgres", func(t *testing.T, dataset string) string {
 			url := destinationtest.PostgresURL(t)
-			t.Cleanup(func() {
-				ctx := context.Background()
-				conn, err := pgx.Connect(ctx, url)
-				if err != nil {
-					t.Errorf("drop dataset: %v", err)
-					return
-				}
-				defer conn.Close(ctx)
-				if _, err := conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+pgx.Identifier{dataset}.Sanitize()+" CASCADE"); err != nil {
-					t.Errorf("drop dataset: %v", err)
-				}
-			})
+			destinationtest.DropOnCleanup(t, url, dataset)
 			return url
 		}},
 		{"parquet", func(t *testing.T, _ string) string { return "parquet:" + t.TempDir() }},

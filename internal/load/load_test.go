@@ -11,8 +11,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/restload/restload/internal/destination"
 	"github.com/restload/restload/internal/destination/destinationtest"
 	_ "github.com/restload/restload/internal/destination/duckdb"
@@ -47,18 +45,7 @@ func destinations() []dest {
 		}},
 		{"postgres", true, func(t *testing.T, ds string) destination.Destination {
 			url := destinationtest.PostgresURL(t)
-			t.Cleanup(func() {
-				ctx := context.Background()
-				conn, err := pgx.Connect(ctx, url)
-				if err != nil {
-					t.Errorf("drop dataset %s: %v", ds, err)
-					return
-				}
-				defer conn.Close(ctx)
-				if _, err := conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+pgx.Identifier{ds}.Sanitize()+" CASCADE"); err != nil {
-					t.Errorf("drop dataset %s: %v", ds, err)
-				}
-			})
+			destinationtest.DropOnCleanup(t, url, ds)
 			return openURL(t, url, ds)
 		}},
 		{"parquet", false, func(t *testing.T, ds string) destination.Destination {

@@ -17,8 +17,6 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/restload/restload/internal/destination"
 	"github.com/restload/restload/internal/destination/destinationtest"
 	_ "github.com/restload/restload/internal/destination/postgres"
@@ -296,18 +294,7 @@ func crashDests() []crashDest {
 		}},
 		{"postgres", func(t *testing.T, dataset string) string {
 			url := destinationtest.PostgresURL(t)
-			t.Cleanup(func() {
-				ctx := context.Background()
-				conn, err := pgx.Connect(ctx, url)
-				if err != nil {
-					t.Errorf("drop dataset %s: %v", dataset, err)
-					return
-				}
-				defer conn.Close(ctx)
-				if _, err := conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+pgx.Identifier{dataset}.Sanitize()+" CASCADE"); err != nil {
-					t.Errorf("drop dataset %s: %v", dataset, err)
-				}
-			})
+			destinationtest.DropOnCleanup(t, url, dataset)
 			return url
 		}},
 	}

@@ -15,8 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/restload/restload/internal/config"
 	"github.com/restload/restload/internal/destination"
 	"github.com/restload/restload/internal/destination/destinationtest"
@@ -168,18 +166,7 @@ func driftDestinations(t *testing.T) map[string]func(t *testing.T) (url, dataset
 		"postgres": func(t *testing.T) (string, string) {
 			url := destinationtest.PostgresURL(t)
 			dataset := destinationtest.Dataset(t)
-			t.Cleanup(func() {
-				ctx := context.Background()
-				conn, err := pgx.Connect(ctx, url)
-				if err != nil {
-					t.Errorf("drop %s: %v", dataset, err)
-					return
-				}
-				defer conn.Close(ctx)
-				if _, err := conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+pgx.Identifier{dataset}.Sanitize()+" CASCADE"); err != nil {
-					t.Errorf("drop %s: %v", dataset, err)
-				}
-			})
+			destinationtest.DropOnCleanup(t, url, dataset)
 			return url, dataset
 		},
 	}

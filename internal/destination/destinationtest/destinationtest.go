@@ -125,3 +125,20 @@ func CommitRows(t testing.TB, d destination.Destination, tb *schema.Table, chang
 		t.Fatal(err)
 	}
 }
+
+// DropOnCleanup drops dataset's schema from the PostgreSQL server at url
+// when the test ends, so test runs leave no datasets behind.
+func DropOnCleanup(t testing.TB, url, dataset string) {
+	t.Cleanup(func() {
+		ctx := context.Background()
+		conn, err := pgx.Connect(ctx, url)
+		if err != nil {
+			t.Errorf("drop dataset %s: %v", dataset, err)
+			return
+		}
+		defer conn.Close(ctx)
+		if _, err := conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+pgx.Identifier{dataset}.Sanitize()+" CASCADE"); err != nil {
+			t.Errorf("drop dataset %s: %v", dataset, err)
+		}
+	})
+}

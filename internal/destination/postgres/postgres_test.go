@@ -19,23 +19,14 @@ import (
 func openDataset(tb testing.TB, dataset string) destination.Destination {
 	tb.Helper()
 	url := destinationtest.PostgresURL(tb)
-	ctx := context.Background()
-	d, err := destination.Open(ctx, url, dataset)
+	d, err := destination.Open(context.Background(), url, dataset)
 	if err != nil {
 		tb.Fatalf("open: %v", err)
 	}
+	destinationtest.DropOnCleanup(tb, url, dataset) // runs after the Close below
 	tb.Cleanup(func() {
 		if err := d.Close(); err != nil {
 			tb.Errorf("close: %v", err)
-		}
-		conn, err := pgx.Connect(ctx, url)
-		if err != nil {
-			tb.Errorf("drop dataset %s: %v", dataset, err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+pgx.Identifier{dataset}.Sanitize()+" CASCADE"); err != nil {
-			tb.Errorf("drop dataset %s: %v", dataset, err)
 		}
 	})
 	return d
