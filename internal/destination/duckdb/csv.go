@@ -21,13 +21,15 @@ import (
 )
 
 // A table's rows reach DuckDB as CSV: Write encodes them into a temporary
-// file, csvChunkRows at a time, and has DuckDB read each file with
-// read_csv in an INSERT. DuckDB parses the file on all its threads and
-// writes compressed row groups as it goes, so COMMIT has little left to
-// do; an Appender fed row by row from Go did both on one thread, and did
-// its compression at COMMIT (bench/, 8 x 100k seed records: ~10.7 s of
-// appends and commit).
-const csvChunkRows = 1 << 20
+// file, a chunk of up to csvChunkBytes (or csvChunkRows) at a time, and
+// has DuckDB read each file with read_csv in an INSERT while it encodes
+// the next. Chunks add up in the transaction's copy of the table as one
+// INSERT would; they are small so that encoding (Go) and reading (DuckDB)
+// overlap.
+var (
+	csvChunkBytes int64 = 8 << 20
+	csvChunkRows  int64 = 1 << 20
+)
 
 // csvFile is one chunk of rows being encoded.
 type csvFile struct {
@@ -116,10 +118,11 @@ func (c *csvFile) readCSV() (string, error) {
 	}
 	// read_csv refuses a row longer than max_line_size (2 MB by default)
 	// and allocates buffers of buffer_size on every read: both follow the
-	// file, so a small load does not pay for 32 MB buffers (the demo's load
-	// took 0.75 s instead of 0.5 s) and a 20 MB value still loads.
+	// file, so a 20 MB value still loads, while ordinary rows get 2 MB
+	// buffers (DuckDB's 32 MB default took more memory and more time: 8 x
+	// 100k seed records read in 5.2 s instead of 4.3 s, single-threaded).
 	line := max(c.longest+1, 64<<10)
-	buffer := max(2*line, min(c.bytes+1, 32<<20))
+	buffer := max(2*line, min(c.bytes+1, 2<<20))
 	return fmt.Sprintf("SELECT * FROM read_csv(%s, columns = {%s}, header = false, auto_detect = false, "+
 		"delim = ',', quote = '\"', escape = '\"', new_line = '\\n', nullstr = '', allow_quoted_nulls = false, "+
 		"compression = 'none', hive_partitioning = false, max_line_size = %d, buffer_size = %d)",

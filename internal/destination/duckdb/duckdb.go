@@ -40,15 +40,23 @@ func init() {
 
 // FileSettings are the DuckDB settings Open gives a database file unless
 // its URL's query sets them. Without a limit a load grows toward DuckDB's
-// default, 80% of RAM. Measured with the seed's nested records (rows
-// reaching DuckDB through read_csv): 8 x 100k records merged peak at
-// ~350 MB RSS under memory_limit=128MB and ~610 MB under 384MB, in the
-// same time; 2 x 1M records load, and merge again into the 1M-row tables,
-// under 128MB (~400-450 MB RSS), since DuckDB and Go also allocate outside
-// the limit. preserve_insertion_order=false lets DuckDB stream rather
-// than buffer (restload reads rows back by _dlt_id, never by insertion
-// order).
+// default, 80% of RAM. Measured with the seed's nested records (bench/,
+// rows reaching DuckDB through read_csv):
+//   - threads=1: DuckDB's parallel INSERT from read_csv took more time and
+//     CPU than one thread (8 x 100k records: 5.4-7.4 s of inserts on two
+//     threads, 4.3 s on one, 8.4 s instead of 10 s with the commit), and
+//     with 4 or more threads it ran out of memory under the limit below.
+//     One DuckDB thread also leaves a core to the Go side, which encodes
+//     the next chunk while DuckDB reads one.
+//   - memory_limit=128MB: 8 x 100k records merged peak at ~290 MB RSS
+//     (DuckDB and Go also allocate outside the limit); 64MB peaked at
+//     ~210 MB but could not re-merge 1M records (the DELETE of the 1M
+//     replaced rows ran out of memory), which 128MB can.
+//   - preserve_insertion_order=false lets DuckDB stream rather than
+//     buffer (restload reads rows back by _dlt_id, never by insertion
+//     order).
 var FileSettings = []Setting{
+	{"threads", "1"},
 	{"memory_limit", "128MB"},
 	{"preserve_insertion_order", "false"},
 }

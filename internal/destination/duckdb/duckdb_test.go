@@ -2,6 +2,8 @@ package duckdb_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -9,7 +11,7 @@ import (
 
 	"github.com/restload/restload/internal/destination"
 	"github.com/restload/restload/internal/destination/destinationtest"
-	_ "github.com/restload/restload/internal/destination/duckdb"
+	"github.com/restload/restload/internal/destination/duckdb"
 	"github.com/restload/restload/internal/schema"
 )
 
@@ -152,5 +154,78 @@ func TestRowLongerThanReadCSVDefaults(t *testing.T) {
 	rows := destinationtest.ReadAll(t, d, "t")
 	if len(rows) != 1 || rows[0]["v"] != huge {
 		t.Errorf("read back %d rows; value intact: %v", len(rows), len(rows) == 1 && rows[0]["v"] == huge)
+	}
+}
+
+// TestChunkedWrite writes a table across many CSV chunks (DuckDB reads one
+// while the next is encoded): every row arrives once, a merge across
+// chunks keeps each key's last row, and no chunk file is left, whether
+// the write succeeds or its rows fail midway.
+func TestChunkedWrite(t *testing.T) {
+	duckdb.SetChunkBytes(t, 4<<10) // ~150 rows a chunk
+	ctx := context.Background()
+	dir := t.TempDir()
+	d, err := destination.Open(ctx, "duckdb:"+filepath.Join(dir, "db.duckdb"), "ds")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	tb := &schema.Table{Name: "t", Columns: []*schema.Column{
+		{Name: "id", Type: schema.BigInt, PrimaryKey: true}, {Name: "v", Type: schema.Text}, {Name: schema.ColID, Type: schema.Text}}}
+	const n, keys = 20000, 1000
+	rows := make([][]any, n)
+	for i := range rows {
+		rows[i] = []any{int64(i % keys), fmt.Sprintf("value %06d of a row", i), fmt.Sprintf("%08d", i)}
+	}
+	tx, err := d.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Apply(ctx, []schema.Change{{Kind: schema.AddTable, Table: tb}}); err != nil {
+		t.Fatal(err)
+	}
+	if wrote, err := tx.Write(ctx, tb, destination.ModeStage, destinationtest.NewRows(rows...)); err != nil || wrote != n {
+		t.Fatalf("Write = %d, %v; want %d rows", wrote, err, n)
+	}
+	if err := tx.Merge(ctx, tb, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got := destinationtest.ReadAll(t, d, "t")
+	if len(got) != keys {
+		t.Fatalf("%d rows after merging %d rows of %d keys, want %d", len(got), n, keys, keys)
+	}
+	for _, r := range got {
+		id := r["id"].(int64)
+		if want := fmt.Sprintf("%08d", n-keys+int(id)); r[schema.ColID] != want {
+			t.Errorf("key %d kept _dlt_id %v, want its last row's %s", id, r[schema.ColID], want)
+		}
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, ".db.duckdb.load-*")); len(left) != 0 {
+		t.Errorf("chunk files left after a load: %v", left)
+	}
+
+	// Rows that fail after some chunks went in: Write fails, the
+	// transaction rolls back, no file stays.
+	tx, err = d.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := destinationtest.NewRows(rows...)
+	src.Fail = errors.New("the API went away")
+	wrote, err := tx.Write(ctx, tb, destination.ModeAppend, src)
+	if err == nil || !strings.Contains(err.Error(), "the API went away") {
+		t.Fatalf("Write = %d, %v; want the rows' error", wrote, err)
+	}
+	if err := tx.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if c, err := d.(destination.Counter).Count(ctx, "t"); err != nil || c != keys {
+		t.Errorf("after the failed write: %d rows (%v), want %d", c, err, keys)
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, ".db.duckdb.load-*")); len(left) != 0 {
+		t.Errorf("chunk files left after a failed write: %v", left)
 	}
 }

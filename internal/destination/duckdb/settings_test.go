@@ -21,8 +21,8 @@ func TestSettings(t *testing.T) {
 		memoryLimit, insertion string
 		threads                string // "" leaves it unchecked
 	}{
-		{"file defaults", filepath.Join(dir, "a.duckdb"), "122.0 MiB", "false", ""},
-		{"query overrides", filepath.Join(dir, "b.duckdb") + "?memory_limit=1GB&threads=1", "953.6 MiB", "false", "1"},
+		{"file defaults", filepath.Join(dir, "a.duckdb"), "122.0 MiB", "false", "1"},
+		{"query overrides", filepath.Join(dir, "b.duckdb") + "?memory_limit=1GB&threads=2", "953.6 MiB", "false", "2"},
 		{"query overrides insertion order", filepath.Join(dir, "c.duckdb") + "?preserve_insertion_order=true", "122.0 MiB", "true", ""},
 		{"in-memory keeps defaults", ":memory:", "", "true", ""},
 		{"in-memory with query", ":memory:?threads=1", "", "true", "1"},

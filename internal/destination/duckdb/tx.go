@@ -109,8 +109,12 @@ func (t *tx) Write(ctx context.Context, tb *schema.Table, mode destination.Mode,
 
 // appendRows writes rows into tb's columns of the table (which may hold
 // more columns, left NULL, or hold them in another order) through CSV
-// files that DuckDB reads (see csvChunkRows). With keys, each row's key
+// files that DuckDB reads (see csvChunkBytes). With keys, each row's key
 // values also go to the key staging table.
+//
+// Encoding and inserting overlap: while DuckDB reads one chunk's files on
+// the load's connection (on its own goroutine), this goroutine encodes the
+// next chunk. At most two chunks' files exist at a time.
 func (t *tx) appendRows(ctx context.Context, tb *schema.Table, rows destination.RowSource, keys *sqlgen.Keys) (int64, error) {
 	conv, err := destination.NewRowConverter(tb.Columns, converterFor)
 	if err != nil {
@@ -124,6 +128,7 @@ func (t *tx) appendRows(ctx context.Context, tb *schema.Table, rows destination.
 	if keys != nil {
 		kvals = make([]any, len(keys.Columns))
 	}
+	ins := t.startInserter(ctx, t.d.sql.Table(tb.Name), keys)
 	defer func() {
 		if data != nil {
 			data.remove()
@@ -131,45 +136,17 @@ func (t *tx) appendRows(ctx context.Context, tb *schema.Table, rows destination.
 		if kf != nil {
 			kf.remove()
 		}
+		ins.stop()
 	}()
-	insert := func(f *csvFile, table string) error {
-		defer f.remove()
-		if err := f.finish(); err != nil {
-			return err
-		}
-		sel, err := f.readCSV()
-		if err != nil {
-			return err
-		}
-		res, err := t.conn.ExecContext(ctx, fmt.Sprintf("INSERT INTO %s (%s) %s", table, t.d.sql.ColumnList(f.cols), sel))
-		if err != nil {
-			return err
-		}
-		if got, err := res.RowsAffected(); err == nil && got != f.rows {
-			return fmt.Errorf("DuckDB read %d of the %d rows written for it", got, f.rows)
-		}
-		return nil
-	}
-	// flush inserts the current files; they are gone afterwards, whatever
-	// happened.
+	// flush hands the current files to the inserter, which removes them
+	// once read (or when it is stopped).
 	flush := func() error {
 		if data == nil {
 			return nil
 		}
-		d, k := data, kf
+		c := chunk{data: data, keys: kf}
 		data, kf = nil, nil
-		if k != nil {
-			defer k.remove()
-		}
-		if err := insert(d, t.d.sql.Table(tb.Name)); err != nil {
-			return err
-		}
-		if k != nil {
-			if err := insert(k, t.d.sql.StagingTable(keys.Table)); err != nil {
-				return fmt.Errorf("keys: %w", err)
-			}
-		}
-		return nil
+		return ins.add(c)
 	}
 	out := make([]any, len(tb.Columns))
 	for rows.Next() {
@@ -201,7 +178,7 @@ func (t *tx) appendRows(ctx context.Context, tb *schema.Table, rows destination.
 				return n, err
 			}
 		}
-		if data.rows >= csvChunkRows {
+		if data.bytes >= csvChunkBytes || data.rows >= csvChunkRows {
 			if err := flush(); err != nil {
 				return n, err
 			}
@@ -210,7 +187,115 @@ func (t *tx) appendRows(ctx context.Context, tb *schema.Table, rows destination.
 	if err := rows.Err(); err != nil {
 		return n, fmt.Errorf("reading rows: %w", err)
 	}
-	return n, flush()
+	if err := flush(); err != nil {
+		return n, err
+	}
+	return n, ins.wait()
+}
+
+// chunk is one chunk's finished files: rows for the table and, when
+// merging, their keys for the key staging table.
+type chunk struct{ data, keys *csvFile }
+
+// inserter inserts chunks into one table on the transaction's connection,
+// in order, on its own goroutine. After its first error it only removes
+// the files it is given.
+type inserter struct {
+	chunks chan chunk
+	closed bool
+	done   chan struct{}
+	err    error // set before failed (or done) is closed
+	failed chan struct{}
+}
+
+func (t *tx) startInserter(ctx context.Context, table string, keys *sqlgen.Keys) *inserter {
+	in := &inserter{chunks: make(chan chunk), done: make(chan struct{}), failed: make(chan struct{})}
+	var staging string
+	if keys != nil {
+		staging = t.d.sql.StagingTable(keys.Table)
+	}
+	chunks := in.chunks
+	go func() {
+		defer close(in.done)
+		for c := range chunks {
+			if in.err == nil {
+				if err := t.insert(ctx, c.data, table); err != nil {
+					in.err = err
+				} else if c.keys != nil {
+					if err := t.insert(ctx, c.keys, staging); err != nil {
+						in.err = fmt.Errorf("keys: %w", err)
+					}
+				}
+				if in.err != nil {
+					close(in.failed)
+				}
+			}
+			c.data.remove()
+			if c.keys != nil {
+				c.keys.remove()
+			}
+		}
+	}()
+	return in
+}
+
+// add finishes c's files and queues them; it waits while the chunk before
+// is still being read, and fails once an insert failed.
+func (in *inserter) add(c chunk) error {
+	err := c.data.finish()
+	if err == nil && c.keys != nil {
+		err = c.keys.finish()
+	}
+	if err != nil {
+		c.data.remove()
+		if c.keys != nil {
+			c.keys.remove()
+		}
+		return err
+	}
+	select {
+	case in.chunks <- c:
+		return nil
+	case <-in.failed:
+		// in.err was set before failed was closed.
+		c.data.remove()
+		if c.keys != nil {
+			c.keys.remove()
+		}
+		return in.err
+	}
+}
+
+// wait waits until every queued chunk is inserted and returns the first
+// error.
+func (in *inserter) wait() error {
+	in.stop()
+	return in.err
+}
+
+// stop ends the inserter after the chunks queued; it may be called again.
+func (in *inserter) stop() {
+	if !in.closed {
+		close(in.chunks)
+		in.closed = true
+	}
+	<-in.done
+}
+
+// insert has DuckDB read the finished file f into table.
+func (t *tx) insert(ctx context.Context, f *csvFile, table string) error {
+	sel, err := f.readCSV()
+	if err != nil {
+		return err
+	}
+	res, err := t.conn.ExecContext(ctx, fmt.Sprintf("INSERT INTO %s (%s) %s", table, t.d.sql.ColumnList(f.cols), sel))
+	if err != nil {
+		return err
+	}
+	if got, err := res.RowsAffected(); err == nil && got != f.rows {
+		return fmt.Errorf("DuckDB read %d of the %d rows written for it", got, f.rows)
+	}
+	return nil
 }
 
 // Merge removes, for each primary key staged for root, every row but the

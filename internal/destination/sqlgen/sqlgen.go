@@ -401,11 +401,11 @@ func (s *Staging) MergeDirect(root *schema.Table, children []*schema.Table) ([]S
 	}
 	keys := ds.StagingTable(root.Name)
 	id, rootID := q(schema.ColID), q(schema.ColRootID)
-	match := make([]string, len(pk))
 	keyList := make([]string, len(pk))
+	win := make([]string, len(pk))
 	for i, k := range pk {
-		match[i] = fmt.Sprintf("k.%s = t.%s", q(k), q(k))
 		keyList[i] = q(k)
+		win[i] = fmt.Sprintf("w.%s = t.%s", q(k), q(k))
 	}
 	losers := d.TempSchema + "." + losersTable
 	create := "CREATE OR REPLACE TEMP TABLE " + losersTable
@@ -414,9 +414,14 @@ func (s *Staging) MergeDirect(root *schema.Table, children []*schema.Table) ([]S
 		sqls = append(sqls, "DROP TABLE IF EXISTS "+losers)
 		create = "CREATE TEMP TABLE " + losersTable + " ON COMMIT DROP"
 	}
+	// For each staged key, the winner is its greatest staged _dlt_id; every
+	// other row of root with that key loses. One aggregate and one join,
+	// both of which DuckDB can spill (an EXISTS and a NOT IN took 20-40%
+	// longer).
 	sqls = append(sqls, fmt.Sprintf(
-		"%s AS SELECT t.%s FROM %s t WHERE EXISTS (SELECT 1 FROM %s k WHERE %s) AND t.%s NOT IN (SELECT max(%s%s) FROM %s GROUP BY %s)",
-		create, id, ds.Table(root.Name), keys, strings.Join(match, " AND "), id, id, d.IDCollation, keys, strings.Join(keyList, ", ")))
+		"%s AS SELECT t.%s FROM %s t JOIN (SELECT %s, max(%s%s) AS %s FROM %s GROUP BY %s) w ON %s WHERE t.%s%s <> w.%s",
+		create, id, ds.Table(root.Name), strings.Join(keyList, ", "), id, d.IDCollation, q("_restload_winner"), keys,
+		strings.Join(keyList, ", "), strings.Join(win, " AND "), id, d.IDCollation, q("_restload_winner")))
 	for _, c := range children {
 		if c.Column(schema.ColRootID) == nil {
 			return nil, ds.Errorf(c.Name, "merge", fmt.Errorf("child table lacks the %s column", schema.ColRootID))

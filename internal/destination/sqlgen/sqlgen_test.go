@@ -219,7 +219,7 @@ func TestMergeDirect(t *testing.T) {
 	}{
 		{qualify, []string{
 			`o|stage|CREATE OR REPLACE TEMP TABLE "o" ("id" BIGINT, "_dlt_id" VARCHAR)`,
-			`o|merge|CREATE OR REPLACE TEMP TABLE "_restload_losers" AS SELECT t."_dlt_id" FROM "ds"."o" t WHERE EXISTS (SELECT 1 FROM temp.main."o" k WHERE k."id" = t."id") AND t."_dlt_id" NOT IN (SELECT max("_dlt_id") FROM temp.main."o" GROUP BY "id")`,
+			`o|merge|CREATE OR REPLACE TEMP TABLE "_restload_losers" AS SELECT t."_dlt_id" FROM "ds"."o" t JOIN (SELECT "id", max("_dlt_id") AS "_restload_winner" FROM temp.main."o" GROUP BY "id") w ON w."id" = t."id" WHERE t."_dlt_id" <> w."_restload_winner"`,
 			`o|merge|DELETE FROM "ds"."o__i" WHERE "_dlt_root_id" IN (SELECT "_dlt_id" FROM temp.main."_restload_losers")`,
 			`o|merge|DELETE FROM "ds"."o" WHERE "_dlt_id" IN (SELECT "_dlt_id" FROM temp.main."_restload_losers")`,
 			`o|merge|DROP TABLE temp.main."_restload_losers"`,
@@ -229,7 +229,7 @@ func TestMergeDirect(t *testing.T) {
 			`o|stage|DROP TABLE IF EXISTS pg_temp."o"`,
 			`o|stage|CREATE TEMP TABLE "o" ("id" bigint, "_dlt_id" text) ON COMMIT DROP`,
 			`o|merge|DROP TABLE IF EXISTS pg_temp."_restload_losers"`,
-			`o|merge|CREATE TEMP TABLE "_restload_losers" ON COMMIT DROP AS SELECT t."_dlt_id" FROM "ds"."o" t WHERE EXISTS (SELECT 1 FROM pg_temp."o" k WHERE k."id" = t."id") AND t."_dlt_id" NOT IN (SELECT max("_dlt_id" COLLATE "C") FROM pg_temp."o" GROUP BY "id")`,
+			`o|merge|CREATE TEMP TABLE "_restload_losers" ON COMMIT DROP AS SELECT t."_dlt_id" FROM "ds"."o" t JOIN (SELECT "id", max("_dlt_id" COLLATE "C") AS "_restload_winner" FROM pg_temp."o" GROUP BY "id") w ON w."id" = t."id" WHERE t."_dlt_id" COLLATE "C" <> w."_restload_winner"`,
 			`o|merge|DELETE FROM "ds"."o__i" WHERE "_dlt_root_id" IN (SELECT "_dlt_id" FROM pg_temp."_restload_losers")`,
 			`o|merge|DELETE FROM "ds"."o" WHERE "_dlt_id" IN (SELECT "_dlt_id" FROM pg_temp."_restload_losers")`,
 			`o|merge|DROP TABLE pg_temp."_restload_losers"`,
