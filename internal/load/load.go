@@ -329,6 +329,10 @@ type Load struct {
 	// sys says whether the bookkeeping tables exist or were created.
 	sys  bool
 	rows map[string]int64
+	// loaded counts the parts of each table's rows loaded so far (see
+	// Part); parted names the resources Part loaded into.
+	loaded map[string]int
+	parted map[string]bool
 }
 
 // Begin reads d's stored schema and starts the transaction that loads the
@@ -338,7 +342,8 @@ func Begin(ctx context.Context, d destination.Destination, loadID string) (*Load
 	if err != nil {
 		return nil, err
 	}
-	l := &Load{d: d, loadID: loadID, rows: map[string]int64{}, versions: int64(len(versions))}
+	l := &Load{d: d, loadID: loadID, rows: map[string]int64{}, versions: int64(len(versions)),
+		loaded: map[string]int{}, parted: map[string]bool{}}
 	if len(versions) > 0 {
 		l.stored = versions[len(versions)-1].Schema
 		l.version = versions[len(versions)-1].Version
@@ -384,11 +389,42 @@ func (l *Load) Resource(ctx context.Context, pkg *spool.Package, r spool.Resourc
 	if err := l.evolve(ctx, s); err != nil {
 		return fmt.Errorf("load %s: resource %s: %w", l.loadID, r.Name, err)
 	}
-	if err := loadResource(ctx, l.tx, pkg, s, l.target, r, l.rows); err != nil {
+	if err := loadResource(ctx, l.tx, pkg, s, l.target, r, l.rows, l.loaded, nil); err != nil {
 		return fmt.Errorf("load %s: resource %s: %w", l.loadID, r.Name, err)
 	}
 	return nil
 }
+
+// Part loads, while r still extracts, the parts of r's rows that are
+// complete and not loaded yet: upto[t] parts of each table t, whose
+// writers are closed. s is r's schema as of those parts. r's write
+// disposition must be append or merge (a replace empties its tables when
+// it finishes); Resource loads the rest and merges. If r then fails, its
+// parts are in the transaction: Parted says so, and the load must be
+// rolled back (and made again without r).
+func (l *Load) Part(ctx context.Context, pkg *spool.Package, r spool.ResourceSummary, s *schema.Schema, upto map[string]int) error {
+	if r.WriteDisposition == schema.Replace {
+		return fmt.Errorf("load %s: resource %s: a replace cannot be loaded in parts", l.loadID, r.Name)
+	}
+	l.parted[r.Name] = true
+	if err := l.evolve(ctx, s); err != nil {
+		return fmt.Errorf("load %s: resource %s: %w", l.loadID, r.Name, err)
+	}
+	if err := loadResource(ctx, l.tx, pkg, s, l.target, r, l.rows, l.loaded, upto); err != nil {
+		return fmt.Errorf("load %s: resource %s: %w", l.loadID, r.Name, err)
+	}
+	return nil
+}
+
+// CanPart reports whether resources can be loaded in parts (Part): not
+// into a destination that writes a table's rows as one file each load.
+func (l *Load) CanPart() bool {
+	pw, ok := l.tx.(destination.ParallelWriter)
+	return !ok || !pw.ParallelWrites()
+}
+
+// Parted reports whether Part loaded any of resource's rows.
+func (l *Load) Parted(resource string) bool { return l.parted[resource] }
 
 // Commit writes the bookkeeping of pkg, which must be sealed and whose
 // resources were loaded with Resource: the schema changes the sealed schema
@@ -514,7 +550,11 @@ func stateRows(ctx context.Context, d destination.Destination, m spool.Manifest,
 	return rows, nil
 }
 
-func loadResource(ctx context.Context, tx destination.Tx, pkg *spool.Package, pkgSchema, target *schema.Schema, r spool.ResourceSummary, counts map[string]int64) error {
+// loadResource writes r's rows in pkg not loaded yet (loaded[t] parts of
+// table t were) into its tables: up to upto[t] parts of each, and then
+// merges; or, when upto is nil, every part, and then it merges. loaded is
+// advanced.
+func loadResource(ctx context.Context, tx destination.Tx, pkg *spool.Package, pkgSchema, target *schema.Schema, r spool.ResourceSummary, counts map[string]int64, loaded map[string]int, upto map[string]int) error {
 	root := target.Table(r.Table)
 	if root == nil {
 		// The resource produced no rows and never had a table.
@@ -532,8 +572,15 @@ func loadResource(ctx context.Context, tx destination.Tx, pkg *spool.Package, pk
 	var mu sync.Mutex // guards counts
 	writeTable := func(ctx context.Context, t *schema.Table) error {
 		pt := pkgSchema.Table(t.Name)
-		if pt == nil || !pkg.HasRows(t.Name) {
-			if mode != destination.ModeReplace {
+		mu.Lock()
+		from := loaded[t.Name]
+		mu.Unlock()
+		to := pkg.Parts(t.Name)
+		if upto != nil {
+			to = upto[t.Name]
+		}
+		if pt == nil || to <= from {
+			if mode != destination.ModeReplace || upto != nil {
 				return nil
 			}
 			// Replace empties tables this load has no rows for.
@@ -542,7 +589,7 @@ func loadResource(ctx context.Context, tx destination.Tx, pkg *spool.Package, pk
 			}
 			return nil
 		}
-		src, err := pkg.Rows(t.Name, len(pt.Columns))
+		src, err := pkg.PartRows(t.Name, from, to, len(pt.Columns))
 		if err != nil {
 			return err
 		}
@@ -555,6 +602,7 @@ func loadResource(ctx context.Context, tx destination.Tx, pkg *spool.Package, pk
 		}
 		mu.Lock()
 		counts[t.Name] += n
+		loaded[t.Name] = to
 		mu.Unlock()
 		return nil
 	}
@@ -575,7 +623,7 @@ func loadResource(ctx context.Context, tx destination.Tx, pkg *spool.Package, pk
 			}
 		}
 	}
-	if mode == destination.ModeStage {
+	if mode == destination.ModeStage && upto == nil {
 		if err := tx.Merge(ctx, root, tables[1:]); err != nil {
 			return fmt.Errorf("merge %s: %w", root.Name, err)
 		}

@@ -82,6 +82,12 @@ type runEnv struct {
 	// resource's table writers are closed by then, so its rows can be read.
 	// It must not block for long: the tree's worker waits.
 	finished func(r *config.Resource, own *schema.Schema) error
+	// part, when set, is called (with the node's lock held) each time an
+	// append or merge resource wrote partRows more rows: its table writers
+	// are closed by then, and upto says how many parts of each table are
+	// complete; own is a copy of its tables. It may block while the loader
+	// catches up.
+	part func(r *config.Resource, own *schema.Schema, upto map[string]int)
 }
 
 // runResults is what running the resources gave, index by index with the
@@ -119,17 +125,23 @@ type node struct {
 	endpoint  *config.Endpoint
 	pkg       *spool.Package
 	retries   atomic.Int64
+	// part is env.part for a resource loaded in parts, else nil.
+	part func(r *config.Resource, own *schema.Schema, upto map[string]int)
 
 	mu      sync.Mutex // guards everything below
 	norm    *normalize.Normalizer
 	own     *schema.Schema
 	writers map[string]*spool.TableWriter
-	rs      ResourceSummary
-	err     error
-	was     *incremental.Stored // stored state
-	next    *incremental.Stored // state after this run
-	start   time.Time           // when its tree started extracting (see setTimes)
-	end     time.Time
+	// sincePart counts the rows written since the last part, begun at
+	// partAt.
+	sincePart int64
+	partAt    time.Time
+	rs        ResourceSummary
+	err       error
+	was       *incremental.Stored // stored state
+	next      *incremental.Stored // state after this run
+	start     time.Time           // when its tree started extracting (see setTimes)
+	end       time.Time
 }
 
 func (n *node) failed() error {
@@ -310,6 +322,10 @@ func newNode(env *runEnv, r *config.Resource, load bool) (*node, error) {
 		return nil, fmt.Errorf("resource %s: %w", r.Name, err)
 	}
 	n.norm = norm
+	if disposition(r) != schema.Replace {
+		// A replace empties its tables: it is loaded only once complete.
+		n.part = env.part
+	}
 	return n, nil
 }
 
@@ -528,12 +544,31 @@ func (n *node) write(page int, recs []map[string]any) error {
 			n.writers[t.Name] = w
 		}
 		n.rs.Rows[t.Name]++
+		n.sincePart++
 		return w.Write(row)
 	}
 	for i, rec := range recs {
 		if err := n.norm.Normalize(rec, emit); err != nil {
 			return recordError(n.r.Name, page, i+1, err)
 		}
+	}
+	if n.partAt.IsZero() {
+		n.partAt = time.Now()
+	}
+	if n.part != nil && (n.sincePart >= partRows || n.sincePart >= partMinRows && time.Since(n.partAt) >= partEvery) {
+		// Hand what was written so far to the loader: close the writers
+		// (the next rows begin new parts) and copy the schema, which the
+		// normalizer goes on changing.
+		upto := make(map[string]int, len(n.writers))
+		for name, w := range n.writers {
+			if err := w.Close(); err != nil {
+				return fmt.Errorf("resource %s: %w", n.r.Name, err)
+			}
+			upto[name] = n.pkg.Parts(name)
+		}
+		clear(n.writers)
+		n.sincePart, n.partAt = 0, time.Now()
+		n.part(n.r, n.own.Clone(), upto)
 	}
 	return nil
 }

@@ -61,7 +61,8 @@ type Package struct {
 
 	mu      sync.Mutex
 	writers map[string]*TableWriter
-	codec   *codec // what tables are written with; nil means writeCodec
+	parts   map[string]int // parts begun, by table
+	codec   *codec         // what tables are written with; nil means writeCodec
 }
 
 // NewLoadID returns a load id: the Unix time with microseconds, so ids sort
@@ -80,53 +81,90 @@ func Create(root string, m Manifest) (*Package, error) {
 	if m.CreatedAt.IsZero() {
 		m.CreatedAt = time.Now().UTC()
 	}
-	p := &Package{Dir: dir, Manifest: m, writers: map[string]*TableWriter{}}
+	p := &Package{Dir: dir, Manifest: m, writers: map[string]*TableWriter{}, parts: map[string]int{}}
 	if err := writeJSON(filepath.Join(dir, "manifest.json"), m); err != nil {
 		return nil, err
 	}
 	return p, nil
 }
 
-// Writer returns the row writer of table, creating it on first use.
+// Writer returns the row writer of table, creating it on first use and
+// after the table's writer was closed (Close): each writer writes one part
+// of the table's rows, a file of its own, and Rows reads the parts in the
+// order they were begun. Closing a writer lets its part be read (loaded)
+// while later rows still go to the next.
 func (p *Package) Writer(table string) (*TableWriter, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if w := p.writers[table]; w != nil {
+	if w := p.writers[table]; w != nil && !w.closed {
 		return w, nil
 	}
 	c := writeCodec
 	if p.codec != nil {
 		c = *p.codec
 	}
-	f, err := os.Create(p.tablePath(table, c))
+	f, err := os.Create(p.partPath(table, p.parts[table], c))
 	if err != nil {
 		return nil, fmt.Errorf("spool: %w", err)
 	}
 	cw, err := c.writer(f)
 	if err != nil {
 		f.Close()
+		os.Remove(f.Name())
 		return nil, fmt.Errorf("spool: %w", err)
 	}
+	p.parts[table]++
 	w := &TableWriter{table: table, f: f, cw: cw}
 	p.writers[table] = w
 	return w, nil
 }
 
-func (p *Package) tablePath(table string, c codec) string {
-	return filepath.Join(p.Dir, "tables", table+c.ext)
+// Parts returns how many parts of table's rows were begun (by this
+// process, or on disk for a package found by Pending).
+func (p *Package) Parts(table string) int {
+	p.mu.Lock()
+	n, ok := p.parts[table]
+	p.mu.Unlock()
+	if ok {
+		return n
+	}
+	for n = 0; ; n++ {
+		if _, _, err := p.openPart(table, n, false); err != nil {
+			return n
+		}
+	}
 }
 
-// openTable opens table's rows file, whichever codec wrote it; it returns
-// an error wrapping os.ErrNotExist when there is none.
-func (p *Package) openTable(table string) (*os.File, codec, error) {
+// partPath is where part k of table's rows is kept: the first part has
+// the name a whole table had before parts ("<table>.rows.s2"), so older
+// packages read as one part; later ones add "~k" (table names never hold a
+// "~").
+func (p *Package) partPath(table string, k int, c codec) string {
+	if k == 0 {
+		return filepath.Join(p.Dir, "tables", table+c.ext)
+	}
+	return filepath.Join(p.Dir, "tables", fmt.Sprintf("%s~%d%s", table, k, c.ext))
+}
+
+// openPart opens part k of table, whichever codec wrote it (only
+// checking that it exists unless open); the error wraps os.ErrNotExist
+// when there is none.
+func (p *Package) openPart(table string, k int, open bool) (*os.File, codec, error) {
 	for _, c := range readCodecs {
-		f, err := os.Open(p.tablePath(table, c))
+		path := p.partPath(table, k, c)
+		if !open {
+			if _, err := os.Stat(path); err == nil {
+				return nil, c, nil
+			}
+			continue
+		}
+		f, err := os.Open(path)
 		if errors.Is(err, os.ErrNotExist) {
 			continue
 		}
 		return f, c, err
 	}
-	return nil, codec{}, fmt.Errorf("table %s: %w", table, os.ErrNotExist)
+	return nil, codec{}, fmt.Errorf("table %s: part %d: %w", table, k, os.ErrNotExist)
 }
 
 // Seal closes every writer, stores the schema and marks the package
@@ -179,31 +217,22 @@ func (p *Package) Schema() (*schema.Schema, error) {
 }
 
 // HasRows reports whether rows were written for table.
-func (p *Package) HasRows(table string) bool {
-	for _, c := range readCodecs {
-		if _, err := os.Stat(p.tablePath(table, c)); err == nil {
-			return true
-		}
-	}
-	return false
+func (p *Package) HasRows(table string) bool { return p.Parts(table) > 0 }
+
+// Rows opens table's rows for reading, all its parts in order, each row
+// padded with nil to width values. A table with no rows yields no rows.
+func (p *Package) Rows(table string, width int) (*RowSource, error) {
+	return p.PartRows(table, 0, p.Parts(table), width)
 }
 
-// Rows opens table's rows for reading, each padded with nil to width
-// values. A table with no rows file yields no rows.
-func (p *Package) Rows(table string, width int) (*RowSource, error) {
-	f, c, err := p.openTable(table)
-	if errors.Is(err, os.ErrNotExist) {
-		return &RowSource{}, nil
+// PartRows is Rows over parts from to to-1 of table only; their writers
+// must be closed.
+func (p *Package) PartRows(table string, from, to, width int) (*RowSource, error) {
+	s := &RowSource{p: p, table: table, part: from, to: to, width: width}
+	if err := s.open(); err != nil {
+		return nil, err
 	}
-	if err != nil {
-		return nil, fmt.Errorf("spool: %w", err)
-	}
-	br, release, err := c.reader(f)
-	if err != nil {
-		f.Close()
-		return nil, fmt.Errorf("spool: table %s: %w", table, err)
-	}
-	return &RowSource{f: f, release: release, rr: rowReader{r: br}, width: width, table: table}, nil
+	return s, nil
 }
 
 // Pending lists the packages under root, oldest first: sealed ones, ready to
@@ -225,7 +254,7 @@ func Pending(root string) (sealed, unsealed []*Package, err error) {
 	sort.Strings(names)
 	for _, n := range names {
 		dir := filepath.Join(root, n)
-		p := &Package{Dir: dir, writers: map[string]*TableWriter{}}
+		p := &Package{Dir: dir, writers: map[string]*TableWriter{}, parts: map[string]int{}}
 		b, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
 		if err == nil {
 			err = json.Unmarshal(b, &p.Manifest)
@@ -291,34 +320,64 @@ func (w *TableWriter) close() error {
 	return nil
 }
 
-// RowSource reads a table's rows back. It satisfies destination.RowSource.
+// RowSource reads a table's rows back, part after part. It satisfies
+// destination.RowSource.
 type RowSource struct {
-	f       *os.File
-	release func() // the decompressor's
-	rr      rowReader
-	width   int
-	table   string
-	row     []any
-	err     error
-	done    bool
+	p        *Package
+	part, to int // the part open (or next to open), and the end
+	f        *os.File
+	release  func() // the decompressor's
+	rr       rowReader
+	width    int
+	table    string
+	row      []any
+	err      error
+	done     bool
+}
+
+// open opens the next part that exists, or ends the rows.
+func (s *RowSource) open() error {
+	for ; s.part < s.to; s.part++ {
+		f, c, err := s.p.openPart(s.table, s.part, true)
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("spool: %w", err)
+		}
+		br, release, err := c.reader(f)
+		if err != nil {
+			f.Close()
+			return fmt.Errorf("spool: table %s: %w", s.table, err)
+		}
+		s.f, s.release, s.rr = f, release, rowReader{r: br}
+		return nil
+	}
+	s.done = true
+	return nil
 }
 
 // Next advances to the next row.
 func (s *RowSource) Next() bool {
-	if s.f == nil || s.done {
-		return false
-	}
-	row, err := s.rr.next(s.row, s.width)
-	if err != nil {
-		s.done = true
-		if !errors.Is(err, io.EOF) {
-			s.err = fmt.Errorf("spool: table %s: %w", s.table, err)
+	for !s.done {
+		row, err := s.rr.next(s.row, s.width)
+		if err == nil {
+			s.row = row
+			return true
 		}
-		s.Close()
-		return false
+		s.closePart()
+		if !errors.Is(err, io.EOF) {
+			s.done = true
+			s.err = fmt.Errorf("spool: table %s: %w", s.table, err)
+			return false
+		}
+		s.part++
+		if err := s.open(); err != nil {
+			s.done = true
+			s.err = err
+		}
 	}
-	s.row = row
-	return true
+	return false
 }
 
 // Values returns the current row. The slice is reused by the next call.
@@ -327,14 +386,20 @@ func (s *RowSource) Values() []any { return s.row }
 // Err returns the first read error.
 func (s *RowSource) Err() error { return s.err }
 
-// Close releases the file; Next calls it at the end.
+// Close releases the open part; Next calls it at the end.
 func (s *RowSource) Close() {
+	s.closePart()
+	s.done = true
+}
+
+func (s *RowSource) closePart() {
 	if s.release != nil {
 		s.release()
 		s.release = nil
 	}
 	if s.f != nil {
 		s.f.Close()
+		s.f = nil
 	}
 }
 

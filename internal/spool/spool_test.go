@@ -212,3 +212,94 @@ func TestRowReaderCutAnywhere(t *testing.T) {
 		t.Fatalf("unknown tag: %v", err)
 	}
 }
+
+// TestParts: closing a table's writer ends a part; the next rows begin
+// another. Rows reads every part in order (also from a package found on
+// disk by Pending, after a crash), PartRows a range of them, and a table
+// written as one file by an older restload reads as one part.
+func TestParts(t *testing.T) {
+	root := t.TempDir()
+	p, err := Create(root, Manifest{LoadID: "1700000000.000001", Pipeline: "p", Dataset: "d"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := int64(0)
+	for part := 0; part < 3; part++ {
+		w, err := p.Writer("t")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < 2+part; i++ {
+			n++
+			if err := w.Write([]any{n, "part " + string(rune('a'+part))}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if part < 2 {
+			if err := w.Close(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if got := p.Parts("t"); got != 3 {
+		t.Errorf("Parts = %d, want 3", got)
+	}
+	read := func(p *Package, from, to int) []int64 {
+		t.Helper()
+		src, err := p.PartRows("t", from, to, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer src.Close()
+		var ids []int64
+		for src.Next() {
+			ids = append(ids, src.Values()[0].(int64))
+		}
+		if err := src.Err(); err != nil {
+			t.Fatal(err)
+		}
+		return ids
+	}
+	// The first two parts are closed and readable while the third is open.
+	if got := read(p, 0, 2); !slices.Equal(got, []int64{1, 2, 3, 4, 5}) {
+		t.Errorf("parts 0-1: %v", got)
+	}
+	if got := read(p, 1, 2); !slices.Equal(got, []int64{3, 4, 5}) {
+		t.Errorf("part 1: %v", got)
+	}
+	if err := p.Seal(p.Manifest, &schema.Schema{Name: "d"}); err != nil {
+		t.Fatal(err)
+	}
+	sealed, _, err := Pending(root)
+	if err != nil || len(sealed) != 1 {
+		t.Fatalf("Pending: %v, %v", sealed, err)
+	}
+	q := sealed[0]
+	if got := q.Parts("t"); got != 3 {
+		t.Errorf("Parts of the package on disk = %d, want 3", got)
+	}
+	src, err := q.Rows("t", 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []int64
+	for src.Next() {
+		ids = append(ids, src.Values()[0].(int64))
+	}
+	if !slices.Equal(ids, []int64{1, 2, 3, 4, 5, 6, 7, 8, 9}) || src.Err() != nil {
+		t.Errorf("Rows = %v, %v; want 1..9 in order", ids, src.Err())
+	}
+	if q.HasRows("u") || q.Parts("u") != 0 {
+		t.Errorf("a table never written has rows")
+	}
+	// A package written before parts: one file per table, the first part's
+	// name.
+	for _, f := range []string{"t~1.rows.s2", "t~2.rows.s2"} {
+		if err := os.Remove(filepath.Join(q.Dir, "tables", f)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := read(q, 0, q.Parts("t")); !slices.Equal(got, []int64{1, 2}) {
+		t.Errorf("one-file table: %v", got)
+	}
+}
