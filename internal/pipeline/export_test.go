@@ -1,15 +1,11 @@
 package pipeline
 
-import (
-	"testing"
-	"time"
-)
+import "testing"
 
-// SetPartRows makes resources load in parts of n rows (and of any rows
-// after a millisecond) until the test ends, so small test data crosses
-// many parts.
+// SetPartRows makes resources load in parts of any n rows or more, idle
+// CPU or not, until the test ends, so small test data crosses many parts.
 func SetPartRows(t testing.TB, n int64) {
-	rows, minRows, every := partRows, partMinRows, partEvery
-	partRows, partMinRows, partEvery = n, 1, time.Millisecond
-	t.Cleanup(func() { partRows, partMinRows, partEvery = rows, minRows, every })
+	minRows, every, idle := partMinRows, partEvery, partIdle
+	partMinRows, partEvery, partIdle = n, 0, 0
+	t.Cleanup(func() { partMinRows, partEvery, partIdle = minRows, every, idle })
 }

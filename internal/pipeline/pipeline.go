@@ -5,7 +5,7 @@
 //
 // Loading overlaps extraction: the transaction begins before the first
 // request. Into a database (DuckDB, PostgreSQL) an append or merge
-// resource is loaded in parts while it extracts (see partRows), the rest
+// resource is loaded in parts while it extracts (see partEvery), the rest
 // and its merge when its parent/child tree finished; a replace resource,
 // and any resource of a file destination, when its tree finished. One
 // thing loads at a time. State, the schema version and the loads row are
@@ -389,7 +389,7 @@ func ownTables(r *config.Resource, s *schema.Schema) *schema.Schema {
 
 // loader loads resources into the run's open transaction, on its own
 // goroutine, in the order they were handed over: parts of resources that
-// still extract (partRows rows at a time, see node.write) and the rest of
+// still extract (see partEvery and node.write) and the rest of
 // each resource whose tree finished. Its first error cancels the
 // extraction; nothing more is loaded after it.
 type loader struct {
@@ -406,15 +406,11 @@ type loadItem struct {
 }
 
 // A resource's rows are loaded as a part, while it goes on extracting,
-// once it wrote partRows rows (over all its tables) since the last part, or
-// partMinRows in partEvery. Small parts overlap loading with extraction
-// sooner, but each costs statements and CPU: when extraction is fast (CPU
-// bound: 8 x 100k seed records) parts of 32k rows took ~10% more CPU than
-// one load at the end, 64k as much; when it is slow (an API answering in 20
-// ms) loading as it goes took 8 x 10k records from 1.64x the time of the
-// slowest resource alone to 1.39x.
+// once it wrote partMinRows rows (over all its tables) in at least
+// partEvery since the last part, and the machine has idle CPU (see
+// partIdle). Small parts overlap loading with extraction sooner, but each
+// costs statements and CPU.
 var (
-	partRows    int64 = 64 << 10
 	partMinRows int64 = 4 << 10
 	partEvery         = 500 * time.Millisecond
 )

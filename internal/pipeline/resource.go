@@ -83,7 +83,7 @@ type runEnv struct {
 	// It must not block for long: the tree's worker waits.
 	finished func(r *config.Resource, own *schema.Schema) error
 	// part, when set, is called (with the node's lock held) each time an
-	// append or merge resource wrote partRows more rows: its table writers
+	// append or merge resource cut a part (see partEvery): its table writers
 	// are closed by then, and upto says how many parts of each table are
 	// complete; own is a copy of its tables. It may block while the loader
 	// catches up.
@@ -555,7 +555,7 @@ func (n *node) write(page int, recs []map[string]any) error {
 	if n.partAt.IsZero() {
 		n.partAt = time.Now()
 	}
-	if n.part != nil && (n.sincePart >= partRows || n.sincePart >= partMinRows && time.Since(n.partAt) >= partEvery) {
+	if n.part != nil && n.sincePart >= partMinRows && time.Since(n.partAt) >= partEvery && machineIdle.enough() {
 		// Hand what was written so far to the loader: close the writers
 		// (the next rows begin new parts) and copy the schema, which the
 		// normalizer goes on changing.
