@@ -162,7 +162,7 @@ func TestRowLongerThanReadCSVDefaults(t *testing.T) {
 // chunks keeps each key's last row, and no chunk file is left, whether
 // the write succeeds or its rows fail midway.
 func TestChunkedWrite(t *testing.T) {
-	duckdb.SetChunkBytes(t, 4<<10) // ~150 rows a chunk
+	duckdb.SetChunkBytes(t, 4<<10) // ~120 rows a chunk
 	ctx := context.Background()
 	dir := t.TempDir()
 	d, err := destination.Open(ctx, "duckdb:"+filepath.Join(dir, "db.duckdb"), "ds")
