@@ -386,13 +386,7 @@ func (l *Load) evolve(ctx context.Context, s *schema.Schema) error {
 // sealed, but r's table writers must be closed. On error the transaction
 // is unusable: Rollback it.
 func (l *Load) Resource(ctx context.Context, pkg *spool.Package, r spool.ResourceSummary, s *schema.Schema) error {
-	if err := l.evolve(ctx, s); err != nil {
-		return fmt.Errorf("load %s: resource %s: %w", l.loadID, r.Name, err)
-	}
-	if err := loadResource(ctx, l.tx, pkg, s, l.target, r, l.rows, l.loaded, nil); err != nil {
-		return fmt.Errorf("load %s: resource %s: %w", l.loadID, r.Name, err)
-	}
-	return nil
+	return l.resource(ctx, pkg, r, s, nil)
 }
 
 // Part loads, while r still extracts, the parts of r's rows that are
@@ -407,10 +401,17 @@ func (l *Load) Part(ctx context.Context, pkg *spool.Package, r spool.ResourceSum
 		return fmt.Errorf("load %s: resource %s: a replace cannot be loaded in parts", l.loadID, r.Name)
 	}
 	l.parted[r.Name] = true
+	return l.resource(ctx, pkg, r, s, upto)
+}
+
+// resource applies the schema changes of s, then loads r's rows in pkg
+// not loaded yet (l.loaded[t] parts of table t were): up to upto[t] parts
+// of each table, or, when upto is nil, every part, and then it merges.
+func (l *Load) resource(ctx context.Context, pkg *spool.Package, r spool.ResourceSummary, s *schema.Schema, upto map[string]int) error {
 	if err := l.evolve(ctx, s); err != nil {
 		return fmt.Errorf("load %s: resource %s: %w", l.loadID, r.Name, err)
 	}
-	if err := loadResource(ctx, l.tx, pkg, s, l.target, r, l.rows, l.loaded, upto); err != nil {
+	if err := l.write(ctx, pkg, s, r, upto); err != nil {
 		return fmt.Errorf("load %s: resource %s: %w", l.loadID, r.Name, err)
 	}
 	return nil
@@ -550,11 +551,10 @@ func stateRows(ctx context.Context, d destination.Destination, m spool.Manifest,
 	return rows, nil
 }
 
-// loadResource writes r's rows in pkg not loaded yet (loaded[t] parts of
-// table t were) into its tables: up to upto[t] parts of each, and then
-// merges; or, when upto is nil, every part, and then it merges. loaded is
-// advanced.
-func loadResource(ctx context.Context, tx destination.Tx, pkg *spool.Package, pkgSchema, target *schema.Schema, r spool.ResourceSummary, counts map[string]int64, loaded map[string]int, upto map[string]int) error {
+// write writes r's rows in pkg (see resource), whose tables are in
+// pkgSchema, into its tables in the transaction, and counts them.
+func (l *Load) write(ctx context.Context, pkg *spool.Package, pkgSchema *schema.Schema, r spool.ResourceSummary, upto map[string]int) error {
+	tx, target, counts, loaded := l.tx, l.target, l.rows, l.loaded
 	root := target.Table(r.Table)
 	if root == nil {
 		// The resource produced no rows and never had a table.

@@ -289,26 +289,16 @@ func Run(ctx context.Context, p *config.Pipeline, opts Options) (*Summary, error
 	// transaction: load the resources that succeeded again, from the
 	// package, in a new one.
 	for i, r := range resources {
-		if results[i].Status == "ok" || !ld.Parted(r.Name) {
-			continue
-		}
-		log.Info("loading again without the failed resource, whose first rows were loaded while it extracted", "resource", r.Name)
-		ld.Rollback(ctx)
-		if ld, err = load.Begin(ctx, dest, loadID); err != nil {
-			_ = pkg.Abort()
-			return sum, err
-		}
-		defer ld.Rollback(ctx)
-		for j, r := range resources {
-			if results[j].Status != "ok" {
-				continue
-			}
-			if err := ld.Resource(ctx, pkg, summaryOf(r), ownTables(r, schemas[j])); err != nil {
+		if results[i].Status != "ok" && ld.Parted(r.Name) {
+			log.Info("loading again without the failed resource, whose first rows were loaded while it extracted", "resource", r.Name)
+			ld.Rollback(ctx)
+			if ld, err = reload(ctx, dest, pkg, loadID, resources, results, schemas); err != nil {
 				_ = pkg.Abort()
 				return sum, err
 			}
+			defer ld.Rollback(ctx)
+			break
 		}
-		break
 	}
 
 	// The package's schema: what was stored plus what each resource added.
@@ -373,6 +363,25 @@ func Run(ctx context.Context, p *config.Pipeline, opts Options) (*Summary, error
 		return sum, &Error{Failed: failures}
 	}
 	return sum, nil
+}
+
+// reload begins a new load of pkg and loads into it, from the package, the
+// resources whose status is ok. On error nothing stays open.
+func reload(ctx context.Context, dest destination.Destination, pkg *spool.Package, loadID string, resources []*config.Resource, results []ResourceSummary, schemas []*schema.Schema) (*load.Load, error) {
+	ld, err := load.Begin(ctx, dest, loadID)
+	if err != nil {
+		return nil, err
+	}
+	for i, r := range resources {
+		if results[i].Status != "ok" {
+			continue
+		}
+		if err := ld.Resource(ctx, pkg, summaryOf(r), ownTables(r, schemas[i])); err != nil {
+			ld.Rollback(ctx)
+			return nil, err
+		}
+	}
+	return ld, nil
 }
 
 // ownTables returns the tables of s that hold r's rows (s is r's schema as

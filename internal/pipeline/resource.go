@@ -324,7 +324,7 @@ func newNode(env *runEnv, r *config.Resource, load bool) (*node, error) {
 	n.norm = norm
 	if disposition(r) != schema.Replace {
 		// A replace empties its tables: it is loaded only once complete.
-		n.part = env.part
+		n.part, n.partAt = env.part, time.Now()
 	}
 	return n, nil
 }
@@ -551,9 +551,6 @@ func (n *node) write(page int, recs []map[string]any) error {
 		if err := n.norm.Normalize(rec, emit); err != nil {
 			return recordError(n.r.Name, page, i+1, err)
 		}
-	}
-	if n.partAt.IsZero() {
-		n.partAt = time.Now()
 	}
 	if n.part != nil && n.sincePart >= partMinRows && time.Since(n.partAt) >= partEvery && machineIdle.enough() {
 		// Hand what was written so far to the loader: close the writers

@@ -337,18 +337,15 @@ func appendJSONValue(b []byte, c *schema.Column, v any) ([]byte, error) {
 	case bool:
 		return strconv.AppendBool(b, x), nil
 	case string:
-		if c.Type == schema.JSON {
-			break
+		if c.Type != schema.JSON {
+			return jsontext.AppendString(b, x), nil
 		}
-		return jsontext.AppendString(b, x), nil
+		v = json.RawMessage(x) // compacted (and checked) by json.Marshal
 	case time.Time:
 		if c.Type == schema.Date {
 			return jsontext.AppendString(b, x.Format(time.DateOnly)), nil
 		}
 		return jsontext.AppendString(b, x.Format(time.RFC3339Nano)), nil
-	}
-	if s, ok := v.(string); ok {
-		v = json.RawMessage(s)
 	}
 	m, err := json.Marshal(v)
 	return append(b, m...), err
