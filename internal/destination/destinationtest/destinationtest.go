@@ -105,8 +105,9 @@ func (r *Rows) Err() error { return r.Fail }
 var _ destination.RowSource = (*Rows)(nil)
 
 // CommitRows loads rows into tb in one transaction of d: it applies
-// changes, writes the rows with mode and commits, failing the test on any
-// error.
+// changes, writes the rows with mode (merging them when mode is ModeStage,
+// tb being a root table without children) and commits, failing the test
+// on any error or when Write reports another number of rows.
 func CommitRows(t testing.TB, d destination.Destination, tb *schema.Table, changes []schema.Change, mode destination.Mode, rows ...[]any) {
 	t.Helper()
 	ctx := context.Background()
@@ -118,8 +119,15 @@ func CommitRows(t testing.TB, d destination.Destination, tb *schema.Table, chang
 	if err := tx.Apply(ctx, changes); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := tx.Write(ctx, tb, mode, NewRows(rows...)); err != nil {
+	if n, err := tx.Write(ctx, tb, mode, NewRows(rows...)); err != nil {
 		t.Fatal(err)
+	} else if n != int64(len(rows)) {
+		t.Fatalf("Write wrote %d rows, want %d", n, len(rows))
+	}
+	if mode == destination.ModeStage {
+		if err := tx.Merge(ctx, tb, nil); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if err := tx.Commit(ctx); err != nil {
 		t.Fatal(err)

@@ -79,23 +79,7 @@ func TestRowFilesCleanedUp(t *testing.T) {
 		t.Errorf("another database's file was removed: %v", err)
 	}
 	tb := &schema.Table{Name: "t", Columns: []*schema.Column{{Name: "id", Type: schema.Text, PrimaryKey: true}, {Name: schema.ColID, Type: schema.Text}}}
-	tx, err := d.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tx.Rollback(ctx)
-	if err := tx.Apply(ctx, []schema.Change{{Kind: schema.AddTable, Table: tb}}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := tx.Write(ctx, tb, destination.ModeStage, destinationtest.NewRows([]any{"a", "1"}, []any{"a", "2"})); err != nil {
-		t.Fatal(err)
-	}
-	if err := tx.Merge(ctx, tb, nil); err != nil {
-		t.Fatal(err)
-	}
-	if err := tx.Commit(ctx); err != nil {
-		t.Fatal(err)
-	}
+	destinationtest.CommitRows(t, d, tb, []schema.Change{{Kind: schema.AddTable, Table: tb}}, destination.ModeStage, []any{"a", "1"}, []any{"a", "2"})
 	left, _ := filepath.Glob(filepath.Join(dir, ".db.duckdb.load-*"))
 	if len(left) != 0 {
 		t.Errorf("row files left after a load: %v", left)
@@ -177,22 +161,7 @@ func TestChunkedWrite(t *testing.T) {
 	for i := range rows {
 		rows[i] = []any{int64(i % keys), fmt.Sprintf("value %06d of a row", i), fmt.Sprintf("%08d", i)}
 	}
-	tx, err := d.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := tx.Apply(ctx, []schema.Change{{Kind: schema.AddTable, Table: tb}}); err != nil {
-		t.Fatal(err)
-	}
-	if wrote, err := tx.Write(ctx, tb, destination.ModeStage, destinationtest.NewRows(rows...)); err != nil || wrote != n {
-		t.Fatalf("Write = %d, %v; want %d rows", wrote, err, n)
-	}
-	if err := tx.Merge(ctx, tb, nil); err != nil {
-		t.Fatal(err)
-	}
-	if err := tx.Commit(ctx); err != nil {
-		t.Fatal(err)
-	}
+	destinationtest.CommitRows(t, d, tb, []schema.Change{{Kind: schema.AddTable, Table: tb}}, destination.ModeStage, rows...)
 	got := destinationtest.ReadAll(t, d, "t")
 	if len(got) != keys {
 		t.Fatalf("%d rows after merging %d rows of %d keys, want %d", len(got), n, keys, keys)
@@ -209,7 +178,7 @@ func TestChunkedWrite(t *testing.T) {
 
 	// Rows that fail after some chunks went in: Write fails, the
 	// transaction rolls back, no file stays.
-	tx, err = d.Begin(ctx)
+	tx, err := d.Begin(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
