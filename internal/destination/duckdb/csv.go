@@ -1,7 +1,6 @@
 package duckdb
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -31,16 +30,8 @@ var (
 	csvChunkRows  int64 = 1 << 20
 )
 
-// csvFile is one chunk of rows being encoded.
-type csvFile struct {
-	f       *os.File
-	w       *bufio.Writer
-	rows    int64
-	bytes   int64
-	longest int64 // the longest row, in bytes
-	line    []byte
-	cols    []*schema.Column
-}
+// csvFile is one chunk of rows being encoded for read_csv.
+type csvFile struct{ *destination.CSVFile }
 
 // inFlight holds the row files this process has made and not yet removed:
 // a second Open of the same database in this process (DuckDB shares the
@@ -48,47 +39,17 @@ type csvFile struct {
 var inFlight sync.Map // path -> struct{}
 
 func newCSVFile(dir, prefix string, cols []*schema.Column) (*csvFile, error) {
-	f, err := os.CreateTemp(dir, prefix+"*.csv")
+	f, err := destination.CreateCSVFile(dir, prefix+"*.csv", cols, appendCSV)
 	if err != nil {
-		return nil, fmt.Errorf("temporary file for rows: %w", err)
+		return nil, err
 	}
 	inFlight.Store(f.Name(), struct{}{})
-	return &csvFile{f: f, w: bufio.NewWriterSize(f, 256<<10), cols: cols}, nil
-}
-
-// add encodes one row of values as converterFor made them.
-func (c *csvFile) add(vals []any) error {
-	b := c.line[:0]
-	for i, v := range vals {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		var err error
-		if b, err = appendCSV(b, v, c.cols[i].Type); err != nil {
-			return fmt.Errorf("column %s: %w", c.cols[i].Name, err)
-		}
-	}
-	b = append(b, '\n')
-	c.line = b
-	c.rows++
-	c.bytes += int64(len(b))
-	c.longest = max(c.longest, int64(len(b)))
-	_, err := c.w.Write(b)
-	return err
-}
-
-// finish flushes the file for reading.
-func (c *csvFile) finish() error {
-	if err := c.w.Flush(); err != nil {
-		return fmt.Errorf("write %s: %w", c.f.Name(), err)
-	}
-	return c.f.Close()
+	return &csvFile{f}, nil
 }
 
 func (c *csvFile) remove() {
-	c.f.Close()
-	os.Remove(c.f.Name())
-	inFlight.Delete(c.f.Name())
+	c.Remove()
+	inFlight.Delete(c.Name())
 }
 
 // removeStale removes the row files in dir named prefix* that no load of
@@ -107,7 +68,7 @@ func removeStale(dir, prefix string) {
 // empty string, and no columns made up from a path that looks like hive
 // partitions (a directory named "a=b").
 func (c *csvFile) readCSV() (string, error) {
-	cols := c.cols
+	cols := c.Columns
 	defs := make([]string, len(cols))
 	for i, c := range cols {
 		typ, err := dialect.Type(c)
@@ -121,12 +82,12 @@ func (c *csvFile) readCSV() (string, error) {
 	// file, so a 20 MB value still loads, while ordinary rows get 2 MB
 	// buffers (DuckDB's 32 MB default took more memory and more time: 8 x
 	// 100k seed records read in 5.2 s instead of 4.3 s, single-threaded).
-	line := max(c.longest+1, 64<<10)
-	buffer := max(2*line, min(c.bytes+1, 2<<20))
+	line := max(c.Longest+1, 64<<10)
+	buffer := max(2*line, min(c.Bytes+1, 2<<20))
 	return fmt.Sprintf("SELECT * FROM read_csv(%s, columns = {%s}, header = false, auto_detect = false, "+
 		"delim = ',', quote = '\"', escape = '\"', new_line = '\\n', nullstr = '', allow_quoted_nulls = false, "+
 		"compression = 'none', hive_partitioning = false, max_line_size = %d, buffer_size = %d)",
-		sqlString(c.f.Name()), strings.Join(defs, ", "), line, buffer), nil
+		sqlString(c.Name()), strings.Join(defs, ", "), line, buffer), nil
 }
 
 func sqlString(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }

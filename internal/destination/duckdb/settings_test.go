@@ -145,7 +145,7 @@ func TestOpenKeepsRowFilesInUse(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer d2.Close()
-	if _, err := os.Stat(busy.f.Name()); err != nil {
+	if _, err := os.Stat(busy.Name()); err != nil {
 		t.Errorf("row file in use was removed: %v", err)
 	}
 	if _, err := os.Stat(stale); !os.IsNotExist(err) {

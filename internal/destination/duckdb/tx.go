@@ -164,12 +164,12 @@ func (t *tx) appendRows(ctx context.Context, tb *schema.Table, rows destination.
 				}
 			}
 		}
-		if err := data.add(out); err != nil {
+		if err := data.Add(out); err != nil {
 			return n, fmt.Errorf("row %d: %w", n, err)
 		}
 		if kf != nil {
 			keys.Values(out, kvals)
-			if err := kf.add(kvals); err != nil {
+			if err := kf.Add(kvals); err != nil {
 				return n, fmt.Errorf("row %d: key: %w", n, err)
 			}
 		}
@@ -178,7 +178,7 @@ func (t *tx) appendRows(ctx context.Context, tb *schema.Table, rows destination.
 				return n, err
 			}
 		}
-		if data.bytes >= csvChunkBytes || data.rows >= csvChunkRows {
+		if data.Bytes >= csvChunkBytes || data.Rows >= csvChunkRows {
 			if err := flush(); err != nil {
 				return n, err
 			}
@@ -196,6 +196,13 @@ func (t *tx) appendRows(ctx context.Context, tb *schema.Table, rows destination.
 // chunk is one chunk's finished files: rows for the table and, when
 // merging, their keys for the key staging table.
 type chunk struct{ data, keys *csvFile }
+
+func (c chunk) remove() {
+	c.data.remove()
+	if c.keys != nil {
+		c.keys.remove()
+	}
+}
 
 // inserter inserts chunks into one table on the transaction's connection,
 // in order, on its own goroutine. After its first error it only removes
@@ -230,10 +237,7 @@ func (t *tx) startInserter(ctx context.Context, table string, keys *sqlgen.Keys)
 					close(in.failed)
 				}
 			}
-			c.data.remove()
-			if c.keys != nil {
-				c.keys.remove()
-			}
+			c.remove()
 		}
 	}()
 	return in
@@ -242,15 +246,12 @@ func (t *tx) startInserter(ctx context.Context, table string, keys *sqlgen.Keys)
 // add finishes c's files and queues them; it waits while the chunk before
 // is still being read, and fails once an insert failed.
 func (in *inserter) add(c chunk) error {
-	err := c.data.finish()
+	err := c.data.Finish()
 	if err == nil && c.keys != nil {
-		err = c.keys.finish()
+		err = c.keys.Finish()
 	}
 	if err != nil {
-		c.data.remove()
-		if c.keys != nil {
-			c.keys.remove()
-		}
+		c.remove()
 		return err
 	}
 	select {
@@ -258,10 +259,7 @@ func (in *inserter) add(c chunk) error {
 		return nil
 	case <-in.failed:
 		// in.err was set before failed was closed.
-		c.data.remove()
-		if c.keys != nil {
-			c.keys.remove()
-		}
+		c.remove()
 		return in.err
 	}
 }
@@ -288,12 +286,12 @@ func (t *tx) insert(ctx context.Context, f *csvFile, table string) error {
 	if err != nil {
 		return err
 	}
-	res, err := t.conn.ExecContext(ctx, fmt.Sprintf("INSERT INTO %s (%s) %s", table, t.d.sql.ColumnList(f.cols), sel))
+	res, err := t.conn.ExecContext(ctx, fmt.Sprintf("INSERT INTO %s (%s) %s", table, t.d.sql.ColumnList(f.Columns), sel))
 	if err != nil {
 		return err
 	}
-	if got, err := res.RowsAffected(); err == nil && got != f.rows {
-		return fmt.Errorf("DuckDB read %d of the %d rows written for it", got, f.rows)
+	if got, err := res.RowsAffected(); err == nil && got != f.Rows {
+		return fmt.Errorf("DuckDB read %d of the %d rows written for it", got, f.Rows)
 	}
 	return nil
 }

@@ -23,61 +23,48 @@ import (
 // key staging table: the connection is busy with the rows' own COPY until
 // then, and holding the keys in memory would grow with the table.
 type keyFile struct {
-	f    *os.File
-	w    *bufio.Writer
+	csv  *destination.CSVFile
 	keys *sqlgen.Keys
 	vals []any
-	line []byte
 }
 
 func newKeyFile(keys *sqlgen.Keys) (*keyFile, error) {
-	f, err := os.CreateTemp("", "restload-keys-*.csv")
+	f, err := destination.CreateCSVFile("", "restload-keys-*.csv", keys.Columns, appendCSV)
 	if err != nil {
-		return nil, fmt.Errorf("key file: %w", err)
+		return nil, err
 	}
-	return &keyFile{f: f, w: bufio.NewWriterSize(f, 64<<10), keys: keys, vals: make([]any, len(keys.Columns))}, nil
+	return &keyFile{csv: f, keys: keys, vals: make([]any, len(keys.Columns))}, nil
 }
 
 // add writes the key values of row (values as converterFor makes them).
 func (k *keyFile) add(row []any) error {
 	k.keys.Values(row, k.vals)
-	b := k.line[:0]
-	for i, c := range k.keys.Columns {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		var err error
-		if b, err = appendCSV(b, k.vals[i], c.Type); err != nil {
-			return fmt.Errorf("key column %s: %w", c.Name, err)
-		}
+	if err := k.csv.Add(k.vals); err != nil {
+		return fmt.Errorf("key %w", err)
 	}
-	b = append(b, '\n')
-	k.line = b
-	_, err := k.w.Write(b)
-	return err
+	return nil
 }
 
 // copy copies the collected keys into the key staging table.
 func (k *keyFile) copy(ctx context.Context, conn *pgconn.PgConn) error {
-	if err := k.w.Flush(); err != nil {
+	if err := k.csv.Finish(); err != nil {
 		return err
 	}
-	if _, err := k.f.Seek(0, 0); err != nil {
+	f, err := os.Open(k.csv.Name())
+	if err != nil {
 		return err
 	}
+	defer f.Close()
 	cols := make([]string, len(k.keys.Columns))
 	for i, c := range k.keys.Columns {
 		cols[i] = dialect.Quote(c.Name)
 	}
 	sql := fmt.Sprintf("COPY %s.%s (%s) FROM STDIN (FORMAT csv)", dialect.TempSchema, dialect.Quote(k.keys.Table), strings.Join(cols, ", "))
-	_, err := conn.CopyFrom(ctx, bufio.NewReaderSize(k.f, 64<<10), sql)
+	_, err = conn.CopyFrom(ctx, bufio.NewReaderSize(f, 64<<10), sql)
 	return err
 }
 
-func (k *keyFile) remove() {
-	k.f.Close()
-	os.Remove(k.f.Name())
-}
+func (k *keyFile) remove() { k.csv.Remove() }
 
 // appendCSV appends v as a PostgreSQL CSV field: nothing for NULL, text
 // always quoted (so an empty string stays one), other values in a form
