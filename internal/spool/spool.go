@@ -216,9 +216,6 @@ func (p *Package) Schema() (*schema.Schema, error) {
 	return &s, nil
 }
 
-// HasRows reports whether rows were written for table.
-func (p *Package) HasRows(table string) bool { return p.Parts(table) > 0 }
-
 // Rows opens table's rows for reading, all its parts in order, each row
 // padded with nil to width values. A table with no rows yields no rows.
 func (p *Package) Rows(table string, width int) (*RowSource, error) {
