@@ -220,7 +220,12 @@ func runFloor(ctx context.Context, api *mockapi.Running, o options, resources []
 	if err != nil {
 		return Result{}, err
 	}
-	client := &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+	// Keep a connection per request in flight, as restload run does
+	// (DefaultTransport keeps two per host and reconnects for the rest).
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = 4 * o.Workers
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr}
 	var mu sync.Mutex
 	var records, pages int64
 	start := time.Now()

@@ -212,9 +212,15 @@ func Run(ctx context.Context, p *config.Pipeline, opts Options) (*Summary, error
 		return sum, err
 	}
 
+	workers := opts.Workers
+	if workers <= 0 {
+		workers = DefaultWorkers
+	}
 	hc := opts.HTTPClient
 	if hc == nil {
-		hc = &http.Client{Timeout: time.Duration(p.Source.Client.Timeout)}
+		tr := newTransport(idleConnsPerHost(workers, p.Limits))
+		defer tr.CloseIdleConnections()
+		hc = &http.Client{Transport: tr, Timeout: time.Duration(p.Source.Client.Timeout)}
 		if hc.Timeout == 0 {
 			hc.Timeout = 60 * time.Second
 		}
@@ -247,10 +253,6 @@ func Run(ctx context.Context, p *config.Pipeline, opts Options) (*Summary, error
 	if len(resources) == 0 {
 		_ = pkg.Abort()
 		return sum, fmt.Errorf("no resources selected to run in %s", p.File)
-	}
-	workers := opts.Workers
-	if workers <= 0 {
-		workers = DefaultWorkers
 	}
 	// The load's transaction is open while resources extract; see the
 	// package doc.

@@ -605,3 +605,26 @@ func runChildren(ctx context.Context, env *runEnv, parent, c *node, recs []map[s
 	}
 	wg.Wait()
 }
+
+// newTransport is http.DefaultTransport with room for perHost idle
+// connections to each host. DefaultTransport keeps two: with more requests
+// in flight than that, each finished request beyond two closed its
+// connection and the next one dialed anew (and, against a real API,
+// handshook TLS anew), once per page.
+func newTransport(perHost int) *http.Transport {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = perHost
+	tr.MaxIdleConns = max(tr.MaxIdleConns, perHost)
+	return tr
+}
+
+// idleConnsPerHost is how many requests a run may have in flight to one
+// host: every worker's resource fetching its pages ahead, each with its
+// parallelized children, unless limits.concurrency bounds them lower.
+func idleConnsPerHost(workers int, l *config.Limits) int {
+	n := workers * l.PrefetchPages() * childWorkers
+	if l != nil && l.Concurrency > 0 {
+		n = min(n, l.Concurrency)
+	}
+	return n
+}
