@@ -22,6 +22,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"github.com/restload/restload/internal/cli"
 	"io"
 	"net/http"
 	"net/url"
@@ -93,6 +94,9 @@ type Report struct {
 }
 
 func main() {
+	// The mock API and the floor client run in this process: they get the
+	// garbage collector settings restload runs with.
+	cli.SetGCDefaults(os.Getenv)
 	var o options
 	var resources, dests, modes, extra string
 	flag.IntVar(&o.Records, "records", 100_000, "records per resource served by the mock API")
