@@ -8,13 +8,16 @@ import "runtime/debug"
 // Go's default GOGC=100 collected every few MB allocated and a run spent a
 // large share of its CPU time in the collector. GOGC=400 collects five
 // times less often, and the soft memory limit makes it collect sooner when
-// the heap nears 96 MiB, so memory stays bounded whatever the data.
-// Measured with bench/ (8 x 100k records, two cores): JSONL append 8.4-9.0
-// s -> 6.3-6.9 s (peak RSS 59 -> 86 MB), Parquet append 9.6-10.0 s ->
-// 8.7-9.4 s (89 -> 128 MB), DuckDB merge 14.2-15.3 s -> 12.4-12.6 s.
+// the heap nears 64 MiB, so memory stays bounded whatever the data: a run
+// reaches the limit early and stays there. Measured with bench/ (8 x 100k
+// records, two cores, runs alternated): JSONL append 9.6 s -> 7.1-8.5 s
+// (peak RSS 57 -> 85-90 MB), DuckDB merge 16.7 s -> 12-15 s; with 2 x 1M
+// records, JSONL, Parquet and PostgreSQL peaked within 7% of their 2 x 100k
+// figures (a 96 MiB limit was as fast, but a 2 x 100k run ended before the
+// heap reached it: JSONL peaked 12% higher at 1M).
 const (
 	defaultGOGC        = 400
-	defaultMemoryLimit = 96 << 20
+	defaultMemoryLimit = 64 << 20
 )
 
 // SetGCDefaults applies defaultGOGC and defaultMemoryLimit, each unless
