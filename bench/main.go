@@ -79,8 +79,11 @@ type Result struct {
 	// on a busy machine.
 	CPUSeconds float64 `json:"cpu_seconds,omitempty"`
 	VsFloor    float64 `json:"ratio_to_floor,omitempty"`
-	Skipped    string  `json:"skipped,omitempty"`
-	Error      string  `json:"error,omitempty"`
+	// Phases is restload's own split of its run: extract, then load the
+	// rows left and commit (see pipeline.Phases).
+	Phases  *pipeline.Phases `json:"phases,omitempty"`
+	Skipped string           `json:"skipped,omitempty"`
+	Error   string           `json:"error,omitempty"`
 }
 
 // Report is what -out receives.
@@ -380,6 +383,7 @@ func runRestload(ctx context.Context, api *mockapi.Running, o options, tmp, dest
 			Records int64 `json:"records"`
 			Pages   int64 `json:"pages"`
 		} `json:"resources"`
+		Phases *pipeline.Phases `json:"phases"`
 	}
 	b, err := os.ReadFile(sumFile)
 	if err == nil {
@@ -389,6 +393,7 @@ func runRestload(ctx context.Context, api *mockapi.Running, o options, tmp, dest
 		res.Error = "summary: " + err.Error()
 		return res
 	}
+	res.Phases = sum.Phases
 	for _, r := range sum.Resources {
 		res.Records += r.Records
 		res.Pages += r.Pages
@@ -494,7 +499,7 @@ func printRow(r Result) {
 
 func printTable(w io.Writer, rs []Result) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "RUN\tMODE\tRECORDS\tPAGES\tSECONDS\tRECORDS/S\tPAGES/S\tCPU S\tPEAK RSS MB\tx FLOOR\t")
+	fmt.Fprintln(tw, "RUN\tMODE\tRECORDS\tPAGES\tSECONDS\tRECORDS/S\tPAGES/S\tCPU S\tPEAK RSS MB\tx FLOOR\tEXTRACT+LOAD+COMMIT S\t")
 	var notes []string
 	for _, r := range rs {
 		if r.Skipped != "" || r.Error != "" {
@@ -511,7 +516,11 @@ func printTable(w io.Writer, rs []Result) {
 		if r.VsFloor > 0 {
 			vs = fmt.Sprintf("%.2f", r.VsFloor)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%.2f\t%.0f\t%.0f\t%s\t%s\t%s\t\n", r.Name, r.Mode, r.Records, r.Pages, r.Seconds, r.RecordsPS, r.PagesPS, cpu, rss, vs)
+		phases := "-"
+		if p := r.Phases; p != nil {
+			phases = fmt.Sprintf("%.1f+%.1f+%.1f", p.Extract, p.Load, p.Commit)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%.2f\t%.0f\t%.0f\t%s\t%s\t%s\t%s\t\n", r.Name, r.Mode, r.Records, r.Pages, r.Seconds, r.RecordsPS, r.PagesPS, cpu, rss, vs, phases)
 	}
 	tw.Flush()
 	for _, n := range notes {

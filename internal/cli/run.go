@@ -149,6 +149,9 @@ func printSummary(w io.Writer, s *pipeline.Summary) {
 	tw.Flush()
 	fmt.Fprintf(w, "\n%d records in %.2fs into %s (dataset %s, load %s, schema version %d)\n",
 		total, s.Seconds, s.Destination, s.Dataset, s.LoadID, s.SchemaVersion)
+	if ph := s.Phases; ph != (pipeline.Phases{}) {
+		fmt.Fprintf(w, "  time: extract %.2fs, then load %.2fs and commit %.2fs\n", ph.Extract, ph.Load, ph.Commit)
+	}
 	for _, c := range s.Changes {
 		fmt.Fprintf(w, "  schema: %s\n", c)
 	}

@@ -46,6 +46,11 @@ type runSummary struct {
 		Rows    map[string]int64 `json:"rows"`
 	} `json:"resources"`
 	Changes []string `json:"schema_changes"`
+	Phases  struct {
+		Extract float64 `json:"extract_seconds"`
+		Load    float64 `json:"load_seconds"`
+		Commit  float64 `json:"commit_seconds"`
+	} `json:"phases"`
 }
 
 // TestRunSummary runs the seed pipeline against the mock (a different
@@ -125,6 +130,20 @@ func TestRunSummary(t *testing.T) {
 		}
 		if !strings.Contains(out, fmt.Sprintf("%d records in", 1028)) {
 			t.Errorf("run %d: no total line with 1028 records:\n%s", i, out)
+		}
+		// Extraction outlasts every resource's; the phases fit in the run.
+		ph := sum.Phases
+		var slowest float64
+		for _, r := range sum.Resources {
+			slowest = max(slowest, r.Seconds)
+		}
+		if ph.Extract < slowest || ph.Load < 0 || ph.Commit <= 0 || ph.Extract+ph.Load+ph.Commit > sum.Seconds {
+			t.Errorf("run %d: phases extract %.3fs, load %.3fs, commit %.3fs; the slowest resource took %.3fs, the run %.3fs",
+				i, ph.Extract, ph.Load, ph.Commit, slowest, sum.Seconds)
+		}
+		phases := fmt.Sprintf("  time: extract %.2fs, then load %.2fs and commit %.2fs\n", ph.Extract, ph.Load, ph.Commit)
+		if !strings.Contains(out, phases) {
+			t.Errorf("run %d: the summary lacks the line %q:\n%s", i, phases, out)
 		}
 
 		if !strings.Contains(errOut, "workbooks: 4 pages, 340 records, ") || !strings.Contains(errOut, "into the destination...") {

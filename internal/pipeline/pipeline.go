@@ -101,10 +101,23 @@ type Summary struct {
 	Seconds     float64           `json:"seconds"`
 	Resources   []ResourceSummary `json:"resources"`
 	// Pending lists packages of earlier runs loaded first.
-	Pending       []string        `json:"pending_loaded,omitempty"`
+	Pending []string `json:"pending_loaded,omitempty"`
+	// Phases splits Seconds: see Phases.
+	Phases        Phases          `json:"phases"`
 	SchemaVersion int             `json:"schema_version"`
 	SchemaChanges []schema.Change `json:"-"`
 	Changes       []string        `json:"schema_changes,omitempty"`
+}
+
+// Phases is where a run's time went, in seconds: Extract until the last
+// resource finished extracting (parts of resources may load meanwhile),
+// Load writing the rows left after that (and merging them), Commit the
+// destination's commit. Loading pending packages of earlier runs comes
+// before Extract and is in none of them.
+type Phases struct {
+	Extract float64 `json:"extract_seconds"`
+	Load    float64 `json:"load_seconds"`
+	Commit  float64 `json:"commit_seconds"`
 }
 
 // ResourceSummary is one resource's part of a run.
@@ -270,10 +283,13 @@ func Run(ctx context.Context, p *config.Pipeline, opts Options) (*Summary, error
 		env.part = loader.part
 	}
 	// Parent/child trees run as units; see runResources (resource.go).
+	extractStart := time.Now()
 	run, err := runResources(ectx, env, resources, workers)
 	if err == nil && len(run.failures) < len(resources) {
 		loading(opts.Observer, loadID)
 	}
+	loadStart := time.Now()
+	sum.Phases.Extract = loadStart.Sub(extractStart).Seconds()
 	lerr := loader.wait()
 	switch {
 	case ctx.Err() != nil:
@@ -340,10 +356,13 @@ func Run(ctx context.Context, p *config.Pipeline, opts Options) (*Summary, error
 	if opts.AfterExtract != nil {
 		opts.AfterExtract(pkg.Dir)
 	}
+	commitStart := time.Now()
+	sum.Phases.Load = commitStart.Sub(loadStart).Seconds()
 	res, err := ld.Commit(ctx, pkg)
 	if err != nil {
 		return sum, err
 	}
+	sum.Phases.Commit = time.Since(commitStart).Seconds()
 	sum.SchemaVersion = res.SchemaVersion
 	sum.SchemaChanges = res.Changes
 	for _, c := range res.Changes {
