@@ -41,6 +41,7 @@ func Run(t *testing.T, open Opener, caps Caps) {
 		skip bool
 	}{
 		{"types_round_trip", testTypes, false},
+		{"text_round_trip", testText, false},
 		{"evolve_and_short_rows", testEvolve, false},
 		{"append_twice", testAppendTwice, false},
 		{"replace", func(t *testing.T, d destination.Destination) { testReplace(t, d, caps) }, false},
@@ -209,6 +210,29 @@ func testTypes(t *testing.T, d destination.Destination) {
 			t.Errorf("row 3 %s = %#v, want nil", c, rows[2][c])
 		}
 	}
+}
+
+// awkwardText are text values a bulk loader might take for something else
+// (NULL, a number, a comment, an escape, the end of COPY data) or trim.
+var awkwardText = []string{"", " ", " lead", "trail ", "\ttab\t", "NULL", "null", `\N`, `\.`, "-", "0", "1e5",
+	"true", "#hash", "'single'", `"`, `""`, "a,b", "a\nb", "a\r\nb", "\r", "a b", "日本語", "ü"}
+
+// testText writes each of awkwardText, and a NULL, to a text column and
+// reads back exactly what was written.
+func testText(t *testing.T, d destination.Destination) {
+	tb := table("texts", "", schema.Append, col(schema.ColID, schema.Text), col("v", schema.Text))
+	rows := make([][]any, 0, len(awkwardText)+1)
+	want := make([]any, 0, len(awkwardText)+1)
+	for i, v := range awkwardText {
+		rows = append(rows, []any{fmt.Sprintf("t%02d", i), v})
+		want = append(want, v)
+	}
+	rows = append(rows, []any{"t99", nil})
+	want = append(want, nil)
+	load(t, d, addTables(tb), func(ctx context.Context, tx destination.Tx) {
+		write(t, ctx, tx, tb, destination.ModeAppend, rows...)
+	})
+	wantColumn(t, ReadAll(t, d, "texts"), "v", want...)
 }
 
 func wantDecimal(t *testing.T, name string, rows []map[string]any, want ...string) {

@@ -127,13 +127,21 @@ func appendCSV(b []byte, v any, typ schema.DataType) ([]byte, error) {
 	return b, fmt.Errorf("cannot write a %T as CSV", v)
 }
 
-// appendText appends s as a quoted CSV field. Text that is not UTF-8,
-// which read_csv refuses, has its bad bytes replaced.
+// appendText appends s as a CSV field, quoted only when it must be: when
+// it is empty (an unquoted empty field is NULL) or holds a delimiter, a
+// quote or a line break. read_csv takes anything else verbatim, spaces
+// included, and there is less to write and scan (8 x 100k seed records:
+// 568 -> 526 MB of CSV; end to end the difference is within the bench's
+// noise). Text that is not UTF-8, which read_csv refuses, has its bad bytes
+// replaced.
 func appendText(b []byte, s string) []byte {
 	if !utf8.ValidString(s) {
 		s = strings.ToValidUTF8(s, "\uFFFD")
 	}
-	return destination.AppendCSVQuoted(b, s)
+	if s == "" || strings.ContainsAny(s, ",\"\n\r") {
+		return destination.AppendCSVQuoted(b, s)
+	}
+	return append(b, s...)
 }
 
 // appendDecimal appends unscaled / 10^scale in plain notation.
