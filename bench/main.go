@@ -56,6 +56,7 @@ type options struct {
 	Dests     []string      `json:"destinations"`
 	Modes     []string      `json:"modes"`
 	Solo      bool          `json:"solo"`
+	Alone     bool          `json:"duckdb_alone"`
 	Extra     []string      `json:"extra_args,omitempty"`
 
 	postgres string
@@ -81,9 +82,12 @@ type Result struct {
 	VsFloor    float64 `json:"ratio_to_floor,omitempty"`
 	// Phases is restload's own split of its run: extract, then load the
 	// rows left and commit (see pipeline.Phases).
-	Phases  *pipeline.Phases `json:"phases,omitempty"`
-	Skipped string           `json:"skipped,omitempty"`
-	Error   string           `json:"error,omitempty"`
+	Phases *pipeline.Phases `json:"phases,omitempty"`
+
+	// db and dataset are where a DuckDB run loaded its rows.
+	db, dataset string
+	Skipped     string `json:"skipped,omitempty"`
+	Error       string `json:"error,omitempty"`
 }
 
 // Report is what -out receives.
@@ -109,6 +113,7 @@ func main() {
 	flag.StringVar(&resources, "resources", "", "comma-separated resources (default all eight)")
 	flag.StringVar(&dests, "dests", "duckdb,postgres,parquet", "destinations: duckdb, postgres, parquet, jsonl")
 	flag.StringVar(&modes, "modes", "append,merge", "write dispositions: append, merge, remerge (a second merge run of the same data, timed)")
+	flag.BoolVar(&o.Alone, "duckdb-alone", true, "after each DuckDB run, time DuckDB alone storing the same rows (a copy of the run's tables into a new file in one transaction)")
 	flag.BoolVar(&o.Solo, "solo", false, "also time each resource alone (into the first destination, first mode) and compare the slowest with the full run")
 	flag.StringVar(&extra, "args", "", "extra arguments for `restload run`, space-separated")
 	flag.StringVar(&o.postgres, "postgres", envOr("RESTLOAD_TEST_POSTGRES", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"), "PostgreSQL URL (runs are skipped when unreachable)")
@@ -181,6 +186,13 @@ func run(ctx context.Context, o options) error {
 			printRow(r)
 			if ctx.Err() != nil {
 				return ctx.Err()
+			}
+			if dest == "duckdb" && o.Alone && r.Error == "" && r.Skipped == "" {
+				a := duckdbAlone(ctx, r)
+				if floor.Seconds > 0 && a.Seconds > 0 {
+					a.VsFloor = a.Seconds / floor.Seconds
+				}
+				rep.Results = append(rep.Results, a)
 			}
 		}
 	}
@@ -338,7 +350,8 @@ func runRestload(ctx context.Context, api *mockapi.Running, o options, tmp, dest
 	var destURL string
 	switch dest {
 	case "duckdb":
-		destURL = "duckdb:" + filepath.Join(dir, "bench.duckdb")
+		res.db, res.dataset = filepath.Join(dir, "bench.duckdb"), dataset
+		destURL = "duckdb:" + res.db
 	case "parquet", "jsonl":
 		destURL = dest + ":" + filepath.Join(dir, "out")
 	case "postgres":

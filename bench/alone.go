@@ -1,0 +1,114 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	_ "github.com/duckdb/duckdb-go/v2" // the database/sql driver "duckdb"
+
+	"github.com/restload/restload/internal/destination/duckdb"
+	"github.com/restload/restload/internal/pipeline"
+)
+
+// duckdbAlone measures what DuckDB alone takes to store the rows a DuckDB
+// run loaded: it copies every table of the run's dataset into a new
+// database file, with the settings restload gives a database file, in one
+// transaction (INSERT ... SELECT from the run's file, then COMMIT), as
+// restload's load does. No HTTP, JSON, Go-side rows or CSV are involved,
+// so no loader into DuckDB on this machine can store these rows faster
+// than this (reading the source file costs little beside it).
+func duckdbAlone(ctx context.Context, run Result) Result {
+	res := Result{Name: "duckdb-alone", Mode: run.Mode, Records: run.Records, Pages: run.Pages}
+	dst := filepath.Join(filepath.Dir(run.db), "alone.duckdb")
+	q := url.Values{}
+	for _, s := range duckdb.FileSettings {
+		q.Set(s.Name, s.Value)
+	}
+	db, err := sql.Open("duckdb", dst+"?"+q.Encode())
+	if err != nil {
+		res.Error = err.Error()
+		return res
+	}
+	defer os.Remove(dst)
+	defer db.Close()
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		res.Error = err.Error()
+		return res
+	}
+	defer conn.Close()
+	var rows int64
+	insert, commit, err := copyDataset(ctx, conn, run.db, run.dataset, &rows)
+	if err != nil {
+		res.Error = "duckdb alone: " + err.Error()
+		return res
+	}
+	res.Seconds = insert + commit
+	res.RecordsPS = float64(res.Records) / res.Seconds
+	res.PagesPS = float64(res.Pages) / res.Seconds
+	res.Phases = &pipeline.Phases{Load: insert, Commit: commit}
+	fmt.Fprintf(os.Stderr, "duckdb alone: %d rows of the %s run's tables stored in %.2fs (insert %.2fs, commit %.2fs)\n",
+		rows, run.Mode, res.Seconds, insert, commit)
+	return res
+}
+
+// copyDataset creates dataset's tables of the database file src in conn's
+// database, then times copying their rows in one transaction and its
+// commit.
+func copyDataset(ctx context.Context, conn *sql.Conn, src, dataset string, rows *int64) (insert, commit float64, err error) {
+	lit := func(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+	ident := func(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
+	if _, err := conn.ExecContext(ctx, "ATTACH "+lit(src)+" AS src (READ_ONLY)"); err != nil {
+		return 0, 0, err
+	}
+	r, err := conn.QueryContext(ctx, "SELECT table_name FROM duckdb_tables() WHERE database_name = 'src' AND schema_name = ?", dataset)
+	if err != nil {
+		return 0, 0, err
+	}
+	var tables []string
+	for r.Next() {
+		var t string
+		if err := r.Scan(&t); err != nil {
+			r.Close()
+			return 0, 0, err
+		}
+		tables = append(tables, t)
+	}
+	r.Close()
+	if len(tables) == 0 {
+		return 0, 0, fmt.Errorf("no tables in dataset %s of %s", dataset, src)
+	}
+	if _, err := conn.ExecContext(ctx, "CREATE SCHEMA "+ident(dataset)); err != nil {
+		return 0, 0, err
+	}
+	for _, t := range tables {
+		stmt := fmt.Sprintf("CREATE TABLE %s.%s AS SELECT * FROM src.%s.%s LIMIT 0", ident(dataset), ident(t), ident(dataset), ident(t))
+		if _, err := conn.ExecContext(ctx, stmt); err != nil {
+			return 0, 0, err
+		}
+	}
+	start := time.Now()
+	if _, err := conn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
+		return 0, 0, err
+	}
+	for _, t := range tables {
+		stmt := fmt.Sprintf("INSERT INTO %s.%s SELECT * FROM src.%s.%s", ident(dataset), ident(t), ident(dataset), ident(t))
+		res, err := conn.ExecContext(ctx, stmt)
+		if err != nil {
+			return 0, 0, err
+		}
+		n, _ := res.RowsAffected()
+		*rows += n
+	}
+	mid := time.Now()
+	if _, err := conn.ExecContext(ctx, "COMMIT"); err != nil {
+		return 0, 0, err
+	}
+	return mid.Sub(start).Seconds(), time.Since(mid).Seconds(), nil
+}
