@@ -22,7 +22,6 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"github.com/restload/restload/internal/cli"
 	"io"
 	"net/http"
 	"net/url"
@@ -42,6 +41,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/restload/restload/examples"
+	"github.com/restload/restload/internal/cli"
 	"github.com/restload/restload/internal/mockapi"
 	"github.com/restload/restload/internal/pipeline"
 	"github.com/restload/restload/internal/response"
@@ -101,6 +101,9 @@ type Report struct {
 }
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == rssExecFlag {
+		os.Exit(rssExec(os.Args[2:]))
+	}
 	// The mock API and the floor client run in this process: they get the
 	// garbage collector settings restload runs with.
 	cli.SetGCDefaults(os.Getenv)
@@ -430,7 +433,10 @@ var childStderr bool
 
 // child runs the restload binary and measures its wall time and peak RSS.
 func child(ctx context.Context, bin string, args []string) (measure, error) {
-	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd, usage, err := rssCommand(bin, args)
+	if err != nil {
+		return measure{}, err
+	}
 	cmd.Env = append(os.Environ(),
 		"CLIENT_ID="+mockapi.DefaultClientID,
 		"CLIENT_SECRET="+mockapi.DefaultClientSecret,
@@ -442,13 +448,16 @@ func child(ctx context.Context, bin string, args []string) (measure, error) {
 		cmd.Stderr = io.MultiWriter(&stderr, os.Stderr)
 	}
 	start := time.Now()
-	err := cmd.Run()
+	err = cmd.Start()
+	cmd.ExtraFiles[0].Close() // the child has it
+	if err == nil {
+		stop := context.AfterFunc(ctx, func() { _ = cmd.Process.Kill() })
+		err = cmd.Wait()
+		stop()
+	}
 	m := measure{seconds: time.Since(start).Seconds()}
-	if cmd.ProcessState != nil {
-		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-			m.rssMB = float64(ru.Maxrss) / 1024 // KiB on Linux
-			m.cpu = time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
-		}
+	if rss, cpu, ok := readRusage(usage); ok {
+		m.rssMB, m.cpu = rss, cpu.Seconds()
 	}
 	if err != nil {
 		return m, fmt.Errorf("restload %s: %w: %s", strings.Join(args[:2], " "), err, strings.TrimSpace(stderr.String()))
