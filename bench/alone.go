@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"net/url"
 	"os"
@@ -17,45 +18,99 @@ import (
 )
 
 // duckdbAlone measures what DuckDB alone takes to store the rows a DuckDB
-// run loaded: it copies every table of the run's dataset into a new
+// run loaded: a process of its own ("bench -duckdb-copy", see
+// duckdbCopyMain) copies every table of the run's dataset into a new
 // database file, with the settings restload gives a database file, in one
 // transaction (INSERT ... SELECT from the run's file, then COMMIT), as
 // restload's load does. No HTTP, JSON, Go-side rows or CSV are involved,
-// so no loader into DuckDB on this machine can store these rows faster
-// than this (reading the source file costs little beside it).
+// so no loader into DuckDB on this machine can store these rows faster, or
+// in less memory, than this (reading the source file costs little beside
+// it).
 func duckdbAlone(ctx context.Context, run Result) Result {
 	res := Result{Name: "duckdb-alone", Mode: run.Mode, Records: run.Records, Pages: run.Pages}
 	dst := filepath.Join(filepath.Dir(run.db), "alone.duckdb")
+	defer os.Remove(dst)
+	self, err := os.Executable()
+	if err != nil {
+		res.Error = err.Error()
+		return res
+	}
+	cmd, usage, err := rssCommand(self, []string{duckdbCopyFlag, run.db, run.dataset, dst})
+	if err != nil {
+		res.Error = err.Error()
+		return res
+	}
+	var out, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &stderr
+	err = cmd.Start()
+	cmd.ExtraFiles[0].Close()
+	if err == nil {
+		stop := context.AfterFunc(ctx, func() { _ = cmd.Process.Kill() })
+		err = cmd.Wait()
+		stop()
+	}
+	var cpu time.Duration
+	res.PeakRSSMB, cpu, _ = readRusage(usage)
+	res.CPUSeconds = cpu.Seconds()
+	var c copyResult
+	if err == nil {
+		err = json.Unmarshal([]byte(out.String()), &c)
+	}
+	if err != nil {
+		res.Error = fmt.Sprintf("duckdb alone: %v: %s", err, strings.TrimSpace(stderr.String()))
+		return res
+	}
+	res.Seconds = c.Insert + c.Commit
+	res.RecordsPS = float64(res.Records) / res.Seconds
+	res.PagesPS = float64(res.Pages) / res.Seconds
+	res.Phases = &pipeline.Phases{Load: c.Insert, Commit: c.Commit}
+	fmt.Fprintf(os.Stderr, "duckdb alone: %d rows of the %s run's tables stored in %.2fs (insert %.2fs, commit %.2fs), peak RSS %.1f MB\n",
+		c.Rows, run.Mode, res.Seconds, c.Insert, c.Commit, res.PeakRSSMB)
+	return res
+}
+
+const duckdbCopyFlag = "-duckdb-copy"
+
+// copyResult is what duckdbCopyMain prints.
+type copyResult struct {
+	Rows           int64
+	Insert, Commit float64 // seconds
+}
+
+// duckdbCopyMain is "bench -duckdb-copy SRC DATASET DST": it copies
+// DATASET's tables of the DuckDB file SRC into the new file DST (see
+// duckdbAlone) and prints a copyResult as JSON. It returns the exit code.
+func duckdbCopyMain(args []string) int {
+	if len(args) != 3 {
+		fmt.Fprintln(os.Stderr, "usage: bench -duckdb-copy SRC DATASET DST")
+		return 2
+	}
+	src, dataset, dst := args[0], args[1], args[2]
 	q := url.Values{}
 	for _, s := range duckdb.FileSettings {
 		q.Set(s.Name, s.Value)
 	}
+	ctx := context.Background()
 	db, err := sql.Open("duckdb", dst+"?"+q.Encode())
 	if err != nil {
-		res.Error = err.Error()
-		return res
+		fmt.Fprintln(os.Stderr, err)
+		return 1
 	}
-	defer os.Remove(dst)
 	defer db.Close()
 	conn, err := db.Conn(ctx)
 	if err != nil {
-		res.Error = err.Error()
-		return res
+		fmt.Fprintln(os.Stderr, err)
+		return 1
 	}
 	defer conn.Close()
-	var rows int64
-	insert, commit, err := copyDataset(ctx, conn, run.db, run.dataset, &rows)
-	if err != nil {
-		res.Error = "duckdb alone: " + err.Error()
-		return res
+	var c copyResult
+	if c.Insert, c.Commit, err = copyDataset(ctx, conn, src, dataset, &c.Rows); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
 	}
-	res.Seconds = insert + commit
-	res.RecordsPS = float64(res.Records) / res.Seconds
-	res.PagesPS = float64(res.Pages) / res.Seconds
-	res.Phases = &pipeline.Phases{Load: insert, Commit: commit}
-	fmt.Fprintf(os.Stderr, "duckdb alone: %d rows of the %s run's tables stored in %.2fs (insert %.2fs, commit %.2fs)\n",
-		rows, run.Mode, res.Seconds, insert, commit)
-	return res
+	b, _ := json.Marshal(c)
+	fmt.Println(string(b))
+	return 0
 }
 
 // copyDataset creates dataset's tables of the database file src in conn's

@@ -101,8 +101,13 @@ type Report struct {
 }
 
 func main() {
-	if len(os.Args) > 1 && os.Args[1] == rssExecFlag {
-		os.Exit(rssExec(os.Args[2:]))
+	if len(os.Args) > 1 {
+		switch os.Args[1] {
+		case rssExecFlag:
+			os.Exit(rssExec(os.Args[2:]))
+		case duckdbCopyFlag:
+			os.Exit(duckdbCopyMain(os.Args[2:]))
+		}
 	}
 	// The mock API and the floor client run in this process: they get the
 	// garbage collector settings restload runs with.
