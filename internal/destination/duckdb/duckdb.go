@@ -207,7 +207,8 @@ func (d *DuckDB) Begin(ctx context.Context) (destination.Tx, error) {
 func (d *DuckDB) Count(ctx context.Context, table string) (int64, error) {
 	var n int64
 	if err := d.db.QueryRowContext(ctx, "SELECT count(*) FROM "+d.sql.Table(table)).Scan(&n); err != nil {
-		if msg := err.Error(); strings.Contains(msg, "Catalog Error") && strings.Contains(msg, "does not exist") {
+		var de *duckdb.Error
+		if errors.As(err, &de) && de.Type == duckdb.ErrorTypeCatalog && strings.Contains(de.Msg, "does not exist") {
 			err = destination.ErrNoTable
 		}
 		return 0, d.sql.Errorf(table, "count", err)
