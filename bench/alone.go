@@ -35,23 +35,9 @@ func duckdbAlone(ctx context.Context, run Result) Result {
 		res.Error = err.Error()
 		return res
 	}
-	cmd, usage, err := rssCommand(self, []string{duckdbCopyFlag, run.db, run.dataset, dst})
-	if err != nil {
-		res.Error = err.Error()
-		return res
-	}
 	var out, stderr strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &stderr
-	err = cmd.Start()
-	cmd.ExtraFiles[0].Close()
-	if err == nil {
-		stop := context.AfterFunc(ctx, func() { _ = cmd.Process.Kill() })
-		err = cmd.Wait()
-		stop()
-	}
-	var cpu time.Duration
-	res.PeakRSSMB, cpu, _ = readRusage(usage)
-	res.CPUSeconds = cpu.Seconds()
+	m, err := runMeasured(ctx, self, []string{duckdbCopyFlag, run.db, run.dataset, dst}, nil, &out, &stderr)
+	res.PeakRSSMB, res.CPUSeconds = m.rssMB, m.cpu
 	var c copyResult
 	if err == nil {
 		err = json.Unmarshal([]byte(out.String()), &c)
@@ -104,7 +90,7 @@ func duckdbCopyMain(args []string) int {
 	}
 	defer conn.Close()
 	var c copyResult
-	if c.Insert, c.Commit, err = copyDataset(ctx, conn, src, dataset, &c.Rows); err != nil {
+	if c.Rows, c.Insert, c.Commit, err = copyDataset(ctx, conn, src, dataset); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
@@ -114,56 +100,57 @@ func duckdbCopyMain(args []string) int {
 }
 
 // copyDataset creates dataset's tables of the database file src in conn's
-// database, then times copying their rows in one transaction and its
-// commit.
-func copyDataset(ctx context.Context, conn *sql.Conn, src, dataset string, rows *int64) (insert, commit float64, err error) {
+// database, then copies their rows in one transaction and commits. It
+// returns how many rows it copied and the seconds the copy and the commit
+// took.
+func copyDataset(ctx context.Context, conn *sql.Conn, src, dataset string) (rows int64, insert, commit float64, err error) {
 	lit := func(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 	ident := func(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
 	if _, err := conn.ExecContext(ctx, "ATTACH "+lit(src)+" AS src (READ_ONLY)"); err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
 	r, err := conn.QueryContext(ctx, "SELECT table_name FROM duckdb_tables() WHERE database_name = 'src' AND schema_name = ?", dataset)
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
 	var tables []string
 	for r.Next() {
 		var t string
 		if err := r.Scan(&t); err != nil {
 			r.Close()
-			return 0, 0, err
+			return 0, 0, 0, err
 		}
 		tables = append(tables, t)
 	}
 	r.Close()
 	if len(tables) == 0 {
-		return 0, 0, fmt.Errorf("no tables in dataset %s of %s", dataset, src)
+		return 0, 0, 0, fmt.Errorf("no tables in dataset %s of %s", dataset, src)
 	}
 	if _, err := conn.ExecContext(ctx, "CREATE SCHEMA "+ident(dataset)); err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
 	for _, t := range tables {
 		stmt := fmt.Sprintf("CREATE TABLE %s.%s AS SELECT * FROM src.%s.%s LIMIT 0", ident(dataset), ident(t), ident(dataset), ident(t))
 		if _, err := conn.ExecContext(ctx, stmt); err != nil {
-			return 0, 0, err
+			return 0, 0, 0, err
 		}
 	}
 	start := time.Now()
 	if _, err := conn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
 	for _, t := range tables {
 		stmt := fmt.Sprintf("INSERT INTO %s.%s SELECT * FROM src.%s.%s", ident(dataset), ident(t), ident(dataset), ident(t))
 		res, err := conn.ExecContext(ctx, stmt)
 		if err != nil {
-			return 0, 0, err
+			return 0, 0, 0, err
 		}
 		n, _ := res.RowsAffected()
-		*rows += n
+		rows += n
 	}
 	mid := time.Now()
 	if _, err := conn.ExecContext(ctx, "COMMIT"); err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
-	return mid.Sub(start).Seconds(), time.Since(mid).Seconds(), nil
+	return rows, mid.Sub(start).Seconds(), time.Since(mid).Seconds(), nil
 }

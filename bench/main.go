@@ -427,43 +427,22 @@ func runRestload(ctx context.Context, api *mockapi.Running, o options, tmp, dest
 	return res
 }
 
-type measure struct {
-	seconds float64
-	rssMB   float64
-	cpu     float64
-}
-
 // childStderr passes the restload runs' stderr through (-stderr).
 var childStderr bool
 
-// child runs the restload binary and measures its wall time and peak RSS.
+// child runs the restload binary and measures its wall time, CPU time and
+// peak RSS.
 func child(ctx context.Context, bin string, args []string) (measure, error) {
-	cmd, usage, err := rssCommand(bin, args)
-	if err != nil {
-		return measure{}, err
-	}
-	cmd.Env = append(os.Environ(),
+	env := append(os.Environ(),
 		"CLIENT_ID="+mockapi.DefaultClientID,
 		"CLIENT_SECRET="+mockapi.DefaultClientSecret,
 		"CLIENT_REFRESH_TOKEN="+mockapi.DefaultRefreshToken)
 	var stderr strings.Builder
-	cmd.Stdout = io.Discard
-	cmd.Stderr = &stderr
+	var errOut io.Writer = &stderr
 	if childStderr {
-		cmd.Stderr = io.MultiWriter(&stderr, os.Stderr)
+		errOut = io.MultiWriter(&stderr, os.Stderr)
 	}
-	start := time.Now()
-	err = cmd.Start()
-	cmd.ExtraFiles[0].Close() // the child has it
-	if err == nil {
-		stop := context.AfterFunc(ctx, func() { _ = cmd.Process.Kill() })
-		err = cmd.Wait()
-		stop()
-	}
-	m := measure{seconds: time.Since(start).Seconds()}
-	if rss, cpu, ok := readRusage(usage); ok {
-		m.rssMB, m.cpu = rss, cpu.Seconds()
-	}
+	m, err := runMeasured(ctx, bin, args, env, io.Discard, errOut)
 	if err != nil {
 		return m, fmt.Errorf("restload %s: %w: %s", strings.Join(args[:2], " "), err, strings.TrimSpace(stderr.String()))
 	}

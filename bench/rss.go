@@ -2,7 +2,9 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"syscall"
@@ -22,6 +24,10 @@ const rssExecFlag = "-rss-exec"
 // rssExec runs args and writes "maxrss-KiB user-ns system-ns" of it to file
 // descriptor 3. It returns the exit code to exit with.
 func rssExec(args []string) int {
+	if len(args) == 0 {
+		fmt.Fprintln(os.Stderr, "usage: bench -rss-exec PROGRAM [ARGS...]")
+		return 2
+	}
 	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	// Do not outlive the bench when it is killed.
@@ -39,28 +45,41 @@ func rssExec(args []string) int {
 	return cmd.ProcessState.ExitCode()
 }
 
-// rssCommand is the command that runs bin with args through rssExec; read
-// its report with readRusage once it has finished.
-func rssCommand(bin string, args []string) (*exec.Cmd, *os.File, error) {
+type measure struct {
+	seconds float64
+	rssMB   float64
+	cpu     float64
+}
+
+// runMeasured runs bin with args through rssExec, with env (nil: the
+// bench's own) and its output going to stdout and stderr, and measures its
+// wall time, CPU time and peak RSS. The end of ctx kills it.
+func runMeasured(ctx context.Context, bin string, args, env []string, stdout, stderr io.Writer) (measure, error) {
 	self, err := os.Executable()
 	if err != nil {
-		return nil, nil, err
+		return measure{}, err
 	}
 	r, w, err := os.Pipe()
 	if err != nil {
-		return nil, nil, err
+		return measure{}, err
 	}
-	cmd := exec.Command(self, append([]string{rssExecFlag, bin}, args...)...)
-	cmd.ExtraFiles = []*os.File{w}
-	return cmd, r, nil
-}
-
-// readRusage reads rssExec's report: peak RSS in MB and CPU time.
-func readRusage(r *os.File) (rssMB float64, cpu time.Duration, ok bool) {
 	defer r.Close()
-	var kib, user, sys int64
-	if _, err := fmt.Fscan(bufio.NewReader(r), &kib, &user, &sys); err != nil {
-		return 0, 0, false
+	cmd := exec.Command(self, append([]string{rssExecFlag, bin}, args...)...)
+	cmd.Env, cmd.Stdout, cmd.Stderr = env, stdout, stderr
+	cmd.ExtraFiles = []*os.File{w}
+	start := time.Now()
+	err = cmd.Start()
+	w.Close() // the child has it
+	if err == nil {
+		stop := context.AfterFunc(ctx, func() { _ = cmd.Process.Kill() })
+		err = cmd.Wait()
+		stop()
 	}
-	return float64(kib) / 1024, time.Duration(user + sys), true
+	m := measure{seconds: time.Since(start).Seconds()}
+	// rssExec's report: peak RSS in KiB, user and system CPU time in ns.
+	var kib, user, sys int64
+	if _, serr := fmt.Fscan(bufio.NewReader(r), &kib, &user, &sys); serr == nil {
+		m.rssMB, m.cpu = float64(kib)/1024, time.Duration(user+sys).Seconds()
+	}
+	return m, err
 }
