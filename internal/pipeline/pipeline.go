@@ -210,7 +210,7 @@ func Run(ctx context.Context, p *config.Pipeline, opts Options) (*Summary, error
 		loading(opts.Observer, s.Manifest.LoadID)
 		res, err := load.Package(ctx, dest, s)
 		if err != nil {
-			return sum, fmt.Errorf("pending package %s: %w", s.Manifest.LoadID, err)
+			return sum, fmt.Errorf("pending package %s (%s): %w", s.Manifest.LoadID, s.Dir, err)
 		}
 		sum.Pending = append(sum.Pending, res.LoadID)
 	}

@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -120,7 +121,9 @@ func (p *Package) Writer(table string) (*TableWriter, error) {
 }
 
 // Parts returns how many parts of table's rows were begun (by this
-// process, or on disk for a package found by Pending).
+// process, or, for a package found by Pending, as many as the highest part
+// on disk says: a part missing below it is an error when the rows are
+// read, not the end of them).
 func (p *Package) Parts(table string) int {
 	p.mu.Lock()
 	n, ok := p.parts[table]
@@ -128,11 +131,33 @@ func (p *Package) Parts(table string) int {
 	if ok {
 		return n
 	}
-	for n = 0; ; n++ {
-		if _, _, err := p.openPart(table, n, false); err != nil {
-			return n
+	entries, _ := os.ReadDir(filepath.Join(p.Dir, "tables"))
+	for _, e := range entries {
+		for _, c := range readCodecs {
+			if k, ok := partOf(e.Name(), table, c); ok {
+				n = max(n, k+1)
+			}
 		}
 	}
+	return n
+}
+
+// partOf tells which part of table the file name is, if it is one written
+// with c (see partPath).
+func partOf(name, table string, c codec) (int, bool) {
+	rest, ok := strings.CutSuffix(name, c.ext)
+	if !ok {
+		return 0, false
+	}
+	if rest == table {
+		return 0, true
+	}
+	num, ok := strings.CutPrefix(rest, table+"~")
+	if !ok {
+		return 0, false
+	}
+	k, err := strconv.Atoi(num)
+	return k, err == nil && k > 0
 }
 
 // partPath is where part k of table's rows is kept: the first part has
@@ -146,19 +171,11 @@ func (p *Package) partPath(table string, k int, c codec) string {
 	return filepath.Join(p.Dir, "tables", fmt.Sprintf("%s~%d%s", table, k, c.ext))
 }
 
-// openPart opens part k of table, whichever codec wrote it (only
-// checking that it exists unless open); the error wraps os.ErrNotExist
-// when there is none.
-func (p *Package) openPart(table string, k int, open bool) (*os.File, codec, error) {
+// openPart opens part k of table, whichever codec wrote it; the error
+// wraps os.ErrNotExist when there is none.
+func (p *Package) openPart(table string, k int) (*os.File, codec, error) {
 	for _, c := range readCodecs {
-		path := p.partPath(table, k, c)
-		if !open {
-			if _, err := os.Stat(path); err == nil {
-				return nil, c, nil
-			}
-			continue
-		}
-		f, err := os.Open(path)
+		f, err := os.Open(p.partPath(table, k, c))
 		if errors.Is(err, os.ErrNotExist) {
 			continue
 		}
@@ -332,13 +349,11 @@ type RowSource struct {
 	done     bool
 }
 
-// open opens the next part that exists, or ends the rows.
+// open opens the next part, or ends the rows after the last. A part
+// missing in between is an error: its rows would be lost.
 func (s *RowSource) open() error {
-	for ; s.part < s.to; s.part++ {
-		f, c, err := s.p.openPart(s.table, s.part, true)
-		if errors.Is(err, os.ErrNotExist) {
-			continue
-		}
+	if s.part < s.to {
+		f, c, err := s.p.openPart(s.table, s.part)
 		if err != nil {
 			return fmt.Errorf("spool: %w", err)
 		}
