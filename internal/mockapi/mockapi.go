@@ -102,6 +102,30 @@ type Options struct {
 	// on every retry. 0 means DefaultMaxFaultStreak.
 	MaxFaultStreak int
 
+	// BodyFault, when set, is one of BodyFaults: a response that goes
+	// wrong after the request was accepted (a cut or reset body, a stall,
+	// a trickle, a redirect to another host, a huge Content-Length, a
+	// gzip bomb). It is served on authenticated data requests drawn by
+	// BodyFaultEvery and BodyFaultPage, MaxFaultStreak times in a row at
+	// most for the same request.
+	BodyFault string
+	// BodyFaultEvery draws every Nth request that BodyFaultPage lets
+	// through (<= 0 means every one).
+	BodyFaultEvery int
+	// BodyFaultPage, when > 0, limits the body fault to requests for
+	// this page (1-based; for sigma, the token's offset / limit + 1).
+	BodyFaultPage int
+	// TrickleInterval is the wait between bytes of a trickle
+	// (<= 0 means DefaultTrickleInterval).
+	TrickleInterval time.Duration
+	// GzipBombBytes is what a gzip bomb expands to (<= 0 means
+	// DefaultGzipBombBytes), rounded up to a MiB.
+	GzipBombBytes int
+	// RedirectURL is where redirect faults send requests (scheme and
+	// host, e.g. "http://127.0.0.2:8081"). Start opens a second listener
+	// and sets it when BodyFault is redirect and RedirectURL is "".
+	RedirectURL string
+
 	// ShiftRecords simulates records being inserted at the head of the list
 	// while a client pages: every page after the first starts Shift records
 	// earlier than it nominally would (page p >= 2 of an analytics walk is
@@ -140,7 +164,7 @@ func (o Options) Validate() error {
 	if o.RateLimitEvery < 0 || o.FaultEvery < 0 || o.MaxFaultStreak < 0 || o.Latency < 0 {
 		return fmt.Errorf("mockapi: RateLimitEvery, FaultEvery, MaxFaultStreak and Latency must not be negative")
 	}
-	return nil
+	return o.validateBodyFault()
 }
 
 // Stats counts what a Server has answered. Values are read atomically, one
@@ -156,6 +180,8 @@ type Stats struct {
 	// Unauthorized counts data requests rejected for a missing, unknown or
 	// expired token (they are not counted in DataRequests).
 	Unauthorized int64
+	// ServedBodyFaults counts data requests answered with a body fault.
+	ServedBodyFaults int64
 }
 
 // Server is the mock API as an http.Handler. It is safe for concurrent use.
@@ -181,6 +207,11 @@ type Server struct {
 
 	streakMu sync.Mutex
 	streaks  map[string]int // request -> injected faults in a row
+
+	bodyCandidates, servedBodyFaults atomic.Int64
+
+	otherMu      sync.Mutex
+	otherHeaders []http.Header // requests that reached the other host
 }
 
 var _ http.Handler = (*Server)(nil)
@@ -228,6 +259,12 @@ func New(opts Options) *Server {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.TrickleInterval <= 0 {
+		opts.TrickleInterval = DefaultTrickleInterval
+	}
+	if opts.GzipBombBytes <= 0 {
+		opts.GzipBombBytes = DefaultGzipBombBytes
+	}
 	s := &Server{
 		opts:         opts,
 		sigma:        opts.Flavor == FlavorSigma,
@@ -257,6 +294,8 @@ func (s *Server) Stats() Stats {
 		Served429:     s.served429.Load(),
 		Served5xx:     s.served5xx.Load(),
 		Unauthorized:  s.unauthorized.Load(),
+
+		ServedBodyFaults: s.servedBodyFaults.Load(),
 	}
 }
 
@@ -310,6 +349,12 @@ func (s *Server) Record(resource string, i int) map[string]any {
 
 // ServeHTTP routes a request to the token endpoint or a resource list.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.serve(w, r, true)
+}
+
+// serve routes a request; faults says whether body faults may be served
+// (not on the other host of a redirect).
+func (s *Server) serve(w http.ResponseWriter, r *http.Request, faults bool) {
 	rest, ok := strings.CutPrefix(r.URL.Path, "/v2/")
 	if !ok {
 		writeError(w, http.StatusNotFound, "not_found", "no route for "+r.URL.Path)
@@ -334,7 +379,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusMethodNotAllowed, "method_not_allowed", "use GET")
 		return
 	}
-	s.serveList(w, r, res)
+	s.serveList(w, r, res, faults)
 }
 
 func writeJSON(w http.ResponseWriter, status int, body []byte) {
@@ -452,7 +497,7 @@ func (s *Server) authorized(r *http.Request) bool {
 // been faulted MaxFaultStreak times in a row. A request served normally
 // starts its streak again.
 func (s *Server) faultAgain(r *http.Request, drawn bool) bool {
-	if s.opts.RateLimitEvery <= 0 && s.opts.FaultEvery <= 0 {
+	if s.opts.RateLimitEvery <= 0 && s.opts.FaultEvery <= 0 && s.opts.BodyFault == "" {
 		return false
 	}
 	key := r.URL.RequestURI()
@@ -466,7 +511,7 @@ func (s *Server) faultAgain(r *http.Request, drawn bool) bool {
 	return true
 }
 
-func (s *Server) serveList(w http.ResponseWriter, r *http.Request, res int) {
+func (s *Server) serveList(w http.ResponseWriter, r *http.Request, res int, faults bool) {
 	if !s.authorized(r) {
 		s.unauthorized.Add(1)
 		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
@@ -487,8 +532,9 @@ func (s *Server) serveList(w http.ResponseWriter, r *http.Request, res int) {
 
 	rateLimit := s.opts.RateLimitEvery > 0 && (n-1)%int64(s.opts.RateLimitEvery) >= int64(s.opts.RateLimitEvery-s.opts.BurstLen)
 	fault := s.opts.FaultEvery > 0 && n%int64(s.opts.FaultEvery) == 0
-	if !s.faultAgain(r, rateLimit || fault) {
-		rateLimit, fault = false, false
+	bodyFault := faults && !rateLimit && !fault && s.bodyFaultDrawn(s.pageOf(r))
+	if !s.faultAgain(r, rateLimit || fault || bodyFault) {
+		rateLimit, fault, bodyFault = false, false, false
 	}
 	if rateLimit {
 		s.served429.Add(1)
@@ -525,10 +571,18 @@ func (s *Server) serveList(w http.ResponseWriter, r *http.Request, res int) {
 			s.serveBareList(r.Context(), w, res)
 			return
 		}
-		s.serveSigmaPage(w, q.Get("page"), res, limit)
+		s.serveSigmaPage(w, r, q.Get("page"), res, limit, bodyFault)
 		return
 	}
-	s.serveAnalyticsPage(w, q.Get("page"), res, limit)
+	s.serveAnalyticsPage(w, r, q.Get("page"), res, limit, bodyFault)
+}
+
+// writePage writes a list page, with the body fault when fault is set.
+func (s *Server) writePage(w http.ResponseWriter, r *http.Request, body []byte, fault bool) {
+	if fault && s.writeFaulty(w, r, body) {
+		return
+	}
+	writeJSON(w, http.StatusOK, body)
 }
 
 // window returns the records [start, end) served for a page whose nominal
@@ -544,7 +598,7 @@ func (s *Server) window(res, nominal, limit int) (start, end int) {
 	return start, min(start+limit, count)
 }
 
-func (s *Server) serveAnalyticsPage(w http.ResponseWriter, pageStr string, res, limit int) {
+func (s *Server) serveAnalyticsPage(w http.ResponseWriter, r *http.Request, pageStr string, res, limit int, fault bool) {
 	page := 1
 	if pageStr != "" {
 		v, err := strconv.Atoi(pageStr)
@@ -576,7 +630,7 @@ func (s *Server) serveAnalyticsPage(w http.ResponseWriter, pageStr string, res, 
 		b = append(b, "null"...)
 	}
 	b = append(b, '}')
-	writeJSON(w, http.StatusOK, b)
+	s.writePage(w, r, b, fault)
 	putBuf(bp, b)
 }
 
@@ -602,7 +656,7 @@ func (s *Server) parsePageToken(res int, tok string) (int, bool) {
 	return off, true
 }
 
-func (s *Server) serveSigmaPage(w http.ResponseWriter, tok string, res, limit int) {
+func (s *Server) serveSigmaPage(w http.ResponseWriter, r *http.Request, tok string, res, limit int, fault bool) {
 	nominal := 0
 	if tok != "" {
 		off, ok := s.parsePageToken(res, tok)
@@ -628,7 +682,7 @@ func (s *Server) serveSigmaPage(w http.ResponseWriter, tok string, res, limit in
 		b = append(b, "null"...)
 	}
 	b = append(b, '}')
-	writeJSON(w, http.StatusOK, b)
+	s.writePage(w, r, b, fault)
 	putBuf(bp, b)
 }
 
