@@ -31,7 +31,7 @@ type Running struct {
 	closeErr  error
 	stopWatch chan struct{}
 
-	ln       net.Listener
+	ln net.Listener
 
 	connMu   sync.Mutex
 	newConns map[net.Conn]struct{} // accepted connections that have not sent a request yet
