@@ -42,6 +42,9 @@ const (
 	DefaultMaxDelay      = 60 * time.Second
 	// DefaultTimeout is Client.Timeout when the file does not set it.
 	DefaultTimeout = 60 * time.Second
+	// DefaultIdleReadTimeout is Client.IdleReadTimeout when the file does
+	// not set it.
+	DefaultIdleReadTimeout = 30 * time.Second
 )
 
 // DefaultRetryStatusCodes are the HTTP statuses retried by default.
@@ -162,6 +165,9 @@ func (p *Pipeline) applyDefaults() {
 	c := &p.Source.Client
 	if c.Timeout == 0 {
 		c.Timeout = Duration(DefaultTimeout)
+	}
+	if c.IdleReadTimeout == 0 {
+		c.IdleReadTimeout = Duration(DefaultIdleReadTimeout)
 	}
 	defaultAuth(c.Auth)
 	if c.Paginator != nil {

@@ -56,9 +56,14 @@ type Client struct {
 	Headers   map[string]string `yaml:"headers"`
 	Auth      *Auth             `yaml:"auth"`
 	Paginator *Paginator        `yaml:"paginator"`
-	// Timeout is not in dlt: each request times out after it. Load sets
-	// it to DefaultTimeout (60s) when the file leaves it out.
+	// Timeout is not in dlt: each attempt of a request, headers and body,
+	// times out after it and is retried. Load sets it to DefaultTimeout
+	// (60s) when the file leaves it out.
 	Timeout Duration `yaml:"timeout"`
+	// IdleReadTimeout is not in dlt: an attempt whose body sends no byte
+	// for this long is cut and retried. Load sets it to
+	// DefaultIdleReadTimeout (30s) when the file leaves it out.
+	IdleReadTimeout Duration `yaml:"idle_read_timeout"`
 }
 
 // Auth configures how requests are authenticated. Type selects which of the
@@ -255,6 +260,35 @@ type Limits struct {
 	// the paginator knows how many there are (page_number or offset with a
 	// total); nil means DefaultPrefetch, 1 one page at a time.
 	Prefetch *int `yaml:"prefetch"`
+	// MaxResponseBytes caps a response body, decompressed; nil means
+	// DefaultMaxResponseBytes.
+	MaxResponseBytes *int64 `yaml:"max_response_bytes"`
+	// MaxPages stops a resource with an error after this many pages (for
+	// a child resource, per parent record); nil means DefaultMaxPages.
+	MaxPages *int `yaml:"max_pages"`
+}
+
+// Defaults of Limits.MaxResponseBytes (256 MiB) and Limits.MaxPages.
+const (
+	DefaultMaxResponseBytes = 256 << 20
+	DefaultMaxPages         = 100000
+)
+
+// ResponseBytes returns l.MaxResponseBytes, or DefaultMaxResponseBytes when
+// l or it is nil.
+func (l *Limits) ResponseBytes() int64 {
+	if l == nil || l.MaxResponseBytes == nil {
+		return DefaultMaxResponseBytes
+	}
+	return *l.MaxResponseBytes
+}
+
+// Pages returns l.MaxPages, or DefaultMaxPages when l or it is nil.
+func (l *Limits) Pages() int {
+	if l == nil || l.MaxPages == nil {
+		return DefaultMaxPages
+	}
+	return *l.MaxPages
 }
 
 // DefaultPrefetch is Limits.Prefetch when the file leaves it out.

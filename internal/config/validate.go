@@ -111,6 +111,9 @@ func (v *validator) client(c *Client, path string) {
 	if c.Timeout < 0 {
 		v.errorf(path+".timeout", "must not be negative")
 	}
+	if c.IdleReadTimeout < 0 {
+		v.errorf(path+".idle_read_timeout", "must not be negative")
+	}
 	if c.Auth != nil {
 		v.auth(c.Auth, path+".auth")
 	}
@@ -507,6 +510,12 @@ func (v *validator) limits(l *Limits) {
 	}
 	if l.Prefetch != nil && *l.Prefetch < 1 {
 		v.errorf("limits.prefetch", "want at least 1 (1 fetches one page at a time)")
+	}
+	if l.MaxResponseBytes != nil && *l.MaxResponseBytes < 1 {
+		v.errorf("limits.max_response_bytes", "want at least 1 (bytes)")
+	}
+	if l.MaxPages != nil && *l.MaxPages < 1 {
+		v.errorf("limits.max_pages", "want at least 1")
 	}
 }
 

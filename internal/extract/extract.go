@@ -28,13 +28,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
 	"sync"
-	"sync/atomic"
 
 	"github.com/restload/restload/internal/config"
 	"github.com/restload/restload/internal/httpclient"
@@ -42,10 +40,12 @@ import (
 	"github.com/restload/restload/internal/response"
 )
 
-// Doer sends one request. *httpclient.Client implements it: it retries,
-// rate-limits and authenticates, and returns the final response.
+// Doer sends one request and reads its body. *httpclient.Client
+// implements it: it retries (a failed body read too), rate-limits,
+// authenticates, bounds the body's size and time, and returns the final
+// response with its body.
 type Doer interface {
-	Do(ctx context.Context, req *http.Request) (*http.Response, error)
+	DoRead(ctx context.Context, req *http.Request) (*http.Response, []byte, error)
 }
 
 // Redactor hides secrets in URLs and text put into errors and logs.
@@ -95,10 +95,6 @@ type Extractor struct {
 	// one page at a time. The HTTP client's per-host limits still bound
 	// the requests in flight across resources.
 	Prefetch int
-
-	// bodySize is the size of the last body read, the first guess at the
-	// next one's when the response does not say (chunked encoding).
-	bodySize atomic.Int64
 }
 
 // Error is an extraction failure: which resource, which page, which URL.
@@ -328,7 +324,7 @@ func (w *walk) handle(ctx context.Context, req *request, page int, resp *paginat
 		return false, nil
 	}
 	if x.MaxPages > 0 && page >= x.MaxPages {
-		return false, x.pageErr(r, req, page, fmt.Errorf("stopped after %d pages (max pages)", x.MaxPages))
+		return false, x.pageErr(r, req, page, fmt.Errorf("stopped after %d pages (limits.max_pages); raise limits.max_pages if the API has more", x.MaxPages))
 	}
 	return true, nil
 }
@@ -364,7 +360,7 @@ func (x *Extractor) fetch(ctx context.Context, r Resource, req *request, page in
 	if err != nil {
 		return nil, false, x.pageErr(r, req, page, err)
 	}
-	hresp, err := x.Client.Do(ctx, hreq)
+	hresp, body, err := x.Client.DoRead(ctx, hreq)
 	var se *httpclient.StatusError
 	if errors.As(err, &se) {
 		if act := matchAction(r.Endpoint.ResponseActions, se.StatusCode, se.Content); act != "" {
@@ -374,11 +370,6 @@ func (x *Extractor) fetch(ctx context.Context, r Resource, req *request, page in
 	}
 	if err != nil {
 		return nil, false, x.pageErr(r, req, page, err)
-	}
-	defer hresp.Body.Close()
-	body, err := x.readBody(hresp)
-	if err != nil {
-		return nil, false, x.pageErr(r, req, page, fmt.Errorf("read response: %w", err))
 	}
 	if act := matchAction(r.Endpoint.ResponseActions, hresp.StatusCode, body); act != "" {
 		x.logger().Info("response ignored by response_actions", "resource", r.Name, "page", page, "status", hresp.StatusCode)
@@ -396,37 +387,6 @@ func (x *Extractor) fetch(ctx context.Context, r Resource, req *request, page in
 		return nil, false, x.pageErr(r, req, page, fmt.Errorf("response is not JSON (Content-Type %q): %w; body starts: %s", ct, err, x.snippet(body)))
 	}
 	return resp, false, nil
-}
-
-// maxBodyGuess caps the buffer allocated up front for a body of unknown
-// size.
-const maxBodyGuess = 4 << 20
-
-// readBody reads the whole body into one buffer sized from Content-Length
-// or, failing that, from the previous body, so that a page is not copied
-// over and over while the buffer grows.
-func (x *Extractor) readBody(hresp *http.Response) ([]byte, error) {
-	size := hresp.ContentLength
-	if size < 0 {
-		size = min(x.bodySize.Load()+x.bodySize.Load()/8, maxBodyGuess)
-	}
-	// One byte over the expected size, so that the read that finds the
-	// end does not grow the buffer.
-	buf := make([]byte, 0, max(size+1, 512))
-	for {
-		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)]
-		}
-		n, err := hresp.Body.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
-		if err == io.EOF {
-			x.bodySize.Store(int64(len(buf)))
-			return buf, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-	}
 }
 
 func (x *Extractor) snippet(body []byte) string {

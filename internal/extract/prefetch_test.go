@@ -210,7 +210,7 @@ func TestPrefetchMatchesPageByPage(t *testing.T) {
 		},
 		maxPages:  5,
 		wantPages: 5,
-		wantErr:   "resource items: page 5: GET /items?page=5: stopped after 5 pages (max pages)",
+		wantErr:   "resource items: page 5: GET /items?page=5: stopped after 5 pages (limits.max_pages); raise limits.max_pages if the API has more",
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -157,6 +158,19 @@ type Client struct {
 	Sleep func(ctx context.Context, d time.Duration) error
 	// Now is the clock for Retry-After dates and slowdowns; nil is time.Now.
 	Now func() time.Time
+	// Timeout bounds each attempt, from sending the request to the end of
+	// its body (for Do, until the body is closed); 0 means none beyond
+	// HTTP's. An attempt that runs out is retried.
+	Timeout time.Duration
+	// IdleReadTimeout bounds the wait for each next byte of a body that
+	// DoRead reads (0: none); an attempt that runs out is retried.
+	IdleReadTimeout time.Duration
+	// MaxBodyBytes caps a body DoRead reads, decompressed; 0 means
+	// DefaultMaxBodyBytes.
+	MaxBodyBytes int64
+
+	// bodyHint is the size of the last body DoRead read.
+	bodyHint atomic.Int64
 
 	hostsMu sync.Mutex
 	hosts   map[string]*hostState
@@ -231,8 +245,16 @@ const (
 //
 // A request with a body must have GetBody set (http.NewRequest sets it for
 // the usual body types) to be retried. Do blocks while the host's
-// concurrency or rate limit is reached.
+// concurrency or rate limit is reached. Client.Timeout keeps running while
+// the caller reads the body; DoRead reads it within the attempt, and so
+// retries a body that fails.
 func (c *Client) Do(ctx context.Context, req *http.Request) (*http.Response, error) {
+	resp, _, err := c.send(ctx, req, false)
+	return resp, err
+}
+
+// send is Do, and DoRead when read is set.
+func (c *Client) send(ctx context.Context, req *http.Request, read bool) (*http.Response, []byte, error) {
 	hc := c.HTTP
 	if hc == nil {
 		hc = http.DefaultClient
@@ -248,61 +270,95 @@ func (c *Client) Do(ctx context.Context, req *http.Request) (*http.Response, err
 		}
 		return &RequestError{Method: req.Method, URL: redURL, Attempts: attempts, Err: c.Redactor.Error(err)}
 	}
+	// retry logs a failed attempt and waits before the next; a non-nil
+	// result ends the request.
+	retry := func(attempt int, resp *http.Response, msg string, attr slog.Attr) error {
+		d := c.Policy.wait(attempt, resp, c.now())
+		notifyRetry(ctx)
+		c.logger().LogAttrs(ctx, slog.LevelWarn, msg,
+			slog.String("method", req.Method), slog.String("url", redURL), attr,
+			slog.Int("attempt", attempt+1), slog.Duration("wait", d))
+		if err := c.sleep(ctx, d); err != nil {
+			return fail(attempt+1, err)
+		}
+		return nil
+	}
 	for attempt := 0; ; attempt++ {
-		r := req.WithContext(ctx)
+		actx, cancel := c.attempt(ctx)
+		r := req.WithContext(actx)
 		if attempt > 0 && req.Body != nil && req.Body != http.NoBody {
 			if req.GetBody == nil {
-				return nil, fail(attempt, errors.New("cannot retry: request body is not replayable (GetBody is nil)"))
+				cancel(nil)
+				return nil, nil, fail(attempt, errors.New("cannot retry: request body is not replayable (GetBody is nil)"))
 			}
 			body, err := req.GetBody()
 			if err != nil {
-				return nil, fail(attempt, fmt.Errorf("replaying request body: %w", err))
+				cancel(nil)
+				return nil, nil, fail(attempt, fmt.Errorf("replaying request body: %w", err))
 			}
 			r.Body = body
 		}
 		if err := host.acquire(ctx, c.now()); err != nil {
-			return nil, fail(attempt, err)
+			cancel(nil)
+			return nil, nil, fail(attempt, err)
 		}
 		resp, err := hc.Do(r)
 		host.release()
 
 		retries := attempt < c.Policy.MaxRetries
 		if err != nil {
+			err = attemptErr(ctx, actx, err)
+			cancel(nil)
 			if ctx.Err() != nil {
-				return nil, fail(attempt+1, ctx.Err())
+				return nil, nil, fail(attempt+1, ctx.Err())
 			}
 			if !retries || !retryableError(err) {
-				return nil, fail(attempt+1, err)
+				return nil, nil, fail(attempt+1, err)
 			}
-			d := c.Policy.wait(attempt, nil, c.now())
-			notifyRetry(ctx)
-			c.logger().LogAttrs(ctx, slog.LevelWarn, "request failed, retrying",
-				slog.String("method", req.Method), slog.String("url", redURL),
-				slog.String("error", c.Redactor.String(err.Error())),
-				slog.Int("attempt", attempt+1), slog.Duration("wait", d))
-			if err := c.sleep(ctx, d); err != nil {
-				return nil, fail(attempt+1, err)
+			if err := retry(attempt, nil, "request failed, retrying", slog.String("error", c.Redactor.String(err.Error()))); err != nil {
+				return nil, nil, err
 			}
 			continue
 		}
 		if resp.StatusCode == http.StatusTooManyRequests {
 			host.throttled(c.now())
 		}
+		if resp.StatusCode < 400 && !read {
+			resp.Body = &cancelBody{ReadCloser: resp.Body, cancel: cancel}
+			return resp, nil, nil
+		}
 		if resp.StatusCode < 400 {
-			return resp, nil
+			body, err := c.readBody(resp, cancel)
+			_ = resp.Body.Close()
+			err = attemptErr(ctx, actx, err)
+			cancel(nil)
+			if err == nil {
+				return resp, body, nil
+			}
+			if ctx.Err() != nil {
+				return nil, nil, fail(attempt+1, ctx.Err())
+			}
+			// Any failure to read the body is the transport's (or the
+			// attempt's timeout), retried as a connection error; only a body
+			// over the cap is not.
+			var tooLarge *BodyTooLargeError
+			if !retries || errors.As(err, &tooLarge) {
+				return nil, nil, fail(attempt+1, err)
+			}
+			if err := retry(attempt, nil, "reading response failed, retrying", slog.String("error", c.Redactor.String(err.Error()))); err != nil {
+				return nil, nil, err
+			}
+			continue
 		}
 		if !retries || !slices.Contains(c.Policy.StatusCodes, resp.StatusCode) {
-			return nil, c.statusError(req, redURL, resp, attempt+1)
+			se := c.statusError(req, redURL, resp, attempt+1)
+			cancel(nil)
+			return nil, nil, se
 		}
-		d := c.Policy.wait(attempt, resp, c.now())
 		drain(resp)
-		notifyRetry(ctx)
-		c.logger().LogAttrs(ctx, slog.LevelWarn, "retrying request",
-			slog.String("method", req.Method), slog.String("url", redURL),
-			slog.Int("status", resp.StatusCode),
-			slog.Int("attempt", attempt+1), slog.Duration("wait", d))
-		if err := c.sleep(ctx, d); err != nil {
-			return nil, fail(attempt+1, err)
+		cancel(nil)
+		if err := retry(attempt, resp, "retrying request", slog.Int("status", resp.StatusCode)); err != nil {
+			return nil, nil, err
 		}
 	}
 }

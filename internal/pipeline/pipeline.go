@@ -243,6 +243,8 @@ func Run(ctx context.Context, p *config.Pipeline, opts Options) (*Summary, error
 		return sum, fmt.Errorf("client.base_url: %w", err)
 	}
 	deps := &resourceDeps{base: hc, apiHost: apiHost, policy: httpclient.PolicyFromConfig(p.Retry), limits: limits(p.Limits), redactor: redactor, log: log, obs: opts.Observer}
+	deps.body = bodyLimits{timeout: time.Duration(p.Source.Client.Timeout), idle: time.Duration(p.Source.Client.IdleReadTimeout),
+		maxBytes: p.Limits.ResponseBytes()}
 	// One client, and so one token cache and one set of per-host limits,
 	// for every resource that uses the client's auth.
 	if deps.shared, err = deps.client(p.Source.Client.Auth); err != nil {

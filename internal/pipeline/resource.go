@@ -37,6 +37,15 @@ type resourceDeps struct {
 	log      *slog.Logger
 	obs      Observer
 	shared   *httpclient.Client
+	// body bounds each attempt of a data request.
+	body bodyLimits
+}
+
+// bodyLimits are client.timeout, client.idle_read_timeout and
+// limits.max_response_bytes.
+type bodyLimits struct {
+	timeout, idle time.Duration
+	maxBytes      int64
 }
 
 // client builds an HTTP client that authenticates with a.
@@ -50,11 +59,16 @@ func (d *resourceDeps) client(a *config.Auth) (*httpclient.Client, error) {
 		return nil, fmt.Errorf("auth: %w", err)
 	}
 	return &httpclient.Client{
-		HTTP:     &http.Client{Transport: rt, Timeout: d.base.Timeout, CheckRedirect: d.base.CheckRedirect},
+		// The attempt's deadline is Timeout below, which covers the body.
+		HTTP:     &http.Client{Transport: rt, CheckRedirect: d.base.CheckRedirect},
 		Policy:   d.policy,
 		Limits:   d.limits,
 		Logger:   d.log,
 		Redactor: d.redactor,
+
+		Timeout:         d.body.timeout,
+		IdleReadTimeout: d.body.idle,
+		MaxBodyBytes:    d.body.maxBytes,
 	}, nil
 }
 
@@ -454,7 +468,7 @@ func runNode(ctx context.Context, env *runEnv, n *node, parent map[string]any, p
 	}
 
 	x := &extract.Extractor{Client: n.client, Redactor: d.redactor, Logger: d.log.With("resource", r.Name),
-		Prefetch: env.p.Limits.PrefetchPages()}
+		Prefetch: env.p.Limits.PrefetchPages(), MaxPages: env.p.Limits.Pages()}
 	st, err := x.Run(ctx, extract.Resource{
 		Name: r.Name, BaseURL: env.p.Source.Client.BaseURL, Endpoint: n.endpoint,
 		Paginator: n.paginator, Headers: env.p.Source.Client.Headers, Bindings: b,
