@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -110,6 +111,9 @@ func mockAPICmd(g *globals) *cobra.Command {
 			defer api.Close()
 			fmt.Fprintf(g.stdout, "mock analytics API (%s flavor) serving on %s\ntoken endpoint %s\nclient_id=%s client_secret=%s refresh_token=%s\n",
 				flavor(o.Flavor), api.URL, api.TokenURL, mockapi.DefaultClientID, mockapi.DefaultClientSecret, mockapi.DefaultRefreshToken)
+			if api.OtherURL != "" {
+				fmt.Fprintf(g.stdout, "redirect faults go to %s\n", api.OtherURL)
+			}
 			<-cmd.Context().Done()
 			return nil
 		},
@@ -126,6 +130,12 @@ func mockAPICmd(g *globals) *cobra.Command {
 	f.StringVar(&o.RetryAfter, "retry-after", "1", "Retry-After header on 429s (seconds or HTTP date)")
 	f.IntVar(&o.FaultEvery, "fault-every", 0, "answer every Nth data request with a 5xx")
 	f.IntVar(&o.MaxFaultStreak, "max-fault-streak", mockapi.DefaultMaxFaultStreak, "fault the same request at most N times in a row (0: 3)")
+	f.StringVar(&o.BodyFault, "body-fault", "", "break data responses after their request: "+strings.Join(mockapi.BodyFaults, ", "))
+	f.IntVar(&o.BodyFaultEvery, "body-fault-every", 1, "serve the body fault on every Nth data request (of --body-fault-page's)")
+	f.IntVar(&o.BodyFaultPage, "body-fault-page", 0, "serve the body fault only on requests for this page (0: any page)")
+	f.DurationVar(&o.TrickleInterval, "trickle-interval", mockapi.DefaultTrickleInterval, "wait between the bytes of a trickle")
+	f.IntVar(&o.GzipBombBytes, "gzip-bomb-bytes", mockapi.DefaultGzipBombBytes, "what a gzip bomb expands to, in bytes")
+	f.StringVar(&o.RedirectURL, "redirect-to", "", "where redirect faults send requests (default: a second listener, on 127.0.0.2 when it can)")
 	f.BoolVar(&o.ShiftRecords, "shift", false, "shift records between pages (boundary records served twice)")
 	f.Int64Var(&o.Seed, "seed", 0, "data seed")
 	return c

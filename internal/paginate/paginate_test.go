@@ -450,3 +450,33 @@ func TestNewRejects(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseLinkHeader parses any Link header and follows its next link as
+// header_link does: nothing may panic or hang, and every URL returned is a
+// piece of the header.
+func FuzzParseLinkHeader(f *testing.F) {
+	for _, s := range []string{
+		`<https://a.test/x?page=2>; rel="next"; title="a, b; c", <https://a.test/x?page=1>; rel=prev`,
+		`<https://a.test/x?page=5>; REL="last next"`,
+		`</items?page=2>; rel=next`,
+		`<>; rel=next`,
+		`<a>; rel="next, <b>; rel=prev`,
+		`<<>>;;;,,,rel=;rel="";"`,
+		`<http://[::1]:80/%zz>; rel=next`,
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, h string) {
+		for rel, u := range ParseLinkHeader([]string{h, h}) {
+			if !strings.Contains(h, u) || !strings.Contains(strings.ToLower(h), rel) {
+				t.Fatalf("rel %q -> %q is not from the header %q", rel, u, h)
+			}
+		}
+		p := newHeaderLink(&config.Paginator{Type: "header_link"})
+		resp := &Response{StatusCode: 200, Header: http.Header{"Link": {h}}, URL: mustURL("http://api.test/items")}
+		if err := p.Update(resp); err == nil && p.HasNext() {
+			req := &Request{URL: mustURL("http://api.test/items")}
+			p.Next(req)
+		}
+	})
+}

@@ -39,7 +39,15 @@ func (e *SyntaxError) Error() string {
 // encoding/json scans each value twice, allocates every string, and grows
 // every map and slice one element at a time; Decode scans once, sizes
 // objects and arrays exactly and allocates each distinct key of a page once.
+//
+// Unlike encoding/json, and like Python's requests (so dlt), Decode reads a
+// body that starts with a byte-order mark: a UTF-8 one is skipped, and a
+// UTF-16 one (either byte order) makes the body UTF-16.
 func Decode(b []byte) (any, error) {
+	b, err := withoutBOM(b)
+	if err != nil {
+		return nil, err
+	}
 	d := decoder{b: b, s: string(b)}
 	d.skipSpace()
 	if d.i >= len(d.b) {
@@ -443,4 +451,32 @@ func (d *decoder) hex4() (rune, bool) {
 
 func isHex(c byte) bool {
 	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
+}
+
+// withoutBOM returns b without its leading byte-order mark, as UTF-8.
+func withoutBOM(b []byte) ([]byte, error) {
+	switch {
+	case len(b) >= 3 && b[0] == 0xef && b[1] == 0xbb && b[2] == 0xbf:
+		return b[3:], nil
+	case len(b) >= 2 && (b[0] == 0xff && b[1] == 0xfe || b[0] == 0xfe && b[1] == 0xff):
+		big := b[0] == 0xfe
+		b = b[2:]
+		if len(b)%2 != 0 {
+			return nil, &SyntaxError{Msg: "UTF-16 body (byte-order mark) of an odd length", Offset: int64(len(b) + 2)}
+		}
+		units := make([]uint16, len(b)/2)
+		for i := range units {
+			hi, lo := b[2*i], b[2*i+1]
+			if !big {
+				hi, lo = lo, hi
+			}
+			units[i] = uint16(hi)<<8 | uint16(lo)
+		}
+		out := make([]byte, 0, len(b)+len(b)/2)
+		for _, r := range utf16.Decode(units) {
+			out = utf8.AppendRune(out, r)
+		}
+		return out, nil
+	}
+	return b, nil
 }

@@ -32,7 +32,9 @@ var decodeCases = []string{
 	// errors
 	``, ` `, `{`, `[`, `[1,]`, `{"a"}`, `{"a":}`, `{"a":1,}`, `{a:1}`, `"abc`, "\"a\x01\"",
 	`"\x"`, `"\u12"`, `"\u12g4"`, `"\ud83d\uzzzz"`, `-`, `-a`, `1.`, `1.e3`, `1e`, `1e+`, `tru`, `nul`, `nope`,
-	`[1 2]`, `{"a":1 "b":2}`, `'a'`, "\ufeff{}", `]`, `}`,
+	`[1 2]`, `{"a":1 "b":2}`, `'a'`, `]`, `}`,
+	// byte-order marks
+	"\ufeff{}", "\ufeff", "\xff\xfe[\x00]\x00", "\xfe\xff\x00[\x00]", "\xff\xfe[",
 }
 
 // TestDecodeMatchesEncodingJSON checks that Decode gives what an
@@ -46,6 +48,10 @@ func TestDecodeMatchesEncodingJSON(t *testing.T) {
 
 func checkSameAsStd(t *testing.T, in []byte) {
 	t.Helper()
+	if bytes.HasPrefix(in, []byte("\xef\xbb\xbf")) || bytes.HasPrefix(in, []byte("\xff\xfe")) || bytes.HasPrefix(in, []byte("\xfe\xff")) {
+		checkBOM(t, in)
+		return
+	}
 	want, werr := stdDecode(in)
 	got, gerr := Decode(in)
 	if (werr != nil) != (gerr != nil) {

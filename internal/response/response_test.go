@@ -122,3 +122,36 @@ func TestCompile(t *testing.T) {
 		t.Error("Compile of a broken path succeeded")
 	}
 }
+
+// FuzzSelect runs the data selector functions on any JSON document and
+// selector: none may panic or hang.
+func FuzzSelect(f *testing.F) {
+	for _, seed := range []struct{ doc, sel string }{
+		{`{"data":[{"id":1}]}`, "data"},
+		{`{"a":{"b":[1,2,{"c":3}]}}`, "a.b"},
+		{`{"a":{"b":[1,2,{"c":3}]}}`, "$.a.b[*].c"},
+		{`{"items":[{"x":[1]}],"next":"n"}`, "$..x"},
+		{`[1,2,3]`, "$[0:2]"},
+		{`{"results":{"data":[1]}}`, "results.data"},
+		{`{"a":[{"b":1},{"b":2}]}`, "$.a[?(@.b > 1)]"},
+		{`{"a.b":1}`, "['a.b']"},
+		{`null`, "$"},
+		{`{"x":1}`, "$["},
+	} {
+		f.Add([]byte(seed.doc), seed.sel)
+	}
+	f.Fuzz(func(t *testing.T, in []byte, sel string) {
+		doc, err := Decode(in)
+		if err != nil {
+			return
+		}
+		DetectSelector(doc)
+		Lookup(doc, sel)
+		if Compile(sel) != nil {
+			return
+		}
+		if _, err := Select(doc, sel); err != nil {
+			t.Fatalf("Select(%q) failed on a selector Compile accepted: %v", sel, err)
+		}
+	})
+}
