@@ -92,9 +92,12 @@ func New(cfg *config.Paginator) (Paginator, error) {
 // guard stops pagination that does not advance: a repeated cursor or next
 // URL, or a body identical to the previous page's.
 type guard struct {
-	page     int // pages seen so far (the current page's number, from 1)
-	seen     map[string]int
+	page int // pages seen so far (the current page's number, from 1)
+	// seen maps the 128-bit hash of each token seen to its page: the
+	// tokens themselves may be long, and an API may send 100000 of them.
+	seen     map[[2]uint64]int
 	seed     maphash.Seed
+	seed2    maphash.Seed
 	last     uint64
 	haveLast bool
 }
@@ -102,7 +105,7 @@ type guard struct {
 // begin counts a page; call it first in Update.
 func (g *guard) begin() {
 	if g.page == 0 {
-		g.seed = maphash.MakeSeed()
+		g.seed, g.seed2 = maphash.MakeSeed(), maphash.MakeSeed()
 	}
 	g.page++
 }
@@ -110,12 +113,16 @@ func (g *guard) begin() {
 // token records a cursor or URL; seeing one twice is an error.
 func (g *guard) token(what, v string) error {
 	if g.seen == nil {
-		g.seen = make(map[string]int)
+		g.seen = make(map[[2]uint64]int)
 	}
-	if first, ok := g.seen[v]; ok {
+	h := [2]uint64{maphash.String(g.seed, v), maphash.String(g.seed2, v)}
+	if first, ok := g.seen[h]; ok {
+		if len(v) > 200 {
+			v = v[:200] + "..."
+		}
 		return fmt.Errorf("paginator: %s %q repeated at page %d (first seen at page %d); the API is looping", what, v, g.page, first)
 	}
-	g.seen[v] = g.page
+	g.seen[h] = g.page
 	return nil
 }
 
