@@ -39,7 +39,9 @@ func startMockCLI(t *testing.T, args ...string) string {
 	ctx, cancel := context.WithCancel(context.Background())
 	var out, errb syncBuffer
 	done := make(chan int)
-	go func() { done <- cli.Run(ctx, append([]string{"mock-api", "--addr", "127.0.0.1:0"}, args...), &out, &errb) }()
+	go func() {
+		done <- cli.Run(ctx, append([]string{"mock-api", "--addr", "127.0.0.1:0"}, args...), &out, &errb)
+	}()
 	t.Cleanup(func() { cancel(); <-done })
 	re := regexp.MustCompile(`serving on (http://\S+)`)
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {

@@ -12,6 +12,12 @@ import (
 	"time"
 )
 
+// bodyBounds are the Client fields a TestDoReadBody case sets.
+type bodyBounds struct {
+	Timeout, IdleReadTimeout time.Duration
+	MaxBodyBytes             int64
+}
+
 // TestDoReadBody: DoRead reads the body within the attempt; what goes
 // wrong while reading is retried like a connection error, except a body
 // over the cap.
@@ -21,7 +27,7 @@ func TestDoReadBody(t *testing.T) {
 		name string
 		// serve answers try n (from 1).
 		serve    func(w http.ResponseWriter, r *http.Request, n int32)
-		client   Client
+		client   bodyBounds
 		wantBody string
 		wantErr  string
 		wantN    int32
@@ -38,18 +44,18 @@ func TestDoReadBody(t *testing.T) {
 			w.Header().Set("Content-Length", "100")
 			w.Write([]byte(page[:5]))
 		}, wantErr: "GET URL: failed after 3 attempts: unexpected EOF", wantN: 3},
-		{name: "body of exactly the cap", client: Client{MaxBodyBytes: int64(len(page))}, serve: func(w http.ResponseWriter, r *http.Request, n int32) {
+		{name: "body of exactly the cap", client: bodyBounds{MaxBodyBytes: int64(len(page))}, serve: func(w http.ResponseWriter, r *http.Request, n int32) {
 			w.Write([]byte(page))
 		}, wantBody: page, wantN: 1},
-		{name: "chunked body over the cap not retried", client: Client{MaxBodyBytes: int64(len(page)) - 1}, serve: func(w http.ResponseWriter, r *http.Request, n int32) {
+		{name: "chunked body over the cap not retried", client: bodyBounds{MaxBodyBytes: int64(len(page)) - 1}, serve: func(w http.ResponseWriter, r *http.Request, n int32) {
 			w.Write([]byte(page[:4]))
 			w.(http.Flusher).Flush()
 			w.Write([]byte(page[4:]))
 		}, wantErr: "GET URL: response body is larger than limits.max_response_bytes (15 bytes); raise limits.max_response_bytes to read it", wantN: 1},
-		{name: "announced length over the cap not read", client: Client{MaxBodyBytes: 10}, serve: func(w http.ResponseWriter, r *http.Request, n int32) {
+		{name: "announced length over the cap not read", client: bodyBounds{MaxBodyBytes: 10}, serve: func(w http.ResponseWriter, r *http.Request, n int32) {
 			w.Write([]byte(page))
 		}, wantErr: "GET URL: response body is larger than limits.max_response_bytes (10 bytes): Content-Length 16; raise limits.max_response_bytes to read it", wantN: 1},
-		{name: "stall cut by the idle timeout, retried", client: Client{IdleReadTimeout: 100 * time.Millisecond}, serve: func(w http.ResponseWriter, r *http.Request, n int32) {
+		{name: "stall cut by the idle timeout, retried", client: bodyBounds{IdleReadTimeout: 100 * time.Millisecond}, serve: func(w http.ResponseWriter, r *http.Request, n int32) {
 			w.Header().Set("Content-Length", fmt.Sprint(len(page)))
 			w.Write([]byte(page[:3]))
 			if n == 1 {
@@ -59,7 +65,7 @@ func TestDoReadBody(t *testing.T) {
 			}
 			w.Write([]byte(page[3:]))
 		}, wantBody: page, wantN: 2},
-		{name: "trickle cut by the deadline", client: Client{Timeout: 300 * time.Millisecond, IdleReadTimeout: 200 * time.Millisecond}, serve: func(w http.ResponseWriter, r *http.Request, n int32) {
+		{name: "trickle cut by the deadline", client: bodyBounds{Timeout: 300 * time.Millisecond, IdleReadTimeout: 200 * time.Millisecond}, serve: func(w http.ResponseWriter, r *http.Request, n int32) {
 			w.Header().Set("Content-Length", fmt.Sprint(len(page)))
 			for i := range len(page) {
 				w.Write([]byte(page[i : i+1]))
@@ -71,7 +77,7 @@ func TestDoReadBody(t *testing.T) {
 				}
 			}
 		}, wantErr: "GET URL: failed after 3 attempts: no complete response within 300ms (client.timeout)", wantN: 3},
-		{name: "slow headers cut by the deadline", client: Client{Timeout: 100 * time.Millisecond}, serve: func(w http.ResponseWriter, r *http.Request, n int32) {
+		{name: "slow headers cut by the deadline", client: bodyBounds{Timeout: 100 * time.Millisecond}, serve: func(w http.ResponseWriter, r *http.Request, n int32) {
 			if n < 3 {
 				<-r.Context().Done()
 				return
@@ -86,9 +92,8 @@ func TestDoReadBody(t *testing.T) {
 				tc.serve(w, r, n.Add(1))
 			}))
 			defer srv.Close()
-			c := &tc.client
-			c.Policy = Policy{MaxRetries: 2}
-			c.Sleep = (&sleeper{}).sleep
+			c := &Client{Policy: Policy{MaxRetries: 2}, Sleep: (&sleeper{}).sleep,
+				Timeout: tc.client.Timeout, IdleReadTimeout: tc.client.IdleReadTimeout, MaxBodyBytes: tc.client.MaxBodyBytes}
 			req, _ := http.NewRequest(http.MethodGet, srv.URL+"/p", nil)
 			resp, body, err := c.DoRead(context.Background(), req)
 			if tc.wantErr != "" {
