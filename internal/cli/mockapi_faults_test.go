@@ -1,60 +1,57 @@
 package cli_test
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/restload/restload/internal/cli"
 )
 
-// syncBuffer is a bytes.Buffer safe to read while a command writes it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // startMockCLI runs `restload mock-api args...` until the test ends and
 // returns its base URL.
 func startMockCLI(t *testing.T, args ...string) string {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	var out, errb syncBuffer
-	done := make(chan int)
+	pr, pw := io.Pipe()
+	var errb bytes.Buffer
+	done := make(chan int, 1)
 	go func() {
-		done <- cli.Run(ctx, append([]string{"mock-api", "--addr", "127.0.0.1:0"}, args...), &out, &errb)
+		code := cli.Run(ctx, append([]string{"mock-api", "--addr", "127.0.0.1:0"}, args...), pw, &errb)
+		pw.Close()
+		done <- code
+	}()
+	urls := make(chan string, 1)
+	go func() {
+		re := regexp.MustCompile(`serving on (http://\S+)`)
+		sc := bufio.NewScanner(pr)
+		for sc.Scan() {
+			if m := re.FindStringSubmatch(sc.Text()); m != nil {
+				urls <- m[1]
+			}
+		}
+		close(urls)
 	}()
 	t.Cleanup(func() { cancel(); <-done })
-	re := regexp.MustCompile(`serving on (http://\S+)`)
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		if m := re.FindStringSubmatch(out.String()); m != nil {
-			return m[1]
+	select {
+	case u, ok := <-urls:
+		if ok {
+			return u
 		}
-		select {
-		case code := <-done:
-			t.Fatalf("mock-api exited %d: %s", code, errb.String())
-		default:
-		}
+	case <-time.After(10 * time.Second):
 	}
-	t.Fatal("mock-api did not start")
+	cancel()
+	code := <-done
+	done <- code // for the cleanup
+	t.Fatalf("mock-api did not start (exit %d): %s", code, errb.String())
 	return ""
 }
 
