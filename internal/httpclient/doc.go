@@ -3,6 +3,11 @@
 // concurrency and request rate per host, and keeps secrets out of errors and
 // logs.
 //
+// Client.DoRead reads a response's body inside the attempt that got it, so a
+// body that is cut short, reset, stalled (Client.IdleReadTimeout) or late
+// (Client.Timeout, headers and body) is retried like a connection error,
+// and bounds the body's size (Client.MaxBodyBytes, decompressed).
+//
 // Authentication is not done here: it is an http.RoundTripper (see package
 // auth) inside the *http.Client that Client wraps, so every retry is
 // authenticated afresh.

@@ -5,8 +5,10 @@
 // The server is deterministic: records are generated on demand from
 // (Seed, resource, index), never stored, so a resource of a million records
 // costs no memory and the same options always serve the same bytes. Faults
-// (429 bursts, 5xx) are chosen by a request counter, not by chance, so tests
-// that inject them are reproducible.
+// (429 bursts, 5xx, and body faults: cut or reset bodies, stalls, trickles,
+// redirects to another host, huge Content-Length, gzip bombs; see
+// BodyFaults) are chosen by a request counter, not by chance, so tests that
+// inject them are reproducible.
 //
 // Routes, under the base path /v2:
 //
