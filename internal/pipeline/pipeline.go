@@ -179,6 +179,17 @@ func Run(ctx context.Context, p *config.Pipeline, opts Options) (*Summary, error
 		return sum, err
 	}
 
+	workDir := opts.WorkDir
+	if workDir == "" {
+		workDir = filepath.Join(filepath.Dir(p.File), ".restload", p.Pipeline.Name)
+	}
+	pkgRoot := filepath.Join(workDir, "packages")
+	unlock, err := lockWorkDir(workDir, p.Pipeline.Name)
+	if err != nil {
+		return sum, err
+	}
+	defer unlock()
+
 	dest, err := destination.Open(ctx, destURL, p.Pipeline.Dataset)
 	if err != nil {
 		return sum, fmt.Errorf("open destination: %w", err)
@@ -188,17 +199,13 @@ func Run(ctx context.Context, p *config.Pipeline, opts Options) (*Summary, error
 		return sum, err
 	}
 
-	workDir := opts.WorkDir
-	if workDir == "" {
-		workDir = filepath.Join(filepath.Dir(p.File), ".restload", p.Pipeline.Name)
-	}
-	pkgRoot := filepath.Join(workDir, "packages")
-
-	// Finish what an earlier run left.
+	// Finish what an earlier run left for this destination.
+	target := spool.Target{Pipeline: p.Pipeline.Name, Destination: destination.Identity(destURL), Dataset: p.Pipeline.Dataset}
 	sealed, unsealed, err := spool.Pending(pkgRoot)
 	if err != nil {
 		return sum, err
 	}
+	sealed, unsealed = pendingFor(log, target, sealed, unsealed, opts.Resources)
 	for _, u := range unsealed {
 		log.Warn("discarding incomplete package of an earlier run (it died while extracting; extraction starts again)", "load_id", filepath.Base(u.Dir))
 		if err := u.Remove(); err != nil {
@@ -251,7 +258,7 @@ func Run(ctx context.Context, p *config.Pipeline, opts Options) (*Summary, error
 
 	loadID := spool.NewLoadID(start)
 	sum.LoadID = loadID
-	pkg, err := spool.Create(pkgRoot, spool.Manifest{LoadID: loadID, Pipeline: p.Pipeline.Name, Dataset: p.Pipeline.Dataset})
+	pkg, err := spool.Create(pkgRoot, spool.Manifest{LoadID: loadID, Pipeline: p.Pipeline.Name, Dataset: p.Pipeline.Dataset, Destination: target.Destination})
 	if err != nil {
 		return sum, err
 	}
