@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+
+	"github.com/restload/restload/internal/schema"
 )
 
 // DefaultLockTimeout is how long a load waits for a lock another session
@@ -12,8 +14,9 @@ import (
 // lock, another process writing a DuckDB file) before it fails.
 const DefaultLockTimeout = 10 * time.Minute
 
-// lockNoticeAfter is how long a wait lasts before it is logged.
-const lockNoticeAfter = 3 * time.Second
+// LockNoticeAfter is how long a wait for a lock lasts before it is
+// logged.
+const LockNoticeAfter = 3 * time.Second
 
 // LockWait says how a destination waits for a lock held by someone else:
 // for at most Timeout (0 means DefaultLockTimeout), logging to Log (nil
@@ -67,7 +70,7 @@ func (e *LockTimeoutError) Error() string {
 func (lw LockWait) Wait(ctx context.Context, lock string, try func(context.Context) (bool, error), holder func(context.Context) string) error {
 	timeout := lw.TimeoutOrDefault()
 	start := time.Now()
-	notice := start.Add(lockNoticeAfter)
+	notice := start.Add(LockNoticeAfter)
 	delay := 10 * time.Millisecond
 	logged := false
 	who := func() string {
@@ -102,4 +105,13 @@ func (lw LockWait) Wait(ctx context.Context, lock string, try func(context.Conte
 		}
 		delay = min(delay*2, 500*time.Millisecond)
 	}
+}
+
+// Preparer is implemented by a destination where loads that start at the
+// same time would conflict creating the dataset and its bookkeeping
+// tables in their own transactions (a database server). Prepare creates
+// those of tables that do not exist yet, with the dataset, and commits at
+// once, outside any load's transaction; it is idempotent.
+type Preparer interface {
+	Prepare(ctx context.Context, tables []*schema.Table) error
 }

@@ -350,6 +350,17 @@ func Begin(ctx context.Context, d destination.Destination, loadID string) (*Load
 	}
 	l.target = orEmpty(l.stored).Clone()
 	l.sys = l.stored != nil
+	if !l.sys {
+		// A first load: on a server, loads starting together into a new
+		// dataset would each create it in their own transaction and all
+		// but one fail; create it (and the bookkeeping tables, which every
+		// load writes) first, at once (see destination.Preparer).
+		if pr, ok := d.(destination.Preparer); ok {
+			if err := pr.Prepare(ctx, systemTables()); err != nil {
+				return nil, fmt.Errorf("load %s: %w", loadID, err)
+			}
+		}
+	}
 	if l.tx, err = d.Begin(ctx); err != nil {
 		return nil, fmt.Errorf("load %s: %w", loadID, err)
 	}

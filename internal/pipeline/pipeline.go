@@ -61,6 +61,9 @@ type Options struct {
 	HTTPClient *http.Client
 	// Observer is told about progress (pages and records per resource).
 	Observer Observer
+	// LockTimeout bounds each wait for a lock another session holds on
+	// the dataset (default destination.DefaultLockTimeout).
+	LockTimeout time.Duration
 	// AfterExtract, when set, is called after the package is sealed and
 	// before its load commits (tests use it to simulate a crash).
 	AfterExtract func(pkgDir string)
@@ -195,6 +198,7 @@ func Run(ctx context.Context, p *config.Pipeline, opts Options) (*Summary, error
 		return sum, fmt.Errorf("open destination: %w", err)
 	}
 	defer dest.Close()
+	destination.SetLockWait(dest, destination.LockWait{Timeout: opts.LockTimeout, Log: log})
 	if err := checkCapabilities(p, dest, destURL, opts.Resources); err != nil {
 		return sum, err
 	}
