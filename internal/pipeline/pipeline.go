@@ -210,6 +210,8 @@ func Run(ctx context.Context, p *config.Pipeline, opts Options) (*Summary, error
 		return sum, err
 	}
 	sealed, unsealed = pendingFor(log, target, sealed, unsealed, opts.Resources)
+	nul := load.NULCounts{}
+	defer func() { warnNUL(log, nul) }()
 	for _, u := range unsealed {
 		log.Warn("discarding incomplete package of an earlier run (it died while extracting; extraction starts again)", "load_id", filepath.Base(u.Dir))
 		if err := u.Remove(); err != nil {
@@ -224,6 +226,7 @@ func Run(ctx context.Context, p *config.Pipeline, opts Options) (*Summary, error
 			return sum, fmt.Errorf("pending package %s (%s): %w", s.Manifest.LoadID, s.Dir, err)
 		}
 		sum.Pending = append(sum.Pending, res.LoadID)
+		nul.Add(res.NUL)
 	}
 
 	stored, err := load.StoredSchema(ctx, dest)
@@ -374,6 +377,7 @@ func Run(ctx context.Context, p *config.Pipeline, opts Options) (*Summary, error
 		return sum, err
 	}
 	sum.Phases.Commit = time.Since(commitStart).Seconds()
+	nul.Add(res.NUL)
 	sum.SchemaVersion = res.SchemaVersion
 	sum.SchemaChanges = res.Changes
 	for _, c := range res.Changes {

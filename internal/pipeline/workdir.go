@@ -10,6 +10,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/restload/restload/internal/load"
 	"github.com/restload/restload/internal/spool"
 )
 
@@ -90,4 +91,12 @@ func pendingFor(log *slog.Logger, t spool.Target, sealed, unsealed []*spool.Pack
 		load = append(load, s)
 	}
 	return load, discard
+}
+
+// warnNUL says, once per run, how many values loading changed by
+// load.NULRule, by column.
+func warnNUL(log *slog.Logger, nul load.NULCounts) {
+	if n := nul.Total(); n > 0 {
+		log.Warn("removed NUL characters from string values", "values", n, "columns", nul.String(), "rule", load.NULRule)
+	}
 }
