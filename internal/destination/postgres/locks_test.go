@@ -49,6 +49,7 @@ func TestLockTimeout(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	timeout := destination.LockNoticeAfter + time.Second
 	t.Run("advisory", func(t *testing.T) {
 		h := fnv.New64a()
 		h.Write([]byte("restload dataset " + dataset))
@@ -56,16 +57,7 @@ func TestLockTimeout(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer other.Exec(ctx, "SELECT pg_advisory_unlock_all()")
-		var logs bytes.Buffer
-		timeout := destination.LockNoticeAfter + time.Second
-		destination.SetLockWait(d, destination.LockWait{Timeout: timeout, Log: slog.New(slog.NewTextHandler(&logs, nil))})
-		tx, err := d.Begin(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer tx.Rollback(ctx)
-		wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		defer cancel()
+		tx, wctx, logs := beginWaiting(t, d, timeout)
 		start := time.Now()
 		err = tx.(destination.Serializer).Serialize(wctx)
 		var lt *destination.LockTimeoutError
@@ -90,16 +82,7 @@ func TestLockTimeout(t *testing.T) {
 		if _, err := otx.Exec(ctx, "LOCK TABLE "+pgx.Identifier{dataset, "items"}.Sanitize()+" IN ACCESS EXCLUSIVE MODE"); err != nil {
 			t.Fatal(err)
 		}
-		var logs bytes.Buffer
-		timeout := destination.LockNoticeAfter + time.Second
-		destination.SetLockWait(d, destination.LockWait{Timeout: timeout, Log: slog.New(slog.NewTextHandler(&logs, nil))})
-		tx, err := d.Begin(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer tx.Rollback(ctx)
-		wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		defer cancel()
+		tx, wctx, logs := beginWaiting(t, d, timeout)
 		col := &schema.Column{Name: "name", Type: schema.Text, Nullable: true}
 		err = tx.Apply(wctx, []schema.Change{{Kind: schema.AddColumn, Table: tb, Column: col}})
 		var lt *destination.LockTimeoutError
@@ -110,4 +93,21 @@ func TestLockTimeout(t *testing.T) {
 			t.Errorf("the log does not name the session holding the table lock (pid %d):\n%s", otherPID, logs.String())
 		}
 	})
+}
+
+// beginWaiting sets d to wait timeout for locks, logging into the buffer
+// it returns, and begins a load; the context returned ends after 30 s, so
+// a wait that is not bounded fails the test instead of hanging it.
+func beginWaiting(t *testing.T, d destination.Destination, timeout time.Duration) (destination.Tx, context.Context, *bytes.Buffer) {
+	t.Helper()
+	var logs bytes.Buffer
+	destination.SetLockWait(d, destination.LockWait{Timeout: timeout, Log: slog.New(slog.NewTextHandler(&logs, nil))})
+	tx, err := d.Begin(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tx.Rollback(context.Background()) })
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	return tx, ctx, &logs
 }
