@@ -28,6 +28,9 @@ const (
 	// raiseAbove is the need below which a chunk fits the ordinary
 	// working set and raises nothing (~250 columns, or 10 MB values).
 	raiseAbove = 32 << 20
+	// longRow is the row length from which a chunk's rows are taken to
+	// stay in memory until COMMIT.
+	longRow = 1 << 20
 )
 
 // chunkMemory estimates what inserting f takes beyond DuckDB's ordinary
@@ -52,7 +55,11 @@ func (t *tx) raiseMemory(ctx context.Context, f *csvFile) error {
 		t.memBase = parseBytes(t.memLimit)
 	}
 	limit := t.memBase + t.memHeld + need
-	t.memHeld += f.Bytes + int64(len(f.Columns))*vectorBytes
+	if f.Longest >= longRow {
+		// Its long values stay in memory until COMMIT; a wide table's
+		// rows go to its column segments, which do not grow per chunk.
+		t.memHeld += f.Bytes
+	}
 	if limit <= t.memRaised {
 		return nil
 	}
