@@ -36,35 +36,45 @@ func (p *Postgres) lockKey() int64 {
 	return int64(h.Sum64())
 }
 
-// lockDataset takes the dataset's advisory lock in tx, waiting for it as
-// p.lw says: polling pg_try_advisory_xact_lock, so that the wait is
-// bounded and logged (with the pid holding the lock) rather than silent.
+// lockDataset takes the dataset's advisory lock in tx. PostgreSQL queues
+// the waiters (first come, first served), and the transaction's
+// lock_timeout (setLockTimeout) bounds the wait: after a few seconds the
+// wait is logged with the pid holding the lock, and when it ends the
+// error names the lock, that pid and the setting to change.
 func (p *Postgres) lockDataset(ctx context.Context, tx pgx.Tx) error {
 	key := p.lockKey()
-	what := fmt.Sprintf("the advisory lock of PostgreSQL dataset %q (another load of it is committing or creating it)", p.dataset)
-	err := p.lw.Wait(ctx, what, func(ctx context.Context) (bool, error) {
-		var ok bool
-		err := tx.QueryRow(ctx, "SELECT pg_try_advisory_xact_lock($1)", key).Scan(&ok)
-		return ok, err
-	}, func(ctx context.Context) string {
-		// An advisory lock on a bigint key is (classid, objid) = its
-		// high and low 32 bits, objsubid 1.
-		var pids []int32
-		rows, err := p.pool.Query(ctx, `SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted
-			AND classid = $1 AND objid = $2 AND objsubid = 1`, uint32(uint64(key)>>32), uint32(uint64(key)))
-		if err != nil {
-			return ""
-		}
-		pids, err = pgx.CollectRows(rows, pgx.RowTo[int32])
-		if err != nil || len(pids) == 0 {
-			return ""
-		}
-		return "PostgreSQL backend pid " + joinPids(pids)
-	})
-	if err != nil {
-		return p.sql.Errorf("", "lock dataset", err)
+	stop := p.watchLocks(ctx, tx.Conn().PgConn(), "")
+	_, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", key)
+	stop()
+	if err == nil {
+		return nil
 	}
-	return nil
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == "55P03" { // lock_not_available
+		err = &destination.LockTimeoutError{Lock: p.datasetLock(), Holder: p.advisoryHolder(ctx, key), Timeout: p.lw.TimeoutOrDefault()}
+	}
+	return p.sql.Errorf("", "lock dataset", err)
+}
+
+func (p *Postgres) datasetLock() string {
+	return fmt.Sprintf("the advisory lock of PostgreSQL dataset %q (another load of it is committing or creating it)", p.dataset)
+}
+
+// advisoryHolder names the backends holding the advisory lock key, or
+// returns "" when pg_locks does not say.
+func (p *Postgres) advisoryHolder(ctx context.Context, key int64) string {
+	// An advisory lock on a bigint key is (classid, objid) = its high and
+	// low 32 bits, objsubid 1.
+	rows, err := p.pool.Query(context.WithoutCancel(ctx), `SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted
+		AND classid = $1 AND objid = $2 AND objsubid = 1`, uint32(uint64(key)>>32), uint32(uint64(key)))
+	if err != nil {
+		return ""
+	}
+	pids, err := pgx.CollectRows(rows, pgx.RowTo[int32])
+	if err != nil || len(pids) == 0 {
+		return ""
+	}
+	return "PostgreSQL backend pid " + joinPids(pids)
 }
 
 func joinPids(pids []int32) string {
@@ -99,7 +109,7 @@ func (p *Postgres) lockTimeoutError(table string, err error) error {
 
 // watchLocks logs, once, when the statement running on conn waits for a
 // lock (checked every few seconds while it runs), the pids of the
-// sessions it waits for. Call the returned func when the statement ends.
+// sessions it waits for; table "" means the dataset's advisory lock. Call the returned func when the statement ends.
 func (p *Postgres) watchLocks(ctx context.Context, conn *pgconn.PgConn, table string) (stop func()) {
 	if p.lw.Log == nil {
 		return func() {}
@@ -122,7 +132,7 @@ func (p *Postgres) watchLocks(ctx context.Context, conn *pgconn.PgConn, table st
 				return
 			}
 		}
-		what := fmt.Sprintf("a lock on dataset %q", p.dataset)
+		what := p.datasetLock()
 		if table != "" {
 			what = fmt.Sprintf("a lock on table %q.%q", p.dataset, table)
 		}
