@@ -6,12 +6,10 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/restload/restload/internal/config"
 	"github.com/restload/restload/internal/destination"
 	"github.com/restload/restload/internal/destination/destinationtest"
 	_ "github.com/restload/restload/internal/destination/files"
@@ -27,11 +25,6 @@ func TestNULInStrings(t *testing.T) {
 	body := `[{"id": 1, "name": "x\u0000y", "meta": {"k": "a\u0000b", "esc": "\\u0000"}},
 	          {"id": 2, "name": "\u0000", "meta": {"k": "plain"}},
 	          {"id": 3, "name": "no nul", "meta": {"k": "c"}}]`
-	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		w.Write([]byte(body))
-	}))
-	defer ts.Close()
 	dests := map[string]func(t *testing.T, dataset string) string{
 		"duckdb":  func(t *testing.T, _ string) string { return "duckdb:" + filepath.Join(t.TempDir(), "nul.duckdb") },
 		"parquet": func(t *testing.T, _ string) string { return "parquet:" + t.TempDir() },
@@ -45,7 +38,7 @@ func TestNULInStrings(t *testing.T) {
 	for name, dest := range dests {
 		t.Run(name, func(t *testing.T) {
 			dataset := destinationtest.Dataset(t)
-			src := strings.ReplaceAll(`
+			p := servedPipeline(t, strings.ReplaceAll(`
 pipeline: {name: nul, dataset: DATASET}
 source:
   client: {base_url: BASE}
@@ -53,12 +46,10 @@ source:
     - name: items
       endpoint: {path: items, paginator: single_page}
       columns: {meta: {data_type: json}}
-`, "BASE", ts.URL)
-			src = strings.ReplaceAll(src, "DATASET", dataset)
-			p, err := config.Parse(filepath.Join(t.TempDir(), "nul.yaml"), []byte(src), config.LoadOptions{})
-			if err != nil {
-				t.Fatal(err)
-			}
+`, "DATASET", dataset), func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				w.Write([]byte(body))
+			})
 			url := dest(t, dataset)
 			var logs bytes.Buffer
 			if _, err := pipeline.Run(context.Background(), p, pipeline.Options{Destination: url, WorkDir: filepath.Join(t.TempDir(), "work"),

@@ -28,16 +28,7 @@ func TestWideAndLongRecordsIntoDuckDB(t *testing.T) {
 	}
 	wideBody, _ := json.Marshal([]any{wide})
 	longBody, _ := json.Marshal([]any{map[string]any{"id": 1, "body": strings.Repeat("0123456789", 5<<20)}})
-	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		if strings.HasSuffix(r.URL.Path, "/wide") {
-			w.Write(wideBody)
-		} else {
-			w.Write(longBody)
-		}
-	}))
-	defer ts.Close()
-	p, err := config.Parse(filepath.Join(t.TempDir(), "wide.yaml"), []byte(strings.ReplaceAll(`
+	p := servedPipeline(t, `
 pipeline: {name: wide, dataset: wide}
 source:
   client: {base_url: BASE}
@@ -46,10 +37,14 @@ source:
       endpoint: {path: wide, paginator: single_page}
     - name: long
       endpoint: {path: long, paginator: single_page}
-`, "BASE", ts.URL)), config.LoadOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+`, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if strings.HasSuffix(r.URL.Path, "/wide") {
+			w.Write(wideBody)
+		} else {
+			w.Write(longBody)
+		}
+	})
 	dir := t.TempDir()
 	dest := "duckdb:" + filepath.Join(dir, "wide.duckdb")
 	if _, err := pipeline.Run(context.Background(), p, pipeline.Options{Destination: dest, WorkDir: filepath.Join(dir, "work")}); err != nil {
@@ -65,4 +60,17 @@ source:
 			t.Errorf("%s: %d rows (%v), want 1", table, n, err)
 		}
 	}
+}
+
+// servedPipeline parses the pipeline file src, whose base_url is BASE,
+// pointed at a test server answering with serve.
+func servedPipeline(t *testing.T, src string, serve http.HandlerFunc) *config.Pipeline {
+	t.Helper()
+	ts := httptest.NewServer(serve)
+	t.Cleanup(ts.Close)
+	p, err := config.Parse(filepath.Join(t.TempDir(), "pipeline.yaml"), []byte(strings.ReplaceAll(src, "BASE", ts.URL)), config.LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
