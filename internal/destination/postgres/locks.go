@@ -111,24 +111,25 @@ func (p *Postgres) lockTimeoutError(table string, err error) error {
 // lock (checked every few seconds while it runs), the pids of the
 // sessions it waits for; table "" means the dataset's advisory lock. Call the returned func when the statement ends.
 func (p *Postgres) watchLocks(ctx context.Context, conn *pgconn.PgConn, table string) (stop func()) {
-	if p.lw.Log == nil {
+	lw := p.lw
+	if lw.Log == nil {
 		return func() {}
 	}
 	pid := conn.PID()
-	done := make(chan struct{})
+	wctx, cancel := context.WithCancel(ctx)
+	finished := make(chan struct{})
 	go func() {
+		defer close(finished)
 		t := time.NewTicker(destination.LockNoticeAfter)
 		defer t.Stop()
 		var pids []int32
 		for len(pids) == 0 {
 			select {
-			case <-done:
-				return
-			case <-ctx.Done():
+			case <-wctx.Done():
 				return
 			case <-t.C:
 			}
-			if err := p.pool.QueryRow(ctx, "SELECT pg_blocking_pids($1)", int32(pid)).Scan(&pids); err != nil {
+			if err := p.pool.QueryRow(wctx, "SELECT pg_blocking_pids($1)", int32(pid)).Scan(&pids); err != nil {
 				return
 			}
 		}
@@ -136,10 +137,15 @@ func (p *Postgres) watchLocks(ctx context.Context, conn *pgconn.PgConn, table st
 		if table != "" {
 			what = fmt.Sprintf("a lock on table %q.%q", p.dataset, table)
 		}
-		p.lw.Log.Warn("waiting for a lock another session holds", "lock", what, "held_by", "PostgreSQL backend pid "+joinPids(pids),
-			"timeout", p.lw.TimeoutOrDefault().String())
+		lw.Log.Warn("waiting for a lock another session holds", "lock", what, "held_by", "PostgreSQL backend pid "+joinPids(pids),
+			"timeout", lw.TimeoutOrDefault().String())
 	}()
-	return func() { close(done) }
+	// The watcher is done when stop returns: nothing is logged after the
+	// statement ended.
+	return func() {
+		cancel()
+		<-finished
+	}
 }
 
 // Prepare creates the dataset's schema and tables that do not exist yet,
