@@ -118,5 +118,5 @@ func withoutNUL(s string, json bool) (string, bool) {
 		}
 		b.WriteByte(c)
 	}
-	return b.String(), true
+	return b.String(), b.Len() != len(s)
 }
