@@ -11,10 +11,12 @@ import (
 	"runtime/pprof"
 	"sort"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/restload/restload/internal/config"
+	"github.com/restload/restload/internal/destination"
 	"github.com/restload/restload/internal/pipeline"
 )
 
@@ -26,6 +28,7 @@ type runFlags struct {
 	resources   []string
 	summaryJSON string
 	progress    string
+	lockTimeout time.Duration
 	cpuProfile  string
 	memProfile  string
 }
@@ -38,6 +41,7 @@ func (f *runFlags) register(c *cobra.Command) {
 	c.Flags().StringSliceVar(&f.resources, "resource", nil, "run only these resources (repeatable)")
 	c.Flags().StringVar(&f.summaryJSON, "summary-json", "", "also write the run summary as JSON to this file")
 	c.Flags().StringVar(&f.progress, "progress", "auto", "progress display on stderr: auto (bars on a terminal, plain lines otherwise), bar, plain or none")
+	c.Flags().DurationVar(&f.lockTimeout, "lock-timeout", destination.DefaultLockTimeout, "longest wait for a lock another session holds on the dataset (a load committing, a table lock, a files dataset's lock file)")
 	c.Flags().StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the run to this file")
 	c.Flags().StringVar(&f.memProfile, "memprofile", "", "write a heap profile (after the run) to this file")
 	_ = c.Flags().MarkHidden("cpuprofile")
@@ -70,7 +74,7 @@ func runCmd(g *globals) *cobra.Command {
 				}
 			}
 			sum, err := g.runWithProgress(cmd.Context(), p, f.progress, pipeline.Options{
-				Destination: f.dest, WorkDir: f.workDir, Workers: f.workers, Resources: f.resources,
+				Destination: f.dest, WorkDir: f.workDir, Workers: f.workers, Resources: f.resources, LockTimeout: f.lockTimeout,
 			})
 			if werr := writeSummaryJSON(f.summaryJSON, sum); werr != nil && err == nil {
 				err = werr

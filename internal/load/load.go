@@ -253,6 +253,8 @@ type Result struct {
 	Rows          map[string]int64
 	SchemaVersion int
 	Changes       []schema.Change
+	// NUL counts the values NUL characters were removed from (NULRule).
+	NUL NULCounts
 }
 
 // Package loads pkg, a sealed package, into d in one transaction, then
@@ -333,6 +335,8 @@ type Load struct {
 	// Part); parted names the resources Part loaded into.
 	loaded map[string]int
 	parted map[string]bool
+	// nul counts the values NULRule changed.
+	nul NULCounts
 }
 
 // Begin reads d's stored schema and starts the transaction that loads the
@@ -343,13 +347,24 @@ func Begin(ctx context.Context, d destination.Destination, loadID string) (*Load
 		return nil, err
 	}
 	l := &Load{d: d, loadID: loadID, rows: map[string]int64{}, versions: int64(len(versions)),
-		loaded: map[string]int{}, parted: map[string]bool{}}
+		loaded: map[string]int{}, parted: map[string]bool{}, nul: NULCounts{}}
 	if len(versions) > 0 {
 		l.stored = versions[len(versions)-1].Schema
 		l.version = versions[len(versions)-1].Version
 	}
 	l.target = orEmpty(l.stored).Clone()
 	l.sys = l.stored != nil
+	if !l.sys {
+		// A first load: on a server, loads starting together into a new
+		// dataset would each create it in their own transaction and all
+		// but one fail; create it (and the bookkeeping tables, which every
+		// load writes) first, at once (see destination.Preparer).
+		if pr, ok := d.(destination.Preparer); ok {
+			if err := pr.Prepare(ctx, systemTables()); err != nil {
+				return nil, fmt.Errorf("load %s: %w", loadID, err)
+			}
+		}
+	}
 	if l.tx, err = d.Begin(ctx); err != nil {
 		return nil, fmt.Errorf("load %s: %w", loadID, err)
 	}
@@ -478,7 +493,7 @@ func (l *Load) Commit(ctx context.Context, pkg *spool.Package) (*Result, error) 
 		version++
 	}
 	target.Version = version
-	res := &Result{LoadID: m.LoadID, Rows: l.rows, SchemaVersion: version, Changes: changes}
+	res := &Result{LoadID: m.LoadID, Rows: l.rows, SchemaVersion: version, Changes: changes, NUL: l.nul}
 
 	sys := systemTables()
 	now := time.Now().UTC()
@@ -593,7 +608,8 @@ func (l *Load) write(ctx context.Context, pkg *spool.Package, pkgSchema *schema.
 		if err != nil {
 			return err
 		}
-		rows := newPrefetcher(newRemap(src, pt, t), len(t.Columns))
+		nul := NULCounts{} // added to l.nul below, under mu: tables may be written at once
+		rows := newPrefetcher(newStripNUL(newRemap(src, pt, t), t, nul), len(t.Columns))
 		n, err := tx.Write(ctx, t, mode, rows)
 		rows.Close()
 		src.Close()
@@ -603,6 +619,7 @@ func (l *Load) write(ctx context.Context, pkg *spool.Package, pkgSchema *schema.
 		mu.Lock()
 		counts[t.Name] += n
 		loaded[t.Name] = to
+		l.nul.Add(nul)
 		mu.Unlock()
 		return nil
 	}

@@ -61,6 +61,9 @@ type Options struct {
 	HTTPClient *http.Client
 	// Observer is told about progress (pages and records per resource).
 	Observer Observer
+	// LockTimeout bounds each wait for a lock another session holds on
+	// the dataset (default destination.DefaultLockTimeout).
+	LockTimeout time.Duration
 	// AfterExtract, when set, is called after the package is sealed and
 	// before its load commits (tests use it to simulate a crash).
 	AfterExtract func(pkgDir string)
@@ -179,26 +182,36 @@ func Run(ctx context.Context, p *config.Pipeline, opts Options) (*Summary, error
 		return sum, err
 	}
 
-	dest, err := destination.Open(ctx, destURL, p.Pipeline.Dataset)
-	if err != nil {
-		return sum, fmt.Errorf("open destination: %w", err)
-	}
-	defer dest.Close()
-	if err := checkCapabilities(p, dest, destURL, opts.Resources); err != nil {
-		return sum, err
-	}
-
 	workDir := opts.WorkDir
 	if workDir == "" {
 		workDir = filepath.Join(filepath.Dir(p.File), ".restload", p.Pipeline.Name)
 	}
 	pkgRoot := filepath.Join(workDir, "packages")
+	unlock, err := lockWorkDir(workDir, p.Pipeline.Name)
+	if err != nil {
+		return sum, err
+	}
+	defer unlock()
 
-	// Finish what an earlier run left.
+	dest, err := destination.Open(ctx, destURL, p.Pipeline.Dataset)
+	if err != nil {
+		return sum, fmt.Errorf("open destination: %w", err)
+	}
+	defer dest.Close()
+	destination.SetLockWait(dest, destination.LockWait{Timeout: opts.LockTimeout, Log: log})
+	if err := checkCapabilities(p, dest, destURL, opts.Resources); err != nil {
+		return sum, err
+	}
+
+	// Finish what an earlier run left for this destination.
+	target := spool.Target{Pipeline: p.Pipeline.Name, Destination: destination.Identity(destURL), Dataset: p.Pipeline.Dataset}
 	sealed, unsealed, err := spool.Pending(pkgRoot)
 	if err != nil {
 		return sum, err
 	}
+	sealed, unsealed = pendingFor(log, target, sealed, unsealed, opts.Resources)
+	nul := load.NULCounts{}
+	defer func() { warnNUL(log, nul) }()
 	for _, u := range unsealed {
 		log.Warn("discarding incomplete package of an earlier run (it died while extracting; extraction starts again)", "load_id", filepath.Base(u.Dir))
 		if err := u.Remove(); err != nil {
@@ -213,6 +226,7 @@ func Run(ctx context.Context, p *config.Pipeline, opts Options) (*Summary, error
 			return sum, fmt.Errorf("pending package %s (%s): %w", s.Manifest.LoadID, s.Dir, err)
 		}
 		sum.Pending = append(sum.Pending, res.LoadID)
+		nul.Add(res.NUL)
 	}
 
 	stored, err := load.StoredSchema(ctx, dest)
@@ -253,7 +267,7 @@ func Run(ctx context.Context, p *config.Pipeline, opts Options) (*Summary, error
 
 	loadID := spool.NewLoadID(start)
 	sum.LoadID = loadID
-	pkg, err := spool.Create(pkgRoot, spool.Manifest{LoadID: loadID, Pipeline: p.Pipeline.Name, Dataset: p.Pipeline.Dataset})
+	pkg, err := spool.Create(pkgRoot, spool.Manifest{LoadID: loadID, Pipeline: p.Pipeline.Name, Dataset: p.Pipeline.Dataset, Destination: target.Destination})
 	if err != nil {
 		return sum, err
 	}
@@ -365,6 +379,7 @@ func Run(ctx context.Context, p *config.Pipeline, opts Options) (*Summary, error
 		return sum, err
 	}
 	sum.Phases.Commit = time.Since(commitStart).Seconds()
+	nul.Add(res.NUL)
 	sum.SchemaVersion = res.SchemaVersion
 	sum.SchemaChanges = res.Changes
 	for _, c := range res.Changes {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"strings"
 	"time"
 )
 
@@ -24,6 +25,15 @@ const (
 	tagString
 	tagTime
 )
+
+// maxRowColumns bounds a row's column count: far above any table's (a
+// PostgreSQL table holds at most 1,600 columns), so a count above it is
+// a corrupt row, not a row to read.
+const maxRowColumns = 1 << 20
+
+func corruptColumns(n uint64) error {
+	return fmt.Errorf("spool: corrupt row: %d columns", n)
+}
 
 // appendRow appends the encoding of row to buf.
 func appendRow(buf []byte, row []any) ([]byte, error) {
@@ -110,6 +120,9 @@ func rowLen(b []byte) (int, error) {
 	cols, i := binary.Uvarint(b)
 	if i <= 0 {
 		return 0, nil
+	}
+	if cols > maxRowColumns {
+		return 0, corruptColumns(cols)
 	}
 	for range cols {
 		if i >= len(b) {
@@ -198,6 +211,9 @@ func (rr *rowReader) slowNext(dst []any, width int) ([]any, error) {
 	if err != nil {
 		return nil, err // io.EOF at a row boundary is a clean end
 	}
+	if n > maxRowColumns {
+		return nil, corruptColumns(n)
+	}
 	if int(n) > width {
 		width = int(n)
 	}
@@ -231,7 +247,7 @@ func (rr *rowReader) slowNext(dst []any, width int) ([]any, error) {
 			if err != nil {
 				return nil, truncated(err)
 			}
-			str, err := rr.string(int(l))
+			str, err := rr.string(l)
 			if err != nil {
 				return nil, truncated(err)
 			}
@@ -257,23 +273,29 @@ func (rr *rowReader) slowNext(dst []any, width int) ([]any, error) {
 }
 
 // string reads a string of n bytes, copying it once: from the read buffer
-// when it fits there, else through a buffer of its own.
-func (rr *rowReader) string(n int) (string, error) {
-	if n <= rr.r.Size() {
-		b, err := rr.r.Peek(n)
+// when it fits there, else through a buffer of its own. That buffer grows
+// as the bytes arrive (from at most stringPrealloc up front), so a corrupt
+// length costs no more memory than the bytes there are.
+func (rr *rowReader) string(n uint64) (string, error) {
+	if n <= uint64(rr.r.Size()) {
+		b, err := rr.r.Peek(int(n))
 		if err != nil {
 			return "", err
 		}
 		s := string(b)
-		_, _ = rr.r.Discard(n)
+		_, _ = rr.r.Discard(int(n))
 		return s, nil
 	}
-	b := make([]byte, n)
-	if _, err := io.ReadFull(rr.r, b); err != nil {
+	var b strings.Builder
+	b.Grow(int(min(n, stringPrealloc)))
+	if _, err := io.CopyN(&b, rr.r, int64(min(n, math.MaxInt64))); err != nil {
 		return "", err
 	}
-	return string(b), nil
+	return b.String(), nil
 }
+
+// stringPrealloc bounds what string allocates before the bytes arrive.
+const stringPrealloc = 16 << 20
 
 func truncated(err error) error {
 	if errors.Is(err, io.EOF) {

@@ -30,13 +30,17 @@ const (
 
 // Manifest describes a package. It is written as manifest.json.
 type Manifest struct {
-	LoadID    string            `json:"load_id"`
-	Pipeline  string            `json:"pipeline"`
-	Dataset   string            `json:"dataset"`
-	Status    string            `json:"status"`
-	CreatedAt time.Time         `json:"created_at"`
-	SealedAt  time.Time         `json:"sealed_at,omitzero"`
-	Resources []ResourceSummary `json:"resources"`
+	LoadID   string `json:"load_id"`
+	Pipeline string `json:"pipeline"`
+	Dataset  string `json:"dataset"`
+	// Destination is where the package is to be loaded, as
+	// destination.Identity names it (no password); empty in packages of
+	// restload versions that did not record it. See Manifest.For.
+	Destination string            `json:"destination,omitempty"`
+	Status      string            `json:"status"`
+	CreatedAt   time.Time         `json:"created_at"`
+	SealedAt    time.Time         `json:"sealed_at,omitzero"`
+	Resources   []ResourceSummary `json:"resources"`
 	// State holds the pipeline state (incremental cursors and the like) to
 	// store with this load, by key.
 	State map[string]json.RawMessage `json:"state,omitempty"`

@@ -7,3 +7,10 @@ func SetChunkBytes(tb interface{ Cleanup(func()) }, n int64) {
 	csvChunkBytes = n
 	tb.Cleanup(func() { csvChunkBytes = old })
 }
+
+// MemoryLimit returns d's memory_limit setting as DuckDB shows it.
+func MemoryLimit(d *DuckDB) (string, error) {
+	var s string
+	err := d.db.QueryRow("SELECT current_setting('memory_limit')").Scan(&s)
+	return s, err
+}

@@ -22,6 +22,11 @@ type tx struct {
 	done    bool
 	// failed is set when a statement failed midway; Commit then refuses.
 	failed error
+	// memLimit is memory_limit as set (its text), memBase its bytes,
+	// memRaised what raiseMemory raised it to (0: not raised), memHeld
+	// what the raising chunks hold until the transaction ends.
+	memLimit                    string
+	memBase, memRaised, memHeld int64
 }
 
 var _ destination.Tx = (*tx)(nil)
@@ -286,6 +291,9 @@ func (t *tx) insert(ctx context.Context, f *csvFile, table string) error {
 	if err != nil {
 		return err
 	}
+	if err := t.raiseMemory(ctx, f); err != nil {
+		return err
+	}
 	res, err := t.conn.ExecContext(ctx, fmt.Sprintf("INSERT INTO %s (%s) %s", table, t.d.sql.ColumnList(f.Columns), sel))
 	if err != nil {
 		return err
@@ -330,9 +338,11 @@ func (t *tx) Commit(ctx context.Context) error {
 		// A failed COMMIT leaves DuckDB's transaction aborted; make sure the
 		// pooled connection goes back clean.
 		t.conn.ExecContext(context.Background(), "ROLLBACK")
+		t.restoreMemory()
 		t.conn.Close()
 		return t.d.sql.Errorf("", "commit", err)
 	}
+	t.restoreMemory()
 	return t.d.closeConn(t.conn)
 }
 
@@ -343,6 +353,7 @@ func (t *tx) Rollback(ctx context.Context) error {
 	}
 	t.done = true
 	_, err := t.conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
+	t.restoreMemory()
 	cerr := t.d.closeConn(t.conn)
 	if err != nil {
 		return t.d.sql.Errorf("", "rollback", err)

@@ -62,6 +62,7 @@ type Files struct {
 	dir    string // DIR/<dataset>
 	name   string // "parquet DIR", for errors
 	codec  codec
+	lw     destination.LockWait // see SetLockWait
 }
 
 var (

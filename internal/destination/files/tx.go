@@ -180,12 +180,12 @@ func (t *tx) Merge(_ context.Context, root *schema.Table, _ []*schema.Table) err
 // new manifest in one rename: that is the moment the load becomes visible.
 // After it, replaced tables' old files and any leftovers of crashed loads
 // are removed, and changed _table.json files are rewritten.
-func (t *tx) Commit(context.Context) error {
+func (t *tx) Commit(ctx context.Context) error {
 	if t.done {
 		return errDone
 	}
 	t.done = true
-	unlock, err := t.f.lock()
+	unlock, err := t.f.lock(ctx)
 	if err != nil {
 		t.discard()
 		return t.f.errorf("", "commit", err)

@@ -42,6 +42,7 @@ type Postgres struct {
 	name    string // "postgres <redacted url>", for errors
 	dataset string
 	sql     *sqlgen.Dataset
+	lw      destination.LockWait // see SetLockWait
 }
 
 // dialect is where PostgreSQL's SQL differs from sqlgen's defaults.
@@ -109,6 +110,10 @@ func (p *Postgres) Begin(ctx context.Context) (destination.Tx, error) {
 	// extraction); a server or role limit on idle transactions would end
 	// the load. SET LOCAL lifts it for this transaction only.
 	if _, err := t.Exec(ctx, "SET LOCAL idle_in_transaction_session_timeout = 0"); err != nil {
+		t.Rollback(context.WithoutCancel(ctx))
+		return nil, p.sql.Errorf("", "begin", err)
+	}
+	if err := p.setLockTimeout(ctx, t); err != nil {
 		t.Rollback(context.WithoutCancel(ctx))
 		return nil, p.sql.Errorf("", "begin", err)
 	}

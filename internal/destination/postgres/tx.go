@@ -4,9 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/fnv"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/restload/restload/internal/destination"
 	"github.com/restload/restload/internal/destination/sqlgen"
@@ -30,8 +30,11 @@ var (
 // run runs stmts in order, stopping at the first that fails.
 func (t *tx) run(ctx context.Context, stmts []sqlgen.Stmt) error {
 	for _, s := range stmts {
-		if _, err := t.tx.Exec(ctx, s.SQL); err != nil {
-			return t.p.sql.Errorf(s.Table, s.Op, err)
+		stop := t.p.watchLocks(ctx, t.tx.Conn().PgConn(), s.Table)
+		_, err := t.tx.Exec(ctx, s.SQL)
+		stop()
+		if err != nil {
+			return t.p.sql.Errorf(s.Table, s.Op, t.p.lockTimeoutError(s.Table, err))
 		}
 	}
 	return nil
@@ -60,7 +63,41 @@ func (t *tx) Apply(ctx context.Context, changes []schema.Change) error {
 	if err != nil {
 		return err
 	}
-	return t.run(ctx, stmts)
+	for _, s := range stmts {
+		if err := t.create(ctx, s); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// create runs s, a CREATE ... IF NOT EXISTS or ADD COLUMN IF NOT EXISTS,
+// in a savepoint. When another load's transaction created the same name
+// and committed while s waited for it, PostgreSQL fails s on a duplicate
+// key in its catalog (IF NOT EXISTS looked before the other committed):
+// s is then rolled back to the savepoint and run again, and finds the
+// name there.
+func (t *tx) create(ctx context.Context, s sqlgen.Stmt) error {
+	for attempt := 0; ; attempt++ {
+		if _, err := t.tx.Exec(ctx, "SAVEPOINT restload_create"); err != nil {
+			return t.p.sql.Errorf(s.Table, s.Op, err)
+		}
+		err := t.run(ctx, []sqlgen.Stmt{s})
+		var pe *pgconn.PgError
+		if err != nil && attempt < 2 && errors.As(err, &pe) && pe.Code == "23505" { // unique_violation
+			if _, rerr := t.tx.Exec(ctx, "ROLLBACK TO SAVEPOINT restload_create"); rerr != nil {
+				return t.p.sql.Errorf(s.Table, s.Op, rerr)
+			}
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if _, err := t.tx.Exec(ctx, "RELEASE SAVEPOINT restload_create"); err != nil {
+			return t.p.sql.Errorf(s.Table, s.Op, err)
+		}
+		return nil
+	}
 }
 
 // Write copies rows into the table (ModeAppend), replaces its rows
@@ -117,8 +154,11 @@ func (t *tx) Write(ctx context.Context, tb *schema.Table, mode destination.Mode,
 		}
 		return out, nil
 	})
+	stop := t.p.watchLocks(ctx, t.tx.Conn().PgConn(), tb.Name)
 	copied, err := t.tx.CopyFrom(ctx, pgx.Identifier{t.p.dataset, tb.Name}, conv.Names(), src)
+	stop()
 	if err != nil {
+		err = t.p.lockTimeoutError(tb.Name, err)
 		if srcErr != nil {
 			err = srcErr
 		}
@@ -149,17 +189,13 @@ func (t *tx) Merge(ctx context.Context, root *schema.Table, children []*schema.T
 }
 
 // Serialize takes a transaction-level advisory lock named after the
-// dataset (see destination.Serializer); COMMIT or ROLLBACK releases it.
+// dataset (see destination.Serializer), waiting for it as SetLockWait
+// says; COMMIT or ROLLBACK releases it.
 func (t *tx) Serialize(ctx context.Context) error {
 	if t.done {
 		return errDone
 	}
-	h := fnv.New64a()
-	h.Write([]byte("restload dataset " + t.p.dataset))
-	if _, err := t.tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", int64(h.Sum64())); err != nil {
-		return t.p.sql.Errorf("", "lock dataset", err)
-	}
-	return nil
+	return t.p.lockDataset(ctx, t.tx)
 }
 
 // Commit commits; staging tables go with it (ON COMMIT DROP). After a
