@@ -32,7 +32,10 @@ type Normalizer struct {
 	spec       Spec
 	loadID     string
 	loadIDv    any // loadID, boxed once
-	namer      *schema.Namer
+	layout     *Layout
+	namer      *schema.Namer // the layout's
+	// nameWarnings are the namer's warnings about this Normalizer's names.
+	nameWarnings []string
 	maxNesting int
 	rootName   string
 	root       *tableState
@@ -51,7 +54,7 @@ type Normalizer struct {
 // tableState is what a Normalizer knows of one table.
 type tableState struct {
 	t      *schema.Table
-	isNew  bool // created by this Normalizer: columns and data_type evolve freely
+	isNew  bool // created in this run (by its Layout): columns and data_type evolve freely
 	level  int  // nesting level of the table's rows: 0 for the root
 	isRoot bool
 	byName map[string]int
@@ -102,9 +105,42 @@ func newField(prefix []string, key string) *field {
 	return &field{path: p, sortKey: strings.Join(p, "\x00"), col: -1}
 }
 
+// Layout is the one owner of the column layout of a set of tables in a
+// run: the schema they grow, the names given in it and which tables the
+// run created. Normalizers made from one Layout (Layout.New) agree on
+// every table's columns, their positions, names and types, so several
+// resources with the same table_name put each value in its column
+// whichever writes first. A Layout and its Normalizers are not safe for
+// concurrent use: the caller serializes the calls of all of them.
+type Layout struct {
+	s     *schema.Schema
+	namer *schema.Namer
+	// created names the tables added in this run: they evolve freely,
+	// whichever Normalizer made them (see Normalizer.decide).
+	created map[string]bool
+}
+
+// NewLayout returns the Layout of s, which it grows in place; the names
+// of s's tables and columns stay theirs (see schema.Namer.Seed).
+func NewLayout(s *schema.Schema) *Layout {
+	l := &Layout{s: s, namer: schema.NewNamer(), created: map[string]bool{}}
+	l.namer.Seed(s)
+	return l
+}
+
 // New returns a Normalizer for the resource spec describes, growing s and
-// stamping root rows with loadID.
+// stamping root rows with loadID. It is NewLayout(s).New(spec, loadID).
 func New(s *schema.Schema, spec Spec, loadID string) (*Normalizer, error) {
+	if s == nil {
+		return nil, fmt.Errorf("resource %q: normalize: nil schema", spec.Resource)
+	}
+	return NewLayout(s).New(spec, loadID)
+}
+
+// New returns a Normalizer for the resource spec describes that writes
+// the tables of l, stamping root rows with loadID.
+func (l *Layout) New(spec Spec, loadID string) (*Normalizer, error) {
+	s := l.s
 	if s == nil {
 		return nil, fmt.Errorf("resource %q: normalize: nil schema", spec.Resource)
 	}
@@ -133,7 +169,8 @@ func New(s *schema.Schema, spec Spec, loadID string) (*Normalizer, error) {
 		spec:       spec,
 		loadID:     loadID,
 		loadIDv:    loadID,
-		namer:      schema.NewNamer(),
+		layout:     l,
+		namer:      l.namer,
 		maxNesting: math.MaxInt,
 		rootName:   schema.NormalizeIdentifier(table),
 		tables:     map[string]*tableState{},
@@ -147,7 +184,6 @@ func New(s *schema.Schema, spec Spec, loadID string) (*Normalizer, error) {
 		}
 		n.maxNesting = *spec.MaxNesting
 	}
-	n.namer.Seed(s)
 	for i, k := range spec.PrimaryKey {
 		n.pkCols[schema.ColumnPath(hintPath(k)...)] = i
 	}
@@ -218,7 +254,7 @@ func (n *Normalizer) Counts() Counts {
 // load: renamed colliding columns and hints that could not retype an
 // existing column.
 func (n *Normalizer) Warnings() []string {
-	return append(n.namer.Warnings(), n.warnings...)
+	return append(slices.Clone(n.nameWarnings), n.warnings...)
 }
 
 // Normalize turns one record into rows and calls emit for each, parent rows
@@ -231,6 +267,17 @@ func (n *Normalizer) Warnings() []string {
 // errors are *MissingKeyError, *ContractError and *NullError, after which
 // the record's rows emitted so far should be discarded with the load.
 func (n *Normalizer) Normalize(record map[string]any, emit func(t *schema.Table, row []any) error) error {
+	// The namer is the layout's: keep the warnings about this resource's
+	// names as this resource's.
+	w := n.namer.NumWarnings()
+	err := n.normalize(record, emit)
+	if n.namer.NumWarnings() > w {
+		n.nameWarnings = append(n.nameWarnings, n.namer.WarningsSince(w)...)
+	}
+	return err
+}
+
+func (n *Normalizer) normalize(record map[string]any, emit func(t *schema.Table, row []any) error) error {
 	n.record++
 	n.counts.Records++
 	n.cur = record
@@ -320,8 +367,7 @@ func (n *Normalizer) table(name, parent, source string, level int) (*tableState,
 		return ts, true, nil
 	}
 	t := n.s.Table(name)
-	isNew := t == nil
-	if isNew {
+	if t == nil {
 		switch n.spec.Contract.Tables {
 		case Freeze:
 			return nil, false, &ContractError{Resource: n.spec.Resource, Record: n.record, Key: n.recordKey(), Entity: "tables", Table: name}
@@ -330,9 +376,10 @@ func (n *Normalizer) table(name, parent, source string, level int) (*tableState,
 		}
 		t = &schema.Table{Name: name, Parent: parent, Resource: n.spec.Resource, WriteDisposition: n.spec.WriteDisposition, Source: source}
 		n.s.AddTable(t)
+		n.layout.created[name] = true
 	}
 	ts := &tableState{
-		t: t, isNew: isNew, level: level, isRoot: parent == "",
+		t: t, isNew: n.layout.created[name], level: level, isRoot: parent == "",
 		byName: map[string]int{}, fields: map[string]*field{},
 		idCol: -1, loadCol: -1, parentCol: -1, idxCol: -1, rootCol: -1,
 		idPrefix: idPrefix(n.loadID, n.spec.Resource, name),

@@ -343,3 +343,11 @@ func (n *Namer) Table(parent string, path ...string) (name string, renamed bool)
 func (n *Namer) Warnings() []string {
 	return append([]string(nil), n.warnings...)
 }
+
+// NumWarnings returns how many warnings Warnings would return.
+func (n *Namer) NumWarnings() int { return len(n.warnings) }
+
+// WarningsSince returns the warnings after the first i.
+func (n *Namer) WarningsSince(i int) []string {
+	return append([]string(nil), n.warnings[i:]...)
+}
