@@ -28,18 +28,18 @@ import (
 // Normalizers that share a schema must be called one at a time; it is
 // simplest to give each resource its own tables and have the caller lock.
 type Normalizer struct {
-	s          *schema.Schema
-	spec       Spec
-	loadID     string
-	loadIDv    any // loadID, boxed once
-	layout     *Layout
-	namer      *schema.Namer // the layout's
+	s       *schema.Schema
+	spec    Spec
+	loadID  string
+	loadIDv any // loadID, boxed once
+	layout  *Layout
+	namer   *schema.Namer // the layout's
 	// nameWarnings are the namer's warnings about this Normalizer's names.
 	nameWarnings []string
-	maxNesting int
-	rootName   string
-	root       *tableState
-	tables     map[string]*tableState
+	maxNesting   int
+	rootName     string
+	root         *tableState
+	tables       map[string]*tableState
 	// hints by column candidate name (root table only).
 	hints     map[string]schema.Hint
 	hintOrder []string
