@@ -118,14 +118,25 @@ type Layout struct {
 	// created names the tables added in this run: they evolve freely,
 	// whichever Normalizer made them (see Normalizer.decide).
 	created map[string]bool
+	// fresh holds the columns added since the last Snapshot: nothing of
+	// them reached a destination, so a key column among them may still
+	// become text (see Normalizer.keyValue).
+	fresh map[*schema.Column]bool
 }
 
 // NewLayout returns the Layout of s, which it grows in place; the names
 // of s's tables and columns stay theirs (see schema.Namer.Seed).
 func NewLayout(s *schema.Schema) *Layout {
-	l := &Layout{s: s, namer: schema.NewNamer(), created: map[string]bool{}}
+	l := &Layout{s: s, namer: schema.NewNamer(), created: map[string]bool{}, fresh: map[*schema.Column]bool{}}
 	l.namer.Seed(s)
 	return l
+}
+
+// Snapshot returns a copy of the layout's schema to load rows written so
+// far with. The columns it holds keep their types from then on.
+func (l *Layout) Snapshot() *schema.Schema {
+	clear(l.fresh)
+	return l.s.Clone()
 }
 
 // New returns a Normalizer for the resource spec describes, growing s and
@@ -724,10 +735,22 @@ func (n *Normalizer) resolvePending(ts *tableState, rb *rowBuilder) (bool, error
 					adds = append(adds, add)
 					continue
 				}
+				if ts.isRoot && n.isKey(f) {
+					return false, n.keyTypeError(ts, f.name, colType, vtyp, true)
+				}
 				// A hinted type the first value does not fit: the column is
 				// created empty and the value goes to a variant.
 				adds = append(adds, add)
 			}
+		}
+		if ts.isRoot && f.col >= 0 && n.isKey(f) {
+			// A key never goes to a variant column: see keyValue.
+			out, err := n.keyValue(ts, f, p.v, vtyp)
+			if err != nil {
+				return false, err
+			}
+			rb.vals[f.col] = out
+			continue
 		}
 		source := "variant:" + f.name + ":" + string(vtyp)
 		candidate := f.name + schema.PathSeparator + "v_" + string(vtyp)
@@ -775,6 +798,7 @@ func (n *Normalizer) resolvePending(ts *tableState, rb *rowBuilder) (bool, error
 			f.col, f.typ = idx, c.Type
 		}
 		ts.t.AddColumn(c)
+		n.layout.fresh[c] = true
 		ts.reindex()
 		rb.vals = append(rb.vals, make([]any, len(ts.t.Columns)-len(rb.vals))...)
 		rb.vals[idx] = a.val
@@ -807,6 +831,45 @@ func (n *Normalizer) nameFields(ts *tableState, pending []pendingValue) {
 		f.name, _ = n.namer.Column(ts.t.Name, f.path...)
 		f.named = true
 	}
+}
+
+// isKey reports whether field f of the root table is a primary_key or
+// merge_key column.
+func (n *Normalizer) isKey(f *field) bool {
+	cand := schema.ColumnPath(f.path...)
+	_, pk := n.pkCols[cand]
+	return pk || n.mergeCols[cand]
+}
+
+// keyValue returns v, the value of key field f of root table ts whose
+// type vtyp its column's type does not take as is, as a value of that
+// column: converted when nothing is lost (a numeric string into a bigint
+// key, a number into a text key). Otherwise the column becomes text when
+// it is fresh (nothing of it was loaded yet, no hint fixed its type) and
+// every key of the table is its text, as the destination loads the values
+// already written; else the record fails with a *KeyTypeError. dlt sends
+// such a key to a variant column and leaves the key column NULL, which
+// fails its NOT NULL at load (or, where nothing checks, makes merge append
+// the record again on every run).
+func (n *Normalizer) keyValue(ts *tableState, f *field, v any, vtyp schema.DataType) (any, error) {
+	c := ts.t.Columns[f.col]
+	f.typ = c.Type // another Normalizer of the layout may have made it text
+	if out, ok := schema.Convert(v, c.Type); ok {
+		return out, nil
+	}
+	if n.layout.fresh[c] && !f.hinted {
+		if out, ok := schema.Convert(v, schema.Text); ok {
+			n.warnings = append(n.warnings, fmt.Sprintf("table %q: key column %q had %s values and then a %s one: it is text, so every key keeps one type", ts.t.Name, c.Name, c.Type, vtyp))
+			c.Type, f.typ = schema.Text, schema.Text
+			return out, nil
+		}
+	}
+	return nil, n.keyTypeError(ts, c.Name, c.Type, vtyp, f.hinted)
+}
+
+func (n *Normalizer) keyTypeError(ts *tableState, col string, typ, vtyp schema.DataType, hinted bool) error {
+	return &KeyTypeError{Resource: n.spec.Resource, Record: n.record, Key: n.recordKey(), Table: ts.t.Name,
+		Column: col, Type: typ, ValueType: vtyp, Hinted: hinted}
 }
 
 // order is f's place among new columns: primary key columns first (in key
@@ -928,6 +991,7 @@ func (n *Normalizer) resolveColumn(ts *tableState, f *field, typ schema.DataType
 	n.decorate(ts, f, c)
 	f.col, f.typ = len(ts.t.Columns), typ
 	ts.t.AddColumn(c)
+	n.layout.fresh[c] = true
 	ts.reindex()
 	return nil
 }

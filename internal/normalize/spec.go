@@ -219,8 +219,42 @@ func (e *NullError) Detail() string {
 // RecordKey describes the record's primary key, "" without one.
 func (e *NullError) RecordKey() string { return e.Key }
 
+// KeyTypeError is returned for a record whose primary_key or merge_key
+// value does not fit its key column's type, when that column cannot become
+// text any more (it was loaded, or a hint fixed its type). A key is never
+// sent to a variant column: the key column would be NULL and merge would
+// append the record again on every run.
+type KeyTypeError struct {
+	Resource string
+	Record   int64
+	// Key describes the record's primary key, "" without one.
+	Key       string
+	Table     string
+	Column    string
+	Type      schema.DataType // the column's
+	ValueType schema.DataType // the value's
+	// Hinted is set when a data_type hint fixed the column's type.
+	Hinted bool
+}
+
+func (e *KeyTypeError) Error() string {
+	return fmt.Sprintf("resource %q: record %d%s: %s", e.Resource, e.Record, keySuffix(e.Key), e.Detail())
+}
+
+// Detail is the message without the resource and record.
+func (e *KeyTypeError) Detail() string {
+	why := "it was created so by an earlier load"
+	if e.Hinted {
+		why = "its data_type hint says so"
+	}
+	return fmt.Sprintf("key column %q of table %q is %s (%s) but this record's key is %s: a key keeps one type, so nothing of the resource is loaded; hint the column data_type: text in a new dataset, or fix the API's data", e.Column, e.Table, e.Type, why, e.ValueType)
+}
+
+// RecordKey describes the record's primary key, "" without one.
+func (e *KeyTypeError) RecordKey() string { return e.Key }
+
 // RecordError is implemented by the errors Normalize returns for a record
-// (*MissingKeyError, *ContractError, *NullError), so a caller that knows
+// (*MissingKeyError, *ContractError, *NullError, *KeyTypeError), so a caller that knows
 // where the record came from (a page) can say so without repeating the
 // resource: Detail is the message without resource and record, RecordKey
 // the record's primary key ("" when unknown).
@@ -234,6 +268,7 @@ var (
 	_ RecordError = (*MissingKeyError)(nil)
 	_ RecordError = (*ContractError)(nil)
 	_ RecordError = (*NullError)(nil)
+	_ RecordError = (*KeyTypeError)(nil)
 )
 
 // KeySuffix formats a record key for a message: ` (id 7)`, or "".

@@ -374,7 +374,7 @@ func (n *node) finish(env *runEnv) {
 			// Others of its group may still grow the schema: hand over a
 			// copy.
 			n.group.mu.Lock()
-			own := n.own.Clone()
+			own := n.group.layout.Snapshot()
 			n.group.mu.Unlock()
 			err = env.finished(n.r, own)
 		}
@@ -577,7 +577,7 @@ func (n *node) write(page int, recs []map[string]any) error {
 		clear(n.writers)
 		n.sincePart, n.partAt = 0, time.Now()
 		n.group.mu.Lock()
-		own := n.own.Clone()
+		own := n.group.layout.Snapshot()
 		n.group.mu.Unlock()
 		n.part(n.r, own, upto)
 	}

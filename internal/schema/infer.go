@@ -223,6 +223,10 @@ func Convert(v any, t DataType) (any, bool) {
 		switch v := v.(type) {
 		case json.Number:
 			return string(v), true
+		case int64:
+			return strconv.FormatInt(v, 10), true
+		case float64:
+			return strconv.FormatFloat(v, 'g', -1, 64), true
 		case bool:
 			return strconv.FormatBool(v), true
 		case map[string]any, []any:
