@@ -720,10 +720,7 @@ func (n *Normalizer) resolvePending(ts *tableState, rb *rowBuilder) (bool, error
 				if hinted {
 					colType = h.DataType
 				}
-				add := newColumn{f: f, name: f.name, typ: colType}
-				if f.name != schema.ColumnPath(f.path...) {
-					add.source = strings.Join(f.path, ".")
-				}
+				add := newColumn{f: f, name: f.name, typ: colType, source: schema.ColumnSource(f.name, f.path...)}
 				drop, skip, err := n.decide(ts, n.spec.Contract.Columns, &ContractError{Entity: "columns", Table: ts.t.Name, Column: f.name})
 				if err != nil || drop {
 					return false, err
@@ -917,6 +914,11 @@ func (n *Normalizer) convert(hinted bool, v any, t schema.DataType) (any, bool) 
 func (n *Normalizer) adopt(ts *tableState, f *field, idx int) {
 	c := ts.t.Columns[idx]
 	f.col, f.typ = idx, c.Type
+	if c.Source == "" && n.layout.fresh[c] {
+		// A column made in this run for a hint (size_bytes) and claimed by
+		// a field (sizeBytes) is that field's in later runs too.
+		c.Source = schema.ColumnSource(c.Name, f.path...)
+	}
 	if h, ok := n.hint(ts, f); ok && h.DataType != "" {
 		f.hinted = true
 		if h.DataType != c.Type {
@@ -984,10 +986,7 @@ func (n *Normalizer) resolveColumn(ts *tableState, f *field, typ schema.DataType
 			return nil
 		}
 	}
-	c := &schema.Column{Name: f.name, Type: typ, Nullable: true}
-	if f.name != schema.ColumnPath(f.path...) {
-		c.Source = strings.Join(f.path, ".")
-	}
+	c := &schema.Column{Name: f.name, Type: typ, Nullable: true, Source: schema.ColumnSource(f.name, f.path...)}
 	n.decorate(ts, f, c)
 	f.col, f.typ = len(ts.t.Columns), typ
 	ts.t.AddColumn(c)
@@ -1023,12 +1022,8 @@ func (n *Normalizer) addSystemColumns(ts *tableState) {
 func (n *Normalizer) children(parent *tableState, lv listValue, l link, emit func(*schema.Table, []any) error) error {
 	f := lv.f
 	if f.child == nil {
-		name, renamed := n.namer.Table(parent.t.Name, f.path...)
-		source := ""
-		if renamed {
-			source = parent.t.Name + "." + strings.Join(f.path, ".")
-		}
-		ts, ok, err := n.table(name, parent.t.Name, source, parent.level+1)
+		name, _ := n.namer.Table(parent.t.Name, f.path...)
+		ts, ok, err := n.table(name, parent.t.Name, schema.TableSource(name, parent.t.Name, f.path...), parent.level+1)
 		if err != nil {
 			return err
 		}

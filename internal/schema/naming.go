@@ -338,6 +338,32 @@ func (n *Namer) Table(parent string, path ...string) (name string, renamed bool)
 	return n.Name("", source, JoinPath(parts...))
 }
 
+// ColumnSource is the Column.Source to record for a column named name from
+// the nested source path: "" when name is the path itself joined with
+// PathSeparator (user_name from user_name, owner__email from owner.email),
+// else the path joined with "." (fooBar for foo_bar). Recording it whenever
+// normalizing changed the name, not only on a collision, lets a later run
+// give the column to the same source even when a field spelled like the
+// name (foo_bar) arrives first: the stored schema decides, not arrival
+// order. A column without a Source goes to the first source that asks for
+// it, a field spelled like the name before others (see Seed).
+func ColumnSource(name string, path ...string) string {
+	if name == strings.Join(path, PathSeparator) {
+		return ""
+	}
+	return strings.Join(path, ".")
+}
+
+// TableSource is ColumnSource for the child table named name holding the
+// list at path under parent: "" when name is parent__path literally, else
+// the source Namer.Table records.
+func TableSource(name, parent string, path ...string) string {
+	if name == parent+PathSeparator+strings.Join(path, PathSeparator) {
+		return ""
+	}
+	return parent + "." + strings.Join(path, ".")
+}
+
 // Warnings returns one message per name that had to be changed to avoid a
 // collision, in the order they happened.
 func (n *Namer) Warnings() []string {
