@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/base32"
 	"fmt"
-	"math"
 	"slices"
 	"sort"
 	"strings"
@@ -182,7 +181,7 @@ func (l *Layout) New(spec Spec, loadID string) (*Normalizer, error) {
 		loadIDv:    loadID,
 		layout:     l,
 		namer:      l.namer,
-		maxNesting: math.MaxInt,
+		maxNesting: DefaultMaxNesting,
 		rootName:   schema.NormalizeIdentifier(table),
 		tables:     map[string]*tableState{},
 		hints:      map[string]schema.Hint{},

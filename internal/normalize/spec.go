@@ -91,8 +91,8 @@ type Spec struct {
 	// field name (a dotted path for a nested field, or the column name).
 	Hints map[string]schema.Hint
 	// MaxNesting is max_table_nesting: objects and lists nested deeper than
-	// this many levels are stored as JSON. Nil means no limit; 0 stores
-	// every object and list of a record as JSON.
+	// this many levels are stored as JSON. Nil means DefaultMaxNesting; 0
+	// stores every object and list of a record as JSON.
 	MaxNesting *int
 	// Contract is the resource's schema contract.
 	Contract Contract
@@ -252,6 +252,15 @@ func (e *KeyTypeError) Detail() string {
 
 // RecordKey describes the record's primary key, "" without one.
 func (e *KeyTypeError) RecordKey() string { return e.Key }
+
+// DefaultMaxNesting is the nesting limit when max_table_nesting is unset:
+// objects and lists deeper than this many levels stay JSON in a column, as
+// beyond max_table_nesting. Flattening costs time in the square of the
+// depth (each level's column and table names hold the whole path), so a
+// record nested thousands of levels deep by a hostile or broken API would
+// take seconds and hundreds of MB; no real API nests near 64 levels, and
+// names that deep are cut to 63 bytes around a hash anyway.
+const DefaultMaxNesting = 64
 
 // RecordError is implemented by the errors Normalize returns for a record
 // (*MissingKeyError, *ContractError, *NullError, *KeyTypeError), so a caller that knows

@@ -129,3 +129,12 @@ func TestKeyTypeFlipStored(t *testing.T) {
 		})
 	}
 }
+
+// muxOf serves each API at its path prefix.
+func muxOf(apis map[string]*keyFlipAPI) http.Handler {
+	mux := http.NewServeMux()
+	for prefix, api := range apis {
+		mux.Handle(prefix, api)
+	}
+	return mux
+}
