@@ -967,7 +967,12 @@ func (n *Normalizer) resolveColumn(ts *tableState, f *field, typ schema.DataType
 	// A hint may be keyed by the source field (sizeBytes) or by its column
 	// name (size_bytes), so the name is held for whichever field asks
 	// first rather than given to the hint's key (see place).
-	if cand := schema.ColumnPath(f.path...); n.namer.Hold(ts.t.Name, cand) {
+	cand := schema.ColumnPath(f.path...)
+	if _, exists := ts.byName[cand]; exists || n.namer.Hold(ts.t.Name, cand) {
+		// A column of that name exists (its source may be sizeBytes, and
+		// the hint its column name) or the name is free: the hint is that
+		// column's, and a field spelled like it that another source owns
+		// gets a column of its own when it comes (see place).
 		f.name, f.held = cand, true
 	} else {
 		f.name, _ = n.namer.Column(ts.t.Name, f.path...)
