@@ -63,6 +63,8 @@ type tableState struct {
 	rows   int64
 	// idPrefix starts the table's row ids; see Normalizer.
 	idPrefix string
+	// gen is the layout's gen when byName and the fields' names were read.
+	gen int
 	// ids holds the ids of the rows from idsFrom on, made in blocks so
 	// that a row's id costs no allocation of its own.
 	ids     string
@@ -119,8 +121,12 @@ type Layout struct {
 	created map[string]bool
 	// fresh holds the columns added since the last Snapshot: nothing of
 	// them reached a destination, so a key column among them may still
-	// become text (see Normalizer.keyValue).
+	// become text (see Normalizer.keyValue) and one may still be renamed
+	// (see Normalizer.steal).
 	fresh map[*schema.Column]bool
+	// gen counts renames: a tableState made at another gen rereads its
+	// table's names (see tableState.refresh).
+	gen int
 }
 
 // NewLayout returns the Layout of s, which it grows in place; the names
@@ -392,7 +398,7 @@ func (n *Normalizer) table(name, parent, source string, level int) (*tableState,
 		t: t, isNew: n.layout.created[name], level: level, isRoot: parent == "",
 		byName: map[string]int{}, fields: map[string]*field{},
 		idCol: -1, loadCol: -1, parentCol: -1, idxCol: -1, rootCol: -1,
-		idPrefix: idPrefix(n.loadID, n.spec.Resource, name),
+		idPrefix: idPrefix(n.loadID, n.spec.Resource, name), gen: n.layout.gen,
 	}
 	for _, c := range []string{schema.ColLoadID, schema.ColID, schema.ColParentID, schema.ColListIdx, schema.ColRootID} {
 		n.namer.Reserve(name, c)
@@ -526,6 +532,9 @@ type element struct {
 func (n *Normalizer) row(ts *tableState, rec map[string]any, elem *element, l link, emit func(*schema.Table, []any) error) error {
 	if ts.ncols != len(ts.t.Columns) {
 		ts.reindex()
+	}
+	if ts.gen != n.layout.gen {
+		n.refresh(ts)
 	}
 	rb := &ts.rb
 	rb.reset(len(ts.t.Columns))
@@ -824,9 +833,66 @@ func (n *Normalizer) nameFields(ts *tableState, pending []pendingValue) {
 		return unnamed[i].sortKey < unnamed[j].sortKey
 	})
 	for _, f := range unnamed {
+		n.steal(ts, f)
 		f.name, _ = n.namer.Column(ts.t.Name, f.path...)
 		f.named = true
 	}
+}
+
+// steal gives field f, spelled like its column name (foo_bar), the name
+// that a field normalizing to it (fooBar) took earlier in this run, when
+// that column is fresh (nothing of it loaded) and has no variants: the
+// column is renamed foo_bar_1, as if f had come first. So who gets a name
+// depends on neither record nor goroutine order (resources sharing a
+// table), only on the stored schema.
+func (n *Normalizer) steal(ts *tableState, f *field) {
+	cand := schema.ColumnPath(f.path...)
+	source := strings.Join(f.path, ".")
+	if schema.ColumnSource(cand, f.path...) != "" {
+		return
+	}
+	owner, ok := n.namer.Owner(ts.t.Name, cand)
+	if !ok || owner == source {
+		return
+	}
+	idx, ok := ts.byName[cand]
+	if !ok {
+		return
+	}
+	c := ts.t.Columns[idx]
+	if !n.layout.fresh[c] || c.VariantOf != "" || c.PrimaryKey || c.MergeKey {
+		return
+	}
+	for _, o := range ts.t.Columns {
+		if o.VariantOf == cand {
+			return
+		}
+	}
+	c.Name = n.namer.Steal(ts.t.Name, cand, source)
+	c.Source = owner
+	n.layout.gen++
+	n.refresh(ts)
+}
+
+// refresh rereads ts's column names after a rename (see steal): byName,
+// and the name of every field of ts.
+func (n *Normalizer) refresh(ts *tableState) {
+	clear(ts.byName)
+	ts.ncols = 0
+	ts.reindex()
+	var walk func(fields map[string]*field)
+	walk = func(fields map[string]*field) {
+		for _, f := range fields {
+			if f.col >= 0 {
+				f.name = ts.t.Columns[f.col].Name
+			} else if f.named && !f.held {
+				f.name, _ = n.namer.Column(ts.t.Name, f.path...)
+			}
+			walk(f.nested)
+		}
+	}
+	walk(ts.fields)
+	ts.gen = n.layout.gen
 }
 
 // isKey reports whether field f of the root table is a primary_key or

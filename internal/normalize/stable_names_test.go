@@ -94,3 +94,73 @@ func TestNamesStableAcrossRuns(t *testing.T) {
 		})
 	}
 }
+
+// TestNamesIndependentOfOrder: within a run, which field gets foo_bar
+// depends neither on record order nor on which of two resources sharing
+// the table (one Layout) writes first: the field spelled foo_bar does, and
+// fooBar gets foo_bar_1, its values already written moving with it.
+func TestNamesIndependentOfOrder(t *testing.T) {
+	a := records(t, `[{"fooBar": "camel", "n": 1}, {"fooBar": "camel2", "n": 2}]`)
+	b := records(t, `[{"foo_bar": "snake", "n": 3}]`)
+	for _, order := range []string{"ab", "ba"} {
+		t.Run(order, func(t *testing.T) {
+			s := &schema.Schema{Name: "d"}
+			l := NewLayout(s)
+			na, err := l.New(Spec{Resource: "a", Table: "things"}, "1.1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			nb, err := l.New(Spec{Resource: "b", Table: "things"}, "1.1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			type row struct {
+				tb   *schema.Table
+				vals []any
+			}
+			var rows []row
+			emit := func(tb *schema.Table, r []any) error {
+				rows = append(rows, row{tb, slices.Clone(r)})
+				return nil
+			}
+			batches := map[byte]func(){
+				'a': func() {
+					for _, r := range a {
+						if err := na.Normalize(r, emit); err != nil {
+							t.Fatal(err)
+						}
+					}
+				},
+				'b': func() {
+					for _, r := range b {
+						if err := nb.Normalize(r, emit); err != nil {
+							t.Fatal(err)
+						}
+					}
+				},
+			}
+			batches[order[0]]()
+			batches[order[1]]()
+			// Rows are positional: read them with the final columns.
+			var got []string
+			for _, r := range rows {
+				var parts []string
+				for i, v := range r.vals {
+					if c := r.tb.Columns[i]; v != nil && !c.System {
+						parts = append(parts, fmt.Sprintf("%s=%v", c.Name, v))
+					}
+				}
+				sort.Strings(parts)
+				got = append(got, strings.Join(parts, " "))
+			}
+			sort.Strings(got)
+			want := []string{"foo_bar=snake n=3", "foo_bar_1=camel n=1", "foo_bar_1=camel2 n=2"}
+			if !slices.Equal(got, want) {
+				t.Errorf("rows %q, want %q", got, want)
+			}
+			if c := s.Table("things").Column("foo_bar_1"); c == nil || c.Source != "fooBar" {
+				t.Errorf("foo_bar_1 = %+v, want fooBar's", c)
+			}
+		})
+	}
+}

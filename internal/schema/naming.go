@@ -318,6 +318,36 @@ func collisionWarning(scope, source, name, candidate, owner string) string {
 	return fmt.Sprintf("source %q%s is named %s %q because %q is already taken by %s", source, where, what, name, candidate, by)
 }
 
+// Owner returns the source that owns name in scope, if a source does
+// (not a system column, nor a name seeded without a source).
+func (n *Namer) Owner(scope, name string) (string, bool) {
+	owner, ok := n.scope(scope).owner[name]
+	if !ok || owner == ownerUnknown || owner == ownerReserved {
+		return "", false
+	}
+	return owner, true
+}
+
+// Steal gives name in scope to source and its owner (see Owner) the name
+// with the smallest free "_<n>" suffix, which it returns; a warning is
+// recorded. The caller renames what carried the name (a column nothing was
+// loaded into yet) to the returned name.
+func (n *Namer) Steal(scope, name, source string) string {
+	sc := n.scope(scope)
+	owner := sc.owner[name]
+	moved := name
+	for i := 1; ; i++ {
+		moved = withSuffix(name, i)
+		if o, taken := sc.owner[moved]; !taken || o == ownerUnknown {
+			break
+		}
+	}
+	sc.owner[moved], sc.bySource[owner] = owner, moved
+	sc.owner[name], sc.bySource[source] = source, name
+	n.warnings = append(n.warnings, collisionWarning(scope, owner, moved, name, source))
+	return moved
+}
+
 // Column names the column for the nested source path (field names from the
 // row down) in table: ColumnPath(path...) made unique. The source recorded
 // is the path joined with ".".
