@@ -2,17 +2,14 @@ package pipeline_test
 
 import (
 	"context"
-	"fmt"
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/restload/restload/internal/config"
 	"github.com/restload/restload/internal/destination"
 	"github.com/restload/restload/internal/normalize"
-	"github.com/restload/restload/internal/pipeline"
 )
 
 // TestDeeplyNestedRecords: a record nested 5,000 levels loads in well
@@ -22,19 +19,14 @@ import (
 func TestDeeplyNestedRecords(t *testing.T) {
 	const depth = 5000
 	deep := `[{"id": 1, "a": ` + strings.Repeat(`{"a": `, depth) + "1" + strings.Repeat("}", depth) + "}]"
-	api := &keyFlipAPI{pages: [][]string{{deep}}}
-	bomb := &keyFlipAPI{pages: [][]string{{strings.Repeat("[", 1_000_000) + strings.Repeat("]", 1_000_000)}}}
-	mux := httptest.NewServer(muxOf(map[string]*keyFlipAPI{"/items": api, "/bomb": bomb}))
-	defer mux.Close()
-	src := fmt.Sprintf(namesPipeline, "deep", mux.URL) + "    - name: bomb\n      endpoint: {path: bomb}\n"
-	dir := t.TempDir()
-	p, err := config.Parse(filepath.Join(dir, "deep.yaml"), []byte(src), config.LoadOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	dest := "duckdb:" + filepath.Join(dir, "deep.duckdb")
+	api := &pagesAPI{pages: [][]string{{deep}}}
+	bomb := &pagesAPI{pages: [][]string{{strings.Repeat("[", 1_000_000) + strings.Repeat("]", 1_000_000)}}}
+	srv := httptest.NewServer(muxOf(map[string]*pagesAPI{"/items": api, "/bomb": bomb}))
+	defer srv.Close()
+	dest := "duckdb:" + filepath.Join(t.TempDir(), "deep.duckdb")
+	r := newItemsRun(t, dest, "deep", srv.URL, "    - name: bomb\n      endpoint: {path: bomb}\n")
 	start := time.Now()
-	_, err = pipeline.Run(context.Background(), p, pipeline.Options{Destination: dest, WorkDir: filepath.Join(dir, "work")})
+	err := r.run()
 	took := time.Since(start)
 	if err == nil || !strings.Contains(err.Error(), "resource bomb") || !strings.Contains(err.Error(), "exceeded max depth") {
 		t.Fatalf("run: %v; want resource bomb to fail on its nesting depth", err)

@@ -13,7 +13,6 @@ import (
 
 	"github.com/restload/restload/internal/config"
 	"github.com/restload/restload/internal/destination"
-	"github.com/restload/restload/internal/destination/destinationtest"
 	"github.com/restload/restload/internal/pipeline"
 )
 
@@ -161,23 +160,10 @@ func TestSharedTableName(t *testing.T) {
 	pipeline.SetPartRows(t, 7)
 	const pages, perPage = 6, 9
 	srv := sharedAPI(t, pages, perPage)
-	dests := map[string]func(t *testing.T) (string, string){
-		"duckdb": func(t *testing.T) (string, string) {
-			return "duckdb:" + filepath.Join(t.TempDir(), "shared.duckdb"), "shared"
-		},
-		"postgres": func(t *testing.T) (string, string) {
-			url := destinationtest.PostgresURL(t)
-			dataset := destinationtest.Dataset(t)
-			destinationtest.DropOnCleanup(t, url, dataset)
-			return url, dataset
-		},
-		"jsonl": func(t *testing.T) (string, string) {
-			return "jsonl:" + t.TempDir(), "shared"
-		},
-	}
-	for _, dname := range []string{"duckdb", "postgres", "jsonl"} {
+	dests := allDestinations()
+	for _, dname := range []string{"duckdb", "postgres", "jsonl", "parquet"} {
 		for _, disp := range []string{"append", "merge"} {
-			if dname == "jsonl" && disp == "merge" {
+			if (dname == "jsonl" || dname == "parquet") && disp == "merge" {
 				continue
 			}
 			for _, workers := range []int{1, 2, 8} {
