@@ -154,15 +154,17 @@ func checkShared(t *testing.T, d destination.Destination, n, perPage int) {
 // TestSharedTableName: two resources with the same table_name and
 // different shapes, loaded at once (or one after another), in parts, put
 // every value in its own column of the one table and its child table,
-// whatever the number of workers, for append and merge, into DuckDB,
-// PostgreSQL and files; a merge run again changes nothing.
+// whatever the number of workers, for append, merge and replace, into
+// DuckDB, PostgreSQL and files; a merge or replace run again changes
+// nothing (the second resource replacing the table appends to the first's
+// rows in the same load).
 func TestSharedTableName(t *testing.T) {
 	pipeline.SetPartRows(t, 7)
 	const pages, perPage = 6, 9
 	srv := sharedAPI(t, pages, perPage)
 	dests := allDestinations()
 	for _, dname := range []string{"duckdb", "postgres", "jsonl", "parquet"} {
-		for _, disp := range []string{"append", "merge"} {
+		for _, disp := range []string{"append", "merge", "replace"} {
 			if (dname == "jsonl" || dname == "parquet") && disp == "merge" {
 				continue
 			}
@@ -176,7 +178,7 @@ func TestSharedTableName(t *testing.T) {
 						t.Fatal(err)
 					}
 					runs := 1
-					if disp == "merge" {
+					if disp != "append" {
 						runs = 2
 					}
 					for run := range runs {
