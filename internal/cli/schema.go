@@ -230,7 +230,9 @@ func columnFlags(c *schema.Column) []string {
 	if c.VariantOf != "" {
 		flags = append(flags, "variant of "+c.VariantOf)
 	}
-	if c.Source != "" && c.VariantOf == "" {
+	// Said only of a column renamed on a collision: every column whose
+	// name normalizing changed records its source (fooBar for foo_bar).
+	if c.Source != "" && c.VariantOf == "" && c.Name != schema.ColumnPath(strings.Split(c.Source, ".")...) {
 		flags = append(flags, "from "+c.Source)
 	}
 	return flags

@@ -22,7 +22,8 @@ type ValueConverter func(v any) (any, error)
 //   - double: float64 (from float64, float32, int64, int);
 //   - decimal: the number's text (a string that parses as a number, kept as
 //     given; an int64 or finite float64, formatted);
-//   - bool: bool; text: string;
+//   - bool: bool; text: string (an int64, float64, bool or time.Time as
+//     its text, the way schema.Convert writes it);
 //   - timestamp: time.Time in UTC (from time.Time, or an RFC 3339 string);
 //   - date: time.Time at UTC midnight of the calendar day (from time.Time,
 //     that day in its own zone, or a YYYY-MM-DD string);
@@ -107,6 +108,13 @@ func toText(v any) (any, error) {
 	switch x := v.(type) {
 	case nil, string:
 		return x, nil
+	case int64, float64, bool, time.Time:
+		// A key column that became text in the run that created it (its
+		// values had two types) holds the values written before as they
+		// were typed: they load as their text (see normalize's keyValue).
+		if s, ok := schema.Convert(x, schema.Text); ok {
+			return s, nil
+		}
 	}
 	return nil, CannotLoad(v, schema.Text)
 }

@@ -337,6 +337,9 @@ type Load struct {
 	parted map[string]bool
 	// nul counts the values NULRule changed.
 	nul NULCounts
+	// replaced names the tables a replace emptied in this load: a second
+	// resource replacing the same table (the same table_name) appends.
+	replaced map[string]bool
 }
 
 // Begin reads d's stored schema and starts the transaction that loads the
@@ -347,7 +350,7 @@ func Begin(ctx context.Context, d destination.Destination, loadID string) (*Load
 		return nil, err
 	}
 	l := &Load{d: d, loadID: loadID, rows: map[string]int64{}, versions: int64(len(versions)),
-		loaded: map[string]int{}, parted: map[string]bool{}, nul: NULCounts{}}
+		loaded: map[string]int{}, parted: map[string]bool{}, nul: NULCounts{}, replaced: map[string]bool{}}
 	if len(versions) > 0 {
 		l.stored = versions[len(versions)-1].Schema
 		l.version = versions[len(versions)-1].Version
@@ -587,10 +590,18 @@ func (l *Load) write(ctx context.Context, pkg *spool.Package, pkgSchema *schema.
 	var mu sync.Mutex // guards counts
 	writeTable := func(ctx context.Context, t *schema.Table) error {
 		pt := pkgSchema.Table(t.Name)
+		file := spool.FileName(t.Name, r.Files)
+		mode := mode
 		mu.Lock()
-		from := loaded[t.Name]
+		from := loaded[file]
+		if mode == destination.ModeReplace {
+			if l.replaced[t.Name] {
+				mode = destination.ModeAppend
+			}
+			l.replaced[t.Name] = true
+		}
 		mu.Unlock()
-		to := pkg.Parts(t.Name)
+		to := pkg.Parts(file)
 		if upto != nil {
 			to = upto[t.Name]
 		}
@@ -604,7 +615,7 @@ func (l *Load) write(ctx context.Context, pkg *spool.Package, pkgSchema *schema.
 			}
 			return nil
 		}
-		src, err := pkg.PartRows(t.Name, from, to, len(pt.Columns))
+		src, err := pkg.PartRows(file, from, to, len(pt.Columns))
 		if err != nil {
 			return err
 		}
@@ -618,7 +629,7 @@ func (l *Load) write(ctx context.Context, pkg *spool.Package, pkgSchema *schema.
 		}
 		mu.Lock()
 		counts[t.Name] += n
-		loaded[t.Name] = to
+		loaded[file] = to
 		l.nul.Add(nul)
 		mu.Unlock()
 		return nil

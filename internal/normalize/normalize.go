@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/base32"
 	"fmt"
-	"math"
 	"slices"
 	"sort"
 	"strings"
@@ -28,15 +27,18 @@ import (
 // Normalizers that share a schema must be called one at a time; it is
 // simplest to give each resource its own tables and have the caller lock.
 type Normalizer struct {
-	s          *schema.Schema
-	spec       Spec
-	loadID     string
-	loadIDv    any // loadID, boxed once
-	namer      *schema.Namer
-	maxNesting int
-	rootName   string
-	root       *tableState
-	tables     map[string]*tableState
+	s       *schema.Schema
+	spec    Spec
+	loadID  string
+	loadIDv any // loadID, boxed once
+	layout  *Layout
+	namer   *schema.Namer // the layout's
+	// nameWarnings are the namer's warnings about this Normalizer's names.
+	nameWarnings []string
+	maxNesting   int
+	rootName     string
+	root         *tableState
+	tables       map[string]*tableState
 	// hints by column candidate name (root table only).
 	hints     map[string]schema.Hint
 	hintOrder []string
@@ -51,7 +53,7 @@ type Normalizer struct {
 // tableState is what a Normalizer knows of one table.
 type tableState struct {
 	t      *schema.Table
-	isNew  bool // created by this Normalizer: columns and data_type evolve freely
+	isNew  bool // created in this run (by its Layout): columns and data_type evolve freely
 	level  int  // nesting level of the table's rows: 0 for the root
 	isRoot bool
 	byName map[string]int
@@ -61,6 +63,8 @@ type tableState struct {
 	rows   int64
 	// idPrefix starts the table's row ids; see Normalizer.
 	idPrefix string
+	// gen is the layout's gen when byName and the fields' names were read.
+	gen int
 	// ids holds the ids of the rows from idsFrom on, made in blocks so
 	// that a row's id costs no allocation of its own.
 	ids     string
@@ -102,9 +106,57 @@ func newField(prefix []string, key string) *field {
 	return &field{path: p, sortKey: strings.Join(p, "\x00"), col: -1}
 }
 
+// Layout is the one owner of the column layout of a set of tables in a
+// run: the schema they grow, the names given in it and which tables the
+// run created. Normalizers made from one Layout (Layout.New) agree on
+// every table's columns, their positions, names and types, so several
+// resources with the same table_name put each value in its column
+// whichever writes first. A Layout and its Normalizers are not safe for
+// concurrent use: the caller serializes the calls of all of them.
+type Layout struct {
+	s     *schema.Schema
+	namer *schema.Namer
+	// created names the tables added in this run: they evolve freely,
+	// whichever Normalizer made them (see Normalizer.decide).
+	created map[string]bool
+	// fresh holds the columns added since the last Snapshot: nothing of
+	// them reached a destination, so a key column among them may still
+	// become text (see Normalizer.keyValue) and one may still be renamed
+	// (see Normalizer.steal).
+	fresh map[*schema.Column]bool
+	// gen counts renames: a tableState made at another gen rereads its
+	// table's names (see tableState.refresh).
+	gen int
+}
+
+// NewLayout returns the Layout of s, which it grows in place; the names
+// of s's tables and columns stay theirs (see schema.Namer.Seed).
+func NewLayout(s *schema.Schema) *Layout {
+	l := &Layout{s: s, namer: schema.NewNamer(), created: map[string]bool{}, fresh: map[*schema.Column]bool{}}
+	l.namer.Seed(s)
+	return l
+}
+
+// Snapshot returns a copy of the layout's schema to load rows written so
+// far with. The columns it holds keep their types from then on.
+func (l *Layout) Snapshot() *schema.Schema {
+	clear(l.fresh)
+	return l.s.Clone()
+}
+
 // New returns a Normalizer for the resource spec describes, growing s and
-// stamping root rows with loadID.
+// stamping root rows with loadID. It is NewLayout(s).New(spec, loadID).
 func New(s *schema.Schema, spec Spec, loadID string) (*Normalizer, error) {
+	if s == nil {
+		return nil, fmt.Errorf("resource %q: normalize: nil schema", spec.Resource)
+	}
+	return NewLayout(s).New(spec, loadID)
+}
+
+// New returns a Normalizer for the resource spec describes that writes
+// the tables of l, stamping root rows with loadID.
+func (l *Layout) New(spec Spec, loadID string) (*Normalizer, error) {
+	s := l.s
 	if s == nil {
 		return nil, fmt.Errorf("resource %q: normalize: nil schema", spec.Resource)
 	}
@@ -133,8 +185,9 @@ func New(s *schema.Schema, spec Spec, loadID string) (*Normalizer, error) {
 		spec:       spec,
 		loadID:     loadID,
 		loadIDv:    loadID,
-		namer:      schema.NewNamer(),
-		maxNesting: math.MaxInt,
+		layout:     l,
+		namer:      l.namer,
+		maxNesting: DefaultMaxNesting,
 		rootName:   schema.NormalizeIdentifier(table),
 		tables:     map[string]*tableState{},
 		hints:      map[string]schema.Hint{},
@@ -147,7 +200,6 @@ func New(s *schema.Schema, spec Spec, loadID string) (*Normalizer, error) {
 		}
 		n.maxNesting = *spec.MaxNesting
 	}
-	n.namer.Seed(s)
 	for i, k := range spec.PrimaryKey {
 		n.pkCols[schema.ColumnPath(hintPath(k)...)] = i
 	}
@@ -218,7 +270,7 @@ func (n *Normalizer) Counts() Counts {
 // load: renamed colliding columns and hints that could not retype an
 // existing column.
 func (n *Normalizer) Warnings() []string {
-	return append(n.namer.Warnings(), n.warnings...)
+	return append(slices.Clone(n.nameWarnings), n.warnings...)
 }
 
 // Normalize turns one record into rows and calls emit for each, parent rows
@@ -231,6 +283,17 @@ func (n *Normalizer) Warnings() []string {
 // errors are *MissingKeyError, *ContractError and *NullError, after which
 // the record's rows emitted so far should be discarded with the load.
 func (n *Normalizer) Normalize(record map[string]any, emit func(t *schema.Table, row []any) error) error {
+	// The namer is the layout's: keep the warnings about this resource's
+	// names as this resource's.
+	w := n.namer.NumWarnings()
+	err := n.normalize(record, emit)
+	if n.namer.NumWarnings() > w {
+		n.nameWarnings = append(n.nameWarnings, n.namer.WarningsSince(w)...)
+	}
+	return err
+}
+
+func (n *Normalizer) normalize(record map[string]any, emit func(t *schema.Table, row []any) error) error {
 	n.record++
 	n.counts.Records++
 	n.cur = record
@@ -320,8 +383,7 @@ func (n *Normalizer) table(name, parent, source string, level int) (*tableState,
 		return ts, true, nil
 	}
 	t := n.s.Table(name)
-	isNew := t == nil
-	if isNew {
+	if t == nil {
 		switch n.spec.Contract.Tables {
 		case Freeze:
 			return nil, false, &ContractError{Resource: n.spec.Resource, Record: n.record, Key: n.recordKey(), Entity: "tables", Table: name}
@@ -330,12 +392,13 @@ func (n *Normalizer) table(name, parent, source string, level int) (*tableState,
 		}
 		t = &schema.Table{Name: name, Parent: parent, Resource: n.spec.Resource, WriteDisposition: n.spec.WriteDisposition, Source: source}
 		n.s.AddTable(t)
+		n.layout.created[name] = true
 	}
 	ts := &tableState{
-		t: t, isNew: isNew, level: level, isRoot: parent == "",
+		t: t, isNew: n.layout.created[name], level: level, isRoot: parent == "",
 		byName: map[string]int{}, fields: map[string]*field{},
 		idCol: -1, loadCol: -1, parentCol: -1, idxCol: -1, rootCol: -1,
-		idPrefix: idPrefix(n.loadID, n.spec.Resource, name),
+		idPrefix: idPrefix(n.loadID, n.spec.Resource, name), gen: n.layout.gen,
 	}
 	for _, c := range []string{schema.ColLoadID, schema.ColID, schema.ColParentID, schema.ColListIdx, schema.ColRootID} {
 		n.namer.Reserve(name, c)
@@ -469,6 +532,9 @@ type element struct {
 func (n *Normalizer) row(ts *tableState, rec map[string]any, elem *element, l link, emit func(*schema.Table, []any) error) error {
 	if ts.ncols != len(ts.t.Columns) {
 		ts.reindex()
+	}
+	if ts.gen != n.layout.gen {
+		n.refresh(ts)
 	}
 	rb := &ts.rb
 	rb.reset(len(ts.t.Columns))
@@ -662,10 +728,7 @@ func (n *Normalizer) resolvePending(ts *tableState, rb *rowBuilder) (bool, error
 				if hinted {
 					colType = h.DataType
 				}
-				add := newColumn{f: f, name: f.name, typ: colType}
-				if f.name != schema.ColumnPath(f.path...) {
-					add.source = strings.Join(f.path, ".")
-				}
+				add := newColumn{f: f, name: f.name, typ: colType, source: schema.ColumnSource(f.name, f.path...)}
 				drop, skip, err := n.decide(ts, n.spec.Contract.Columns, &ContractError{Entity: "columns", Table: ts.t.Name, Column: f.name})
 				if err != nil || drop {
 					return false, err
@@ -677,10 +740,22 @@ func (n *Normalizer) resolvePending(ts *tableState, rb *rowBuilder) (bool, error
 					adds = append(adds, add)
 					continue
 				}
+				if ts.isRoot && n.isKey(f) {
+					return false, n.keyTypeError(ts, f.name, colType, vtyp, true)
+				}
 				// A hinted type the first value does not fit: the column is
 				// created empty and the value goes to a variant.
 				adds = append(adds, add)
 			}
+		}
+		if ts.isRoot && f.col >= 0 && n.isKey(f) {
+			// A key never goes to a variant column: see keyValue.
+			out, err := n.keyValue(ts, f, p.v, vtyp)
+			if err != nil {
+				return false, err
+			}
+			rb.vals[f.col] = out
+			continue
 		}
 		source := "variant:" + f.name + ":" + string(vtyp)
 		candidate := f.name + schema.PathSeparator + "v_" + string(vtyp)
@@ -728,6 +803,7 @@ func (n *Normalizer) resolvePending(ts *tableState, rb *rowBuilder) (bool, error
 			f.col, f.typ = idx, c.Type
 		}
 		ts.t.AddColumn(c)
+		n.layout.fresh[c] = true
 		ts.reindex()
 		rb.vals = append(rb.vals, make([]any, len(ts.t.Columns)-len(rb.vals))...)
 		rb.vals[idx] = a.val
@@ -757,9 +833,105 @@ func (n *Normalizer) nameFields(ts *tableState, pending []pendingValue) {
 		return unnamed[i].sortKey < unnamed[j].sortKey
 	})
 	for _, f := range unnamed {
+		n.steal(ts, f)
 		f.name, _ = n.namer.Column(ts.t.Name, f.path...)
 		f.named = true
 	}
+}
+
+// steal gives field f, spelled like its column name (foo_bar), the name
+// that a field normalizing to it (fooBar) took earlier in this run, when
+// that column is fresh (nothing of it loaded) and has no variants: the
+// column is renamed foo_bar_1, as if f had come first. So who gets a name
+// depends on neither record nor goroutine order (resources sharing a
+// table), only on the stored schema.
+func (n *Normalizer) steal(ts *tableState, f *field) {
+	cand := schema.ColumnPath(f.path...)
+	source := strings.Join(f.path, ".")
+	if schema.ColumnSource(cand, f.path...) != "" {
+		return
+	}
+	owner, ok := n.namer.Owner(ts.t.Name, cand)
+	if !ok || owner == source {
+		return
+	}
+	idx, ok := ts.byName[cand]
+	if !ok {
+		return
+	}
+	c := ts.t.Columns[idx]
+	if !n.layout.fresh[c] || c.VariantOf != "" || c.PrimaryKey || c.MergeKey {
+		return
+	}
+	for _, o := range ts.t.Columns {
+		if o.VariantOf == cand {
+			return
+		}
+	}
+	c.Name = n.namer.Steal(ts.t.Name, cand, source)
+	c.Source = owner
+	n.layout.gen++
+	n.refresh(ts)
+}
+
+// refresh rereads ts's column names after a rename (see steal): byName,
+// and the name of every field of ts.
+func (n *Normalizer) refresh(ts *tableState) {
+	clear(ts.byName)
+	ts.ncols = 0
+	ts.reindex()
+	var walk func(fields map[string]*field)
+	walk = func(fields map[string]*field) {
+		for _, f := range fields {
+			if f.col >= 0 {
+				f.name = ts.t.Columns[f.col].Name
+			} else if f.named && !f.held {
+				f.name, _ = n.namer.Column(ts.t.Name, f.path...)
+			}
+			walk(f.nested)
+		}
+	}
+	walk(ts.fields)
+	ts.gen = n.layout.gen
+}
+
+// isKey reports whether field f of the root table is a primary_key or
+// merge_key column.
+func (n *Normalizer) isKey(f *field) bool {
+	cand := schema.ColumnPath(f.path...)
+	_, pk := n.pkCols[cand]
+	return pk || n.mergeCols[cand]
+}
+
+// keyValue returns v, the value of key field f of root table ts whose
+// type vtyp its column's type does not take as is, as a value of that
+// column: converted when nothing is lost (a numeric string into a bigint
+// key, a number into a text key). Otherwise the column becomes text when
+// it is fresh (nothing of it was loaded yet, no hint fixed its type) and
+// every key of the table is its text, as the destination loads the values
+// already written; else the record fails with a *KeyTypeError. dlt sends
+// such a key to a variant column and leaves the key column NULL, which
+// fails its NOT NULL at load (or, where nothing checks, makes merge append
+// the record again on every run).
+func (n *Normalizer) keyValue(ts *tableState, f *field, v any, vtyp schema.DataType) (any, error) {
+	c := ts.t.Columns[f.col]
+	f.typ = c.Type // another Normalizer of the layout may have made it text
+	if out, ok := schema.Convert(v, c.Type); ok {
+		return out, nil
+	}
+	if n.layout.fresh[c] && !f.hinted {
+		if out, ok := schema.Convert(v, schema.Text); ok {
+			n.warnings = append(n.warnings, fmt.Sprintf("table %q: key column %q had %s values and then a %s one: it is text, so every key keeps one type", ts.t.Name, c.Name, c.Type, vtyp))
+			c.Type, f.typ = schema.Text, schema.Text
+			return out, nil
+		}
+	}
+	return nil, n.keyTypeError(ts, c.Name, c.Type, vtyp, f.hinted)
+}
+
+func (n *Normalizer) keyTypeError(ts *tableState, col string, typ, vtyp schema.DataType, hinted bool) error {
+	return &KeyTypeError{Resource: n.spec.Resource, Record: n.record, Key: n.recordKey(), Table: ts.t.Name,
+		Column: col, Type: typ, ValueType: vtyp, Hinted: hinted}
 }
 
 // order is f's place among new columns: primary key columns first (in key
@@ -807,6 +979,11 @@ func (n *Normalizer) convert(hinted bool, v any, t schema.DataType) (any, bool) 
 func (n *Normalizer) adopt(ts *tableState, f *field, idx int) {
 	c := ts.t.Columns[idx]
 	f.col, f.typ = idx, c.Type
+	if c.Source == "" && n.layout.fresh[c] {
+		// A column made in this run for a hint (size_bytes) and claimed by
+		// a field (sizeBytes) is that field's in later runs too.
+		c.Source = schema.ColumnSource(c.Name, f.path...)
+	}
 	if h, ok := n.hint(ts, f); ok && h.DataType != "" {
 		f.hinted = true
 		if h.DataType != c.Type {
@@ -856,7 +1033,12 @@ func (n *Normalizer) resolveColumn(ts *tableState, f *field, typ schema.DataType
 	// A hint may be keyed by the source field (sizeBytes) or by its column
 	// name (size_bytes), so the name is held for whichever field asks
 	// first rather than given to the hint's key (see place).
-	if cand := schema.ColumnPath(f.path...); n.namer.Hold(ts.t.Name, cand) {
+	cand := schema.ColumnPath(f.path...)
+	if _, exists := ts.byName[cand]; exists || n.namer.Hold(ts.t.Name, cand) {
+		// A column of that name exists (its source may be sizeBytes, and
+		// the hint its column name) or the name is free: the hint is that
+		// column's, and a field spelled like it that another source owns
+		// gets a column of its own when it comes (see place).
 		f.name, f.held = cand, true
 	} else {
 		f.name, _ = n.namer.Column(ts.t.Name, f.path...)
@@ -874,13 +1056,11 @@ func (n *Normalizer) resolveColumn(ts *tableState, f *field, typ schema.DataType
 			return nil
 		}
 	}
-	c := &schema.Column{Name: f.name, Type: typ, Nullable: true}
-	if f.name != schema.ColumnPath(f.path...) {
-		c.Source = strings.Join(f.path, ".")
-	}
+	c := &schema.Column{Name: f.name, Type: typ, Nullable: true, Source: schema.ColumnSource(f.name, f.path...)}
 	n.decorate(ts, f, c)
 	f.col, f.typ = len(ts.t.Columns), typ
 	ts.t.AddColumn(c)
+	n.layout.fresh[c] = true
 	ts.reindex()
 	return nil
 }
@@ -912,12 +1092,8 @@ func (n *Normalizer) addSystemColumns(ts *tableState) {
 func (n *Normalizer) children(parent *tableState, lv listValue, l link, emit func(*schema.Table, []any) error) error {
 	f := lv.f
 	if f.child == nil {
-		name, renamed := n.namer.Table(parent.t.Name, f.path...)
-		source := ""
-		if renamed {
-			source = parent.t.Name + "." + strings.Join(f.path, ".")
-		}
-		ts, ok, err := n.table(name, parent.t.Name, source, parent.level+1)
+		name, _ := n.namer.Table(parent.t.Name, f.path...)
+		ts, ok, err := n.table(name, parent.t.Name, schema.TableSource(name, parent.t.Name, f.path...), parent.level+1)
 		if err != nil {
 			return err
 		}

@@ -91,8 +91,8 @@ type Spec struct {
 	// field name (a dotted path for a nested field, or the column name).
 	Hints map[string]schema.Hint
 	// MaxNesting is max_table_nesting: objects and lists nested deeper than
-	// this many levels are stored as JSON. Nil means no limit; 0 stores
-	// every object and list of a record as JSON.
+	// this many levels are stored as JSON. Nil means DefaultMaxNesting; 0
+	// stores every object and list of a record as JSON.
 	MaxNesting *int
 	// Contract is the resource's schema contract.
 	Contract Contract
@@ -219,8 +219,51 @@ func (e *NullError) Detail() string {
 // RecordKey describes the record's primary key, "" without one.
 func (e *NullError) RecordKey() string { return e.Key }
 
+// KeyTypeError is returned for a record whose primary_key or merge_key
+// value does not fit its key column's type, when that column cannot become
+// text any more (it was loaded, or a hint fixed its type). A key is never
+// sent to a variant column: the key column would be NULL and merge would
+// append the record again on every run.
+type KeyTypeError struct {
+	Resource string
+	Record   int64
+	// Key describes the record's primary key, "" without one.
+	Key       string
+	Table     string
+	Column    string
+	Type      schema.DataType // the column's
+	ValueType schema.DataType // the value's
+	// Hinted is set when a data_type hint fixed the column's type.
+	Hinted bool
+}
+
+func (e *KeyTypeError) Error() string {
+	return fmt.Sprintf("resource %q: record %d%s: %s", e.Resource, e.Record, keySuffix(e.Key), e.Detail())
+}
+
+// Detail is the message without the resource and record.
+func (e *KeyTypeError) Detail() string {
+	why := "it was created so by an earlier load"
+	if e.Hinted {
+		why = "its data_type hint says so"
+	}
+	return fmt.Sprintf("key column %q of table %q is %s (%s) but this record's key is %s: a key keeps one type, so nothing of the resource is loaded; hint the column data_type: text in a new dataset, or fix the API's data", e.Column, e.Table, e.Type, why, e.ValueType)
+}
+
+// RecordKey describes the record's primary key, "" without one.
+func (e *KeyTypeError) RecordKey() string { return e.Key }
+
+// DefaultMaxNesting is the nesting limit when max_table_nesting is unset:
+// objects and lists deeper than this many levels stay JSON in a column, as
+// beyond max_table_nesting. Flattening costs time in the square of the
+// depth (each level's column and table names hold the whole path), so a
+// record nested thousands of levels deep by a hostile or broken API would
+// take seconds and hundreds of MB; no real API nests near 64 levels, and
+// names that deep are cut to 63 bytes around a hash anyway.
+const DefaultMaxNesting = 64
+
 // RecordError is implemented by the errors Normalize returns for a record
-// (*MissingKeyError, *ContractError, *NullError), so a caller that knows
+// (*MissingKeyError, *ContractError, *NullError, *KeyTypeError), so a caller that knows
 // where the record came from (a page) can say so without repeating the
 // resource: Detail is the message without resource and record, RecordKey
 // the record's primary key ("" when unknown).
@@ -234,6 +277,7 @@ var (
 	_ RecordError = (*MissingKeyError)(nil)
 	_ RecordError = (*ContractError)(nil)
 	_ RecordError = (*NullError)(nil)
+	_ RecordError = (*KeyTypeError)(nil)
 )
 
 // KeySuffix formats a record key for a message: ` (id 7)`, or "".

@@ -293,8 +293,9 @@ func Run(ctx context.Context, p *config.Pipeline, opts Options) (*Summary, error
 	defer ld.Rollback(ctx)
 	ectx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	loader := newLoader(ectx, ld, pkg, 2*len(resources), cancel)
-	env := &runEnv{p: p, stored: stored, pkg: pkg, loadID: loadID, deps: deps, state: state, steps: compiled, finished: loader.add}
+	tables := groupTables(p, stored, resources)
+	loader := newLoader(ectx, ld, pkg, tables, 2*len(resources), cancel)
+	env := &runEnv{p: p, tables: tables, pkg: pkg, loadID: loadID, deps: deps, state: state, steps: compiled, finished: loader.add}
 	if ld.CanPart() {
 		env.part = loader.part
 	}
@@ -326,7 +327,7 @@ func Run(ctx context.Context, p *config.Pipeline, opts Options) (*Summary, error
 		if results[i].Status != "ok" && ld.Parted(r.Name) {
 			log.Info("loading again without the failed resource, whose first rows were loaded while it extracted", "resource", r.Name)
 			ld.Rollback(ctx)
-			if ld, err = reload(ctx, dest, pkg, loadID, resources, results, schemas); err != nil {
+			if ld, err = reload(ctx, dest, pkg, loadID, tables, resources, results, schemas); err != nil {
 				_ = pkg.Abort()
 				return sum, err
 			}
@@ -352,11 +353,10 @@ func Run(ctx context.Context, p *config.Pipeline, opts Options) (*Summary, error
 				pkgSchema.Tables = append(pkgSchema.Tables, t)
 			}
 		}
-		m.Resources = append(m.Resources, spool.ResourceSummary{
-			Name: r.Name, Table: tableName(r), WriteDisposition: disposition(r),
-			Records: results[i].Records, Pages: results[i].Pages, Retries: results[i].Retries,
-			Seconds: results[i].Seconds, Rows: results[i].Rows,
-		})
+		rs := tables.summary(r)
+		rs.Records, rs.Pages, rs.Retries = results[i].Records, results[i].Pages, results[i].Retries
+		rs.Seconds, rs.Rows = results[i].Seconds, results[i].Rows
+		m.Resources = append(m.Resources, rs)
 	}
 	if len(m.Resources) == 0 {
 		// Every resource failed: there is nothing to load.
@@ -405,7 +405,7 @@ func Run(ctx context.Context, p *config.Pipeline, opts Options) (*Summary, error
 
 // reload begins a new load of pkg and loads into it, from the package, the
 // resources whose status is ok. On error nothing stays open.
-func reload(ctx context.Context, dest destination.Destination, pkg *spool.Package, loadID string, resources []*config.Resource, results []ResourceSummary, schemas []*schema.Schema) (*load.Load, error) {
+func reload(ctx context.Context, dest destination.Destination, pkg *spool.Package, loadID string, tables *runTables, resources []*config.Resource, results []ResourceSummary, schemas []*schema.Schema) (*load.Load, error) {
 	ld, err := load.Begin(ctx, dest, loadID)
 	if err != nil {
 		return nil, err
@@ -414,24 +414,12 @@ func reload(ctx context.Context, dest destination.Destination, pkg *spool.Packag
 		if results[i].Status != "ok" {
 			continue
 		}
-		if err := ld.Resource(ctx, pkg, summaryOf(r), ownTables(r, schemas[i])); err != nil {
+		if err := ld.Resource(ctx, pkg, tables.summary(r), ownTables(r, schemas[i])); err != nil {
 			ld.Rollback(ctx)
 			return nil, err
 		}
 	}
 	return ld, nil
-}
-
-// ownTables returns the tables of s that hold r's rows (s is r's schema as
-// extracted, which may hold other tables of the stored schema).
-func ownTables(r *config.Resource, s *schema.Schema) *schema.Schema {
-	out := &schema.Schema{Name: s.Name}
-	for _, t := range s.Tables {
-		if t.Resource == r.Name {
-			out.Tables = append(out.Tables, t)
-		}
-	}
-	return out
 }
 
 // loader loads resources into the run's open transaction, on its own
@@ -440,8 +428,9 @@ func ownTables(r *config.Resource, s *schema.Schema) *schema.Schema {
 // each resource whose tree finished. Its first error cancels the
 // extraction; nothing more is loaded after it.
 type loader struct {
-	queue chan loadItem
-	done  chan error
+	queue  chan loadItem
+	done   chan error
+	tables *runTables
 }
 
 // loadItem is a resource to load: the parts up to upto of its tables, or,
@@ -464,8 +453,8 @@ var (
 
 // newLoader starts the loader of ld. capacity is the queue's length: a
 // hand-over waits while the queue is full (the loader always drains it).
-func newLoader(ctx context.Context, ld *load.Load, pkg *spool.Package, capacity int, cancel context.CancelFunc) *loader {
-	l := &loader{queue: make(chan loadItem, capacity), done: make(chan error, 1)}
+func newLoader(ctx context.Context, ld *load.Load, pkg *spool.Package, tables *runTables, capacity int, cancel context.CancelFunc) *loader {
+	l := &loader{queue: make(chan loadItem, capacity), done: make(chan error, 1), tables: tables}
 	go func() {
 		var err error
 		for it := range l.queue {
@@ -486,21 +475,17 @@ func newLoader(ctx context.Context, ld *load.Load, pkg *spool.Package, capacity 
 	return l
 }
 
-func summaryOf(r *config.Resource) spool.ResourceSummary {
-	return spool.ResourceSummary{Name: r.Name, Table: tableName(r), WriteDisposition: disposition(r)}
-}
-
 // add queues resource r, whose extraction succeeded, for loading; own is
 // its schema as extracted. Safe for concurrent use until wait.
 func (l *loader) add(r *config.Resource, own *schema.Schema) error {
-	l.queue <- loadItem{rs: summaryOf(r), tables: ownTables(r, own)}
+	l.queue <- loadItem{rs: l.tables.summary(r), tables: ownTables(r, own)}
 	return nil
 }
 
 // part queues the parts up to upto of r's tables; own is r's schema as of
 // them, which the caller no longer changes.
 func (l *loader) part(r *config.Resource, own *schema.Schema, upto map[string]int) {
-	l.queue <- loadItem{rs: summaryOf(r), tables: ownTables(r, own), upto: upto}
+	l.queue <- loadItem{rs: l.tables.summary(r), tables: ownTables(r, own), upto: upto}
 }
 
 // wait waits until every queued resource is loaded (or the first load

@@ -81,8 +81,9 @@ func limits(l *config.Limits) httpclient.HostLimits {
 
 // runEnv is what every resource of one run shares.
 type runEnv struct {
-	p      *config.Pipeline
-	stored *schema.Schema
+	p *config.Pipeline
+	// tables groups the loaded resources by the tables they write.
+	tables *runTables
 	pkg    *spool.Package
 	loadID string
 	deps   *resourceDeps
@@ -142,9 +143,16 @@ type node struct {
 	// part is env.part for a resource loaded in parts, else nil.
 	part func(r *config.Resource, own *schema.Schema, upto map[string]int)
 
+	// group owns the layout of n's tables, shared with the resources
+	// writing the same tables; its lock is taken after mu, around
+	// normalizing and copying own. files tags n's spool files (see
+	// runTables).
+	group *tableGroup
+	files string
+
 	mu      sync.Mutex // guards everything below
 	norm    *normalize.Normalizer
-	own     *schema.Schema
+	own     *schema.Schema // group.own
 	writers map[string]*spool.TableWriter
 	// sincePart counts the rows written since the last part, begun at
 	// partAt.
@@ -321,17 +329,12 @@ func newNode(env *runEnv, r *config.Resource, load bool) (*node, error) {
 	if !load {
 		return n, nil
 	}
-	// Each resource normalizes into its own copy of its tables, so resources
-	// never share mutable schema state.
-	n.own = &schema.Schema{Name: env.p.Pipeline.Dataset}
-	if env.stored != nil {
-		for _, t := range env.stored.Tables {
-			if t.Resource == r.Name {
-				n.own.Tables = append(n.own.Tables, t.Clone())
-			}
-		}
-	}
-	norm, err := normalize.New(n.own, specFor(r), env.loadID)
+	// Each group of resources writing the same tables normalizes into its
+	// own copy of them (see tableGroup); groups share no schema state.
+	n.group = env.tables.groups[r.Name]
+	n.files = env.tables.files[r.Name]
+	n.own = n.group.own
+	norm, err := n.group.layout.New(specFor(r), env.loadID)
 	if err != nil {
 		return nil, fmt.Errorf("resource %s: %w", r.Name, err)
 	}
@@ -382,7 +385,12 @@ func (n *node) finish(env *runEnv) {
 	if n.load && n.failed() == nil {
 		err := n.closeWriters()
 		if err == nil {
-			err = env.finished(n.r, n.own)
+			// Others of its group may still grow the schema: hand over a
+			// copy.
+			n.group.mu.Lock()
+			own := n.group.layout.Snapshot()
+			n.group.mu.Unlock()
+			err = env.finished(n.r, own)
 		}
 		if err != nil {
 			n.fail(err)
@@ -552,7 +560,7 @@ func (n *node) write(page int, recs []map[string]any) error {
 		w := n.writers[t.Name]
 		if w == nil {
 			var err error
-			if w, err = n.pkg.Writer(t.Name); err != nil {
+			if w, err = n.pkg.Writer(spool.FileName(t.Name, n.files)); err != nil {
 				return err
 			}
 			n.writers[t.Name] = w
@@ -561,11 +569,14 @@ func (n *node) write(page int, recs []map[string]any) error {
 		n.sincePart++
 		return w.Write(row)
 	}
+	n.group.mu.Lock()
 	for i, rec := range recs {
 		if err := n.norm.Normalize(rec, emit); err != nil {
+			n.group.mu.Unlock()
 			return recordError(n.r.Name, page, i+1, err)
 		}
 	}
+	n.group.mu.Unlock()
 	if n.part != nil && n.sincePart >= partMinRows && time.Since(n.partAt) >= partEvery && machineIdle.enough() {
 		// Hand what was written so far to the loader: close the writers
 		// (the next rows begin new parts) and copy the schema, which the
@@ -575,11 +586,14 @@ func (n *node) write(page int, recs []map[string]any) error {
 			if err := w.Close(); err != nil {
 				return fmt.Errorf("resource %s: %w", n.r.Name, err)
 			}
-			upto[name] = n.pkg.Parts(name)
+			upto[name] = n.pkg.Parts(spool.FileName(name, n.files))
 		}
 		clear(n.writers)
 		n.sincePart, n.partAt = 0, time.Now()
-		n.part(n.r, n.own.Clone(), upto)
+		n.group.mu.Lock()
+		own := n.group.layout.Snapshot()
+		n.group.mu.Unlock()
+		n.part(n.r, own, upto)
 	}
 	return nil
 }

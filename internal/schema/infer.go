@@ -93,17 +93,65 @@ func InferType(v any) DataType {
 	return Text
 }
 
+// inferNumber types the JSON number s: bigint when it is an integer that
+// fits 64 bits, double when a float64 holds it (without overflowing or
+// vanishing to 0), decimal when DECIMAL(38,9) does, else text: a number
+// beyond every numeric type (a 30-digit integer, 1e400, 1e-400) is kept as
+// written rather than failing the load.
 func inferNumber(s string) DataType {
 	if isIntegerText(s) {
 		if _, err := strconv.ParseInt(s, 10, 64); err == nil {
 			return BigInt
 		}
+		if fitsDecimal(s) {
+			return Decimal
+		}
+		return Text
+	}
+	if _, ok := parseDouble(s); ok {
+		return Double
+	}
+	if d, ok := decimalText(s); ok && fitsDecimal(d.(string)) {
 		return Decimal
 	}
-	if f, err := strconv.ParseFloat(s, 64); err != nil || math.IsInf(f, 0) {
-		return Decimal
+	return Text
+}
+
+// DecimalIntDigits is how many digits before the point the default
+// decimal column, DECIMAL(38,9), holds.
+const DecimalIntDigits = 38 - 9
+
+// fitsDecimal reports whether the plain decimal text d (no exponent) fits
+// DECIMAL(38,9) without failing or vanishing: at most DecimalIntDigits
+// digits before the point, and not a non-zero value that rounds to 0 at 9
+// decimals. More decimals than 9 are rounded, as for any decimal column.
+func fitsDecimal(d string) bool {
+	whole, frac, _ := strings.Cut(strings.TrimLeft(d, "+-"), ".")
+	whole = strings.TrimLeft(whole, "0")
+	if len(whole) > DecimalIntDigits {
+		return false
 	}
-	return Double
+	if whole != "" || strings.Trim(frac, "0") == "" {
+		return true
+	}
+	return strings.Trim(frac[:min(len(frac), 9)], "0") != ""
+}
+
+// parseDouble parses the JSON number s as a float64, failing when it
+// overflows or when a non-zero number underflows to 0 (1e-400), which
+// strconv.ParseFloat answers with 0 and no error.
+func parseDouble(s string) (float64, bool) {
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || math.IsInf(f, 0) {
+		return 0, false
+	}
+	if f == 0 {
+		mant, _, _ := strings.Cut(strings.ToLower(s), "e")
+		if strings.Trim(mant, "+-0.") != "" {
+			return 0, false
+		}
+	}
+	return f, true
 }
 
 func isIntegerText(s string) bool {
@@ -135,8 +183,14 @@ func Coerce(v any, t DataType) (any, bool) {
 	switch t {
 	case Text:
 		// Return v itself: boxing the string again would allocate.
-		if _, ok := v.(string); ok {
+		switch n := v.(type) {
+		case string:
 			return v, true
+		case json.Number:
+			// A number beyond every numeric type is text, as written.
+			if inferNumber(string(n)) == Text {
+				return string(n), true
+			}
 		}
 	case BigInt:
 		switch v := v.(type) {
@@ -153,8 +207,10 @@ func Coerce(v any, t DataType) (any, bool) {
 	case Double:
 		switch v := v.(type) {
 		case json.Number:
-			f, err := strconv.ParseFloat(string(v), 64)
-			return f, err == nil
+			if inferNumber(string(v)) == Text {
+				return nil, false
+			}
+			return parseDouble(string(v))
 		case float64:
 			return v, true
 		case int64:
@@ -165,7 +221,7 @@ func Coerce(v any, t DataType) (any, bool) {
 	case Decimal:
 		switch v := v.(type) {
 		case json.Number:
-			return decimalText(string(v))
+			return fittingDecimal(string(v))
 		case int64:
 			return strconv.FormatInt(v, 10), true
 		case int:
@@ -174,7 +230,7 @@ func Coerce(v any, t DataType) (any, bool) {
 			if math.IsInf(v, 0) || math.IsNaN(v) {
 				return nil, false
 			}
-			return strconv.FormatFloat(v, 'f', -1, 64), true
+			return fittingDecimal(strconv.FormatFloat(v, 'f', -1, 64))
 		}
 	case Bool:
 		if _, ok := v.(bool); ok {
@@ -223,6 +279,10 @@ func Convert(v any, t DataType) (any, bool) {
 		switch v := v.(type) {
 		case json.Number:
 			return string(v), true
+		case int64:
+			return strconv.FormatInt(v, 10), true
+		case float64:
+			return strconv.FormatFloat(v, 'g', -1, 64), true
 		case bool:
 			return strconv.FormatBool(v), true
 		case map[string]any, []any:
@@ -244,12 +304,11 @@ func Convert(v any, t DataType) (any, bool) {
 		}
 	case Double:
 		if s, ok := v.(string); ok {
-			f, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
-			return f, err == nil && !math.IsInf(f, 0)
+			return parseDouble(strings.TrimSpace(s))
 		}
 	case Decimal:
 		if s, ok := v.(string); ok {
-			return decimalText(strings.TrimSpace(s))
+			return fittingDecimal(strings.TrimSpace(s))
 		}
 	case Bool:
 		if s, ok := v.(string); ok {
@@ -362,6 +421,16 @@ func decimalText(s string) (any, bool) {
 		out = "-" + out
 	}
 	return out, true
+}
+
+// fittingDecimal is decimalText for a number that fits DECIMAL(38,9)
+// (see fitsDecimal).
+func fittingDecimal(s string) (any, bool) {
+	d, ok := decimalText(s)
+	if !ok || !fitsDecimal(d.(string)) {
+		return nil, false
+	}
+	return d, true
 }
 
 func isDecimalText(s string) bool {

@@ -318,6 +318,36 @@ func collisionWarning(scope, source, name, candidate, owner string) string {
 	return fmt.Sprintf("source %q%s is named %s %q because %q is already taken by %s", source, where, what, name, candidate, by)
 }
 
+// Owner returns the source that owns name in scope, if a source does
+// (not a system column, nor a name seeded without a source).
+func (n *Namer) Owner(scope, name string) (string, bool) {
+	owner, ok := n.scope(scope).owner[name]
+	if !ok || owner == ownerUnknown || owner == ownerReserved {
+		return "", false
+	}
+	return owner, true
+}
+
+// Steal gives name in scope to source and its owner (see Owner) the name
+// with the smallest free "_<n>" suffix, which it returns; a warning is
+// recorded. The caller renames what carried the name (a column nothing was
+// loaded into yet) to the returned name.
+func (n *Namer) Steal(scope, name, source string) string {
+	sc := n.scope(scope)
+	owner := sc.owner[name]
+	moved := name
+	for i := 1; ; i++ {
+		moved = withSuffix(name, i)
+		if o, taken := sc.owner[moved]; !taken || o == ownerUnknown {
+			break
+		}
+	}
+	sc.owner[moved], sc.bySource[owner] = owner, moved
+	sc.owner[name], sc.bySource[source] = source, name
+	n.warnings = append(n.warnings, collisionWarning(scope, owner, moved, name, source))
+	return moved
+}
+
 // Column names the column for the nested source path (field names from the
 // row down) in table: ColumnPath(path...) made unique. The source recorded
 // is the path joined with ".".
@@ -338,8 +368,42 @@ func (n *Namer) Table(parent string, path ...string) (name string, renamed bool)
 	return n.Name("", source, JoinPath(parts...))
 }
 
+// ColumnSource is the Column.Source to record for a column named name from
+// the nested source path: "" when name is the path itself joined with
+// PathSeparator (user_name from user_name, owner__email from owner.email),
+// else the path joined with "." (fooBar for foo_bar). Recording it whenever
+// normalizing changed the name, not only on a collision, lets a later run
+// give the column to the same source even when a field spelled like the
+// name (foo_bar) arrives first: the stored schema decides, not arrival
+// order. A column without a Source goes to the first source that asks for
+// it, a field spelled like the name before others (see Seed).
+func ColumnSource(name string, path ...string) string {
+	if name == strings.Join(path, PathSeparator) {
+		return ""
+	}
+	return strings.Join(path, ".")
+}
+
+// TableSource is ColumnSource for the child table named name holding the
+// list at path under parent: "" when name is parent__path literally, else
+// the source Namer.Table records.
+func TableSource(name, parent string, path ...string) string {
+	if name == parent+PathSeparator+strings.Join(path, PathSeparator) {
+		return ""
+	}
+	return parent + "." + strings.Join(path, ".")
+}
+
 // Warnings returns one message per name that had to be changed to avoid a
 // collision, in the order they happened.
 func (n *Namer) Warnings() []string {
 	return append([]string(nil), n.warnings...)
+}
+
+// NumWarnings returns how many warnings Warnings would return.
+func (n *Namer) NumWarnings() int { return len(n.warnings) }
+
+// WarningsSince returns the warnings after the first i.
+func (n *Namer) WarningsSince(i int) []string {
+	return append([]string(nil), n.warnings[i:]...)
 }

@@ -56,6 +56,23 @@ type ResourceSummary struct {
 	Retries          int64            `json:"retries"`
 	Seconds          float64          `json:"seconds"`
 	Rows             map[string]int64 `json:"rows"` // by table
+	// Files, when set, tags the files of the resource's rows: its table
+	// t's rows are under the name FileName(t, Files), not t. A run sets it
+	// on resources that share a table (the same table_name), so each
+	// resource's rows stay apart on disk, in the column order of its own
+	// schema, and are loaded as its own.
+	Files string `json:"files,omitempty"`
+}
+
+// FileName is the name under which a resource whose ResourceSummary.Files
+// is tag keeps table's rows (the name given to Writer, Parts and Rows):
+// table itself when tag is "", else "table@tag". Table names never hold
+// "@" or "~".
+func FileName(table, tag string) string {
+	if tag == "" {
+		return table
+	}
+	return table + "@" + tag
 }
 
 // Package is one load package directory. Writers for different tables may
