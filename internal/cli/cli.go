@@ -98,6 +98,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		infoCmd(g),
 		schemaCmd(g),
 		versionCmd(g),
+		initCmd(g),
 	)
 	err := root.ExecuteContext(ctx)
 	return report(stderr, err, ctx)
