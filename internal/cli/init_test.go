@@ -414,6 +414,7 @@ func TestInitBadSpecs(t *testing.T) {
 		"list":      {"- a\n- b\n", "want a mapping at the top level"},
 		"noopenapi": {"info: {title: x}\n", `neither "openapi" nor "swagger"`},
 		"v4":        {"openapi: 4.0.0\ninfo: {title: x, version: '1'}\npaths: {}\n", `openapi version "4.0.0": want 3.x`},
+		"nolists":   {"openapi: 3.0.3\ninfo: {title: x, version: '1'}\npaths:\n  /me:\n    get:\n      responses: {'200': {description: ok, content: {application/json: {schema: {type: object, properties: {id: {type: string}}}}}}}\n", "no GET endpoint returns a list of records"},
 		"extref":    {"openapi: 3.0.3\ninfo: {title: x, version: '1'}\npaths:\n  /a:\n    get:\n      responses:\n        '200': {$ref: 'other.yaml#/r'}\n", "openapi spec"},
 	}
 	for name, c := range cases {

@@ -102,6 +102,17 @@ func Generate(spec *Spec, opts Options) (*Result, error) {
 	}
 
 	rs := resolveParents(eps, res)
+	if len(rs) == 0 {
+		why := ""
+		if len(res.Skipped) > 0 {
+			n := min(len(res.Skipped), 5)
+			why = "; " + oneLine(strings.Join(res.Skipped[:n], "; "))
+			if n < len(res.Skipped) {
+				why += fmt.Sprintf("; and %d more", len(res.Skipped)-n)
+			}
+		}
+		return nil, fmt.Errorf("openapi spec: no GET endpoint returns a list of records, so there is no resource to write (%d GET endpoint(s) for one record by its id)%s; run restload init without --openapi for a starter file", res.Detail, why)
+	}
 	nameResources(rs)
 	for _, r := range rs {
 		r.paging = detectPaging(r.e)

@@ -173,9 +173,11 @@ func detectPaging(e *endpoint) paging {
 		pg.keys = []kv{{k: "type", v: "single_page"}}
 		switch {
 		case lastID != nil:
-			pg.why = fmt.Sprintf("query parameter %q takes the last record's id, which no restload paginator sends: only the first page loads; raise %s or write the pages as separate resources", lastID.Name, nameOr(limit, "the page size"))
+			pg.why = fmt.Sprintf("query parameter %q takes the last record's id, which no restload paginator sends: only the first page loads, as large as %s allows", lastID.Name, nameOr(limit, "the API"))
+			withLimit()
 		case cursor != nil:
 			pg.why = fmt.Sprintf("query parameter %q looks like a cursor but the response has no field that gives the next one: only the first page loads", cursor.Name)
+			withLimit()
 		case offset != nil:
 			pg.why = fmt.Sprintf("query parameter %q without a limit parameter: only the first page loads", offset.Name)
 		case limit != nil:

@@ -1,0 +1,247 @@
+package openapi
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/restload/restload/internal/config"
+)
+
+var secretRef = regexp.MustCompile(`\$\{secrets\.([a-z_]+)\}`)
+
+// generate parses spec, generates a pipeline file and loads it with the
+// config package (secrets set), which must accept it.
+func generate(t *testing.T, spec string, loc *url.URL, opts Options) (*Result, string) {
+	t.Helper()
+	s, err := Parse([]byte(spec), loc)
+	if err != nil {
+		t.Fatalf("parse: %v", err)
+	}
+	res, err := Generate(s, opts)
+	if err != nil {
+		t.Fatalf("generate: %v", err)
+	}
+	text := string(res.YAML)
+	for _, m := range secretRef.FindAllStringSubmatch(text, -1) {
+		t.Setenv(strings.ToUpper(m[1]), "x")
+	}
+	if _, err := config.Parse("pipeline.yaml", res.YAML, config.LoadOptions{}); err != nil {
+		t.Fatalf("the generated file does not load: %v\n%s", err, text)
+	}
+	return res, text
+}
+
+const oneList = "paths:\n  /a:\n    get:\n      responses: {'200': {description: ok, content: {application/json: {schema: {type: array, items: {type: object}}}}}}\n"
+
+const specHead = "openapi: 3.0.3\ninfo: {title: T, version: '1'}\nservers: [{url: 'https://api.test/v1'}]\n"
+
+func TestGenerateGuesses(t *testing.T) {
+	rec := `{type: object, properties: {id: {type: string}, name: {type: string}}}`
+	cases := []struct {
+		name, spec string
+		want, not  []string
+	}{
+		{
+			// Stripe pages with starting_after = the last record's id, which no
+			// paginator sends: one page, and the comment says so.
+			name: "stripe starting_after",
+			spec: specHead + `paths:
+  /v1/customers:
+    get:
+      parameters:
+        - {name: starting_after, in: query, schema: {type: string}}
+        - {name: limit, in: query, schema: {type: integer, maximum: 100}}
+      responses:
+        '200': {description: ok, content: {application/json: {schema: {type: object, properties: {
+          object: {type: string}, has_more: {type: boolean}, url: {type: string},
+          data: {type: array, items: ` + rec + `}}}}}}
+`,
+			want: []string{"data_selector: data", `paginator: single_page # guessed: query parameter "starting_after" takes the last record's id`, "limit: 100"},
+			not:  []string{"type: cursor"},
+		},
+		{
+			// A total of records is not a number of pages.
+			name: "page with a record total",
+			spec: specHead + `paths:
+  /things:
+    get:
+      parameters: [{name: page, in: query, schema: {type: integer, default: 0}}]
+      responses:
+        '200': {description: ok, content: {application/json: {schema: {type: object, properties: {
+          total: {type: integer}, things: {type: array, items: ` + rec + `}}}}}}
+`,
+			want: []string{"type: page_number", "base_page: 0 # guessed from page's default", `total_path: "" # the response gives no number of pages`},
+		},
+		{
+			name: "required parameters",
+			spec: specHead + `paths:
+  /a:
+    get:
+      parameters:
+        - {name: status, in: query, required: true, schema: {type: string, enum: [open, closed]}}
+      responses: {'200': {description: ok, content: {application/json: {schema: {type: array, items: ` + rec + `}}}}}
+  /b:
+    get:
+      parameters: [{name: q, in: query, required: true, schema: {type: string}}]
+      responses: {'200': {description: ok, content: {application/json: {schema: {type: array, items: ` + rec + `}}}}}
+`,
+			want: []string{"status: open # guessed from the parameter's first allowed value (required)",
+				`selected: false # set query parameter "q" (required by the spec) under endpoint.params, then remove selected: false`},
+		},
+		{
+			name: "names, nesting and a cycle",
+			spec: specHead + `paths:
+  /posts:
+    get:
+      responses: {'200': {description: ok, content: {application/json: {schema: {$ref: '#/components/schemas/PostList'}}}}}
+  /users:
+    get:
+      responses: {'200': {description: ok, content: {application/json: {schema: {type: object, properties: {
+        meta: {type: object, properties: {pagination: {type: object}}},
+        data: {type: object, properties: {users: {type: array, items: {$ref: '#/components/schemas/User'}}}}}}}}}}
+  /users/{userId}/posts:
+    get:
+      parameters: [{name: userId, in: path, required: true, schema: {type: string}}]
+      responses: {'200': {description: ok, content: {application/json: {schema: {$ref: '#/components/schemas/PostList'}}}}}
+  /orgs/{org}/members:
+    get:
+      parameters: [{name: org, in: path, required: true, schema: {type: string}}]
+      responses: {'200': {description: ok, content: {application/json: {schema: {type: array, items: {$ref: '#/components/schemas/User'}}}}}}
+components:
+  schemas:
+    User: {type: object, properties: {user_id: {type: integer}, manager: {$ref: '#/components/schemas/User'}}}
+    PostList: {type: array, items: {type: object, properties: {uuid: {type: string, format: uuid}}}}
+`,
+			want: []string{"- name: posts\n", "- name: users_posts\n", "data_selector: data.users",
+				`path: /users/{resources.users.user_id}/posts # guessed: a child of users; {userId} is the parent record's "user_id"`,
+				`primary_key: user_id # guessed from the record's "user_id" property`, `primary_key: uuid`,
+				"GET /orgs/{org}/members: no list endpoint /orgs provides {org}"},
+		},
+		{
+			name: "comment injection",
+			spec: "openapi: 3.0.3\ninfo: {title: \"Evil\\nsource: {client: {base_url: 'http://evil'}}\\u001b[31m\", version: '1'}\nservers: [{url: 'https://api.test'}]\n" + oneList,
+			want: []string{"# Generated by `restload init` from spec (Evil source: {client: {base_url: 'http://evil'}} [31m 1, OpenAPI 3.0.3)."},
+			not:  []string{"\x1b"},
+		},
+		{
+			name: "no server",
+			spec: "openapi: 3.0.3\ninfo: {title: T, version: '1'}\n" + oneList,
+			want: []string{"base_url: https://api.example.com # guessed from a placeholder: the spec names no absolute server URL"},
+		},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, text := generate(t, c.spec, nil, Options{Source: "spec"})
+			for _, w := range c.want {
+				if !strings.Contains(text, w) {
+					t.Errorf("lacks %q\n%s", w, text)
+				}
+			}
+			for _, w := range c.not {
+				if strings.Contains(text, w) {
+					t.Errorf("has %q\n%s", w, text)
+				}
+			}
+		})
+	}
+}
+
+func TestGenerateAuth(t *testing.T) {
+	list := oneList
+	cases := []struct {
+		name, schemes string
+		want          []string
+	}{
+		{"basic", "b: {type: http, scheme: basic}", []string{"type: http_basic", "username: ${secrets.api_username}", "password: ${secrets.api_password}"}},
+		{"apikey query", "k: {type: apiKey, in: query, name: key}", []string{"type: api_key", "name: key", "location: query", "api_key: ${secrets.api_key}"}},
+		{"oauth2 client credentials", "o: {type: oauth2, flows: {clientCredentials: {tokenUrl: /oauth/token, scopes: {read: r, write: w}}}}",
+			[]string{"type: oauth2_client_credentials", "access_token_url: https://api.test/oauth/token", "client_id: ${secrets.client_id}", "- read", "- write"}},
+		{"oauth2 authorization code", "o: {type: oauth2, flows: {authorizationCode: {authorizationUrl: 'https://auth.test/a', tokenUrl: 'https://auth.test/t', scopes: {}}}}",
+			[]string{"type: oauth2 # refresh-token grant", "token_url: https://auth.test/t", "refresh_token: ${secrets.refresh_token}"}},
+		{"unsupported only", "oidc: {type: openIdConnect, openIdConnectUrl: 'https://x.test'}", []string{`# Note: security scheme "oidc" not used: type "openIdConnect" is not supported`}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			spec := specHead + list + "components:\n  securitySchemes:\n    " + c.schemes + "\n"
+			_, text := generate(t, spec, nil, Options{Source: "spec"})
+			for _, w := range c.want {
+				if !strings.Contains(text, w) {
+					t.Errorf("lacks %q\n%s", w, text)
+				}
+			}
+		})
+	}
+}
+
+// TestSwagger2JSON reads a Swagger 2.0 description written as JSON.
+func TestSwagger2JSON(t *testing.T) {
+	spec := `{"swagger": "2.0", "info": {"title": "S", "version": "1"}, "host": "api.test", "basePath": "/v2", "schemes": ["https"],
+	  "securityDefinitions": {"b": {"type": "basic"}}, "security": [{"b": []}],
+	  "paths": {"/items": {"get": {"parameters": [{"name": "offset", "in": "query", "type": "integer"}, {"name": "limit", "in": "query", "type": "integer", "maximum": 50}],
+	    "responses": {"200": {"description": "ok", "schema": {"type": "object", "properties": {"total_count": {"type": "integer"}, "items": {"type": "array", "items": {"type": "object", "properties": {"id": {"type": "integer"}}}}}}}}}}}}`
+	_, text := generate(t, spec, nil, Options{Source: "s.json"})
+	for _, w := range []string{"Swagger 2.0", "base_url: https://api.test/v2", "type: http_basic", "type: offset", "limit: 50", "total_path: total_count", "data_selector: items", "primary_key: id"} {
+		if !strings.Contains(text, w) {
+			t.Errorf("lacks %q\n%s", w, text)
+		}
+	}
+}
+
+// TestReadURL fetches a spec over HTTP; a relative server URL resolves
+// against the spec's own URL; an oversized or failing answer is an error.
+func TestReadURL(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/spec.yaml":
+			w.Write([]byte("openapi: 3.0.3\ninfo: {title: T, version: '1'}\nservers: [{url: /api}]\n" + oneList))
+		case "/big":
+			w.Write(make([]byte, MaxSpecBytes+1))
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+	data, loc, err := Read(context.Background(), srv.URL+"/spec.yaml", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, text := generate(t, string(data), loc, Options{Source: srv.URL + "/spec.yaml"})
+	if !strings.Contains(text, "base_url: "+srv.URL+"/api # guessed from the spec's first server") {
+		t.Errorf("relative server URL not resolved against the spec's URL:\n%s", text)
+	}
+	if _, _, err := Read(context.Background(), srv.URL+"/big", nil); err == nil || !strings.Contains(err.Error(), "larger than 64 MiB") {
+		t.Errorf("oversized spec: %v", err)
+	}
+	if _, _, err := Read(context.Background(), srv.URL+"/nope", nil); err == nil || !strings.Contains(err.Error(), "HTTP 404") {
+		t.Errorf("404: %v", err)
+	}
+}
+
+// FuzzGenerate: any bytes either fail to parse or give a pipeline file
+// that is valid YAML, without panicking.
+func FuzzGenerate(f *testing.F) {
+	f.Add([]byte(specHead + "paths: {}\n"))
+	f.Add([]byte(specHead + "paths:\n  /a/{x}/b:\n    get:\n      responses: {'200': {description: ok, content: {application/json: {schema: {type: array, items: {$ref: '#/components/schemas/A'}}}}}}\ncomponents: {schemas: {A: {type: object, properties: {a: {$ref: '#/components/schemas/A'}}}}}\n"))
+	f.Add([]byte(`{"swagger": "2.0", "info": {"title": "S", "version": "1"}, "paths": {"/i": {"get": {"responses": {"200": {"description": "ok", "schema": {"type": "array", "items": {}}}}}}}}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		s, err := Parse(data, nil)
+		if err != nil {
+			return
+		}
+		res, err := Generate(s, Options{Source: "fuzz"})
+		if err != nil {
+			return
+		}
+		var v any
+		if err := yaml.Unmarshal(res.YAML, &v); err != nil {
+			t.Fatalf("generated YAML does not parse: %v\n%s", err, res.YAML)
+		}
+	})
+}
