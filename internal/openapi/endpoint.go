@@ -21,7 +21,6 @@ type endpoint struct {
 	// selector is the data_selector ("$" for a top-level list) and why.
 	selector, selectorWhy string
 	pk, pkWhy             string
-	name                  string
 }
 
 // pathParams returns the names of the {parameters} in p, in order.

@@ -80,6 +80,20 @@ func TestGenerateGuesses(t *testing.T) {
 			want: []string{"type: page_number", "base_page: 0 # guessed from page's default", `total_path: "" # the response gives no number of pages`},
 		},
 		{
+			// Sigma's API: `page` takes the opaque nextPage of the last response.
+			name: "page token",
+			spec: specHead + `paths:
+  /members:
+    get:
+      parameters: [{name: page, in: query, schema: {type: string}}, {name: limit, in: query, schema: {type: integer, maximum: 1000}}]
+      responses:
+        '200': {description: ok, content: {application/json: {schema: {type: object, properties: {
+          nextPage: {type: string, nullable: true}, hasMore: {type: boolean}, entries: {type: array, items: ` + rec + `}}}}}}
+`,
+			want: []string{`paginator: # guessed from string query parameter (a page token) "page" and response field "nextPage"`,
+				"type: cursor", "cursor_param: page", "cursor_path: nextPage", "limit: 1000", "data_selector: entries"},
+		},
+		{
 			name: "required parameters",
 			spec: specHead + `paths:
   /a:

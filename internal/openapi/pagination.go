@@ -121,25 +121,17 @@ func detectPaging(e *endpoint) paging {
 			pg.handled[limit.Name] = true
 		}
 	}
-	stringPage := page != nil && hasType(schemaOf(page.Schema), "string")
+	// A cursor parameter, or a string page parameter (a page token), fed
+	// from a next-cursor or next-page field.
+	cursorP, cursorWhat, next := cursor, "query parameter", first(cursorF, nextPageF)
+	if cursor == nil && page != nil && hasType(schemaOf(page.Schema), "string") {
+		cursorP, cursorWhat, next = page, "string query parameter (a page token)", first(nextPageF, cursorF)
+	}
 	switch {
-	case cursor != nil && (cursorF != nil || nextPageF != nil):
-		f := cursorF
-		if f == nil {
-			f = nextPageF
-		}
-		pg.keys = []kv{{k: "type", v: "cursor"}, {k: "cursor_param", v: cursor.Name}, {k: "cursor_path", v: jsonPath(f.path)}}
-		pg.why = fmt.Sprintf("query parameter %q and response field %q", cursor.Name, strings.Join(f.path, "."))
-		pg.handled[cursor.Name] = true
-		withLimit()
-	case stringPage && (nextPageF != nil || cursorF != nil):
-		f := nextPageF
-		if f == nil {
-			f = cursorF
-		}
-		pg.keys = []kv{{k: "type", v: "cursor"}, {k: "cursor_param", v: page.Name}, {k: "cursor_path", v: jsonPath(f.path)}}
-		pg.why = fmt.Sprintf("string query parameter %q (a page token) and response field %q", page.Name, strings.Join(f.path, "."))
-		pg.handled[page.Name] = true
+	case cursorP != nil && next != nil:
+		pg.keys = []kv{{k: "type", v: "cursor"}, {k: "cursor_param", v: cursorP.Name}, {k: "cursor_path", v: jsonPath(next.path)}}
+		pg.why = fmt.Sprintf("%s %q and response field %q", cursorWhat, cursorP.Name, strings.Join(next.path, "."))
+		pg.handled[cursorP.Name] = true
 		withLimit()
 	case linkHeader:
 		pg.keys = []kv{{k: "type", v: "header_link"}}
@@ -194,6 +186,13 @@ func nameOr(p *openapi3.Parameter, s string) string {
 		return p.Name
 	}
 	return s
+}
+
+func first(a, b *field) *field {
+	if a != nil {
+		return a
+	}
+	return b
 }
 
 func set(dst **field, f field) {
