@@ -73,7 +73,7 @@ func detectAuth(doc *openapi3.T, ops []*openapi3.Operation, base *url.URL) (*aut
 // authFrom writes one security scheme as restload auth, or says why it
 // cannot.
 func authFrom(name string, s *openapi3.SecurityScheme, base *url.URL) (*authGuess, string) {
-	secret := func(n string) string { return "${secrets." + n + "}" }
+	secret := func(n string) secretRef { return secretRef("${secrets." + n + "}") }
 	g := &authGuess{scheme: name}
 	switch strings.ToLower(s.Type) {
 	case "http":

@@ -121,7 +121,7 @@ func Generate(spec *Spec, opts Options) (*Result, error) {
 			if p.In != "query" || !p.Required || r.paging.handled[p.Name] {
 				continue
 			}
-			if v, what := exampleValue(p); v != nil {
+			if v, what := exampleValue(p); templateSafe(&v) {
 				r.params = append(r.params, kv{k: p.Name, v: v, comment: fmt.Sprintf("guessed from the parameter's %s (required)", what)})
 			} else if r.disabled == "" {
 				r.disabled = fmt.Sprintf("set query parameter %q (required by the spec) under endpoint.params, then remove selected: false", p.Name)
@@ -187,7 +187,7 @@ func resolveParents(eps []*endpoint, res *Result) []*resource {
 	sort.SliceStable(eps, func(i, j int) bool { return len(pathParams(eps[i].path)) < len(pathParams(eps[j].path)) })
 	for _, e := range eps {
 		params := pathParams(e.path)
-		r := &resource{e: e, path: e.path}
+		r := &resource{e: e, path: braces(e.path)}
 		if len(params) > 0 {
 			last := "{" + params[len(params)-1] + "}"
 			i := strings.LastIndex(e.path, last)
@@ -197,7 +197,7 @@ func resolveParents(eps []*endpoint, res *Result) []*resource {
 				res.Skipped = append(res.Skipped, fmt.Sprintf("GET %s: no list endpoint %s provides {%s}", e.path, orRoot(parentPath), params[len(params)-1]))
 				continue
 			}
-			path, why, missing := fillParams(e.path, params, parent)
+			path, why, missing := fillParams(braces(e.path), params, parent)
 			if missing != "" {
 				res.Skipped = append(res.Skipped, fmt.Sprintf("GET %s: the records of %s have no field for {%s}", e.path, parentPath, missing))
 				continue
@@ -217,7 +217,7 @@ func orRoot(p string) string {
 	return p
 }
 
-// fillParams replaces each {param} of path with a reference to the
+// fillParams replaces each {param} of path (its braces doubled) with a reference to the
 // parent's record field that provides it; missing names the first
 // parameter nothing provides. The parent's name is filled in later, once
 // names are known, so references are written as {resources.\x00.field}.
@@ -238,7 +238,7 @@ func fillParams(path string, params []string, parent *resource) (out, why, missi
 			return "", "", p
 		}
 		whys = append(whys, fmt.Sprintf("{%s} is the parent record's %q", p, field))
-		path = strings.Replace(path, "{"+p+"}", "{resources.\x00."+field+"}", 1)
+		path = strings.Replace(path, "{{"+braces(p)+"}}", "{resources.\x00."+field+"}", 1)
 	}
 	return path, strings.Join(whys, ", "), ""
 }
@@ -404,12 +404,80 @@ func mapping() *yaml.Node { return &yaml.Node{Kind: yaml.MappingNode} }
 
 func str(s string) *yaml.Node { return value(s) }
 
+// secretRef is a ${secrets.NAME} reference this package writes; every
+// other string comes from the spec and is written literally.
+type secretRef string
+
 func value(v any) *yaml.Node {
 	n := &yaml.Node{}
-	if err := n.Encode(v); err != nil {
-		_ = n.Encode(fmt.Sprint(v))
+	if err := n.Encode(literal(v, 0)); err != nil {
+		_ = n.Encode(literal(fmt.Sprint(v), 0))
 	}
 	return n
+}
+
+// literal escapes what the pipeline file would otherwise interpret in a
+// string taken from the spec: "${" starts a secret or environment
+// reference, so a hostile spec could have a value read from the user's
+// environment and sent to the API; it is written "$${". Maps and lists
+// are escaped throughout.
+func literal(v any, depth int) any {
+	if depth > maxSchemaDepth {
+		return nil
+	}
+	switch t := v.(type) {
+	case secretRef:
+		return string(t)
+	case string:
+		return strings.ReplaceAll(t, "${", "$${")
+	case []any:
+		out := make([]any, len(t))
+		for i, x := range t {
+			out[i] = literal(x, depth+1)
+		}
+		return out
+	case []string:
+		out := make([]string, len(t))
+		for i, x := range t {
+			out[i] = strings.ReplaceAll(x, "${", "$${")
+		}
+		return out
+	case map[string]any:
+		out := make(map[string]any, len(t))
+		for k, x := range t {
+			out[strings.ReplaceAll(k, "${", "$${")] = literal(x, depth+1)
+		}
+		return out
+	}
+	return v
+}
+
+// templateSafe makes a parameter value from the spec safe to write as a
+// request parameter: braces doubled in strings, lists of scalars kept,
+// anything else (nil, objects) refused.
+func templateSafe(v *any) bool {
+	switch t := (*v).(type) {
+	case string:
+		*v = braces(t)
+	case bool, float64, int, int64:
+	case []any:
+		out := make([]any, 0, len(t))
+		for _, x := range t {
+			if !templateSafe(&x) {
+				return false
+			}
+			out = append(out, x)
+		}
+		*v = out
+	default:
+		return false
+	}
+	return true
+}
+
+// braces doubles { and }, which request templates read as placeholders.
+func braces(s string) string {
+	return strings.NewReplacer("{", "{{", "}", "}}").Replace(s)
 }
 
 // add appends key: val to m; a comment goes at the end of the key's line.
