@@ -156,6 +156,16 @@ func TestInitRealSpecs(t *testing.T) {
 			`total_path: count # guessed from response field "count" (the total number of records)`,
 			"GET /api/v2/pokemon/{pokemon_id}/encounters: the records of /api/v2/pokemon have no field for {pokemon_id}",
 		}},
+		{"real/slack-web-api.trimmed.swagger2.json", []string{
+			"(Slack Web API 1.7.0, Swagger 2.0)",
+			"base_url: https://slack.com/api",
+			"type: oauth2 # refresh-token grant", "token_url: https://slack.com/api/oauth.access",
+			"- name: users_list\n", `data_selector: members # guessed from the response schema's list property "members"`,
+			"cursor_param: cursor", "cursor_path: response_metadata.next_cursor",
+			`data_selector: items # guessed from the response schema's list property "items"`,
+			"path: /files.list", "total_path: paging.pages",
+			"GET /team.info: its response is not a JSON list",
+		}},
 		{"mockapi.openapi.yaml", []string{"type: page_number"}},
 	}
 	for _, c := range cases {

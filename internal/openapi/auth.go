@@ -18,6 +18,20 @@ type authGuess struct {
 	why     string
 }
 
+// param reports whether p is the parameter this auth sends.
+func (g *authGuess) param(p *openapi3.Parameter) bool {
+	var name, loc string
+	for _, k := range g.keys {
+		switch k.k {
+		case "name":
+			name, _ = k.v.(string)
+		case "location":
+			loc, _ = k.v.(string)
+		}
+	}
+	return name != "" && strings.EqualFold(name, p.Name) && loc == p.In
+}
+
 // detectAuth picks the security scheme the API's operations ask for most
 // (the document's default requirement counts for every operation that does
 // not set its own), among those restload can send, and writes it as
@@ -46,12 +60,16 @@ func detectAuth(doc *openapi3.T, ops []*openapi3.Operation, base *url.URL) (*aut
 	names := sortedKeys(schemes)
 	sort.SliceStable(names, func(i, j int) bool { return uses[names[i]] > uses[names[j]] })
 	var notes []string
+	var fallback *authGuess
 	for _, name := range names {
 		ref := schemes[name]
 		if ref == nil || ref.Value == nil {
 			continue
 		}
 		g, reason := authFrom(name, ref.Value, base)
+		if g == nil && fallback == nil {
+			fallback = tokenFallback(name, ref.Value)
+		}
 		if g != nil {
 			if uses[name] > 0 {
 				g.why = fmt.Sprintf("security scheme %q, which %d GET operation(s) ask for", name, uses[name])
@@ -65,9 +83,60 @@ func detectAuth(doc *openapi3.T, ops []*openapi3.Operation, base *url.URL) (*aut
 			}
 			return g, notes
 		}
-		notes = append(notes, fmt.Sprintf("security scheme %q not used: %s", name, reason))
+		notes = append(notes, fmt.Sprintf("security scheme %q not used as such: %s", name, reason))
 	}
-	return nil, notes
+	return fallback, notes
+}
+
+// tokenFallback sends, for an OAuth2 or OpenID Connect scheme whose flow
+// needs a person at a browser (implicit, authorization code without a
+// token URL), an access token obtained beforehand as a bearer token: what
+// users of such APIs do (Slack's bot tokens, for one).
+func tokenFallback(name string, s *openapi3.SecurityScheme) *authGuess {
+	switch strings.ToLower(s.Type) {
+	case "oauth2", "openidconnect":
+	default:
+		return nil
+	}
+	return &authGuess{
+		scheme:  name,
+		keys:    []kv{{k: "type", v: "bearer"}, {k: "token", v: secretRef("${secrets.access_token}"), comment: "an access token you obtained through the API's OAuth flow"}},
+		secrets: []string{"access_token"},
+		why:     fmt.Sprintf("security scheme %q, whose flow needs a browser: a token obtained beforehand, sent as a bearer token", name),
+	}
+}
+
+// tokenParams are query or header parameters that carry a credential in
+// specs that declare no security scheme.
+var tokenParams = wordSet("token", "accesstoken", "apikey", "apitoken", "authtoken", "key", "xapikey")
+
+// paramAuth finds a credential parameter (token, api_key, ...) that at
+// least half of the list endpoints take, for specs that declare no
+// security scheme, and sends it as an API key.
+func paramAuth(eps []*endpoint) *authGuess {
+	count := map[[2]string]int{}
+	for _, e := range eps {
+		for _, p := range e.params {
+			if (p.In == "query" || p.In == "header") && tokenParams[norm(p.Name)] {
+				count[[2]string{p.Name, p.In}]++
+			}
+		}
+	}
+	var best [2]string
+	for k, n := range count {
+		if n > count[best] || n == count[best] && k[0]+k[1] < best[0]+best[1] {
+			best = k
+		}
+	}
+	if count[best] == 0 || 2*count[best] < len(eps) {
+		return nil
+	}
+	return &authGuess{
+		keys: []kv{{k: "type", v: "api_key"}, {k: "name", v: best[0]}, {k: "location", v: best[1]},
+			{k: "api_key", v: secretRef("${secrets.api_key}")}},
+		secrets: []string{"api_key"},
+		why:     fmt.Sprintf("the %s parameter %q that %d of %d list endpoints take (the spec declares no security scheme)", best[1], best[0], count[best], len(eps)),
+	}
 }
 
 // authFrom writes one security scheme as restload auth, or says why it

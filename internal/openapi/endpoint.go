@@ -146,7 +146,7 @@ func findList(body *openapi3.Schema, resource string) (string, string, *openapi3
 	}
 	var lists []field
 	for _, f := range fields(body, 3) {
-		if isArray(f.schema) {
+		if isArray(f.schema) && recordList(f) {
 			lists = append(lists, f)
 		}
 	}
@@ -187,6 +187,28 @@ func findList(body *openapi3.Schema, resource string) (string, string, *openapi3
 		why += " (other lists: " + strings.Join(others, ", ") + ")"
 	}
 	return jsonPath(f.path), why, schemaOf(f.schema.Items)
+}
+
+// wrappers are the keys that wrap a response's payload, so a list below
+// them (data.items, _embedded.users, hits.hits) is still the response's
+// list; a list below any other object belongs to that object.
+var wrappers = wordSet("data", "result", "results", "response", "payload", "body", "content", "embedded", "hits", "page", "value", "items")
+
+// metaKeys hold paging and diagnostics, never records.
+var metaKeys = wordSet("responsemetadata", "meta", "metadata", "paging", "pagination", "links", "pageinfo", "errors", "warnings")
+
+// recordList reports whether the list at f can hold the records: not under
+// a meta key, directly in the response or under wrappers only, and of
+// objects (or of items the spec does not describe), not of scalars.
+func recordList(f field) bool {
+	for i, k := range f.path {
+		n := norm(k)
+		if metaKeys[n] || i < len(f.path)-1 && !wrappers[n] {
+			return false
+		}
+	}
+	it := schemaOf(f.schema.Items)
+	return it == nil || untyped(it) || isObject(it) || len(it.AnyOf)+len(it.OneOf)+len(it.AllOf) > 0
 }
 
 // pkNames are the property names taken as a record's key, in order.

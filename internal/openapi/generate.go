@@ -101,6 +101,14 @@ func Generate(spec *Spec, opts Options) (*Result, error) {
 		eps = append(eps, e)
 	}
 
+	auth, authNotes := detectAuth(doc, ops, baseU)
+	if auth == nil && len(authNotes) == 0 {
+		auth = paramAuth(eps)
+	}
+	if auth != nil {
+		res.Secrets = auth.secrets
+	}
+
 	rs := resolveParents(eps, res)
 	if len(rs) == 0 {
 		why := ""
@@ -118,7 +126,7 @@ func Generate(spec *Spec, opts Options) (*Result, error) {
 		r.paging = detectPaging(r.e)
 		r.params = append(r.params, r.paging.params...)
 		for _, p := range r.e.params {
-			if p.In != "query" || !p.Required || r.paging.handled[p.Name] {
+			if p.In != "query" || !p.Required || r.paging.handled[p.Name] || auth != nil && (auth.param(p) || tokenParams[norm(p.Name)]) {
 				continue
 			}
 			if v, what := exampleValue(p); templateSafe(&v) {
@@ -128,11 +136,6 @@ func Generate(spec *Spec, opts Options) (*Result, error) {
 			}
 		}
 		res.Resources = append(res.Resources, r.name)
-	}
-
-	auth, authNotes := detectAuth(doc, ops, baseU)
-	if auth != nil {
-		res.Secrets = auth.secrets
 	}
 
 	skipped := res.Skipped

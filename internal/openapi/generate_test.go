@@ -157,6 +157,29 @@ components:
 			not: []string{"secrets.leak}\n", "/" + os.Getenv("HOME")},
 		},
 		{
+			// A list inside a single object is that object's, not the
+			// response's; a list under a meta key is never the records; a
+			// list of scalars is not records.
+			name: "lists that are not records",
+			spec: specHead + `paths:
+  /team:
+    get:
+      responses: {'200': {description: ok, content: {application/json: {schema: {type: object, properties: {
+        team: {type: object, properties: {domains: {type: array, items: {type: object}}}}}}}}}}
+  /ids:
+    get:
+      responses: {'200': {description: ok, content: {application/json: {schema: {type: object, properties: {ids: {type: array, items: {type: integer}}}}}}}}
+  /users:
+    get:
+      responses: {'200': {description: ok, content: {application/json: {schema: {type: object, properties: {
+        meta: {type: object, properties: {warnings: {type: array, items: {type: object}}}},
+        response_metadata: {type: array, items: {type: object}},
+        members: {type: array, items: {type: object, properties: {id: {type: string}}}}}}}}}}}
+`,
+			want: []string{"GET /team: its response is not a JSON list", "GET /ids: its response is not a JSON list",
+				`data_selector: members # guessed from the response schema's list property "members"` + "\n"},
+		},
+		{
 			name: "no server",
 			spec: "openapi: 3.0.3\ninfo: {title: T, version: '1'}\n" + oneList,
 			want: []string{"base_url: https://api.example.com # guessed from a placeholder: the spec names no absolute server URL"},
@@ -191,7 +214,10 @@ func TestGenerateAuth(t *testing.T) {
 			[]string{"type: oauth2_client_credentials", "access_token_url: https://api.test/oauth/token", "client_id: ${secrets.client_id}", "- read", "- write"}},
 		{"oauth2 authorization code", "o: {type: oauth2, flows: {authorizationCode: {authorizationUrl: 'https://auth.test/a', tokenUrl: 'https://auth.test/t', scopes: {}}}}",
 			[]string{"type: oauth2 # refresh-token grant", "token_url: https://auth.test/t", "refresh_token: ${secrets.refresh_token}"}},
-		{"unsupported only", "oidc: {type: openIdConnect, openIdConnectUrl: 'https://x.test'}", []string{`# Note: security scheme "oidc" not used: type "openIdConnect" is not supported`}},
+		{"openid connect", "oidc: {type: openIdConnect, openIdConnectUrl: 'https://x.test'}", []string{`# Note: security scheme "oidc" not used as such: type "openIdConnect" is not supported`,
+			`auth: # guessed from security scheme "oidc", whose flow needs a browser: a token obtained beforehand, sent as a bearer token`, "type: bearer", "token: ${secrets.access_token}"}},
+		{"implicit oauth2 loses to an api key", "a_oauth: {type: oauth2, flows: {implicit: {authorizationUrl: 'https://a.test', scopes: {}}}}\n    z_key: {type: apiKey, in: header, name: X-Key}",
+			[]string{"type: api_key", "name: X-Key", `security scheme "a_oauth" not used as such`}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -203,6 +229,32 @@ func TestGenerateAuth(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestGenerateParamAuth: a spec with no security scheme whose list
+// endpoints take a token parameter gets API key auth with that parameter,
+// which is then not a required parameter left to set.
+func TestGenerateParamAuth(t *testing.T) {
+	spec := specHead + `paths:
+  /a:
+    get:
+      parameters: [{name: access_token, in: query, required: true, schema: {type: string}}]
+      responses: {'200': {description: ok, content: {application/json: {schema: {type: array, items: {type: object}}}}}}
+  /b:
+    get:
+      parameters: [{name: access_token, in: query, required: true, schema: {type: string}}]
+      responses: {'200': {description: ok, content: {application/json: {schema: {type: array, items: {type: object}}}}}}
+`
+	_, text := generate(t, spec, nil, Options{Source: "spec"})
+	for _, w := range []string{`auth: # guessed from the query parameter "access_token" that 2 of 2 list endpoints take`,
+		"type: api_key", "name: access_token", "location: query", "api_key: ${secrets.api_key}"} {
+		if !strings.Contains(text, w) {
+			t.Errorf("lacks %q\n%s", w, text)
+		}
+	}
+	if strings.Contains(text, "selected: false") {
+		t.Errorf("the token parameter was left as a required parameter to set:\n%s", text)
 	}
 }
 

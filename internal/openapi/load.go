@@ -105,6 +105,7 @@ func Parse(data []byte, location *url.URL) (spec *Spec, err error) {
 	if !ok {
 		return nil, errors.New("openapi spec: want a mapping at the top level")
 	}
+	repairItems(top, 0)
 	js, err := json.Marshal(top)
 	if err != nil {
 		return nil, fmt.Errorf("openapi spec: %w", err)
@@ -137,6 +138,50 @@ func Parse(data []byte, location *url.URL) (spec *Spec, err error) {
 		return nil, fmt.Errorf("openapi spec: %w", err)
 	}
 	return &Spec{Doc: doc, Version: "OpenAPI " + doc.OpenAPI, Location: location}, nil
+}
+
+// repairItems repairs a list under "items", a JSON Schema draft-4 tuple
+// that OpenAPI does not allow but Slack's description uses dozens of times,
+// in two ways: as the alternatives of a schema without a type ("one of
+// these objects"), and as the item alternatives of an array. Either way
+// the first alternative that is not {type: null} is taken, so the spec
+// parses; only the shape of a record matters here.
+func repairItems(v any, depth int) {
+	if depth > 512 {
+		return
+	}
+	switch t := v.(type) {
+	case map[string]any:
+		if list, ok := t["items"].([]any); ok {
+			var alt map[string]any
+			for _, m := range list {
+				if mm, ok := m.(map[string]any); ok && mm["type"] != "null" {
+					alt = mm
+					break
+				}
+			}
+			delete(t, "items")
+			if _, typed := t["type"]; typed {
+				if alt == nil {
+					alt = map[string]any{}
+				}
+				t["items"] = alt
+			} else {
+				for k, x := range alt {
+					if _, ok := t[k]; !ok {
+						t[k] = x
+					}
+				}
+			}
+		}
+		for _, x := range t {
+			repairItems(x, depth+1)
+		}
+	case []any:
+		for _, x := range t {
+			repairItems(x, depth+1)
+		}
+	}
 }
 
 // stringKeys turns the map[any]any that YAML decodes for mappings with

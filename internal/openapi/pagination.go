@@ -30,6 +30,17 @@ var (
 	hasMore    = wordSet("hasmore", "hasnext", "hasnextpage", "more", "hasmoreitems", "hasmorepages", "moreitems")
 )
 
+// limitRank orders page-size parameter names, most specific first, for
+// endpoints with several (Slack's reactions.list takes count and limit).
+func limitRank(n string) int {
+	for i, w := range []string{"limit", "perpage", "pagesize", "maxresults", "top", "pagelimit", "maxitems", "resultsperpage", "take", "size", "count"} {
+		if n == w {
+			return i
+		}
+	}
+	return 99
+}
+
 // paging is a detected paginator: the paginator mapping's keys in order,
 // the query parameters to send with every request, and why.
 type paging struct {
@@ -59,8 +70,10 @@ func detectPaging(e *endpoint) paging {
 		switch {
 		case pageParams[n] && page == nil:
 			page = p
-		case limitParams[n] && limit == nil && !(n == "count" && isBool(p)):
-			limit = p
+		case limitParams[n] && !(n == "count" && isBool(p)):
+			if limit == nil || limitRank(n) < limitRank(norm(limit.Name)) {
+				limit = p
+			}
 		case offsetParams[n] && offset == nil:
 			offset = p
 		case cursorParams[n] && cursor == nil:
