@@ -171,10 +171,17 @@ components:
       responses: {'200': {description: ok, content: {application/json: {schema: {type: object, properties: {ids: {type: array, items: {type: integer}}}}}}}}
   /users:
     get:
-      responses: {'200': {description: ok, content: {application/json: {schema: {type: object, properties: {
-        meta: {type: object, properties: {warnings: {type: array, items: {type: object}}}},
-        response_metadata: {type: array, items: {type: object}},
-        members: {type: array, items: {type: object, properties: {id: {type: string}}}}}}}}}}}
+      responses:
+        '200':
+          description: ok
+          content:
+            application/json:
+              schema:
+                type: object
+                properties:
+                  meta: {type: object, properties: {warnings: {type: array, items: {type: object}}}}
+                  response_metadata: {type: array, items: {type: object}}
+                  members: {type: array, items: {type: object, properties: {id: {type: string}}}}
 `,
 			want: []string{"GET /team: its response is not a JSON list", "GET /ids: its response is not a JSON list",
 				`data_selector: members # guessed from the response schema's list property "members"` + "\n"},
