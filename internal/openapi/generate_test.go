@@ -2,6 +2,7 @@ package openapi
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -9,6 +10,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"gopkg.in/yaml.v3"
 
@@ -262,6 +264,47 @@ func TestGenerateParamAuth(t *testing.T) {
 	}
 	if strings.Contains(text, "selected: false") {
 		t.Errorf("the token parameter was left as a required parameter to set:\n%s", text)
+	}
+}
+
+// TestGenerateBounded: a spec built to blow up schema walks (a cyclic
+// allOf fanning out, wide objects nested in wide objects) is done quickly.
+func TestGenerateBounded(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(specHead + "paths:\n  /a:\n    get:\n      responses: {'200': {description: ok, content: {application/json: {schema: {$ref: '#/components/schemas/W'}}}}}\n")
+	b.WriteString("components:\n  schemas:\n    C: {allOf: [")
+	for i := range 20 {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("{$ref: '#/components/schemas/C'}")
+	}
+	b.WriteString("], properties: {data: {type: array, items: {type: object}}}}\n    W:\n      type: object\n      properties:\n")
+	for i := range 300 {
+		fmt.Fprintf(&b, "        p%d: {$ref: '#/components/schemas/X'}\n", i)
+	}
+	b.WriteString("        list: {$ref: '#/components/schemas/C'}\n    X:\n      type: object\n      properties:\n")
+	for i := range 300 {
+		fmt.Fprintf(&b, "        q%d: {$ref: '#/components/schemas/W'}\n", i)
+	}
+	done := make(chan struct{})
+	start := time.Now()
+	go func() {
+		defer close(done)
+		s, err := Parse([]byte(b.String()), nil)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		_, _ = Generate(s, Options{Source: "spec"})
+	}()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		t.Fatal("Generate did not finish in 20s")
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("Generate took %v", d)
 	}
 }
 

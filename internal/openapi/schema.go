@@ -14,6 +14,10 @@ import (
 // cycles of pointers.
 const maxSchemaDepth = 8
 
+// maxFields bounds the properties fields lists for one response: a
+// response with more is not one a paginator is guessed from.
+const maxFields = 5000
+
 // field is a property found in a response schema, at a path of property
 // names from the response's root.
 type field struct {
@@ -81,22 +85,27 @@ func untyped(s *openapi3.Schema) bool {
 }
 
 // properties returns the properties of s, merged over allOf (a common way
-// of writing "a page object plus a data list").
+// of writing "a page object plus a data list"). Each schema is visited
+// once, so a cyclic allOf costs no more than a plain one.
 func properties(s *openapi3.Schema, depth int) map[string]*openapi3.Schema {
-	if s == nil || depth > maxSchemaDepth {
-		return nil
-	}
 	out := map[string]*openapi3.Schema{}
-	for _, m := range s.AllOf {
-		for k, v := range properties(schemaOf(m), depth+1) {
-			out[k] = v
+	var merge func(s *openapi3.Schema, depth int)
+	seen := map[*openapi3.Schema]bool{}
+	merge = func(s *openapi3.Schema, depth int) {
+		if s == nil || depth > maxSchemaDepth || seen[s] {
+			return
+		}
+		seen[s] = true
+		for _, m := range s.AllOf {
+			merge(schemaOf(m), depth+1)
+		}
+		for k, v := range s.Properties {
+			if ps := schemaOf(v); ps != nil {
+				out[k] = ps
+			}
 		}
 	}
-	for k, v := range s.Properties {
-		if ps := schemaOf(v); ps != nil {
-			out[k] = ps
-		}
-	}
+	merge(s, depth)
 	return out
 }
 
@@ -116,7 +125,7 @@ func fields(s *openapi3.Schema, depth int) []field {
 	var out []field
 	var walk func(s *openapi3.Schema, prefix []string, seen map[*openapi3.Schema]bool)
 	walk = func(s *openapi3.Schema, prefix []string, seen map[*openapi3.Schema]bool) {
-		if len(prefix) >= depth || seen[s] {
+		if len(prefix) >= depth || seen[s] || len(out) >= maxFields {
 			return
 		}
 		seen[s] = true
