@@ -77,11 +77,7 @@ func TestInitRealSpecsRun(t *testing.T) {
 		srv := pokeAPI(t, perKind)
 		file, text := initFile(t, "--openapi", filepath.Join(specDir, "real/pokeapi.openapi.yaml"), "--base-url", srv.URL)
 		checkGenerated(t, file, text)
-		dest := "duckdb:" + filepath.Join(t.TempDir(), "poke.duckdb")
-		code, stdout, stderr := run(t, "run", file, "--dest", dest, "--progress", "none")
-		if code != 0 {
-			t.Fatalf("run: exit %d\n%s\n%s", code, stdout, stderr)
-		}
+		dest := runInto(t, file)
 		names := regexp.MustCompile(`(?m)^    - name: (\S+)$`).FindAllStringSubmatch(text, -1)
 		if len(names) < 40 {
 			t.Fatalf("only %d resources written", len(names))
@@ -97,11 +93,7 @@ func TestInitRealSpecsRun(t *testing.T) {
 		file, text := initFile(t, "--openapi", filepath.Join(specDir, "real/swagger-petstore.openapi.yaml"), "--base-url", srv.URL+"/api/v3")
 		checkGenerated(t, file, text)
 		t.Setenv("API_KEY", "special-key")
-		dest := "duckdb:" + filepath.Join(t.TempDir(), "pets.duckdb")
-		code, stdout, stderr := run(t, "run", file, "--dest", dest, "--progress", "none")
-		if code != 0 {
-			t.Fatalf("run: exit %d\n%s\n%s", code, stdout, stderr)
-		}
+		dest := runInto(t, file)
 		for table, want := range map[string]int{"find_by_status": 12, "find_by_tags": 1, "find_by_status__tags": 12} {
 			if got := countIn(t, dest, "swagger_petstore_open_api_3_0_dataset", table); got != want {
 				t.Errorf("table %s: %d rows, want %d", table, got, want)

@@ -68,6 +68,14 @@ func countIn(t *testing.T, dest, dataset, table string) int {
 	return n
 }
 
+// runInto runs a pipeline file into a new DuckDB file and returns its
+// destination URL; the run must succeed.
+func runInto(t *testing.T, file string) string {
+	t.Helper()
+	dest := runInto(t, file)
+	return dest
+}
+
 func mustContain(t *testing.T, text string, want ...string) {
 	t.Helper()
 	for _, w := range want {
@@ -112,11 +120,7 @@ func TestInitMockAPIEndToEnd(t *testing.T) {
 		}
 	}
 
-	dest := "duckdb:" + filepath.Join(t.TempDir(), "mock.duckdb")
-	code, stdout, stderr := run(t, "run", file, "--dest", dest, "--progress", "none")
-	if code != 0 {
-		t.Fatalf("run: exit %d\n%s\n%s", code, stdout, stderr)
-	}
+	dest := runInto(t, file)
 	for _, name := range api.Server.Resources() {
 		if n := countIn(t, dest, "analytics_mock_api_dataset", name); n != records {
 			t.Errorf("table %s: %d rows, want %d", name, n, records)
@@ -351,11 +355,7 @@ func TestInitPagingStylesRun(t *testing.T) {
 			}
 			checkGenerated(t, file, text)
 			t.Setenv("API_TOKEN", "tok")
-			dest := "duckdb:" + filepath.Join(t.TempDir(), "paging.duckdb")
-			code, stdout, stderr := run(t, "run", file, "--dest", dest, "--progress", "none")
-			if code != 0 {
-				t.Fatalf("run: exit %d\n%s\n%s", code, stdout, stderr)
-			}
+			dest := runInto(t, file)
 			dataset := "paging_" + c.style + "_dataset"
 			if got := countIn(t, dest, dataset, "items"); got != n {
 				t.Errorf("items: %d rows, want %d", got, n)

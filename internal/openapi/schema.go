@@ -7,6 +7,8 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 	unorm "golang.org/x/text/unicode/norm"
+
+	"github.com/restload/restload/internal/response"
 )
 
 // maxSchemaDepth bounds every walk of a schema: cyclic schemas are common
@@ -164,40 +166,9 @@ func wordSet(words ...string) map[string]bool {
 	return m
 }
 
-// jsonPath writes a field path as the dotted form dlt uses when every key
-// is a plain identifier, else as a bracketed JSONPath.
-func jsonPath(path []string) string {
-	plain := true
-	for _, k := range path {
-		if !plainKey(k) {
-			plain = false
-		}
-	}
-	if plain {
-		return strings.Join(path, ".")
-	}
-	var b strings.Builder
-	b.WriteString("$")
-	for _, k := range path {
-		b.WriteString("['")
-		b.WriteString(strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(k))
-		b.WriteString("']")
-	}
-	return b.String()
-}
-
-func plainKey(k string) bool {
-	if k == "" {
-		return false
-	}
-	for i, r := range k {
-		if r == '_' || r < 128 && unicode.IsLetter(r) || i > 0 && r < 128 && unicode.IsDigit(r) {
-			continue
-		}
-		return false
-	}
-	return true
-}
+// jsonPath writes a field path as the config reads it: dotted when
+// every key allows it, else a bracketed JSONPath.
+func jsonPath(path []string) string { return response.Path(path) }
 
 // snake writes s in snake_case with ASCII letters and digits only, for
 // resource and pipeline names; "" when nothing is left.
