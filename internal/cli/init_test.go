@@ -72,7 +72,11 @@ func countIn(t *testing.T, dest, dataset, table string) int {
 // destination URL; the run must succeed.
 func runInto(t *testing.T, file string) string {
 	t.Helper()
-	dest := runInto(t, file)
+	dest := "duckdb:" + filepath.Join(t.TempDir(), "out.duckdb")
+	code, stdout, stderr := run(t, "run", file, "--dest", dest, "--progress", "none")
+	if code != 0 {
+		t.Fatalf("run: exit %d\n%s\n%s", code, stdout, stderr)
+	}
 	return dest
 }
 
