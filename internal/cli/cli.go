@@ -84,6 +84,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	root.Version = versionLine() // --version; the template prints it as `version` does
+	root.SetVersionTemplate("{{.Version}}\n")
 	root.SetArgs(args)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
@@ -98,6 +100,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		infoCmd(g),
 		schemaCmd(g),
 		versionCmd(g),
+		initCmd(g),
 	)
 	err := root.ExecuteContext(ctx)
 	return report(stderr, err, ctx)

@@ -13,7 +13,6 @@ import (
 	"testing"
 
 	"github.com/restload/restload/internal/cli"
-	"github.com/restload/restload/internal/destination"
 	"github.com/restload/restload/internal/mockapi"
 )
 
@@ -26,16 +25,7 @@ func run(t *testing.T, args ...string) (code int, stdout, stderr string) {
 
 func countRows(t *testing.T, dest, table string) int {
 	t.Helper()
-	d, err := destination.Open(context.Background(), dest, "analytics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
-	n := 0
-	if err := d.Read(context.Background(), table, func(map[string]any) error { n++; return nil }); err != nil {
-		t.Fatalf("read %s: %v", table, err)
-	}
-	return n
+	return countIn(t, dest, "analytics", table)
 }
 
 // TestDemo runs `restload demo` twice: all eight tables load, and the second

@@ -2,20 +2,52 @@ package cli
 
 import (
 	"fmt"
+	"runtime"
+	"runtime/debug"
 
 	"github.com/spf13/cobra"
 )
 
-// Version is set at build time with -ldflags "-X .../cli.Version=...".
+// Version is set at build time with -ldflags "-X .../cli.Version=...";
+// without it, the module version recorded in the binary is used (set by
+// `go install module@version`).
 var Version = "dev"
+
+// versionLine is what `restload version` and `restload --version` print:
+// the version, the commit the binary was built from (with -dirty for
+// uncommitted changes; "unknown" when the build recorded none) and the Go
+// version.
+func versionLine() string {
+	v, commit, dirty := Version, "unknown", false
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		if v == "dev" && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+			v = bi.Main.Version
+		}
+		for _, s := range bi.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				commit = s.Value
+			case "vcs.modified":
+				dirty = s.Value == "true"
+			}
+		}
+	}
+	if len(commit) > 12 {
+		commit = commit[:12]
+	}
+	if dirty {
+		commit += "-dirty"
+	}
+	return fmt.Sprintf("restload %s (commit %s, %s)", v, commit, runtime.Version())
+}
 
 func versionCmd(g *globals) *cobra.Command {
 	return &cobra.Command{
 		Use:   "version",
-		Short: "Print restload's version",
+		Short: "Print restload's version and the commit it was built from",
 		Args:  cobra.NoArgs,
 		Run: func(*cobra.Command, []string) {
-			fmt.Fprintf(g.stdout, "restload %s\n", Version)
+			fmt.Fprintln(g.stdout, versionLine())
 		},
 	}
 }
