@@ -88,6 +88,7 @@ func Parse(file string, data []byte, opts LoadOptions) (*Pipeline, error) {
 		d.decode(root, reflect.ValueOf(p).Elem(), "")
 	}
 	p.at = d.at
+	p.credHeaders = d.credentialHeaders(p)
 	p.secrets = slices.Clone(sec.values)
 	slices.SortFunc(p.secrets, func(a, b string) int { return cmp.Compare(len(b), len(a)) })
 
@@ -262,6 +263,14 @@ func nameFromFile(file string) string {
 // copy.
 func (p *Pipeline) SecretValues() []string {
 	return slices.Clone(p.secrets)
+}
+
+// CredentialHeaders returns the names of the headers (client headers,
+// resource_defaults' and each endpoint's) whose value holds a resolved
+// ${secrets.NAME}, or an ${env.NAME} (which counts as a secret in headers).
+// Such a header is a credential: restload sends it only to the API's host.
+func (p *Pipeline) CredentialHeaders() []string {
+	return slices.Clone(p.credHeaders)
 }
 
 // Resource returns the resource called name, or nil.

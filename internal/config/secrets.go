@@ -240,3 +240,27 @@ func (d *decoder) expand(s string, n *yaml.Node, path string) (string, bool) {
 	}
 	return b.String(), ok
 }
+
+// credentialHeaders lists the names of the headers whose values hold a
+// resolved secret, in the client block, resource_defaults and every endpoint.
+func (d *decoder) credentialHeaders(p *Pipeline) []string {
+	var names []string
+	add := func(path string, headers map[string]string) {
+		for k := range headers {
+			if d.secretAt[pathKey(joinPath(p.srcPrefix, path), k)] && !slices.Contains(names, k) {
+				names = append(names, k)
+			}
+		}
+	}
+	add("client.headers", p.Source.Client.Headers)
+	if rd := p.Source.ResourceDefaults; rd != nil && rd.Endpoint != nil {
+		add("resource_defaults.endpoint.headers", rd.Endpoint.Headers)
+	}
+	for i, r := range p.Source.Resources {
+		if r.Endpoint != nil {
+			add(fmt.Sprintf("resources[%d].endpoint.headers", i), r.Endpoint.Headers)
+		}
+	}
+	slices.Sort(names)
+	return names
+}

@@ -34,6 +34,9 @@ type Pipeline struct {
 	at map[string]Pos
 	// secrets holds resolved secret values (see SecretValues).
 	secrets []string
+	// credHeaders holds the names of headers set from secrets (see
+	// CredentialHeaders).
+	credHeaders []string
 }
 
 // PipelineBlock holds the pipeline's own settings.

@@ -192,15 +192,20 @@ func credentialForms(name, v string) []string {
 // MaxRedirects is how many redirects one request follows.
 const MaxRedirects = 10
 
-// CheckRedirect is the redirect policy for API requests (an
+// RedirectPolicy returns the redirect policy for API requests (an
 // http.Client.CheckRedirect): at most MaxRedirects redirects, and no
 // Referer header, which net/http adds with the previous URL, query and
-// secrets included. Credential headers are dropped off the API's origin by
-// CredentialGuard, which sees every hop.
-func CheckRedirect(req *http.Request, via []*http.Request) error {
-	if len(via) >= MaxRedirects {
-		return fmt.Errorf("stopped after %d redirects", MaxRedirects)
+// secrets included; then next, when not nil, decides. Credential headers are
+// dropped off the API's origin by CredentialGuard, which sees every hop.
+func RedirectPolicy(next func(*http.Request, []*http.Request) error) func(*http.Request, []*http.Request) error {
+	return func(req *http.Request, via []*http.Request) error {
+		if len(via) >= MaxRedirects {
+			return fmt.Errorf("stopped after %d redirects", MaxRedirects)
+		}
+		req.Header.Del("Referer")
+		if next != nil {
+			return next(req, via)
+		}
+		return nil
 	}
-	req.Header.Del("Referer")
-	return nil
 }

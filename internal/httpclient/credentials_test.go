@@ -54,7 +54,7 @@ func guardedClient(origin string, red *Redactor, credHeaders ...string) *Client 
 		panic(err)
 	}
 	g := &CredentialGuard{Origin: o, Headers: credHeaders, Redactor: red}
-	return &Client{HTTP: &http.Client{Transport: g, CheckRedirect: CheckRedirect}, Redactor: red}
+	return &Client{HTTP: &http.Client{Transport: g, CheckRedirect: RedirectPolicy(nil)}, Redactor: red}
 }
 
 func credentialRequest(t *testing.T, u string) *http.Request {

@@ -61,6 +61,9 @@ type Options struct {
 	HTTPClient *http.Client
 	// Observer is told about progress (pages and records per resource).
 	Observer Observer
+	// Redactor masks secrets in errors and logs; it learns the credentials
+	// sent at run time (OAuth2 tokens). Nil: one knowing p's secrets.
+	Redactor *httpclient.Redactor
 	// AfterExtract, when set, is called after the package is sealed and
 	// before its load commits (tests use it to simulate a crash).
 	AfterExtract func(pkgDir string)
@@ -170,7 +173,10 @@ func Run(ctx context.Context, p *config.Pipeline, opts Options) (*Summary, error
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	redactor := httpclient.NewRedactor(p.SecretValues()...)
+	redactor := opts.Redactor
+	if redactor == nil {
+		redactor = httpclient.NewRedactor(p.SecretValues()...)
+	}
 	destURL := p.DestinationURL(opts.Destination)
 	sum := &Summary{Pipeline: p.Pipeline.Name, Dataset: p.Pipeline.Dataset, Destination: destination.Redact(destURL), Started: start.UTC()}
 	// processing_steps expressions fail here, at file:line, before any I/O.
@@ -242,7 +248,7 @@ func Run(ctx context.Context, p *config.Pipeline, opts Options) (*Summary, error
 	if err != nil {
 		return sum, fmt.Errorf("client.base_url: %w", err)
 	}
-	deps := &resourceDeps{base: hc, apiHost: apiHost, policy: httpclient.PolicyFromConfig(p.Retry), limits: limits(p.Limits), redactor: redactor, log: log, obs: opts.Observer}
+	deps := &resourceDeps{base: hc, apiHost: apiHost, credHeaders: p.CredentialHeaders(), policy: httpclient.PolicyFromConfig(p.Retry), limits: limits(p.Limits), redactor: redactor, log: log, obs: opts.Observer}
 	// One client, and so one token cache and one set of per-host limits,
 	// for every resource that uses the client's auth.
 	if deps.shared, err = deps.client(p.Source.Client.Auth); err != nil {

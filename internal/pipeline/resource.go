@@ -31,6 +31,9 @@ const childWorkers = 4
 type resourceDeps struct {
 	base     *http.Client
 	apiHost  string
+	// credHeaders names the headers set from secrets: they, like auth,
+	// go only to apiHost (see httpclient.CredentialGuard).
+	credHeaders []string
 	policy   httpclient.Policy
 	limits   httpclient.HostLimits
 	redactor *httpclient.Redactor
@@ -45,12 +48,17 @@ func (d *resourceDeps) client(a *config.Auth) (*httpclient.Client, error) {
 	if d.base.Transport != nil {
 		rt = d.base.Transport
 	}
-	rt, err := auth.New(a, rt, d.base, d.apiHost)
+	origin, err := httpclient.ParseOrigin(d.apiHost)
+	if err != nil {
+		return nil, fmt.Errorf("client.base_url: %w", err)
+	}
+	rt = &httpclient.CredentialGuard{Base: rt, Origin: origin, Headers: d.credHeaders, Redactor: d.redactor}
+	rt, err = auth.New(a, rt, d.base, d.apiHost)
 	if err != nil {
 		return nil, fmt.Errorf("auth: %w", err)
 	}
 	return &httpclient.Client{
-		HTTP:     &http.Client{Transport: rt, Timeout: d.base.Timeout, CheckRedirect: d.base.CheckRedirect},
+		HTTP:     &http.Client{Transport: rt, Timeout: d.base.Timeout, CheckRedirect: httpclient.RedirectPolicy(d.base.CheckRedirect)},
 		Policy:   d.policy,
 		Limits:   d.limits,
 		Logger:   d.log,
@@ -245,9 +253,11 @@ func runResources(ctx context.Context, env *runEnv, resources []*config.Resource
 			noteNormalize(&rs, n.norm, env.deps.log)
 		}
 		if n.err != nil {
+			// Redacted and escaped: it may quote the API's answer.
+			err := env.deps.redactor.Error(n.err)
 			rs.Status = "failed"
-			rs.Error = n.err.Error()
-			out.failures = append(out.failures, n.err)
+			rs.Error = err.Error()
+			out.failures = append(out.failures, err)
 			out.schemas = append(out.schemas, nil)
 		} else {
 			out.schemas = append(out.schemas, n.own)

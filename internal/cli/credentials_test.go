@@ -1,0 +1,237 @@
+package cli_test
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/restload/restload/internal/destination"
+)
+
+// wire is a test server that keeps the headers of every request it got.
+type wire struct {
+	srv     *httptest.Server
+	mu      sync.Mutex
+	headers []http.Header
+	paths   []string
+}
+
+func newWire(t *testing.T, h func(w http.ResponseWriter, r *http.Request)) *wire {
+	t.Helper()
+	wr := &wire{}
+	wr.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		wr.mu.Lock()
+		wr.headers = append(wr.headers, r.Header.Clone())
+		wr.paths = append(wr.paths, r.URL.RequestURI())
+		wr.mu.Unlock()
+		h(w, r)
+	}))
+	t.Cleanup(wr.srv.Close)
+	return wr
+}
+
+// TestSecretHeadersOnlyToAPIHost: client headers and endpoint headers whose
+// values come from ${secrets.X} or ${env.X}, and auth, reach the API's host
+// only. A next link to another host, a child path that begins with a
+// placeholder and a redirect to another host all still fetch their data,
+// without those headers and without a Referer.
+func TestSecretHeadersOnlyToAPIHost(t *testing.T) {
+	t.Setenv("API_KEY", "key-0123456789")
+	t.Setenv("TENANT_TOKEN", "tenant-abcdef")
+	var api *wire
+	other := newWire(t, func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/items":
+			fmt.Fprintf(w, `{"items": [{"id": 2, "url": %q}], "next": null}`, api.srv.URL+"/redirect?api_key=q-key-9876")
+		default:
+			fmt.Fprintf(w, `{"detail": %q}`, r.URL.Path)
+		}
+	})
+	api = newWire(t, func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/items":
+			fmt.Fprintf(w, `{"items": [{"id": 1, "url": %q}], "next": %q}`, other.srv.URL+"/detail/1", other.srv.URL+"/items?page=2")
+		case "/redirect":
+			http.Redirect(w, r, other.srv.URL+"/detail/2", http.StatusFound)
+		default:
+			http.NotFound(w, r)
+		}
+	})
+	file := writePipeline(t, fmt.Sprintf(`
+pipeline: {name: hostile, dataset: hostile}
+source:
+  client:
+    base_url: %s/
+    auth: {type: http_basic, username: alice, password: "${secrets.api_key}"}
+    headers:
+      X-Api-Key: ${secrets.api_key}
+      X-Tenant: "tenant ${env.TENANT_TOKEN}"
+      X-Client: restload-test
+  resources:
+    - name: items
+      endpoint:
+        path: items
+        data_selector: items
+        paginator: {type: json_link, next_url_path: next}
+    - name: details
+      endpoint:
+        path: "{resources.items.url}"
+        headers: {X-Child-Key: "${secrets.api_key}"}
+`, api.srv.URL), "")
+	dir := filepath.Dir(file)
+	dest := "duckdb:" + filepath.Join(dir, "out.duckdb")
+	code, out, errOut := run(t, "run", file, "--dest", dest, "--progress", "none")
+	if code != 0 {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	if n := countRowsIn(t, dest, "hostile", "details"); n != 2 {
+		t.Errorf("details has %d rows, want 2 (from the other host, one through a redirect)", n)
+	}
+	secretHeaders := []string{"X-Api-Key", "X-Tenant", "X-Child-Key", "Authorization", "Referer"}
+	for i, h := range other.headers {
+		for _, name := range secretHeaders {
+			if v := h.Get(name); v != "" {
+				t.Errorf("other host got %s: %q on %s", name, v, other.paths[i])
+			}
+		}
+		if h.Get("X-Client") != "restload-test" {
+			t.Errorf("other host lost the plain header X-Client on %s: %v", other.paths[i], h)
+		}
+	}
+	if len(other.headers) != 3 {
+		t.Errorf("other host got %d requests (%v), want 3: the next page and two details", len(other.headers), other.paths)
+	}
+	basic := "Basic " + base64.StdEncoding.EncodeToString([]byte("alice:key-0123456789"))
+	for i, h := range api.headers {
+		if h.Get("X-Api-Key") != "key-0123456789" || h.Get("X-Tenant") != "tenant tenant-abcdef" || h.Get("Authorization") != basic {
+			t.Errorf("API host request %s lacks its credentials: %v", api.paths[i], h)
+		}
+		if ref := h.Get("Referer"); ref != "" {
+			t.Errorf("API host got Referer %q on %s", ref, api.paths[i])
+		}
+	}
+}
+
+// TestEchoedCredentialsHiddenAndEscaped: an API whose error body echoes the
+// request's Authorization header (Basic base64 of user:password) and other
+// credential headers, wrapped in ANSI escape sequences, bidi overrides and
+// fake lines, shows none of it raw on stderr or in --summary-json.
+func TestEchoedCredentialsHiddenAndEscaped(t *testing.T) {
+	t.Setenv("API_PASSWORD", "pw-0123456789")
+	api := newWire(t, func(w http.ResponseWriter, r *http.Request) {
+		user, pw, _ := r.BasicAuth()
+		w.Header().Set("Content-Type", "text/plain")
+		w.WriteHeader(http.StatusBadRequest)
+		fmt.Fprintf(w, "\x1b[2J\x1b[Hbad request\nrestload: all done, 0 errors\r\u202eauth=%s user=%s pw=%s enc=%s \x9b31m",
+			r.Header.Get("Authorization"), user, pw, base64.URLEncoding.EncodeToString([]byte(pw)))
+		fmt.Fprint(w, "\u009b2J \u2066x\u2069")
+	})
+	file := writePipeline(t, fmt.Sprintf(`
+pipeline: {name: echo, dataset: echo}
+source:
+  client:
+    base_url: %s/
+    auth: {type: http_basic, username: alice, password: "${secrets.api_password}"}
+  resources:
+    - name: items
+      endpoint: {path: items, paginator: single_page}
+`, api.srv.URL), "")
+	dir := filepath.Dir(file)
+	summary := filepath.Join(dir, "summary.json")
+	code, _, errOut := run(t, "run", file, "--dest", "duckdb:"+filepath.Join(dir, "out.duckdb"), "--progress", "plain", "--summary-json", summary)
+	if code != 1 {
+		t.Fatalf("exit %d, want 1\nstderr:\n%s", code, errOut)
+	}
+	sumJSON, err := os.ReadFile(summary)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s struct {
+		Resources []struct{ Error string }
+	}
+	if err := json.Unmarshal(sumJSON, &s); err != nil || len(s.Resources) != 1 {
+		t.Fatalf("summary %s: %v", sumJSON, err)
+	}
+	basic := base64.StdEncoding.EncodeToString([]byte("alice:pw-0123456789"))
+	for where, text := range map[string]string{"stderr": errOut, "summary error": s.Resources[0].Error} {
+		for _, leak := range []string{"pw-0123456789", basic, base64.URLEncoding.EncodeToString([]byte("pw-0123456789")), "\x1b", "\x9b", "\u009b", "\u202e", "\u2066", "\r"} {
+			if strings.Contains(text, leak) {
+				t.Errorf("%s shows %q:\n%s", where, leak, text)
+			}
+		}
+		if !strings.Contains(text, `\x1b[2J\x1b[Hbad request\nrestload: all done`) {
+			t.Errorf("%s does not show the body escaped on one line:\n%s", where, text)
+		}
+	}
+	for _, line := range strings.Split(errOut, "\n") {
+		if strings.HasPrefix(line, "restload: all done") {
+			t.Errorf("the API forged a line on stderr: %q", line)
+		}
+	}
+}
+
+func countRowsIn(t *testing.T, dest, dataset, table string) int {
+	t.Helper()
+	d, err := destination.Open(context.Background(), dest, dataset)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	n := 0
+	if err := d.Read(context.Background(), table, func(map[string]any) error { n++; return nil }); err != nil {
+		t.Fatalf("read %s: %v", table, err)
+	}
+	return n
+}
+
+// TestEchoedAccessTokenHidden: an OAuth2 access token restload obtained at
+// run time, echoed back by the API, is masked on stderr, in the logs and in
+// --summary-json.
+func TestEchoedAccessTokenHidden(t *testing.T) {
+	t.Setenv("CLIENT_SECRET", "cs-0123456789")
+	tokens := newWire(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"access_token": "at-runtime-123456", "token_type": "Bearer", "expires_in": 3600}`)
+	})
+	api := newWire(t, func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusBadRequest)
+		fmt.Fprintf(w, "you sent %s", r.Header.Get("Authorization"))
+	})
+	file := writePipeline(t, fmt.Sprintf(`
+pipeline: {name: token_echo, dataset: token_echo}
+source:
+  client:
+    base_url: %s/
+    auth: {type: oauth2_client_credentials, access_token_url: %s/token, client_id: cid, client_secret: "${secrets.client_secret}"}
+  resources:
+    - name: items
+      endpoint: {path: items, paginator: single_page}
+`, api.srv.URL, tokens.srv.URL), "")
+	dir := filepath.Dir(file)
+	summary := filepath.Join(dir, "summary.json")
+	code, _, errOut := run(t, "--log-level", "debug", "run", file, "--dest", "duckdb:"+filepath.Join(dir, "out.duckdb"), "--progress", "plain", "--summary-json", summary)
+	if code != 1 {
+		t.Fatalf("exit %d, want 1\nstderr:\n%s", code, errOut)
+	}
+	sumJSON, err := os.ReadFile(summary)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for where, text := range map[string]string{"stderr": errOut, "summary": string(sumJSON)} {
+		if strings.Contains(text, "at-runtime-123456") {
+			t.Errorf("%s shows the access token:\n%s", where, text)
+		}
+		if !strings.Contains(text, "you sent [REDACTED]") {
+			t.Errorf("%s does not show the echoed body masked:\n%s", where, text)
+		}
+	}
+}
