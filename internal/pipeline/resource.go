@@ -29,17 +29,17 @@ import (
 const childWorkers = 4
 
 type resourceDeps struct {
-	base     *http.Client
-	apiHost  string
+	base    *http.Client
+	apiHost string
 	// credHeaders names the headers set from secrets: they, like auth,
 	// go only to apiHost (see httpclient.CredentialGuard).
 	credHeaders []string
-	policy   httpclient.Policy
-	limits   httpclient.HostLimits
-	redactor *httpclient.Redactor
-	log      *slog.Logger
-	obs      Observer
-	shared   *httpclient.Client
+	policy      httpclient.Policy
+	limits      httpclient.HostLimits
+	redactor    *httpclient.Redactor
+	log         *slog.Logger
+	obs         Observer
+	shared      *httpclient.Client
 }
 
 // client builds an HTTP client that authenticates with a.
