@@ -153,10 +153,18 @@ func isCobraUsage(err error) bool {
 		strings.HasPrefix(s, "unknown shorthand flag")
 }
 
-// loadPipeline reads a pipeline file for a command.
-func loadPipeline(path, secrets string) (*config.Pipeline, error) {
+// loadPipeline reads a pipeline file for a command and prints its warnings
+// on stderr.
+func (g *globals) loadPipeline(path string, opts config.LoadOptions) (*config.Pipeline, error) {
 	if _, err := os.Stat(path); err != nil {
 		return nil, usageError{fmt.Errorf("pipeline file: %w", err)}
 	}
-	return config.Load(path, config.LoadOptions{SecretsFile: secrets})
+	p, err := config.Load(path, opts)
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range p.Warnings() {
+		fmt.Fprintf(escapingWriter{g.stderr}, "restload: warning: %s\n", w)
+	}
+	return p, nil
 }

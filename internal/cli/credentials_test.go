@@ -235,3 +235,21 @@ source:
 		}
 	}
 }
+
+// TestSecretsFileModeWarning: check (and run) warn on stderr about a secrets
+// file readable by others, naming it, its mode and the chmod to run.
+func TestSecretsFileModeWarning(t *testing.T) {
+	file := writePipeline(t, "source:\n  client:\n    base_url: https://api.example.com\n    auth: {token: \"${secrets.token}\"}\n  resources: [items]\n", "")
+	secrets := filepath.Join(filepath.Dir(file), "secrets.toml")
+	if err := os.WriteFile(secrets, []byte("token = \"tok-123456\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(secrets, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut := run(t, "check", file, "--secrets", secrets)
+	want := fmt.Sprintf("restload: warning: secrets file %s is readable by others (mode 0644); restrict it with: chmod 600 %s\n", secrets, secrets)
+	if code != 0 || errOut != want {
+		t.Errorf("exit %d, stderr:\n%s\nwant exit 0 and:\n%s", code, errOut, want)
+	}
+}

@@ -89,6 +89,7 @@ func Parse(file string, data []byte, opts LoadOptions) (*Pipeline, error) {
 	}
 	p.at = d.at
 	p.credHeaders = d.credentialHeaders(p)
+	p.warnings = sec.warnings
 	p.secrets = slices.Clone(sec.values)
 	slices.SortFunc(p.secrets, func(a, b string) int { return cmp.Compare(len(b), len(a)) })
 
@@ -254,7 +255,7 @@ func nameFromFile(file string) string {
 	if name[0] >= '0' && name[0] <= '9' {
 		name = "p_" + name
 	}
-	return name
+	return name[:min(len(name), maxNameLen)]
 }
 
 // SecretValues returns every value that a ${secrets.NAME} reference resolved
@@ -263,6 +264,12 @@ func nameFromFile(file string) string {
 // copy.
 func (p *Pipeline) SecretValues() []string {
 	return slices.Clone(p.secrets)
+}
+
+// Warnings returns problems found while loading that do not make the file
+// invalid, such as a secrets file readable by others. Commands print them.
+func (p *Pipeline) Warnings() []string {
+	return slices.Clone(p.warnings)
 }
 
 // CredentialHeaders returns the names of the headers (client headers,

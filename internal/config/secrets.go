@@ -28,6 +28,8 @@ type secretResolver struct {
 	byPath map[string]string
 	byLeaf map[string][]string
 	values []string
+	// warnings are problems that do not stop the load.
+	warnings []string
 	// ignoreMissing resolves unset references to "" (LoadOptions.IgnoreMissingSecrets).
 	ignoreMissing bool
 }
@@ -48,6 +50,7 @@ func newSecretResolver(pipelineFile string, opts LoadOptions, probs *problems) *
 	switch {
 	case err == nil:
 		r.present = true
+		r.checkMode()
 	case errors.Is(err, fs.ErrNotExist) && !explicit:
 		return r
 	default:
@@ -69,6 +72,18 @@ func newSecretResolver(pipelineFile string, opts LoadOptions, probs *problems) *
 	}
 	r.flatten("", tree)
 	return r
+}
+
+// checkMode warns, as ssh does for a private key, when the secrets file may
+// be read by its group or by others.
+func (r *secretResolver) checkMode() {
+	st, err := os.Stat(r.file)
+	if err != nil {
+		return
+	}
+	if mode := st.Mode().Perm(); mode&0o077 != 0 {
+		r.warnings = append(r.warnings, fmt.Sprintf("secrets file %s is readable by others (mode %04o); restrict it with: chmod 600 %s", r.file, mode, r.file))
+	}
 }
 
 // safeTOMLMessage trims a TOML parser message at the first quoted excerpt,

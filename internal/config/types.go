@@ -37,6 +37,8 @@ type Pipeline struct {
 	// credHeaders holds the names of headers set from secrets (see
 	// CredentialHeaders).
 	credHeaders []string
+	// warnings are problems that do not stop a load (see Warnings).
+	warnings []string
 }
 
 // PipelineBlock holds the pipeline's own settings.
