@@ -155,11 +155,12 @@ func isCobraUsage(err error) bool {
 
 // loadPipeline reads a pipeline file for a command and prints its warnings
 // on stderr.
-func (g *globals) loadPipeline(path string, opts config.LoadOptions) (*config.Pipeline, error) {
+// Loading stops when ctx ends.
+func (g *globals) loadPipeline(ctx context.Context, path string, opts config.LoadOptions) (*config.Pipeline, error) {
 	if _, err := os.Stat(path); err != nil {
 		return nil, usageError{fmt.Errorf("pipeline file: %w", err)}
 	}
-	p, err := config.Load(path, opts)
+	p, err := config.LoadContext(ctx, path, opts)
 	if err != nil {
 		return nil, err
 	}

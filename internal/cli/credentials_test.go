@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/restload/restload/internal/destination"
 )
@@ -251,5 +252,25 @@ func TestSecretsFileModeWarning(t *testing.T) {
 	want := fmt.Sprintf("restload: warning: secrets file %s is readable by others (mode 0644); restrict it with: chmod 600 %s\n", secrets, secrets)
 	if code != 0 || errOut != want {
 		t.Errorf("exit %d, stderr:\n%s\nwant exit 0 and:\n%s", code, errOut, want)
+	}
+}
+
+// TestCheckAliasBomb: check refuses a billion laughs file at once, with the
+// problem placed in the file, and exit code 2.
+func TestCheckAliasBomb(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("source:\n  client: {base_url: https://api.example.com}\n  resources:\n    - name: r\n      endpoint:\n        json:\n")
+	b.WriteString("          x0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n")
+	for i := 1; i <= 9; i++ {
+		fmt.Fprintf(&b, "          x%d: &a%d [%s]\n", i, i, strings.TrimSuffix(strings.Repeat(fmt.Sprintf("*a%d, ", i-1), 10), ", "))
+	}
+	file := writePipeline(t, b.String(), "")
+	start := time.Now()
+	code, _, errOut := run(t, "check", file)
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("check took %v", d)
+	}
+	if code != 2 || !strings.Contains(errOut, file+":") || !strings.Contains(errOut, "YAML aliases expand to more than 100000 values") {
+		t.Errorf("exit %d, stderr:\n%s\nwant exit 2 and the alias limit at a position in %s", code, errOut, file)
 	}
 }

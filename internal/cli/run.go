@@ -61,7 +61,7 @@ func runCmd(g *globals) *cobra.Command {
 					err = perr
 				}
 			}()
-			p, err := g.loadPipeline(args[0], config.LoadOptions{SecretsFile: f.secrets})
+			p, err := g.loadPipeline(cmd.Context(), args[0], config.LoadOptions{SecretsFile: f.secrets})
 			if err != nil {
 				return err
 			}

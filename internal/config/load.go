@@ -3,6 +3,7 @@ package config
 import (
 	"bytes"
 	"cmp"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -51,16 +52,28 @@ var DefaultRetryStatusCodes = []int{429, 500, 502, 503, 504}
 // When the file is invalid the error is an Errors holding every problem
 // found; other errors (the file cannot be read) are wrapped os errors.
 func Load(path string, opts LoadOptions) (*Pipeline, error) {
+	return LoadContext(context.Background(), path, opts)
+}
+
+// LoadContext is Load that stops when ctx ends, returning ctx's error.
+func LoadContext(ctx context.Context, path string, opts LoadOptions) (*Pipeline, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read pipeline file: %w", err)
 	}
-	return Parse(path, data, opts)
+	return ParseContext(ctx, path, data, opts)
 }
 
 // Parse is Load for a file already in memory; file names it in errors, is
 // where the default secrets file and pipeline name come from, and may be "".
 func Parse(file string, data []byte, opts LoadOptions) (*Pipeline, error) {
+	return ParseContext(context.Background(), file, data, opts)
+}
+
+// ParseContext is Parse that stops when ctx ends, returning ctx's error.
+// Decoding is bounded whatever ctx: YAML aliases may add at most 100,000
+// values to a file (see maxAliasExpansion).
+func ParseContext(ctx context.Context, file string, data []byte, opts LoadOptions) (*Pipeline, error) {
 	probs := &problems{file: file}
 	sec := newSecretResolver(file, opts, probs)
 
@@ -80,12 +93,19 @@ func Parse(file string, data []byte, opts LoadOptions) (*Pipeline, error) {
 	}
 
 	p := &Pipeline{File: file}
-	d := &decoder{probs: probs, file: file, at: map[string]Pos{"": {file, root.Line, root.Column}}, sec: sec, secretAt: map[string]bool{}}
+	d := &decoder{probs: probs, file: file, at: map[string]Pos{"": {file, root.Line, root.Column}}, sec: sec, secretAt: map[string]bool{},
+		ctx: ctx, budget: countNodes(&doc) + maxAliasExpansion}
 	if isBareSource(root) {
 		d.decode(root, reflect.ValueOf(&p.Source).Elem(), "")
 	} else {
 		p.srcPrefix = "source"
 		d.decode(root, reflect.ValueOf(p).Elem(), "")
+	}
+	switch {
+	case errors.Is(d.stop, errAliasBudget):
+		return nil, probs.result(slices.Clone(sec.values))
+	case d.stop != nil:
+		return nil, fmt.Errorf("reading %s: %w", file, d.stop)
 	}
 	p.at = d.at
 	p.credHeaders = d.credentialHeaders(p)
