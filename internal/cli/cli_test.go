@@ -26,7 +26,12 @@ func run(t *testing.T, args ...string) (code int, stdout, stderr string) {
 
 func countRows(t *testing.T, dest, table string) int {
 	t.Helper()
-	d, err := destination.Open(context.Background(), dest, "analytics")
+	return countRowsIn(t, dest, "analytics", table)
+}
+
+func countRowsIn(t *testing.T, dest, dataset, table string) int {
+	t.Helper()
+	d, err := destination.Open(context.Background(), dest, dataset)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,6 @@
 package cli_test
 
 import (
-	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -14,8 +13,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/restload/restload/internal/destination"
 )
 
 // wire is a test server that keeps the headers of every request it got.
@@ -146,16 +143,7 @@ source:
     - name: items
       endpoint: {path: items, paginator: single_page}
 `, api.srv.URL), "")
-	dir := filepath.Dir(file)
-	summary := filepath.Join(dir, "summary.json")
-	code, _, errOut := run(t, "run", file, "--dest", "duckdb:"+filepath.Join(dir, "out.duckdb"), "--progress", "plain", "--summary-json", summary)
-	if code != 1 {
-		t.Fatalf("exit %d, want 1\nstderr:\n%s", code, errOut)
-	}
-	sumJSON, err := os.ReadFile(summary)
-	if err != nil {
-		t.Fatal(err)
-	}
+	errOut, sumJSON := runFailing(t, file)
 	var s struct {
 		Resources []struct{ Error string }
 	}
@@ -180,18 +168,22 @@ source:
 	}
 }
 
-func countRowsIn(t *testing.T, dest, dataset, table string) int {
+// runFailing runs file (into a DuckDB file beside it) expecting exit code 1,
+// and returns stderr and the --summary-json file.
+func runFailing(t *testing.T, file string, flags ...string) (stderr string, summary []byte) {
 	t.Helper()
-	d, err := destination.Open(context.Background(), dest, dataset)
+	dir := filepath.Dir(file)
+	sumFile := filepath.Join(dir, "summary.json")
+	args := append(flags, "run", file, "--dest", "duckdb:"+filepath.Join(dir, "out.duckdb"), "--progress", "plain", "--summary-json", sumFile)
+	code, _, errOut := run(t, args...)
+	if code != 1 {
+		t.Fatalf("exit %d, want 1\nstderr:\n%s", code, errOut)
+	}
+	summary, err := os.ReadFile(sumFile)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer d.Close()
-	n := 0
-	if err := d.Read(context.Background(), table, func(map[string]any) error { n++; return nil }); err != nil {
-		t.Fatalf("read %s: %v", table, err)
-	}
-	return n
+	return errOut, summary
 }
 
 // TestEchoedAccessTokenHidden: an OAuth2 access token restload obtained at
@@ -217,16 +209,7 @@ source:
     - name: items
       endpoint: {path: items, paginator: single_page}
 `, api.srv.URL, tokens.srv.URL), "")
-	dir := filepath.Dir(file)
-	summary := filepath.Join(dir, "summary.json")
-	code, _, errOut := run(t, "--log-level", "debug", "run", file, "--dest", "duckdb:"+filepath.Join(dir, "out.duckdb"), "--progress", "plain", "--summary-json", summary)
-	if code != 1 {
-		t.Fatalf("exit %d, want 1\nstderr:\n%s", code, errOut)
-	}
-	sumJSON, err := os.ReadFile(summary)
-	if err != nil {
-		t.Fatal(err)
-	}
+	errOut, sumJSON := runFailing(t, file, "--log-level", "debug")
 	for where, text := range map[string]string{"stderr": errOut, "summary": string(sumJSON)} {
 		if strings.Contains(text, "at-runtime-123456") {
 			t.Errorf("%s shows the access token:\n%s", where, text)
