@@ -74,6 +74,9 @@ func Parse(file string, data []byte, opts LoadOptions) (*Pipeline, error) {
 // Decoding is bounded whatever ctx: YAML aliases may add at most 100,000
 // values to a file (see maxAliasExpansion).
 func ParseContext(ctx context.Context, file string, data []byte, opts LoadOptions) (*Pipeline, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("reading %s: %w", file, err)
+	}
 	probs := &problems{file: file}
 	sec := newSecretResolver(file, opts, probs)
 
