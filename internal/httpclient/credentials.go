@@ -157,10 +157,13 @@ func (g *CredentialGuard) RoundTrip(req *http.Request) (*http.Response, error) {
 	return base.RoundTrip(r)
 }
 
+// minCookieSecretLen is the shortest cookie value masked on its own.
+const minCookieSecretLen = 8
+
 // credentialForms lists what to mask of a credential header's value: the
 // value itself, an Authorization header's credentials after its scheme
 // ("Bearer" token or "Basic" base64) and what a Basic value decodes to
-// (user:password and the password), and a Cookie's values.
+// (user:password and the password), and a Cookie's longer values.
 func credentialForms(name, v string) []string {
 	forms := []string{v}
 	switch name {
@@ -180,8 +183,10 @@ func credentialForms(name, v string) []string {
 			}
 		}
 	case "Cookie":
+		// Cookies also carry flags ("consent=true"): only values long
+		// enough to be a session or key are masked on their own.
 		for _, c := range strings.Split(v, ";") {
-			if _, val, ok := strings.Cut(c, "="); ok {
+			if _, val, ok := strings.Cut(c, "="); ok && len(strings.TrimSpace(val)) >= minCookieSecretLen {
 				forms = append(forms, strings.TrimSpace(val))
 			}
 		}

@@ -178,7 +178,7 @@ func TestEchoedCredentialsRedacted(t *testing.T) {
 	api := newRecorder(t, func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusForbidden)
 		user, pw, _ := r.BasicAuth()
-		fmt.Fprintf(w, "denied: %s | %s | %s:%s | %s", r.Header.Get("Authorization"), r.Header.Get("Proxy-Authorization"), user, pw,
+		fmt.Fprintf(w, "%s denied: %s | %s | %s:%s | %s", r.Header.Get("Cookie"), r.Header.Get("Authorization"), r.Header.Get("Proxy-Authorization"), user, pw,
 			base64.RawURLEncoding.EncodeToString([]byte(pw)))
 	})
 	basic := "Basic " + base64.StdEncoding.EncodeToString([]byte("alice:pa55word!"))
@@ -187,16 +187,20 @@ func TestEchoedCredentialsRedacted(t *testing.T) {
 	req, _ := http.NewRequest("GET", api.srv.URL+"/x", nil)
 	req.Header.Set("Authorization", basic)
 	req.Header.Set("Proxy-Authorization", "Bearer runtime-access-token")
+	req.Header.Set("Cookie", "consent=true; session=cookie-session-42")
 	_, err := c.Do(context.Background(), req)
 	var se *StatusError
 	if !errors.As(err, &se) {
 		t.Fatalf("err = %v, want a StatusError", err)
 	}
 	msg := err.Error()
-	for _, leak := range []string{"pa55word", "runtime-access-token", strings.TrimPrefix(basic, "Basic ")} {
+	for _, leak := range []string{"pa55word", "runtime-access-token", strings.TrimPrefix(basic, "Basic "), "cookie-session-42"} {
 		if strings.Contains(msg, leak) {
 			t.Errorf("error shows %q: %s", leak, msg)
 		}
+	}
+	if got := red.String("consent=true"); got != "consent=true" {
+		t.Errorf("a short cookie flag is masked: %s", got)
 	}
 	if want := "denied: " + Mask + " | " + Mask + " | " + Mask + " | " + Mask; !strings.HasSuffix(msg, want) {
 		t.Errorf("error = %s, want the body with the credentials masked", msg)

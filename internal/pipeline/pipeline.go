@@ -177,11 +177,14 @@ func Run(ctx context.Context, p *config.Pipeline, opts Options) (*Summary, error
 	if redactor == nil {
 		redactor = httpclient.NewRedactor(p.SecretValues()...)
 	}
-	// The name becomes the work dir and the default DuckDB file: never a
-	// path outside them (Load refuses such names; a Pipeline built in code
-	// is checked here).
+	// The name becomes the work dir and the default DuckDB file, the
+	// dataset a parquet/jsonl directory: never paths outside them (Load
+	// refuses such names; a Pipeline built in code is checked here).
 	if err := config.SafeName(p.Pipeline.Name); err != nil {
 		return &Summary{Pipeline: p.Pipeline.Name}, fmt.Errorf("pipeline.name: %w", err)
+	}
+	if err := config.SafeName(p.Pipeline.Dataset); err != nil {
+		return &Summary{Pipeline: p.Pipeline.Name}, fmt.Errorf("pipeline.dataset: %w", err)
 	}
 	destURL := p.DestinationURL(opts.Destination)
 	sum := &Summary{Pipeline: p.Pipeline.Name, Dataset: p.Pipeline.Dataset, Destination: destination.Redact(destURL), Started: start.UTC()}

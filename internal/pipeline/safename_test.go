@@ -11,9 +11,9 @@ import (
 	"github.com/restload/restload/internal/pipeline"
 )
 
-// TestUnsafePipelineNameWritesNothing: a Pipeline whose name is a path (set
-// in code, past Load's check) fails before any file is created: no work dir
-// and no default DuckDB file outside the pipeline's directory.
+// TestUnsafePipelineNameWritesNothing: a Pipeline whose name or dataset is a
+// path (set in code, past Load's check) fails before any file is created: no
+// work dir, default DuckDB file or dataset directory outside the project.
 func TestUnsafePipelineNameWritesNothing(t *testing.T) {
 	root := t.TempDir()
 	dir := filepath.Join(root, "project")
@@ -36,6 +36,12 @@ func TestUnsafePipelineNameWritesNothing(t *testing.T) {
 	_, err = pipeline.Run(context.Background(), p, pipeline.Options{})
 	if err == nil || !strings.Contains(err.Error(), "pipeline.name") {
 		t.Fatalf("err = %v, want a pipeline.name error", err)
+	}
+	p.Pipeline.Name = "ok"
+	p.Pipeline.Dataset = rel
+	_, err = pipeline.Run(context.Background(), p, pipeline.Options{Destination: "jsonl:" + filepath.Join(dir, "out")})
+	if err == nil || !strings.Contains(err.Error(), "pipeline.dataset") {
+		t.Fatalf("err = %v, want a pipeline.dataset error", err)
 	}
 	entries, _ := os.ReadDir(root)
 	for _, e := range entries {
