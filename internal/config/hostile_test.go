@@ -93,3 +93,28 @@ func TestSecretsFileReadableByOthers(t *testing.T) {
 		})
 	}
 }
+
+// TestCredentialHeaders: headers whose values hold a ${secrets.X} or an
+// ${env.X}, in the client block, resource_defaults or an endpoint, are
+// credentials; literal headers and placeholders are not.
+func TestCredentialHeaders(t *testing.T) {
+	const src = `
+client:
+  base_url: https://api.example.com
+  headers: {X-Key: "${secrets.token}", Accept-Language: en, "X Odd": "k=${env.ODD}"}
+resource_defaults:
+  endpoint: {headers: {X-Default: "Token ${env.TOK}"}}
+resources:
+  - name: a
+  - name: b
+    endpoint: {path: "b/{resources.a.id}", headers: {X-Parent: "{resources.a.id}", X-Short: "${secrets.s}"}}
+`
+	p, err := Parse("bare.yaml", []byte(src), LoadOptions{LookupEnv: env("TOKEN", "tok-123456", "ODD", "odd-value", "TOK", "t", "S", "abc")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Join(p.CredentialHeaders(), ",")
+	if want := "X Odd,X-Default,X-Key,X-Short"; got != want {
+		t.Errorf("CredentialHeaders = %s, want %s", got, want)
+	}
+}
