@@ -186,18 +186,18 @@ func runFailing(t *testing.T, file string, flags ...string) (stderr string, summ
 	return errOut, summary
 }
 
-// TestEchoedAccessTokenHidden: an OAuth2 access token restload obtained at
-// run time, echoed back by the API, is masked on stderr, in the logs and in
+// TestEchoedAccessTokenHidden: an OAuth2 access token and a refresh token
+// restload obtained at run time, echoed back by the API, are masked on stderr, in the logs and in
 // --summary-json.
 func TestEchoedAccessTokenHidden(t *testing.T) {
 	t.Setenv("CLIENT_SECRET", "cs-0123456789")
 	tokens := newWire(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
-		io.WriteString(w, `{"access_token": "at-runtime-123456", "token_type": "Bearer", "expires_in": 3600}`)
+		io.WriteString(w, `{"access_token": "at-runtime-123456", "refresh_token": "rt-from-response-42", "token_type": "Bearer", "expires_in": 3600}`)
 	})
 	api := newWire(t, func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusBadRequest)
-		fmt.Fprintf(w, "you sent %s", r.Header.Get("Authorization"))
+		fmt.Fprintf(w, "you sent %s; your refresh token is rt-from-response-42", r.Header.Get("Authorization"))
 	})
 	file := writePipeline(t, fmt.Sprintf(`
 pipeline: {name: token_echo, dataset: token_echo}
@@ -211,8 +211,8 @@ source:
 `, api.srv.URL, tokens.srv.URL), "")
 	errOut, sumJSON := runFailing(t, file, "--log-level", "debug")
 	for where, text := range map[string]string{"stderr": errOut, "summary": string(sumJSON)} {
-		if strings.Contains(text, "at-runtime-123456") {
-			t.Errorf("%s shows the access token:\n%s", where, text)
+		if strings.Contains(text, "at-runtime-123456") || strings.Contains(text, "rt-from-response-42") {
+			t.Errorf("%s shows a token obtained at run time:\n%s", where, text)
 		}
 		if !strings.Contains(text, "you sent [REDACTED]") {
 			t.Errorf("%s does not show the echoed body masked:\n%s", where, text)

@@ -53,7 +53,11 @@ func (d *resourceDeps) client(a *config.Auth) (*httpclient.Client, error) {
 		return nil, fmt.Errorf("client.base_url: %w", err)
 	}
 	rt = &httpclient.CredentialGuard{Base: rt, Origin: origin, Headers: d.credHeaders, Redactor: d.redactor}
-	rt, err = auth.New(a, rt, d.base, d.apiHost)
+	// Token requests go through a client of their own that registers the
+	// tokens obtained, so they are masked like the file's secrets.
+	tokens := &http.Client{Transport: &httpclient.TokenRecorder{Base: d.base.Transport, Redactor: d.redactor},
+		Timeout: d.base.Timeout, CheckRedirect: d.base.CheckRedirect}
+	rt, err = auth.New(a, rt, tokens, d.apiHost)
 	if err != nil {
 		return nil, fmt.Errorf("auth: %w", err)
 	}
