@@ -6,35 +6,19 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/restload/restload/internal/apitest"
 )
 
-// wire is a test server that keeps the headers of every request it got.
-type wire struct {
-	srv     *httptest.Server
-	mu      sync.Mutex
-	headers []http.Header
-	paths   []string
-}
-
-func newWire(t *testing.T, h func(w http.ResponseWriter, r *http.Request)) *wire {
+// newWire is an apitest server (it records every request) answering with h.
+func newWire(t *testing.T, h func(w http.ResponseWriter, r *http.Request)) *apitest.Server {
 	t.Helper()
-	wr := &wire{}
-	wr.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		wr.mu.Lock()
-		wr.headers = append(wr.headers, r.Header.Clone())
-		wr.paths = append(wr.paths, r.URL.RequestURI())
-		wr.mu.Unlock()
-		h(w, r)
-	}))
-	t.Cleanup(wr.srv.Close)
-	return wr
+	return apitest.New(t, func(w http.ResponseWriter, r *http.Request, _ int) { h(w, r) })
 }
 
 // TestSecretHeadersOnlyToAPIHost: client headers and endpoint headers whose
@@ -45,11 +29,11 @@ func newWire(t *testing.T, h func(w http.ResponseWriter, r *http.Request)) *wire
 func TestSecretHeadersOnlyToAPIHost(t *testing.T) {
 	t.Setenv("API_KEY", "key-0123456789")
 	t.Setenv("TENANT_TOKEN", "tenant-abcdef")
-	var api *wire
+	var api *apitest.Server
 	other := newWire(t, func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/items":
-			fmt.Fprintf(w, `{"items": [{"id": 2, "url": %q}], "next": null}`, api.srv.URL+"/redirect?api_key=q-key-9876")
+			fmt.Fprintf(w, `{"items": [{"id": 2, "url": %q}], "next": null}`, api.URL+"/redirect?api_key=q-key-9876")
 		default:
 			fmt.Fprintf(w, `{"detail": %q}`, r.URL.Path)
 		}
@@ -57,9 +41,9 @@ func TestSecretHeadersOnlyToAPIHost(t *testing.T) {
 	api = newWire(t, func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/items":
-			fmt.Fprintf(w, `{"items": [{"id": 1, "url": %q}], "next": %q}`, other.srv.URL+"/detail/1", other.srv.URL+"/items?page=2")
+			fmt.Fprintf(w, `{"items": [{"id": 1, "url": %q}], "next": %q}`, other.URL+"/detail/1", other.URL+"/items?page=2")
 		case "/redirect":
-			http.Redirect(w, r, other.srv.URL+"/detail/2", http.StatusFound)
+			http.Redirect(w, r, other.URL+"/detail/2", http.StatusFound)
 		default:
 			http.NotFound(w, r)
 		}
@@ -84,7 +68,7 @@ source:
       endpoint:
         path: "{resources.items.url}"
         headers: {X-Child-Key: "${secrets.api_key}"}
-`, api.srv.URL), "")
+`, api.URL), "")
 	dir := filepath.Dir(file)
 	dest := "duckdb:" + filepath.Join(dir, "out.duckdb")
 	code, out, errOut := run(t, "run", file, "--dest", dest, "--progress", "none")
@@ -95,26 +79,28 @@ source:
 		t.Errorf("details has %d rows, want 2 (from the other host, one through a redirect)", n)
 	}
 	secretHeaders := []string{"X-Api-Key", "X-Tenant", "X-Child-Key", "Authorization", "Referer"}
-	for i, h := range other.headers {
+	otherGot := other.Requests("")
+	for _, req := range otherGot {
 		for _, name := range secretHeaders {
-			if v := h.Get(name); v != "" {
-				t.Errorf("other host got %s: %q on %s", name, v, other.paths[i])
+			if v := req.Header.Get(name); v != "" {
+				t.Errorf("other host got %s: %q on %s", name, v, req.Path)
 			}
 		}
-		if h.Get("X-Client") != "restload-test" {
-			t.Errorf("other host lost the plain header X-Client on %s: %v", other.paths[i], h)
+		if req.Header.Get("X-Client") != "restload-test" {
+			t.Errorf("other host lost the plain header X-Client on %s: %v", req.Path, req.Header)
 		}
 	}
-	if len(other.headers) != 3 {
-		t.Errorf("other host got %d requests (%v), want 3: the next page and two details", len(other.headers), other.paths)
+	if len(otherGot) != 3 {
+		t.Errorf("other host got %d requests, want 3: the next page and two details", len(otherGot))
 	}
 	basic := "Basic " + base64.StdEncoding.EncodeToString([]byte("alice:key-0123456789"))
-	for i, h := range api.headers {
+	for _, req := range api.Requests("") {
+		h := req.Header
 		if h.Get("X-Api-Key") != "key-0123456789" || h.Get("X-Tenant") != "tenant tenant-abcdef" || h.Get("Authorization") != basic {
-			t.Errorf("API host request %s lacks its credentials: %v", api.paths[i], h)
+			t.Errorf("API host request %s lacks its credentials: %v", req.Path, h)
 		}
 		if ref := h.Get("Referer"); ref != "" {
-			t.Errorf("API host got Referer %q on %s", ref, api.paths[i])
+			t.Errorf("API host got Referer %q on %s", ref, req.Path)
 		}
 	}
 }
@@ -142,7 +128,7 @@ source:
   resources:
     - name: items
       endpoint: {path: items, paginator: single_page}
-`, api.srv.URL), "")
+`, api.URL), "")
 	errOut, sumJSON := runFailing(t, file)
 	var s struct {
 		Resources []struct{ Error string }
@@ -208,7 +194,7 @@ source:
   resources:
     - name: items
       endpoint: {path: items, paginator: single_page}
-`, api.srv.URL, tokens.srv.URL), "")
+`, api.URL, tokens.URL), "")
 	errOut, sumJSON := runFailing(t, file, "--log-level", "debug")
 	for where, text := range map[string]string{"stderr": errOut, "summary": string(sumJSON)} {
 		if strings.Contains(text, "at-runtime-123456") || strings.Contains(text, "rt-from-response-42") {

@@ -10,40 +10,22 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
+
+	"github.com/restload/restload/internal/apitest"
 )
 
-// recorder is a server that keeps the headers of every request it got.
-type recorder struct {
-	srv     *httptest.Server
-	mu      sync.Mutex
-	headers []http.Header
-	paths   []string
-}
-
-func newRecorder(t *testing.T, h func(w http.ResponseWriter, r *http.Request)) *recorder {
+// newRecorder is an apitest server (it records every request) answering
+// with h, or {} when h is nil.
+func newRecorder(t *testing.T, h func(w http.ResponseWriter, r *http.Request)) *apitest.Server {
 	t.Helper()
-	rec := &recorder{}
-	rec.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rec.mu.Lock()
-		rec.headers = append(rec.headers, r.Header.Clone())
-		rec.paths = append(rec.paths, r.URL.RequestURI())
-		rec.mu.Unlock()
+	return apitest.New(t, func(w http.ResponseWriter, r *http.Request, _ int) {
 		if h != nil {
 			h(w, r)
 			return
 		}
 		io.WriteString(w, `{}`)
-	}))
-	t.Cleanup(rec.srv.Close)
-	return rec
-}
-
-func (rec *recorder) got() []http.Header {
-	rec.mu.Lock()
-	defer rec.mu.Unlock()
-	return rec.headers
+	})
 }
 
 // guardedClient is the API client as pipelines build it: a CredentialGuard
@@ -82,43 +64,43 @@ func TestCredentialsOnlyToOrigin(t *testing.T) {
 	api := newRecorder(t, func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/to-other":
-			http.Redirect(w, r, other.srv.URL+"/landed?x=1", http.StatusFound)
+			http.Redirect(w, r, other.URL+"/landed?x=1", http.StatusFound)
 		case "/to-self":
 			http.Redirect(w, r, "/landed", http.StatusTemporaryRedirect)
 		default:
 			io.WriteString(w, `{}`)
 		}
 	})
-	c := guardedClient(api.srv.URL+"/v1", NewRedactor(), "x-custom")
-	for _, u := range []string{api.srv.URL + "/data?api_key=q-secret", api.srv.URL + "/to-other?token=q-secret", other.srv.URL + "/next", api.srv.URL + "/to-self?token=q-secret"} {
+	c := guardedClient(api.URL+"/v1", NewRedactor(), "x-custom")
+	for _, u := range []string{api.URL + "/data?api_key=q-secret", api.URL + "/to-other?token=q-secret", other.URL + "/next", api.URL + "/to-self?token=q-secret"} {
 		resp, err := c.Do(context.Background(), credentialRequest(t, u))
 		if err != nil {
 			t.Fatalf("GET %s: %v", u, err)
 		}
 		resp.Body.Close()
 	}
-	apiGot, otherGot := api.got(), other.got()
+	apiGot, otherGot := api.Requests(""), other.Requests("")
 	if len(apiGot) != 4 || len(otherGot) != 2 {
 		t.Fatalf("api got %d requests, other %d; want 4 and 2", len(apiGot), len(otherGot))
 	}
-	for i, h := range apiGot {
+	for i, req := range apiGot {
 		for _, name := range credentialNames {
-			if h.Get(name) == "" {
-				t.Errorf("API request %d (%s) lacks %s", i, api.paths[i], name)
+			if req.Header.Get(name) == "" {
+				t.Errorf("API request %d (%s) lacks %s", i, req.Path, name)
 			}
 		}
-		if ref := h.Get("Referer"); ref != "" {
-			t.Errorf("API request %d (%s) sent Referer %q", i, api.paths[i], ref)
+		if ref := req.Header.Get("Referer"); ref != "" {
+			t.Errorf("API request %d (%s) sent Referer %q", i, req.Path, ref)
 		}
 	}
-	for i, h := range otherGot {
+	for i, req := range otherGot {
 		for _, name := range append(credentialNames, "Referer") {
-			if v := h.Get(name); v != "" {
-				t.Errorf("other host request %d (%s) got %s: %q", i, other.paths[i], name, v)
+			if v := req.Header.Get(name); v != "" {
+				t.Errorf("other host request %d (%s) got %s: %q", i, req.Path, name, v)
 			}
 		}
-		if h.Get("Accept") != "application/json" {
-			t.Errorf("other host request %d lost its ordinary headers: %v", i, h)
+		if req.Header.Get("Accept") != "application/json" {
+			t.Errorf("other host request %d lost its ordinary headers: %v", i, req.Header)
 		}
 	}
 }
@@ -128,7 +110,7 @@ func TestCredentialsOnlyToOrigin(t *testing.T) {
 func TestCredentialHeaderBySecretValue(t *testing.T) {
 	other := newRecorder(t, nil)
 	c := guardedClient("https://api.example.com", NewRedactor("the-secret-value"))
-	req, _ := http.NewRequest("GET", other.srv.URL+"/x", nil)
+	req, _ := http.NewRequest("GET", other.URL+"/x", nil)
 	req.Header.Set("X-Plain", "prefix the-secret-value")
 	req.Header.Set("X-Fine", "public")
 	resp, err := c.Do(context.Background(), req)
@@ -136,7 +118,7 @@ func TestCredentialHeaderBySecretValue(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	h := other.got()[0]
+	h := other.Requests("")[0].Header
 	if h.Get("X-Plain") != "" || h.Get("X-Fine") != "public" {
 		t.Errorf("other host got X-Plain %q, X-Fine %q; want none and public", h.Get("X-Plain"), h.Get("X-Fine"))
 	}
@@ -183,8 +165,8 @@ func TestEchoedCredentialsRedacted(t *testing.T) {
 	})
 	basic := "Basic " + base64.StdEncoding.EncodeToString([]byte("alice:pa55word!"))
 	red := NewRedactor()
-	c := guardedClient(api.srv.URL, red)
-	req, _ := http.NewRequest("GET", api.srv.URL+"/x", nil)
+	c := guardedClient(api.URL, red)
+	req, _ := http.NewRequest("GET", api.URL+"/x", nil)
 	req.Header.Set("Authorization", basic)
 	req.Header.Set("Proxy-Authorization", "Bearer runtime-access-token")
 	req.Header.Set("Cookie", "consent=true; session=cookie-session-42")

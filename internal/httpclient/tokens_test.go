@@ -21,7 +21,7 @@ func TestTokenRecorder(t *testing.T) {
 		})
 		red := NewRedactor()
 		c := &http.Client{Transport: &TokenRecorder{Redactor: red}}
-		resp, err := c.Post(srv.srv.URL+"/token", "application/x-www-form-urlencoded", strings.NewReader("grant_type=refresh_token"))
+		resp, err := c.Post(srv.URL+"/token", "application/x-www-form-urlencoded", strings.NewReader("grant_type=refresh_token"))
 		if err != nil {
 			t.Fatal(err)
 		}
