@@ -4,21 +4,21 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
 
 	"github.com/restload/restload/internal/config"
+	"github.com/restload/restload/internal/httpclient"
 )
 
 // New returns base decorated with the credentials cfg describes. A nil cfg
 // (or empty type) returns base unchanged; a nil base means
 // http.DefaultTransport.
 //
-// Credentials go only to requests whose host is allowedHost ("host" or
-// "host:port", as in a URL; without a port it matches the host on any
-// port). Requests to other hosts go out without the Authorization and Cookie
+// Credentials go only to requests at allowedHost: an origin as HostOf
+// returns it (scheme, host and port must all match), or a bare "host" or
+// "host:port" (any scheme; without a port, any port). Requests to other hosts go out without the Authorization and Cookie
 // headers and without an api_key header. An empty allowedHost sends
 // credentials everywhere; pass HostOf(base_url) instead.
 //
@@ -82,7 +82,7 @@ func New(cfg *config.Auth, base http.RoundTripper, tokenClient *http.Client, all
 	return t, nil
 }
 
-// HostOf returns the host (with port, if any) of a base URL, for New's
+// HostOf returns the origin (scheme://host:port) of a base URL, for New's
 // allowedHost.
 func HostOf(baseURL string) (string, error) {
 	u, err := url.Parse(baseURL)
@@ -92,7 +92,7 @@ func HostOf(baseURL string) (string, error) {
 	if u.Host == "" {
 		return "", fmt.Errorf("base_url %q has no host", baseURL)
 	}
-	return u.Host, nil
+	return httpclient.OriginOf(u).String(), nil
 }
 
 // Transport is the RoundTripper New returns.
@@ -104,19 +104,15 @@ type Transport struct {
 	tokens       *tokenCache         // oauth2 kinds
 }
 
-// allowed reports whether u's host may receive credentials.
+// allowed reports whether u may receive credentials: it is at the API's
+// origin (httpclient.Origin decides, for auth and for the credential guard
+// alike).
 func (t *Transport) allowed(u *url.URL) bool {
 	if t.host == "" {
 		return true
 	}
-	h := strings.ToLower(u.Host)
-	if h == t.host {
-		return true
-	}
-	if _, _, err := net.SplitHostPort(t.host); err == nil {
-		return false // allowedHost names a port: it must match
-	}
-	return strings.ToLower(u.Hostname()) == t.host
+	o, err := httpclient.ParseOrigin(t.host)
+	return err == nil && o.Contains(u)
 }
 
 // RoundTrip sends a clone of req with credentials when req's host is the

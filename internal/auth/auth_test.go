@@ -138,29 +138,6 @@ func TestRedirectToOtherHostDropsCredentials(t *testing.T) {
 	}
 }
 
-func TestHostMatching(t *testing.T) {
-	tr := &Transport{host: "api.example.com"}
-	tp := &Transport{host: "api.example.com:8443"}
-	tests := []struct {
-		t    *Transport
-		u    string
-		want bool
-	}{
-		{tr, "https://api.example.com/x", true},
-		{tr, "https://API.example.com:443/x", true},
-		{tr, "https://evil.example.com/x", false},
-		{tr, "https://api.example.com.evil.test/x", false},
-		{tp, "https://api.example.com:8443/x", true},
-		{tp, "https://api.example.com/x", false},
-	}
-	for _, tt := range tests {
-		u, _ := url.Parse(tt.u)
-		if got := tt.t.allowed(u); got != tt.want {
-			t.Errorf("allowed(%s) with %s = %v", tt.u, tt.t.host, got)
-		}
-	}
-}
-
 // tokenServer is an OAuth2 token endpoint plus an API that accepts only the
 // latest token it issued.
 type tokenServer struct {

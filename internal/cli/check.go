@@ -30,7 +30,7 @@ with their paginator, write disposition, primary key and incremental cursor.
 It exits 0, or 2 with every problem listed as file:line:col: field: message.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			p, err := loadPipeline(args[0], secrets)
+			p, err := g.loadPipeline(cmd.Context(), args[0], config.LoadOptions{SecretsFile: secrets})
 			if err != nil {
 				return err
 			}

@@ -55,8 +55,8 @@ type globals struct {
 
 // loggerTo builds the run's logger: text or JSON on w (stderr, or the
 // progress display's writer that prints above its bars), with every secret
-// value of p redacted from messages and attributes.
-func (g *globals) loggerTo(w io.Writer, secrets []string) (*slog.Logger, error) {
+// red knows redacted from messages and attributes, which are also escaped.
+func (g *globals) loggerTo(w io.Writer, red *httpclient.Redactor) (*slog.Logger, error) {
 	var lvl slog.Level
 	if err := lvl.UnmarshalText([]byte(g.logLevel)); err != nil {
 		return nil, usageError{fmt.Errorf("--log-level %q: want debug, info, warn or error", g.logLevel)}
@@ -71,7 +71,7 @@ func (g *globals) loggerTo(w io.Writer, secrets []string) (*slog.Logger, error) 
 	default:
 		return nil, usageError{fmt.Errorf("--log-format %q: want text or json", g.logFormat)}
 	}
-	return slog.New(httpclient.RedactHandler(h, httpclient.NewRedactor(secrets...))), nil
+	return slog.New(httpclient.RedactHandler(h, red)), nil
 }
 
 // Run runs restload with args (without the program name) and returns the
@@ -107,10 +107,13 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 }
 
 // report prints err and maps it to an exit code.
-func report(w io.Writer, err error, ctx context.Context) int {
+// Everything it prints goes through httpclient.EscapeLines: an error may
+// quote what an API sent, and no escape sequence of it may reach a terminal.
+func report(stderr io.Writer, err error, ctx context.Context) int {
 	if err == nil {
 		return ExitOK
 	}
+	w := escapingWriter{stderr}
 	var cerrs config.Errors
 	var cerr *config.Error
 	var uerr usageError
@@ -135,6 +138,17 @@ func report(w io.Writer, err error, ctx context.Context) int {
 	return ExitFailed
 }
 
+// escapingWriter escapes control characters, except newlines, in what is
+// written through it.
+type escapingWriter struct{ w io.Writer }
+
+func (e escapingWriter) Write(p []byte) (int, error) {
+	if _, err := io.WriteString(e.w, httpclient.EscapeLines(string(p))); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
 func isCobraUsage(err error) bool {
 	s := err.Error()
 	return strings.HasPrefix(s, "unknown command") || strings.HasPrefix(s, "accepts ") ||
@@ -142,10 +156,19 @@ func isCobraUsage(err error) bool {
 		strings.HasPrefix(s, "unknown shorthand flag")
 }
 
-// loadPipeline reads a pipeline file for a command.
-func loadPipeline(path, secrets string) (*config.Pipeline, error) {
+// loadPipeline reads a pipeline file for a command and prints its warnings
+// on stderr.
+// Loading stops when ctx ends.
+func (g *globals) loadPipeline(ctx context.Context, path string, opts config.LoadOptions) (*config.Pipeline, error) {
 	if _, err := os.Stat(path); err != nil {
 		return nil, usageError{fmt.Errorf("pipeline file: %w", err)}
 	}
-	return config.Load(path, config.LoadOptions{SecretsFile: secrets})
+	p, err := config.LoadContext(ctx, path, opts)
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range p.Warnings() {
+		fmt.Fprintf(escapingWriter{g.stderr}, "restload: warning: %s\n", w)
+	}
+	return p, nil
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/restload/restload/internal/config"
 	"github.com/restload/restload/internal/destination"
+	"github.com/restload/restload/internal/httpclient"
 	"github.com/restload/restload/internal/pipeline"
 )
 
@@ -64,7 +65,7 @@ func runCmd(g *globals) *cobra.Command {
 					err = perr
 				}
 			}()
-			p, err := loadPipeline(args[0], f.secrets)
+			p, err := g.loadPipeline(cmd.Context(), args[0], config.LoadOptions{SecretsFile: f.secrets})
 			if err != nil {
 				return err
 			}
@@ -95,15 +96,37 @@ func (g *globals) runWithProgress(ctx context.Context, p *config.Pipeline, mode 
 		return nil, err
 	}
 	defer prog.Stop()
-	log, err := g.loggerTo(prog.Writer(), p.SecretValues())
+	// One redactor for the run's errors, logs and summary: it learns the
+	// credentials sent at run time (OAuth2 access tokens).
+	red := httpclient.NewRedactor(p.SecretValues()...)
+	log, err := g.loggerTo(prog.Writer(), red)
 	if err != nil {
 		return nil, err
 	}
-	opts.Logger, opts.Observer = log, prog
+	opts.Logger, opts.Observer, opts.Redactor = log, prog, red
 	sum, err := pipeline.Run(ctx, p, opts)
+	sanitizeSummary(sum, red)
 	prog.Stop()
 	printSummary(g.stdout, sum)
 	return sum, err
+}
+
+// sanitizeSummary masks secrets in, and escapes, the summary's texts that
+// may quote an API (errors, warnings naming its JSON keys, schema changes).
+func sanitizeSummary(s *pipeline.Summary, red *httpclient.Redactor) {
+	if s == nil {
+		return
+	}
+	for i := range s.Changes {
+		s.Changes[i] = red.String(s.Changes[i])
+	}
+	for i := range s.Resources {
+		r := &s.Resources[i]
+		r.Error = red.String(r.Error)
+		for j := range r.Warnings {
+			r.Warnings[j] = red.String(r.Warnings[j])
+		}
+	}
 }
 
 // resourceNames lists the resources a run will extract (for progress).

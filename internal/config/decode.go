@@ -1,6 +1,8 @@
 package config
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"math"
 	"reflect"
@@ -26,6 +28,57 @@ type decoder struct {
 	sec *secretResolver
 	// secretAt holds the paths whose values hold a resolved secret.
 	secretAt map[string]bool
+
+	// ctx ends decoding early (the CLI cancels it on SIGINT/SIGTERM).
+	ctx context.Context
+	// budget is how many more nodes may be decoded: the file's own nodes
+	// plus maxAliasExpansion, so aliases cannot blow a small file up.
+	budget int
+	// stop is set when decoding stopped: the budget ran out
+	// (errAliasBudget) or ctx ended (its error).
+	stop error
+}
+
+// maxAliasExpansion is how many values the aliases of a file may add to it
+// once expanded. A pipeline file that reuses a block with <<: *anchor adds
+// tens or hundreds; a "billion laughs" file adds 10^9.
+const maxAliasExpansion = 100_000
+
+var errAliasBudget = errors.New("alias expansion limit reached")
+
+// ctxCheckEvery is how many nodes are decoded between looks at ctx.
+const ctxCheckEvery = 1024
+
+// visit counts n, about to be decoded, against the budget and reports
+// whether decoding goes on. The first node over the budget is reported as
+// the problem.
+func (d *decoder) visit(n *yaml.Node, path string) bool {
+	if d.stop != nil {
+		return false
+	}
+	d.budget--
+	if d.budget < 0 {
+		d.stop = errAliasBudget
+		d.errAt(n, path, "YAML aliases expand to more than %d values (an alias bomb?): write the values out or use fewer aliases", maxAliasExpansion)
+		return false
+	}
+	if d.budget%ctxCheckEvery == 0 && d.ctx != nil {
+		if err := d.ctx.Err(); err != nil {
+			d.stop = err
+			return false
+		}
+	}
+	return true
+}
+
+// countNodes counts the nodes of a document as written, aliases not
+// followed.
+func countNodes(n *yaml.Node) int {
+	c := 1
+	for _, k := range n.Content {
+		c += countNodes(k)
+	}
+	return c
 }
 
 var (
@@ -109,6 +162,9 @@ type pair struct{ key, val *yaml.Node }
 // and reporting duplicate keys. Keys written in the mapping itself win over
 // merged ones.
 func (d *decoder) pairs(n *yaml.Node, path string) []pair {
+	if !d.visit(n, path) {
+		return nil
+	}
 	var own, merged []pair
 	seen := map[string]*yaml.Node{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
@@ -138,6 +194,9 @@ func (d *decoder) pairs(n *yaml.Node, path string) []pair {
 }
 
 func (d *decoder) mergePairs(v *yaml.Node, path string) []pair {
+	if !d.visit(v, path) {
+		return nil
+	}
 	v = deref(v)
 	switch v.Kind {
 	case yaml.MappingNode:
@@ -174,6 +233,9 @@ func (d *decoder) record(path string, key, val *yaml.Node) {
 // inside a mapping or list are reported without failing the whole value, so
 // validation still sees the rest of it.
 func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) bool {
+	if !d.visit(n, path) {
+		return false
+	}
 	n = deref(n)
 	if isNull(n) {
 		v.SetZero()
@@ -424,6 +486,9 @@ func (d *decoder) decodeDuration(n *yaml.Node, v reflect.Value, path string) boo
 // plain decodes n into plain Go values: string, int, float64, bool, nil,
 // []any and map[string]any.
 func (d *decoder) plain(n *yaml.Node, path string) any {
+	if !d.visit(n, path) {
+		return nil
+	}
 	n = deref(n)
 	switch n.Kind {
 	case yaml.ScalarNode:

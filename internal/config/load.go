@@ -3,6 +3,7 @@ package config
 import (
 	"bytes"
 	"cmp"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -54,16 +55,31 @@ var DefaultRetryStatusCodes = []int{429, 500, 502, 503, 504}
 // When the file is invalid the error is an Errors holding every problem
 // found; other errors (the file cannot be read) are wrapped os errors.
 func Load(path string, opts LoadOptions) (*Pipeline, error) {
+	return LoadContext(context.Background(), path, opts)
+}
+
+// LoadContext is Load that stops when ctx ends, returning ctx's error.
+func LoadContext(ctx context.Context, path string, opts LoadOptions) (*Pipeline, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read pipeline file: %w", err)
 	}
-	return Parse(path, data, opts)
+	return ParseContext(ctx, path, data, opts)
 }
 
 // Parse is Load for a file already in memory; file names it in errors, is
 // where the default secrets file and pipeline name come from, and may be "".
 func Parse(file string, data []byte, opts LoadOptions) (*Pipeline, error) {
+	return ParseContext(context.Background(), file, data, opts)
+}
+
+// ParseContext is Parse that stops when ctx ends, returning ctx's error.
+// Decoding is bounded whatever ctx: YAML aliases may add at most 100,000
+// values to a file (see maxAliasExpansion).
+func ParseContext(ctx context.Context, file string, data []byte, opts LoadOptions) (*Pipeline, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("reading %s: %w", file, err)
+	}
 	probs := &problems{file: file}
 	sec := newSecretResolver(file, opts, probs)
 
@@ -83,14 +99,23 @@ func Parse(file string, data []byte, opts LoadOptions) (*Pipeline, error) {
 	}
 
 	p := &Pipeline{File: file}
-	d := &decoder{probs: probs, file: file, at: map[string]Pos{"": {file, root.Line, root.Column}}, sec: sec, secretAt: map[string]bool{}}
+	d := &decoder{probs: probs, file: file, at: map[string]Pos{"": {file, root.Line, root.Column}}, sec: sec, secretAt: map[string]bool{},
+		ctx: ctx, budget: countNodes(&doc) + maxAliasExpansion}
 	if isBareSource(root) {
 		d.decode(root, reflect.ValueOf(&p.Source).Elem(), "")
 	} else {
 		p.srcPrefix = "source"
 		d.decode(root, reflect.ValueOf(p).Elem(), "")
 	}
+	switch {
+	case errors.Is(d.stop, errAliasBudget):
+		return nil, probs.result(slices.Clone(sec.values))
+	case d.stop != nil:
+		return nil, fmt.Errorf("reading %s: %w", file, d.stop)
+	}
 	p.at = d.at
+	p.credHeaders = d.credentialHeaders(p)
+	p.warnings = sec.warnings
 	p.secrets = slices.Clone(sec.values)
 	slices.SortFunc(p.secrets, func(a, b string) int { return cmp.Compare(len(b), len(a)) })
 
@@ -259,7 +284,7 @@ func nameFromFile(file string) string {
 	if name[0] >= '0' && name[0] <= '9' {
 		name = "p_" + name
 	}
-	return name
+	return name[:min(len(name), maxNameLen)]
 }
 
 // SecretValues returns every value that a ${secrets.NAME} reference resolved
@@ -268,6 +293,20 @@ func nameFromFile(file string) string {
 // copy.
 func (p *Pipeline) SecretValues() []string {
 	return slices.Clone(p.secrets)
+}
+
+// Warnings returns problems found while loading that do not make the file
+// invalid, such as a secrets file readable by others. Commands print them.
+func (p *Pipeline) Warnings() []string {
+	return slices.Clone(p.warnings)
+}
+
+// CredentialHeaders returns the names of the headers (client headers,
+// resource_defaults' and each endpoint's) whose value holds a resolved
+// ${secrets.NAME}, or an ${env.NAME} (which counts as a secret in headers).
+// Such a header is a credential: restload sends it only to the API's host.
+func (p *Pipeline) CredentialHeaders() []string {
+	return slices.Clone(p.credHeaders)
 }
 
 // Resource returns the resource called name, or nil.

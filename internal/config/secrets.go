@@ -28,6 +28,8 @@ type secretResolver struct {
 	byPath map[string]string
 	byLeaf map[string][]string
 	values []string
+	// warnings are problems that do not stop the load.
+	warnings []string
 	// ignoreMissing resolves unset references to "" (LoadOptions.IgnoreMissingSecrets).
 	ignoreMissing bool
 }
@@ -48,6 +50,7 @@ func newSecretResolver(pipelineFile string, opts LoadOptions, probs *problems) *
 	switch {
 	case err == nil:
 		r.present = true
+		r.checkMode()
 	case errors.Is(err, fs.ErrNotExist) && !explicit:
 		return r
 	default:
@@ -69,6 +72,18 @@ func newSecretResolver(pipelineFile string, opts LoadOptions, probs *problems) *
 	}
 	r.flatten("", tree)
 	return r
+}
+
+// checkMode warns, as ssh does for a private key, when the secrets file may
+// be read by its group or by others.
+func (r *secretResolver) checkMode() {
+	st, err := os.Stat(r.file)
+	if err != nil {
+		return
+	}
+	if mode := st.Mode().Perm(); mode&0o077 != 0 {
+		r.warnings = append(r.warnings, fmt.Sprintf("secrets file %s is readable by others (mode %04o); restrict it with: chmod 600 %s", r.file, mode, r.file))
+	}
 }
 
 // safeTOMLMessage trims a TOML parser message at the first quoted excerpt,
@@ -239,4 +254,28 @@ func (d *decoder) expand(s string, n *yaml.Node, path string) (string, bool) {
 		}
 	}
 	return b.String(), ok
+}
+
+// credentialHeaders lists the names of the headers whose values hold a
+// resolved secret, in the client block, resource_defaults and every endpoint.
+func (d *decoder) credentialHeaders(p *Pipeline) []string {
+	var names []string
+	add := func(path string, headers map[string]string) {
+		for k := range headers {
+			if d.secretAt[pathKey(joinPath(p.srcPrefix, path), k)] && !slices.Contains(names, k) {
+				names = append(names, k)
+			}
+		}
+	}
+	add("client.headers", p.Source.Client.Headers)
+	if rd := p.Source.ResourceDefaults; rd != nil && rd.Endpoint != nil {
+		add("resource_defaults.endpoint.headers", rd.Endpoint.Headers)
+	}
+	for i, r := range p.Source.Resources {
+		if r.Endpoint != nil {
+			add(fmt.Sprintf("resources[%d].endpoint.headers", i), r.Endpoint.Headers)
+		}
+	}
+	slices.Sort(names)
+	return names
 }

@@ -34,6 +34,11 @@ type Pipeline struct {
 	at map[string]Pos
 	// secrets holds resolved secret values (see SecretValues).
 	secrets []string
+	// credHeaders holds the names of headers set from secrets (see
+	// CredentialHeaders).
+	credHeaders []string
+	// warnings are problems that do not stop a load (see Warnings).
+	warnings []string
 }
 
 // PipelineBlock holds the pipeline's own settings.

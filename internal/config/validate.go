@@ -80,6 +80,8 @@ func parentPath(p string) string {
 func (v *validator) srcPath(p string) string { return joinPath(v.src, p) }
 
 func (v *validator) pipeline(p *Pipeline) {
+	v.fileName(p.Pipeline.Name, "pipeline.name")
+	v.fileName(p.Pipeline.Dataset, "pipeline.dataset")
 	v.client(&p.Source.Client, v.srcPath("client"))
 	if rd := p.Source.ResourceDefaults; rd != nil {
 		path := v.srcPath("resource_defaults")
@@ -120,6 +122,31 @@ func (v *validator) client(c *Client, path string) {
 	if c.Paginator != nil {
 		v.paginator(c.Paginator, path+".paginator")
 	}
+}
+
+// fileName checks a name that becomes a file or directory name (the
+// pipeline's work dir and default DuckDB file, a file destination's dataset
+// directory): see SafeName.
+func (v *validator) fileName(s, path string) {
+	if s != "" && SafeName(s) != nil {
+		v.errorf(path, "%s is not a safe file name (want letters, digits, '_', '-', '.' and spaces, starting with a letter, digit or '_', at most %d characters)", v.show(path, s), maxNameLen)
+	}
+}
+
+// maxNameLen is the longest pipeline name or dataset accepted.
+const maxNameLen = 128
+
+var safeName = regexp.MustCompile(`^[A-Za-z0-9_](?:[A-Za-z0-9_. -]*[A-Za-z0-9_.-])?$`)
+
+// SafeName returns an error unless name can be used as one file name on any
+// system: ASCII letters, digits, '_', '-', '.' and inner spaces, not
+// starting with '.' or '-' (so never "..", a hidden file or an option), no
+// separator, at most 128 characters. pipeline.name and pipeline.dataset must be safe names.
+func SafeName(name string) error {
+	if len(name) > maxNameLen || !safeName.MatchString(name) {
+		return fmt.Errorf("%q is not a safe file name", name)
+	}
+	return nil
 }
 
 // requiredURL checks an absolute http(s) URL. The value is not quoted in

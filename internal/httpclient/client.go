@@ -380,7 +380,7 @@ func (c *Client) statusError(req *http.Request, redURL string, resp *http.Respon
 		StatusCode: resp.StatusCode,
 		Status:     status,
 		Header:     resp.Header,
-		Body:       c.Redactor.String(strings.ToValidUTF8(string(body), "?")),
+		Body:       c.Redactor.String(strings.TrimSpace(string(body))),
 		Content:    content,
 		Attempts:   attempts,
 	}

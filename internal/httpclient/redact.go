@@ -2,6 +2,7 @@ package httpclient
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
 	"log/slog"
 	"net/url"
@@ -14,17 +15,19 @@ import (
 const Mask = "[REDACTED]"
 
 // Redactor replaces known secret values in text and masks secret-looking
-// parts of URLs. The nil *Redactor is valid: it knows no secrets but still
-// masks URL passwords and secret query parameters. A Redactor is safe for
-// concurrent use.
+// parts of URLs; what it returns is also passed through Escape, so it is
+// safe to print. The nil *Redactor is valid: it knows no secrets but still
+// masks URL passwords and secret query parameters and escapes. A Redactor is
+// safe for concurrent use.
 type Redactor struct {
 	mu       sync.RWMutex
 	secrets  []string
+	known    map[string]bool
 	replacer *strings.Replacer
 }
 
 // NewRedactor returns a Redactor that hides each non-empty secret, both as
-// written and in its URL-escaped forms.
+// written and in its derived forms (see Add).
 func NewRedactor(secrets ...string) *Redactor {
 	r := &Redactor{}
 	r.Add(secrets...)
@@ -37,18 +40,33 @@ func NewRedactor(secrets ...string) *Redactor {
 const MinSecretLen = 4
 
 // Add registers more secrets, for example an access token fetched at run
-// time. Values shorter than MinSecretLen are ignored.
+// time. Each is masked as written, URL-escaped (query and path forms) and
+// base64-encoded (standard and URL alphabets, padded or not), the forms an
+// API echoing a request is likely to show it in. Values shorter than
+// MinSecretLen are ignored. Adding known values is cheap.
 func (r *Redactor) Add(secrets ...string) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
+	var forms []string
 	for _, s := range secrets {
 		if len(s) < MinSecretLen {
 			continue
 		}
-		for _, form := range []string{s, url.QueryEscape(s), url.PathEscape(s)} {
-			if !slices.Contains(r.secrets, form) {
-				r.secrets = append(r.secrets, form)
-			}
+		forms = append(forms, secretForms(s)...)
+	}
+	r.mu.RLock()
+	fresh := slices.ContainsFunc(forms, func(f string) bool { return !r.known[f] })
+	r.mu.RUnlock()
+	if !fresh {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.known == nil {
+		r.known = map[string]bool{}
+	}
+	for _, f := range forms {
+		if !r.known[f] {
+			r.known[f] = true
+			r.secrets = append(r.secrets, f)
 		}
 	}
 	// Longest first, so a secret containing another is replaced whole.
@@ -60,8 +78,26 @@ func (r *Redactor) Add(secrets ...string) {
 	r.replacer = strings.NewReplacer(pairs...)
 }
 
-// String returns s with every known secret replaced by [REDACTED].
+// secretForms lists the forms of s that Add masks.
+func secretForms(s string) []string {
+	b := []byte(s)
+	forms := []string{s, url.QueryEscape(s), url.PathEscape(s),
+		base64.StdEncoding.EncodeToString(b), base64.URLEncoding.EncodeToString(b)}
+	// Unpadded forms are prefixes of the padded ones: mask those prefixes
+	// too, so that text with the padding cut off still hides the secret.
+	for _, f := range forms[3:] {
+		forms = append(forms, strings.TrimRight(f, "="))
+	}
+	return forms
+}
+
+// String returns s with every known secret replaced by [REDACTED], then
+// escaped (see Escape).
 func (r *Redactor) String(s string) string {
+	return Escape(r.replace(s))
+}
+
+func (r *Redactor) replace(s string) string {
 	if r == nil {
 		return s
 	}
@@ -72,6 +108,11 @@ func (r *Redactor) String(s string) string {
 		return s
 	}
 	return rep.Replace(s)
+}
+
+// holdsSecret reports whether s contains a known secret in any of its forms.
+func (r *Redactor) holdsSecret(s string) bool {
+	return r.replace(s) != s
 }
 
 // secretParams are query parameter names whose values are always masked.

@@ -64,6 +64,9 @@ type Options struct {
 	// LockTimeout bounds each wait for a lock another session holds on
 	// the dataset (default destination.DefaultLockTimeout).
 	LockTimeout time.Duration
+	// Redactor masks secrets in errors and logs; it learns the credentials
+	// sent at run time (OAuth2 tokens). Nil: one knowing p's secrets.
+	Redactor *httpclient.Redactor
 	// AfterExtract, when set, is called after the package is sealed and
 	// before its load commits (tests use it to simulate a crash).
 	AfterExtract func(pkgDir string)
@@ -173,7 +176,19 @@ func Run(ctx context.Context, p *config.Pipeline, opts Options) (*Summary, error
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	redactor := httpclient.NewRedactor(p.SecretValues()...)
+	redactor := opts.Redactor
+	if redactor == nil {
+		redactor = httpclient.NewRedactor(p.SecretValues()...)
+	}
+	// The name becomes the work dir and the default DuckDB file, the
+	// dataset a parquet/jsonl directory: never paths outside them (Load
+	// refuses such names; a Pipeline built in code is checked here).
+	if err := config.SafeName(p.Pipeline.Name); err != nil {
+		return &Summary{Pipeline: p.Pipeline.Name}, fmt.Errorf("pipeline.name: %w", err)
+	}
+	if err := config.SafeName(p.Pipeline.Dataset); err != nil {
+		return &Summary{Pipeline: p.Pipeline.Name}, fmt.Errorf("pipeline.dataset: %w", err)
+	}
 	destURL := p.DestinationURL(opts.Destination)
 	sum := &Summary{Pipeline: p.Pipeline.Name, Dataset: p.Pipeline.Dataset, Destination: destination.Redact(destURL), Started: start.UTC()}
 	// processing_steps expressions fail here, at file:line, before any I/O.
@@ -256,7 +271,7 @@ func Run(ctx context.Context, p *config.Pipeline, opts Options) (*Summary, error
 	if err != nil {
 		return sum, fmt.Errorf("client.base_url: %w", err)
 	}
-	deps := &resourceDeps{base: hc, apiHost: apiHost, policy: httpclient.PolicyFromConfig(p.Retry), limits: limits(p.Limits), redactor: redactor, log: log, obs: opts.Observer}
+	deps := &resourceDeps{base: hc, apiHost: apiHost, credHeaders: p.CredentialHeaders(), policy: httpclient.PolicyFromConfig(p.Retry), limits: limits(p.Limits), redactor: redactor, log: log, obs: opts.Observer}
 	deps.body = bodyLimits{timeout: time.Duration(p.Source.Client.Timeout), idle: time.Duration(p.Source.Client.IdleReadTimeout),
 		maxBytes: p.Limits.ResponseBytes()}
 	// One client, and so one token cache and one set of per-host limits,

@@ -29,14 +29,17 @@ import (
 const childWorkers = 4
 
 type resourceDeps struct {
-	base     *http.Client
-	apiHost  string
-	policy   httpclient.Policy
-	limits   httpclient.HostLimits
-	redactor *httpclient.Redactor
-	log      *slog.Logger
-	obs      Observer
-	shared   *httpclient.Client
+	base    *http.Client
+	apiHost string
+	// credHeaders names the headers set from secrets: they, like auth,
+	// go only to apiHost (see httpclient.CredentialGuard).
+	credHeaders []string
+	policy      httpclient.Policy
+	limits      httpclient.HostLimits
+	redactor    *httpclient.Redactor
+	log         *slog.Logger
+	obs         Observer
+	shared      *httpclient.Client
 	// body bounds each attempt of a data request.
 	body bodyLimits
 }
@@ -54,13 +57,22 @@ func (d *resourceDeps) client(a *config.Auth) (*httpclient.Client, error) {
 	if d.base.Transport != nil {
 		rt = d.base.Transport
 	}
-	rt, err := auth.New(a, rt, d.base, d.apiHost)
+	origin, err := httpclient.ParseOrigin(d.apiHost)
+	if err != nil {
+		return nil, fmt.Errorf("client.base_url: %w", err)
+	}
+	rt = &httpclient.CredentialGuard{Base: rt, Origin: origin, Headers: d.credHeaders, Redactor: d.redactor}
+	// Token requests go through a client of their own that registers the
+	// tokens obtained, so they are masked like the file's secrets.
+	tokens := &http.Client{Transport: &httpclient.TokenRecorder{Base: d.base.Transport, Redactor: d.redactor},
+		Timeout: d.base.Timeout, CheckRedirect: d.base.CheckRedirect}
+	rt, err = auth.New(a, rt, tokens, d.apiHost)
 	if err != nil {
 		return nil, fmt.Errorf("auth: %w", err)
 	}
 	return &httpclient.Client{
-		// The attempt's deadline is Timeout below, which covers the body.
-		HTTP:     &http.Client{Transport: rt, CheckRedirect: d.base.CheckRedirect},
+		// The attempt's deadline is the Client's Timeout, which covers the body.
+		HTTP:     &http.Client{Transport: rt, CheckRedirect: httpclient.RedirectPolicy(d.base.CheckRedirect)},
 		Policy:   d.policy,
 		Limits:   d.limits,
 		Logger:   d.log,
@@ -267,9 +279,11 @@ func runResources(ctx context.Context, env *runEnv, resources []*config.Resource
 			noteNormalize(&rs, n.norm, env.deps.log)
 		}
 		if n.err != nil {
+			// Redacted and escaped: it may quote the API's answer.
+			err := env.deps.redactor.Error(n.err)
 			rs.Status = "failed"
-			rs.Error = n.err.Error()
-			out.failures = append(out.failures, n.err)
+			rs.Error = err.Error()
+			out.failures = append(out.failures, err)
 			out.schemas = append(out.schemas, nil)
 		} else {
 			out.schemas = append(out.schemas, n.own)
