@@ -55,8 +55,8 @@ type globals struct {
 
 // loggerTo builds the run's logger: text or JSON on w (stderr, or the
 // progress display's writer that prints above its bars), with every secret
-// value of p redacted from messages and attributes.
-func (g *globals) loggerTo(w io.Writer, secrets []string) (*slog.Logger, error) {
+// value red knows redacted from messages and attributes.
+func (g *globals) loggerTo(w io.Writer, red *httpclient.Redactor) (*slog.Logger, error) {
 	var lvl slog.Level
 	if err := lvl.UnmarshalText([]byte(g.logLevel)); err != nil {
 		return nil, usageError{fmt.Errorf("--log-level %q: want debug, info, warn or error", g.logLevel)}
@@ -71,7 +71,7 @@ func (g *globals) loggerTo(w io.Writer, secrets []string) (*slog.Logger, error) 
 	default:
 		return nil, usageError{fmt.Errorf("--log-format %q: want text or json", g.logFormat)}
 	}
-	return slog.New(httpclient.RedactHandler(h, httpclient.NewRedactor(secrets...))), nil
+	return slog.New(httpclient.RedactHandler(h, red)), nil
 }
 
 // Run runs restload with args (without the program name) and returns the

@@ -14,7 +14,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/restload/restload/internal/auth"
 	"github.com/restload/restload/internal/config"
+	"github.com/restload/restload/internal/httpclient"
 	"github.com/restload/restload/internal/pipeline"
 )
 
@@ -26,6 +28,7 @@ type runFlags struct {
 	resources   []string
 	summaryJSON string
 	progress    string
+	tokenStore  string
 	cpuProfile  string
 	memProfile  string
 }
@@ -37,6 +40,7 @@ func (f *runFlags) register(c *cobra.Command) {
 	c.Flags().StringVar(&f.workDir, "work-dir", "", "where load packages are kept (default .restload/<pipeline> beside the pipeline file)")
 	c.Flags().StringSliceVar(&f.resources, "resource", nil, "run only these resources (repeatable)")
 	c.Flags().StringVar(&f.summaryJSON, "summary-json", "", "also write the run summary as JSON to this file")
+	c.Flags().StringVar(&f.tokenStore, "token-store", "", "where OAuth2 tokens are kept between runs (default: pipeline.token_store, else .restload/tokens beside the pipeline file)")
 	c.Flags().StringVar(&f.progress, "progress", "auto", "progress display on stderr: auto (bars on a terminal, plain lines otherwise), bar, plain or none")
 	c.Flags().StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the run to this file")
 	c.Flags().StringVar(&f.memProfile, "memprofile", "", "write a heap profile (after the run) to this file")
@@ -71,6 +75,7 @@ func runCmd(g *globals) *cobra.Command {
 			}
 			sum, err := g.runWithProgress(cmd.Context(), p, f.progress, pipeline.Options{
 				Destination: f.dest, WorkDir: f.workDir, Workers: f.workers, Resources: f.resources,
+				TokenStore: &auth.Store{Dir: auth.StoreDir(p, f.tokenStore), Pipeline: p.Pipeline.Name, Origin: p.SecretOrigin},
 			})
 			if werr := writeSummaryJSON(f.summaryJSON, sum); werr != nil && err == nil {
 				err = werr
@@ -91,11 +96,15 @@ func (g *globals) runWithProgress(ctx context.Context, p *config.Pipeline, mode 
 		return nil, err
 	}
 	defer prog.Stop()
-	log, err := g.loggerTo(prog.Writer(), p.SecretValues())
+	red := httpclient.NewRedactor(p.SecretValues()...)
+	log, err := g.loggerTo(prog.Writer(), red)
 	if err != nil {
 		return nil, err
 	}
-	opts.Logger, opts.Observer = log, prog
+	opts.Logger, opts.Observer, opts.Redactor = log, prog, red
+	if opts.TokenStore != nil {
+		opts.TokenStore.Logger = log
+	}
 	sum, err := pipeline.Run(ctx, p, opts)
 	prog.Stop()
 	printSummary(g.stdout, sum)
@@ -155,6 +164,7 @@ func printSummary(w io.Writer, s *pipeline.Summary) {
 	for _, c := range s.Changes {
 		fmt.Fprintf(w, "  schema: %s\n", c)
 	}
+	printRotations(w, s.TokenRotations)
 	for _, r := range s.Resources {
 		if r.VariantValues > 0 {
 			fmt.Fprintf(w, "  %s: %d value(s) went to variant columns (their type did not fit their column)\n", r.Name, r.VariantValues)
@@ -162,6 +172,13 @@ func printSummary(w io.Writer, s *pipeline.Summary) {
 		if r.DiscardedRows > 0 || r.DiscardedValues > 0 {
 			fmt.Fprintf(w, "  %s: the schema contract discarded %d row(s) and %d value(s)\n", r.Name, r.DiscardedRows, r.DiscardedValues)
 		}
+	}
+}
+
+// printRotations says where rotated OAuth2 refresh tokens were saved.
+func printRotations(w io.Writer, rots []auth.Rotation) {
+	for _, r := range rots {
+		fmt.Fprintf(w, "  oauth2: the refresh token was rotated (%d time(s)); the new one was saved to %s\n", r.Count, r.SavedTo)
 	}
 }
 

@@ -89,6 +89,7 @@ func Parse(file string, data []byte, opts LoadOptions) (*Pipeline, error) {
 	}
 	p.at = d.at
 	p.secrets = slices.Clone(sec.values)
+	p.origins = sec.origins
 	slices.SortFunc(p.secrets, func(a, b string) int { return cmp.Compare(len(b), len(a)) })
 
 	v := &validator{probs: probs, at: d.at, src: p.srcPrefix, secret: d.secretAt}

@@ -61,6 +61,12 @@ type Options struct {
 	HTTPClient *http.Client
 	// Observer is told about progress (pages and records per resource).
 	Observer Observer
+	// TokenStore keeps OAuth2 tokens between runs and reports rotated
+	// refresh tokens in the Summary (nil: tokens live for the run only).
+	TokenStore *auth.Store
+	// Redactor, when set, is the run's redactor (shared with the caller's
+	// logger); tokens obtained during the run are added to it.
+	Redactor *httpclient.Redactor
 	// AfterExtract, when set, is called after the package is sealed and
 	// before its load commits (tests use it to simulate a crash).
 	AfterExtract func(pkgDir string)
@@ -107,6 +113,9 @@ type Summary struct {
 	SchemaVersion int             `json:"schema_version"`
 	SchemaChanges []schema.Change `json:"-"`
 	Changes       []string        `json:"schema_changes,omitempty"`
+	// TokenRotations says where OAuth2 refresh tokens rotated during the
+	// run were saved (paths, never tokens).
+	TokenRotations []auth.Rotation `json:"refresh_token_rotations,omitempty"`
 }
 
 // Phases is where a run's time went, in seconds: Extract until the last
@@ -170,9 +179,14 @@ func Run(ctx context.Context, p *config.Pipeline, opts Options) (*Summary, error
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	redactor := httpclient.NewRedactor(p.SecretValues()...)
+	redactor := opts.Redactor
+	if redactor == nil {
+		redactor = httpclient.NewRedactor()
+	}
+	redactor.Add(p.SecretValues()...)
 	destURL := p.DestinationURL(opts.Destination)
 	sum := &Summary{Pipeline: p.Pipeline.Name, Dataset: p.Pipeline.Dataset, Destination: destination.Redact(destURL), Started: start.UTC()}
+	defer func() { sum.TokenRotations = opts.TokenStore.Rotations() }()
 	// processing_steps expressions fail here, at file:line, before any I/O.
 	compiled, err := steps.CompileAll(p)
 	if err != nil {
@@ -242,7 +256,7 @@ func Run(ctx context.Context, p *config.Pipeline, opts Options) (*Summary, error
 	if err != nil {
 		return sum, fmt.Errorf("client.base_url: %w", err)
 	}
-	deps := &resourceDeps{base: hc, apiHost: apiHost, policy: httpclient.PolicyFromConfig(p.Retry), limits: limits(p.Limits), redactor: redactor, log: log, obs: opts.Observer}
+	deps := &resourceDeps{base: hc, apiHost: apiHost, policy: httpclient.PolicyFromConfig(p.Retry), limits: limits(p.Limits), redactor: redactor, log: log, obs: opts.Observer, tokens: opts.TokenStore}
 	// One client, and so one token cache and one set of per-host limits,
 	// for every resource that uses the client's auth.
 	if deps.shared, err = deps.client(p.Source.Client.Auth); err != nil {

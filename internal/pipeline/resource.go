@@ -37,6 +37,7 @@ type resourceDeps struct {
 	log      *slog.Logger
 	obs      Observer
 	shared   *httpclient.Client
+	tokens   *auth.Store
 }
 
 // client builds an HTTP client that authenticates with a.
@@ -45,7 +46,7 @@ func (d *resourceDeps) client(a *config.Auth) (*httpclient.Client, error) {
 	if d.base.Transport != nil {
 		rt = d.base.Transport
 	}
-	rt, err := auth.New(a, rt, d.base, d.apiHost)
+	rt, err := auth.New(a, rt, d.apiHost, auth.Options{TokenClient: d.base, Retry: d.policy, Redactor: d.redactor, Store: d.tokens, Logger: d.log})
 	if err != nil {
 		return nil, fmt.Errorf("auth: %w", err)
 	}
