@@ -247,6 +247,12 @@ func (c *tokenCache) tokenError(err error) error {
 			after = fmt.Sprintf(" failed after %d attempts", te.Attempts)
 		}
 		te.msg = fmt.Sprintf("oauth2 token request to %s%s: %s", te.URL, after, c.redactor.String(reqErr.Err.Error()))
+		if !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
+			// The retries are spent: hide the network error, so the data
+			// request that asked for the token does not retry them all
+			// over again.
+			te.err = errors.New(te.msg)
+		}
 		return te
 	case !errors.As(err, &re) || re.Response == nil:
 		te.msg = fmt.Sprintf("oauth2 token request to %s: %s", te.URL, c.redactor.String(err.Error()))
