@@ -109,3 +109,33 @@ func TestSecretsFileThatCannotBeRewrittenFallsBackToStore(t *testing.T) {
 		t.Errorf("run 2 sent %q, want the stored rt1", got)
 	}
 }
+
+// TestStoreDir checks where the token store is: the flag, else
+// pipeline.token_store relative to the pipeline file, else .restload/tokens
+// beside it.
+func TestStoreDir(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "pipeline.yaml")
+	parse := func(extra string) *config.Pipeline {
+		t.Helper()
+		src := "pipeline:\n  name: p\n" + extra + "source:\n  client:\n    base_url: http://127.0.0.1:1/v2\n  resources: [a]\n"
+		p, err := config.Parse(file, []byte(src), config.LoadOptions{LookupEnv: func(string) (string, bool) { return "", false }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	tests := []struct {
+		extra, flag, want string
+	}{
+		{"", "", filepath.Join(dir, ".restload", "tokens")},
+		{"  token_store: state/tokens\n", "", filepath.Join(dir, "state", "tokens")},
+		{"  token_store: /mnt/tokens\n", "", "/mnt/tokens"},
+		{"  token_store: state/tokens\n", "/flag/dir", "/flag/dir"},
+	}
+	for _, tt := range tests {
+		if got := StoreDir(parse(tt.extra), tt.flag); got != tt.want {
+			t.Errorf("StoreDir(%q, %q) = %s, want %s", tt.extra, tt.flag, got, tt.want)
+		}
+	}
+}

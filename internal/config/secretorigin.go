@@ -15,9 +15,9 @@ type SecretOrigin struct {
 	// File is the absolute path of the TOML secrets file the value was read
 	// from, or "".
 	File string
-	// Keys are the lower-cased dotted key paths in File that hold the value
-	// (more than one when a bare ${secrets.NAME} matched the same value in
-	// several tables).
+	// Keys are the lower-cased dotted key paths in File with the
+	// reference's key name that hold the value (several when the same value
+	// is written in several tables).
 	Keys []string
 }
 
@@ -74,10 +74,21 @@ func (r *secretResolver) secretOrigin(name string) SecretOrigin {
 		file = abs
 	}
 	ln := strings.ToLower(name)
-	if _, ok := r.byPath[ln]; ok {
-		return SecretOrigin{File: file, Keys: []string{ln}}
+	v, ok := r.byPath[ln]
+	if !ok {
+		if paths := r.byLeaf[ln]; len(paths) > 0 {
+			v = r.byPath[paths[0]]
+		}
 	}
-	paths := slices.Clone(r.byLeaf[ln])
-	slices.Sort(paths)
-	return SecretOrigin{File: file, Keys: paths}
+	// Every key of that name holding the value: a token rotated away is
+	// dead wherever it is written, so all of them are rewritten.
+	leaf := ln[strings.LastIndexByte(ln, '.')+1:]
+	var keys []string
+	for _, p := range r.byLeaf[leaf] {
+		if r.byPath[p] == v {
+			keys = append(keys, p)
+		}
+	}
+	slices.Sort(keys)
+	return SecretOrigin{File: file, Keys: keys}
 }
