@@ -18,18 +18,22 @@ import (
 	"github.com/restload/restload/internal/mockapi"
 )
 
-// rotatingAPI starts a mock that issues a new refresh token on every
-// renewal and revokes the one presented, with access tokens living ttl.
-func rotatingAPI(t *testing.T, ttl time.Duration) *mockapi.Running {
+// startMock starts the mock API for opts, closed when the test ends.
+func startMock(t *testing.T, opts mockapi.Options) *mockapi.Running {
 	t.Helper()
-	api, err := mockapi.Start(context.Background(), "127.0.0.1:0", mockapi.Options{
-		Records: 150, RotateRefreshToken: true, TokenTTL: ttl, Latency: 20 * time.Millisecond,
-	})
+	api, err := mockapi.Start(context.Background(), "127.0.0.1:0", opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { api.Close() })
 	return api
+}
+
+// rotatingAPI starts a mock that issues a new refresh token on every
+// renewal and revokes the one presented, with access tokens living ttl.
+func rotatingAPI(t *testing.T, ttl time.Duration) *mockapi.Running {
+	t.Helper()
+	return startMock(t, mockapi.Options{Records: 150, RotateRefreshToken: true, TokenTTL: ttl, Latency: 20 * time.Millisecond})
 }
 
 // unsetSecretsEnv makes sure no CLIENT_* variable is set, so secrets come
@@ -240,11 +244,7 @@ func TestRotatedRefreshTokenFromEnv(t *testing.T) {
 // from the store by the next run (no token request), and that one the API
 // refuses is renewed once.
 func TestAccessTokenReusedAcrossRuns(t *testing.T) {
-	api, err := mockapi.Start(context.Background(), "127.0.0.1:0", mockapi.Options{Records: 30})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer api.Close()
+	api := startMock(t, mockapi.Options{Records: 30})
 	setSecrets(t, mockapi.DefaultClientSecret)
 	file := seedPipeline(t, api)
 	dir := t.TempDir()

@@ -1,7 +1,6 @@
 package cli_test
 
 import (
-	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -39,11 +38,7 @@ func withTokenURL(t *testing.T, api *mockapi.Running, tokenURL string) string {
 // client_secret or refresh_token there: the run fails naming the token URL
 // and the redirect's host. A redirect on the same host is followed.
 func TestTokenRequestNotRedirectedOffHost(t *testing.T) {
-	api, err := mockapi.Start(context.Background(), "127.0.0.1:0", mockapi.Options{Records: 20})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer api.Close()
+	api := startMock(t, mockapi.Options{Records: 20})
 	setSecrets(t, mockapi.DefaultClientSecret)
 	var foreign atomic.Int32
 	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -98,11 +93,7 @@ func TestTokenRequestNotRedirectedOffHost(t *testing.T) {
 // policy, a refused connection too, and that invalid_grant is not retried
 // and says the refresh token was rejected and where it came from.
 func TestTokenRequestRetried(t *testing.T) {
-	api, err := mockapi.Start(context.Background(), "127.0.0.1:0", mockapi.Options{Records: 20})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer api.Close()
+	api := startMock(t, mockapi.Options{Records: 20})
 	setSecrets(t, mockapi.DefaultClientSecret)
 	var hits atomic.Int32
 	var always500 atomic.Bool
