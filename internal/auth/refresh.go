@@ -58,8 +58,15 @@ func (g *refreshGrant) fetch(ctx context.Context, refused *oauth2.Token) (*oauth
 	// The lock guards the credential: the secrets file when the token
 	// lives there (pipelines sharing the file), else the store file.
 	unlock, err := g.lock(ctx)
-	if err != nil {
+	switch {
+	case err != nil && ctx.Err() != nil:
 		return nil, time.Time{}, fmt.Errorf("oauth2 token store: %w", err)
+	case err != nil:
+		// A store that cannot even be locked (a read-only directory) does
+		// not stop a provider that never rotates; one that rotates fails
+		// below, when the new token cannot be saved.
+		g.logger().Warn("cannot lock the OAuth2 token store; going on without the lock", "error", err)
+		unlock = func() {}
 	}
 	defer unlock()
 	rec, err := readRecord(g.storeFile)
@@ -101,6 +108,7 @@ func (g *refreshGrant) fetch(ctx context.Context, refused *oauth2.Token) (*oauth
 	rec.AccessToken, rec.TokenType, rec.Expiry, rec.RenewAt, rec.For = tok.AccessToken, tok.Type(), tok.Expiry, renewAt, hashToken(refresh)
 	if err := writeRecord(g.storeFile, rec); err != nil {
 		if savedInStore {
+			g.current = refresh // the old one is revoked: this process keeps the new one
 			return nil, time.Time{}, &TokenError{
 				msg: fmt.Sprintf("oauth2: the token endpoint rotated the refresh token read from %s, and the new one could not be saved, so the next run will need a new refresh token there: %v", from, err),
 				err: err,

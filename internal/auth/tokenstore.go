@@ -166,7 +166,7 @@ func (s *Store) file(clientID string) string {
 // readRecord reads a store file; a missing file is an empty record.
 func readRecord(path string) (*storeRecord, error) {
 	f, err := os.Open(path)
-	if errors.Is(err, fs.ErrNotExist) {
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
 		return &storeRecord{}, nil
 	}
 	if err != nil {

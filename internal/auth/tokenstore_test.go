@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -137,5 +138,37 @@ func TestStoreDir(t *testing.T) {
 		if got := StoreDir(parse(tt.extra), tt.flag); got != tt.want {
 			t.Errorf("StoreDir(%q, %q) = %s, want %s", tt.extra, tt.flag, got, tt.want)
 		}
+	}
+}
+
+// TestUnwritableStore checks a store that cannot be created does not stop a
+// provider that never rotates, and that a rotated token that cannot be
+// saved fails the request with a message saying so (and no token).
+func TestUnwritableStore(t *testing.T) {
+	fakeClock(t)
+	blocker := filepath.Join(t.TempDir(), "a-file")
+	if err := os.WriteFile(blocker, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := config.SecretOrigin{EnvVar: "CLIENT_REFRESH_TOKEN"}
+	ts := newTokenServer(t)
+	_, get := newRun(t, ts, filepath.Join(blocker, "tokens"), env, "rt0-original", httpclient.NewRedactor())
+	if code := get("/a"); code != 200 {
+		t.Fatalf("no rotation, unwritable store: status %d", code)
+	}
+
+	ts = newTokenServer(t)
+	ts.rotate = true
+	cfg := seedAuth(ts)
+	cfg.RefreshToken = "rt0-original"
+	st := &Store{Dir: filepath.Join(blocker, "tokens"), Pipeline: "p", Origin: func(string) (config.SecretOrigin, bool) { return env, true }}
+	rt, err := New(cfg, nil, host(ts.srv), Options{Store: st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = (&http.Client{Transport: rt}).Get(ts.srv.URL + "/a")
+	if err == nil || !strings.Contains(err.Error(), "rotated the refresh token read from environment variable CLIENT_REFRESH_TOKEN, and the new one could not be saved") ||
+		strings.Contains(err.Error(), "rt0-original") || strings.Contains(err.Error(), "access1") {
+		t.Errorf("err = %v", err)
 	}
 }
