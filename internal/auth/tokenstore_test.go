@@ -172,3 +172,33 @@ func TestUnwritableStore(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+// TestRewriteSecretKeepsModeAndFollowsSymlink checks the secrets file is
+// replaced whole through a symlink (the link stays a link), keeps its mode,
+// and leaves no temporary file.
+func TestRewriteSecretKeepsModeAndFollowsSymlink(t *testing.T) {
+	dir := t.TempDir()
+	real := filepath.Join(dir, "real.toml")
+	if err := os.WriteFile(real, []byte("# mine\nt = 'old' # c\n"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "secrets.toml")
+	if err := os.Symlink(real, link); err != nil {
+		t.Fatal(err)
+	}
+	if err := rewriteSecret(link, []string{"t"}, "new"); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(real); string(b) != "# mine\nt = \"new\" # c\n" {
+		t.Errorf("file now %q", b)
+	}
+	if st, err := os.Lstat(link); err != nil || st.Mode()&os.ModeSymlink == 0 {
+		t.Errorf("the symlink was replaced by a file")
+	}
+	if st, _ := os.Stat(real); st.Mode().Perm() != 0o640 {
+		t.Errorf("mode %v, want 0640", st.Mode().Perm())
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 2 {
+		t.Errorf("directory holds %d entries, want the file and the link", len(entries))
+	}
+}
