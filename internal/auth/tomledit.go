@@ -11,6 +11,13 @@ import (
 	"github.com/BurntSushi/toml"
 )
 
+// maxEditSize and maxEditBrackets bound the secrets files setTOMLString
+// edits.
+const (
+	maxEditSize     = 1 << 20
+	maxEditBrackets = 1000
+)
+
 // setTOMLString returns data with the string value of every key in keys
 // (lower-cased dotted paths, matched case-insensitively, as the secrets
 // resolver matches them) replaced by value, written as a TOML basic string.
@@ -26,6 +33,12 @@ func setTOMLString(data []byte, keys []string, value string) ([]byte, error) {
 	}
 	if !utf8.ValidString(value) {
 		return nil, errors.New("the new value is not valid UTF-8")
+	}
+	// The TOML parser takes time quadratic in nesting (3,000 nested inline
+	// tables: 3 s); a secrets file is small and flat, so anything else is
+	// left alone (the token then goes to the store).
+	if len(data) > maxEditSize || bytes.Count(data, []byte("{"))+bytes.Count(data, []byte("[")) > maxEditBrackets {
+		return nil, errors.New("the file is too large or too nested to edit safely")
 	}
 	var before map[string]any
 	if _, err := toml.Decode(string(data), &before); err != nil {

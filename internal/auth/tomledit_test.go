@@ -30,6 +30,7 @@ func TestSetTOMLString(t *testing.T) {
 		{"not a string", "t = 5\n", []string{"t"}, "n", ""},
 		{"missing key", "u = \"o\"\n", []string{"t"}, "n", ""},
 		{"invalid TOML", "t = \"o\n", []string{"t"}, "n", ""},
+		{"deeply nested", "t = \"o\"\nx = " + strings.Repeat("{a=", 1001) + "1" + strings.Repeat("}", 1001) + "\n", []string{"t"}, "n", ""},
 		{"CRLF", "t = \"o\"\r\nu = 'x'\r\n", []string{"t"}, "n", "t = \"n\"\r\nu = 'x'\r\n"},
 	}
 	for _, tt := range tests {
