@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -22,10 +23,10 @@ import (
 // headers and without an api_key header. An empty allowedHost sends
 // credentials everywhere; pass HostOf(base_url) instead.
 //
-// tokenClient sends OAuth2 token requests (nil: an http.Client over base
-// without credentials). The returned RoundTripper is safe for concurrent
+// opts says how OAuth2 token requests are sent, retried and remembered;
+// its zero value works. The returned RoundTripper is safe for concurrent
 // use and never modifies the caller's request.
-func New(cfg *config.Auth, base http.RoundTripper, tokenClient *http.Client, allowedHost string) (http.RoundTripper, error) {
+func New(cfg *config.Auth, base http.RoundTripper, allowedHost string, opts Options) (http.RoundTripper, error) {
 	if base == nil {
 		base = http.DefaultTransport
 	}
@@ -68,10 +69,10 @@ func New(cfg *config.Auth, base http.RoundTripper, tokenClient *http.Client, all
 		}
 		t.static = func(r *http.Request) { r.SetBasicAuth(cfg.Username, cfg.Password) }
 	case "oauth2_client_credentials", "oauth2":
-		if tokenClient == nil {
-			tokenClient = &http.Client{Transport: base}
+		if opts.TokenClient == nil {
+			opts.TokenClient = &http.Client{Transport: base}
 		}
-		c, err := newTokenCache(cfg, tokenClient)
+		c, err := newTokenCache(cfg, opts)
 		if err != nil {
 			return nil, err
 		}
@@ -80,6 +81,28 @@ func New(cfg *config.Auth, base http.RoundTripper, tokenClient *http.Client, all
 		return nil, fmt.Errorf("unknown auth type %q (want bearer, api_key, http_basic, oauth2_client_credentials or oauth2)", cfg.Type)
 	}
 	return t, nil
+}
+
+// Options are what OAuth2 auth needs besides the auth block. The zero
+// value works: token requests over the base transport, not retried, tokens
+// kept for the process only.
+type Options struct {
+	// TokenClient sends token requests: its Transport and Timeout are
+	// used (nil: base, no timeout).
+	TokenClient *http.Client
+	// Retry is the policy token requests are retried under; only
+	// connection errors and 408, 429 and 5xx statuses of its StatusCodes
+	// are retried.
+	Retry httpclient.Policy
+	// Redactor learns every secret the auth block holds and every token
+	// obtained, so logs and errors that pass through it never show them
+	// (nil: a private one).
+	Redactor *httpclient.Redactor
+	// Store keeps rotated refresh tokens and access tokens between runs
+	// (nil: tokens live as long as the process).
+	Store *Store
+	// Logger receives token-request retries and notices; nil discards.
+	Logger *slog.Logger
 }
 
 // HostOf returns the origin (scheme://host:port) of a base URL, for New's

@@ -84,7 +84,7 @@ func TestStaticCredentialsOnTheWire(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			srv, s := recorder(t)
-			rt, err := New(&tt.cfg, nil, nil, host(srv))
+			rt, err := New(&tt.cfg, nil, host(srv), Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -126,7 +126,7 @@ func TestRedirectToOtherHostDropsCredentials(t *testing.T) {
 		{Type: "api_key", Name: "X-Key", APIKey: "k1"},
 		{Type: "api_key", Name: "key", APIKey: "k1", Location: "query"},
 	} {
-		rt, err := New(&cfg, nil, nil, host(api))
+		rt, err := New(&cfg, nil, host(api), Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -222,7 +222,7 @@ func seedAuth(ts *tokenServer) *config.Auth {
 
 func mustNew(t *testing.T, cfg *config.Auth, ts *tokenServer) http.RoundTripper {
 	t.Helper()
-	rt, err := New(cfg, nil, nil, host(ts.srv))
+	rt, err := New(cfg, nil, host(ts.srv), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -353,7 +353,7 @@ func TestTokenErrorMessage(t *testing.T) {
 		cfg        func(*tokenServer) *config.Auth
 	}{
 		{"invalid_client", "(check client_id and client_secret)", seedAuth},
-		{"invalid_grant", "(check refresh_token; it may have expired, been revoked or been rotated)", seedAuth},
+		{"invalid_grant", "(the refresh token was rejected: it was revoked, has expired or was rotated away; it was read from refresh_token in the pipeline's auth block; put a new refresh token there)", seedAuth},
 	}
 	for _, tt := range tests {
 		ts := newTokenServer(t)
@@ -419,11 +419,11 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		{Type: "oauth2", ClientID: "x"},
 		{Type: "oauth2_client_credentials", ClientID: "x"},
 	} {
-		if _, err := New(&cfg, nil, nil, "h"); err == nil {
+		if _, err := New(&cfg, nil, "h", Options{}); err == nil {
 			t.Errorf("New(%+v) succeeded", cfg)
 		}
 	}
-	if rt, err := New(nil, http.DefaultTransport, nil, "h"); err != nil || rt != http.DefaultTransport {
+	if rt, err := New(nil, http.DefaultTransport, "h", Options{}); err != nil || rt != http.DefaultTransport {
 		t.Errorf("New(nil) = %v, %v; want the base transport", rt, err)
 	}
 }

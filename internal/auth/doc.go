@@ -9,4 +9,12 @@
 //
 // OAuth2 access tokens come from golang.org/x/oauth2, are cached, renewed
 // shortly before they expire, and renewed once more when the API answers 401.
+// Token requests are retried under the pipeline's retry policy and never
+// follow a redirect off the token URL's scheme, host and port.
+//
+// A Store keeps tokens between runs: a rotated refresh token is written back
+// into the TOML secrets file it came from (tomledit.go edits the one value
+// in place) or, when it came from an environment variable, into a store
+// file; renewals take a file lock, so processes sharing the credential never
+// send a refresh token another one rotated away (refresh.go).
 package auth

@@ -24,7 +24,7 @@ func TestCredentialsOnlyToBaseURLOrigin(t *testing.T) {
 		t.Fatal(err)
 	}
 	rec := &captureRT{}
-	rt, err := New(&config.Auth{Type: "bearer", Token: "tok-123456"}, rec, nil, origin)
+	rt, err := New(&config.Auth{Type: "bearer", Token: "tok-123456"}, rec, origin, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -87,7 +87,7 @@ func dryAuth(p *config.Pipeline, a *config.Auth) error {
 	if err != nil {
 		return err
 	}
-	_, err = auth.New(a, http.DefaultTransport, &http.Client{}, host)
+	_, err = auth.New(a, http.DefaultTransport, host, auth.Options{})
 	return err
 }
 

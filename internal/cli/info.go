@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"io"
 	"text/tabwriter"
+	"time"
 
+	"github.com/restload/restload/internal/auth"
 	"github.com/restload/restload/internal/destination"
 	"github.com/restload/restload/internal/load"
 	"github.com/restload/restload/internal/schema"
@@ -15,12 +17,13 @@ import (
 func infoCmd(g *globals) *cobra.Command {
 	var f destFlags
 	var asJSON bool
+	var tokenStore string
 	c := &cobra.Command{
 		Use:   "info [PIPELINE]",
 		Short: "Show the loads, row counts and state kept in a destination",
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			d, _, err := f.open(cmd, args)
+			d, p, err := f.open(cmd, args)
 			if err != nil {
 				return err
 			}
@@ -44,9 +47,16 @@ func infoCmd(g *globals) *cobra.Command {
 					return err
 				}
 			}
-			if asJSON {
-				return json.NewEncoder(g.stdout).Encode(map[string]any{"loads": loads, "schema": sch, "rows": counts, "state": state})
+			var tokens []auth.TokenInfo
+			if p != nil {
+				if tokens, err = auth.Info(auth.StoreDir(p, tokenStore), p.Pipeline.Name); err != nil {
+					return err
+				}
 			}
+			if asJSON {
+				return json.NewEncoder(g.stdout).Encode(map[string]any{"loads": loads, "schema": sch, "rows": counts, "state": state, "oauth2_tokens": tokens})
+			}
+			printTokens(g.stdout, tokens)
 			if len(loads) == 0 {
 				fmt.Fprintln(g.stdout, "no loads in this destination yet")
 				return nil
@@ -75,7 +85,29 @@ func infoCmd(g *globals) *cobra.Command {
 	}
 	f.register(c)
 	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	c.Flags().StringVar(&tokenStore, "token-store", "", "the OAuth2 token store to describe (default: the pipeline's)")
 	return c
+}
+
+// printTokens describes the pipeline's OAuth2 token store files: where the
+// refresh token lives and when it was last rotated, never a token.
+func printTokens(w io.Writer, tokens []auth.TokenInfo) {
+	for _, t := range tokens {
+		fmt.Fprintf(w, "oauth2 token store %s\n", t.File)
+		switch {
+		case t.RotatedAt.IsZero():
+			fmt.Fprintln(w, "  refresh token: never seen rotated")
+		default:
+			fmt.Fprintf(w, "  refresh token: rotated %d time(s), last at %s; the current one is saved in %s\n",
+				t.Rotations, t.RotatedAt.Format(time.RFC3339), t.SavedTo)
+		}
+		if !t.AccessTokenExpiry.IsZero() {
+			fmt.Fprintf(w, "  access token: kept, expires %s\n", t.AccessTokenExpiry.Format(time.RFC3339))
+		}
+	}
+	if len(tokens) > 0 {
+		fmt.Fprintln(w)
+	}
 }
 
 func printLoads(w io.Writer, loads []load.LoadInfo) {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/restload/restload/internal/auth"
 	"github.com/restload/restload/internal/config"
 	"github.com/restload/restload/internal/destination"
 	"github.com/restload/restload/internal/httpclient"
@@ -30,6 +31,7 @@ type runFlags struct {
 	summaryJSON string
 	progress    string
 	lockTimeout time.Duration
+	tokenStore  string
 	cpuProfile  string
 	memProfile  string
 }
@@ -41,6 +43,7 @@ func (f *runFlags) register(c *cobra.Command) {
 	c.Flags().StringVar(&f.workDir, "work-dir", "", "where load packages are kept (default .restload/<pipeline> beside the pipeline file)")
 	c.Flags().StringSliceVar(&f.resources, "resource", nil, "run only these resources (repeatable)")
 	c.Flags().StringVar(&f.summaryJSON, "summary-json", "", "also write the run summary as JSON to this file")
+	c.Flags().StringVar(&f.tokenStore, "token-store", "", "where OAuth2 tokens are kept between runs (default: pipeline.token_store, else .restload/tokens beside the pipeline file)")
 	c.Flags().StringVar(&f.progress, "progress", "auto", "progress display on stderr: auto (bars on a terminal, plain lines otherwise), bar, plain or none")
 	c.Flags().DurationVar(&f.lockTimeout, "lock-timeout", destination.DefaultLockTimeout, "longest wait for a lock another session holds on the dataset (a load committing, a table lock, a files dataset's lock file)")
 	c.Flags().StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the run to this file")
@@ -76,6 +79,7 @@ func runCmd(g *globals) *cobra.Command {
 			}
 			sum, err := g.runWithProgress(cmd.Context(), p, f.progress, pipeline.Options{
 				Destination: f.dest, WorkDir: f.workDir, Workers: f.workers, Resources: f.resources, LockTimeout: f.lockTimeout,
+				TokenStore: &auth.Store{Dir: auth.StoreDir(p, f.tokenStore), Pipeline: p.Pipeline.Name, Origin: p.SecretOrigin},
 			})
 			if werr := writeSummaryJSON(f.summaryJSON, sum); werr != nil && err == nil {
 				err = werr
@@ -104,6 +108,9 @@ func (g *globals) runWithProgress(ctx context.Context, p *config.Pipeline, mode 
 		return nil, err
 	}
 	opts.Logger, opts.Observer, opts.Redactor = log, prog, red
+	if opts.TokenStore != nil {
+		opts.TokenStore.Logger = log
+	}
 	sum, err := pipeline.Run(ctx, p, opts)
 	sanitizeSummary(sum, red)
 	prog.Stop()
@@ -182,6 +189,7 @@ func printSummary(w io.Writer, s *pipeline.Summary) {
 	for _, c := range s.Changes {
 		fmt.Fprintf(w, "  schema: %s\n", c)
 	}
+	printRotations(w, s.TokenRotations)
 	for _, r := range s.Resources {
 		if r.VariantValues > 0 {
 			fmt.Fprintf(w, "  %s: %d value(s) went to variant columns (their type did not fit their column)\n", r.Name, r.VariantValues)
@@ -189,6 +197,13 @@ func printSummary(w io.Writer, s *pipeline.Summary) {
 		if r.DiscardedRows > 0 || r.DiscardedValues > 0 {
 			fmt.Fprintf(w, "  %s: the schema contract discarded %d row(s) and %d value(s)\n", r.Name, r.DiscardedRows, r.DiscardedValues)
 		}
+	}
+}
+
+// printRotations says where rotated OAuth2 refresh tokens were saved.
+func printRotations(w io.Writer, rots []auth.Rotation) {
+	for _, r := range rots {
+		fmt.Fprintf(w, "  oauth2: the refresh token was rotated (%d time(s)); the new one was saved to %s\n", r.Count, r.SavedTo)
 	}
 }
 

@@ -38,7 +38,7 @@ func TestLoadSeed(t *testing.T) {
 		t.Run(file, func(t *testing.T) {
 			p := mustLoad(t, file, LoadOptions{LookupEnv: seedEnv})
 
-			if got, want := p.Pipeline, (PipelineBlock{"analytics", "analytics_raw", "duckdb:analytics.duckdb"}); got != want {
+			if got, want := p.Pipeline, (PipelineBlock{Name: "analytics", Dataset: "analytics_raw", Destination: "duckdb:analytics.duckdb"}); got != want {
 				t.Errorf("pipeline block = %+v, want %+v", got, want)
 			}
 			a := p.Source.Client.Auth

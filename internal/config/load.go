@@ -117,6 +117,7 @@ func ParseContext(ctx context.Context, file string, data []byte, opts LoadOption
 	p.credHeaders = d.credentialHeaders(p)
 	p.warnings = sec.warnings
 	p.secrets = slices.Clone(sec.values)
+	p.origins = sec.origins
 	slices.SortFunc(p.secrets, func(a, b string) int { return cmp.Compare(len(b), len(a)) })
 
 	v := &validator{probs: probs, at: d.at, src: p.srcPrefix, secret: d.secretAt}

@@ -32,6 +32,8 @@ type secretResolver struct {
 	warnings []string
 	// ignoreMissing resolves unset references to "" (LoadOptions.IgnoreMissingSecrets).
 	ignoreMissing bool
+	// origins maps a value that was a whole reference to where it came from.
+	origins map[string]SecretOrigin
 }
 
 // newSecretResolver reads the secrets file named by opts (or the default one
@@ -230,6 +232,9 @@ func (d *decoder) expand(s string, n *yaml.Node, path string) (string, bool) {
 			}
 			d.sec.remember(v)
 			d.secretAt[path] = true
+			if wholeRef(s) {
+				d.sec.noteOrigin(v, d.sec.secretOrigin(name))
+			}
 			b.WriteString(v)
 		case ns == "env" && name != "":
 			v, found := d.sec.lookupEnv(name)
@@ -245,6 +250,9 @@ func (d *decoder) expand(s string, n *yaml.Node, path string) (string, bool) {
 			if sensitivePath(path) {
 				d.sec.remember(v)
 				d.secretAt[path] = true
+			}
+			if found && wholeRef(s) {
+				d.sec.noteOrigin(v, SecretOrigin{EnvVar: name})
 			}
 			b.WriteString(v)
 		default:

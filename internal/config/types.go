@@ -39,6 +39,8 @@ type Pipeline struct {
 	credHeaders []string
 	// warnings are problems that do not stop a load (see Warnings).
 	warnings []string
+	// origins says where whole-reference values came from (see SecretOrigin).
+	origins map[string]SecretOrigin
 }
 
 // PipelineBlock holds the pipeline's own settings.
@@ -46,6 +48,9 @@ type PipelineBlock struct {
 	Name        string `yaml:"name"`
 	Dataset     string `yaml:"dataset"`
 	Destination string `yaml:"destination"`
+	// TokenStore is where OAuth2 tokens are kept between runs (relative to
+	// the pipeline file); the --token-store flag overrides it.
+	TokenStore string `yaml:"token_store"`
 }
 
 // Source is dlt's rest_api_source dict.

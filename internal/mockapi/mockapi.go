@@ -204,6 +204,7 @@ type Server struct {
 
 	mu           sync.RWMutex
 	refreshToken string               // the currently valid refresh token
+	revoked      map[string]bool      // refresh tokens rotated away (see revokeLocked)
 	tokens       map[string]time.Time // access token -> expiry
 	issued       uint64               // tokens issued so far, for unique values
 
@@ -439,9 +440,10 @@ func (s *Server) grant(form url.Values) ([]byte, int) {
 	case "client_credentials":
 	case "refresh_token":
 		if !equal(form.Get("refresh_token"), s.refreshToken) {
-			return errorBody("invalid_grant", "refresh token is invalid or was rotated"), http.StatusBadRequest
+			return errorBody("invalid_grant", s.refreshRejection(form.Get("refresh_token"))), http.StatusBadRequest
 		}
 		if s.opts.RotateRefreshToken {
+			s.revokeLocked(s.refreshToken)
 			s.refreshToken = s.newTokenLocked("rt_")
 		}
 	default:

@@ -64,8 +64,11 @@ type Options struct {
 	// LockTimeout bounds each wait for a lock another session holds on
 	// the dataset (default destination.DefaultLockTimeout).
 	LockTimeout time.Duration
-	// Redactor masks secrets in errors and logs; it learns the credentials
-	// sent at run time (OAuth2 tokens). Nil: one knowing p's secrets.
+	// TokenStore keeps OAuth2 tokens between runs and reports rotated
+	// refresh tokens in the Summary (nil: tokens live for the run only).
+	TokenStore *auth.Store
+	// Redactor, when set, is the run's redactor (shared with the caller's
+	// logger); tokens obtained during the run are added to it.
 	Redactor *httpclient.Redactor
 	// AfterExtract, when set, is called after the package is sealed and
 	// before its load commits (tests use it to simulate a crash).
@@ -113,6 +116,9 @@ type Summary struct {
 	SchemaVersion int             `json:"schema_version"`
 	SchemaChanges []schema.Change `json:"-"`
 	Changes       []string        `json:"schema_changes,omitempty"`
+	// TokenRotations says where OAuth2 refresh tokens rotated during the
+	// run were saved (paths, never tokens).
+	TokenRotations []auth.Rotation `json:"refresh_token_rotations,omitempty"`
 }
 
 // Phases is where a run's time went, in seconds: Extract until the last
@@ -178,8 +184,9 @@ func Run(ctx context.Context, p *config.Pipeline, opts Options) (*Summary, error
 	}
 	redactor := opts.Redactor
 	if redactor == nil {
-		redactor = httpclient.NewRedactor(p.SecretValues()...)
+		redactor = httpclient.NewRedactor()
 	}
+	redactor.Add(p.SecretValues()...)
 	// The name becomes the work dir and the default DuckDB file, the
 	// dataset a parquet/jsonl directory: never paths outside them (Load
 	// refuses such names; a Pipeline built in code is checked here).
@@ -191,6 +198,7 @@ func Run(ctx context.Context, p *config.Pipeline, opts Options) (*Summary, error
 	}
 	destURL := p.DestinationURL(opts.Destination)
 	sum := &Summary{Pipeline: p.Pipeline.Name, Dataset: p.Pipeline.Dataset, Destination: destination.Redact(destURL), Started: start.UTC()}
+	defer func() { sum.TokenRotations = opts.TokenStore.Rotations() }()
 	// processing_steps expressions fail here, at file:line, before any I/O.
 	compiled, err := steps.CompileAll(p)
 	if err != nil {
@@ -271,7 +279,7 @@ func Run(ctx context.Context, p *config.Pipeline, opts Options) (*Summary, error
 	if err != nil {
 		return sum, fmt.Errorf("client.base_url: %w", err)
 	}
-	deps := &resourceDeps{base: hc, apiHost: apiHost, credHeaders: p.CredentialHeaders(), policy: httpclient.PolicyFromConfig(p.Retry), limits: limits(p.Limits), redactor: redactor, log: log, obs: opts.Observer}
+	deps := &resourceDeps{base: hc, apiHost: apiHost, credHeaders: p.CredentialHeaders(), policy: httpclient.PolicyFromConfig(p.Retry), limits: limits(p.Limits), redactor: redactor, log: log, obs: opts.Observer, tokens: opts.TokenStore}
 	deps.body = bodyLimits{timeout: time.Duration(p.Source.Client.Timeout), idle: time.Duration(p.Source.Client.IdleReadTimeout),
 		maxBytes: p.Limits.ResponseBytes()}
 	// One client, and so one token cache and one set of per-host limits,

@@ -40,6 +40,7 @@ type resourceDeps struct {
 	log         *slog.Logger
 	obs         Observer
 	shared      *httpclient.Client
+	tokens      *auth.Store
 	// body bounds each attempt of a data request.
 	body bodyLimits
 }
@@ -66,7 +67,7 @@ func (d *resourceDeps) client(a *config.Auth) (*httpclient.Client, error) {
 	// tokens obtained, so they are masked like the file's secrets.
 	tokens := &http.Client{Transport: &httpclient.TokenRecorder{Base: d.base.Transport, Redactor: d.redactor},
 		Timeout: d.base.Timeout, CheckRedirect: d.base.CheckRedirect}
-	rt, err = auth.New(a, rt, tokens, d.apiHost)
+	rt, err = auth.New(a, rt, d.apiHost, auth.Options{TokenClient: tokens, Retry: d.policy, Redactor: d.redactor, Store: d.tokens, Logger: d.log})
 	if err != nil {
 		return nil, fmt.Errorf("auth: %w", err)
 	}

@@ -1,0 +1,94 @@
+package config
+
+import (
+	"path/filepath"
+	"slices"
+	"strings"
+)
+
+// SecretOrigin says where a resolved secret value came from, so a value
+// that must change (an OAuth2 refresh token that rotates) can be written
+// back there. It holds places, never the value.
+type SecretOrigin struct {
+	// EnvVar is the environment variable the value was read from, or "".
+	EnvVar string
+	// File is the absolute path of the TOML secrets file the value was read
+	// from, or "".
+	File string
+	// Keys are the lower-cased dotted key paths in File with the
+	// reference's key name that hold the value (several when the same value
+	// is written in several tables).
+	Keys []string
+}
+
+// String describes the origin for messages: "environment variable X" or
+// "secrets file F (key k)".
+func (o SecretOrigin) String() string {
+	switch {
+	case o.EnvVar != "":
+		return "environment variable " + o.EnvVar
+	case o.File != "":
+		return "secrets file " + o.File + " (key " + strings.Join(o.Keys, ", ") + ")"
+	}
+	return "the pipeline file"
+}
+
+// SecretOrigin returns where value came from when a whole config string was
+// one ${secrets.NAME} or ${env.NAME} reference that resolved to it; false
+// when value was written in the pipeline file, assembled from several
+// parts, or never resolved.
+func (p *Pipeline) SecretOrigin(value string) (SecretOrigin, bool) {
+	o, ok := p.origins[value]
+	if ok {
+		o.Keys = slices.Clone(o.Keys)
+	}
+	return o, ok
+}
+
+// wholeRef reports whether s is exactly one ${...} reference.
+func wholeRef(s string) bool {
+	return strings.HasPrefix(s, "${") && strings.IndexByte(s, '}') == len(s)-1
+}
+
+// noteOrigin records where v, the whole value of a config string, came from.
+func (r *secretResolver) noteOrigin(v string, o SecretOrigin) {
+	if v == "" || (r.ignoreMissing && strings.HasPrefix(v, "${")) {
+		return
+	}
+	if r.origins == nil {
+		r.origins = map[string]SecretOrigin{}
+	}
+	if _, seen := r.origins[v]; !seen {
+		r.origins[v] = o
+	}
+}
+
+// secretOrigin is where secret(name) found its value, following the same
+// order: the environment variable, the exact key path, then the leaf name.
+func (r *secretResolver) secretOrigin(name string) SecretOrigin {
+	if _, ok := r.lookupEnv(SecretEnvVar(name)); ok {
+		return SecretOrigin{EnvVar: SecretEnvVar(name)}
+	}
+	file := r.file
+	if abs, err := filepath.Abs(file); err == nil {
+		file = abs
+	}
+	ln := strings.ToLower(name)
+	v, ok := r.byPath[ln]
+	if !ok {
+		if paths := r.byLeaf[ln]; len(paths) > 0 {
+			v = r.byPath[paths[0]]
+		}
+	}
+	// Every key of that name holding the value: a token rotated away is
+	// dead wherever it is written, so all of them are rewritten.
+	leaf := ln[strings.LastIndexByte(ln, '.')+1:]
+	var keys []string
+	for _, p := range r.byLeaf[leaf] {
+		if r.byPath[p] == v {
+			keys = append(keys, p)
+		}
+	}
+	slices.Sort(keys)
+	return SecretOrigin{File: file, Keys: keys}
+}
