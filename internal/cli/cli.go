@@ -1,6 +1,18 @@
-// Package cli is restload's command line: run, check, demo, mock-api, info
-// and schema. Run is the whole program given arguments and output streams,
-// so it is testable without starting a process.
+// Package cli is restload's command line: it owns the commands, their
+// flags, what they print and the exit code each error maps to. Run is the
+// whole program given arguments and output streams, so it is testable
+// without starting a process.
+//
+// Commands:
+//
+//	run PIPELINE     extract every selected resource and load it
+//	check PIPELINE   validate a pipeline file, dry-build its requests
+//	init             write a starter pipeline file (from an OpenAPI spec)
+//	demo             run the seed pipeline against the bundled mock API
+//	mock-api         serve the bundled mock API
+//	info [PIPELINE]  loads, row counts and state kept in a destination
+//	schema [PIPELINE] the stored schema of a dataset
+//	version          the version and build
 //
 // Exit codes:
 //
@@ -9,6 +21,10 @@
 //	   the failed resources was loaded; see the message)
 //	2  bad usage or an invalid pipeline file (every problem is listed)
 //	130 interrupted (SIGINT/SIGTERM); a rerun finishes the job
+//
+// Bad usage is an error of type usageError, whatever its message: cobra's
+// flag errors come through SetFlagErrorFunc and its argument errors
+// through usageArgs, which every command's Args validator is wrapped in.
 package cli
 
 import (
@@ -102,6 +118,17 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		versionCmd(g),
 		initCmd(g),
 	)
+	// An unknown command is the root's argument: with Args set, cobra
+	// passes it to the validator instead of failing in Find with an
+	// untyped error, and the root must be runnable to get there.
+	root.Args = unknownCommand
+	root.SuggestionsMinimumDistance = 2 // cobra's default, which SuggestionsFor does not apply
+	root.RunE = func(c *cobra.Command, _ []string) error { return c.Help() }
+	for _, c := range root.Commands() {
+		if c.Args != nil {
+			c.Args = usageArgs(c.Args)
+		}
+	}
 	err := root.ExecuteContext(ctx)
 	return report(stderr, err, ctx)
 }
@@ -127,7 +154,7 @@ func report(stderr io.Writer, err error, ctx context.Context) int {
 	case errors.As(err, &cerr):
 		fmt.Fprintf(w, "restload: %s\n", cerr)
 		return ExitUsage
-	case errors.As(err, &uerr) || isCobraUsage(err) || errors.Is(err, destination.ErrBadURL):
+	case errors.As(err, &uerr) || errors.Is(err, destination.ErrBadURL):
 		fmt.Fprintf(w, "restload: %s\nRun 'restload --help' for usage.\n", err)
 		return ExitUsage
 	case ctx.Err() != nil || errors.Is(err, context.Canceled):
@@ -149,11 +176,29 @@ func (e escapingWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func isCobraUsage(err error) bool {
-	s := err.Error()
-	return strings.HasPrefix(s, "unknown command") || strings.HasPrefix(s, "accepts ") ||
-		strings.HasPrefix(s, "requires at least") || strings.HasPrefix(s, "unknown flag") ||
-		strings.HasPrefix(s, "unknown shorthand flag")
+// usageArgs makes the errors of a command's positional argument check
+// (cobra.ExactArgs, NoArgs, ...) usage errors.
+func usageArgs(check cobra.PositionalArgs) cobra.PositionalArgs {
+	return func(c *cobra.Command, args []string) error {
+		if err := check(c, args); err != nil {
+			return usageError{err}
+		}
+		return nil
+	}
+}
+
+// unknownCommand is the root command's argument check: any argument is a
+// command restload does not have. The message is cobra's, suggestions
+// included.
+func unknownCommand(c *cobra.Command, args []string) error {
+	if len(args) == 0 {
+		return nil
+	}
+	msg := fmt.Sprintf("unknown command %q for %q", args[0], c.CommandPath())
+	if s := c.SuggestionsFor(args[0]); len(s) > 0 {
+		msg += "\n\nDid you mean this?\n\t" + strings.Join(s, "\n\t") + "\n"
+	}
+	return usageError{errors.New(msg)}
 }
 
 // loadPipeline reads a pipeline file for a command and prints its warnings

@@ -48,9 +48,9 @@ again merges: row counts stay the same.`,
 			}
 			fmt.Fprintf(g.stdout, `
 Look at the data:
-  restload info --dest %s
+  restload info --dest %s --dataset %s
   duckdb %s "SELECT name, owner__email, created_at FROM %s.files LIMIT 5"
-`, dest, trimScheme(dest), p.Pipeline.Dataset)
+`, dest, p.Pipeline.Dataset, trimScheme(dest), p.Pipeline.Dataset)
 			return nil
 		},
 	}

@@ -104,8 +104,8 @@ func Versions(ctx context.Context, d destination.Destination) ([]Version, error)
 			}
 		}
 		s, _ := row["schema"].(string)
-		v.Schema = &schema.Schema{}
-		if err := json.Unmarshal([]byte(s), v.Schema); err != nil {
+		var err error
+		if v.Schema, err = schema.FromJSON([]byte(s)); err != nil {
 			return fmt.Errorf("schema version %d: corrupt schema: %w", v.Version, err)
 		}
 		out = append(out, v)

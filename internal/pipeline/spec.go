@@ -124,23 +124,17 @@ func noteNormalize(rs *ResourceSummary, n *normalize.Normalizer, log *slog.Logge
 
 // recordError places an error met normalizing record idx (1-based) of page
 // the way other per-page errors read: "resource files: page 2: record 7
-// (id 42): ...". Errors from Normalize keep their type for errors.As.
+// (id 42): ...". An error of Normalize's own says its resource and its
+// record among the resource's; the page says it better, so that error is
+// wrapped without them. Errors from Normalize keep their type for errors.As.
 func recordError(resource string, page, idx int, err error) error {
+	key := ""
 	var re normalize.RecordError
 	if errors.As(err, &re) {
-		return &placedError{
-			msg: fmt.Sprintf("resource %s: page %d: record %d%s: %s", resource, page, idx, normalize.KeySuffix(re.RecordKey()), re.Detail()),
-			err: err,
+		key = normalize.KeySuffix(re.Where().Key)
+		if bare := errors.Unwrap(re); bare != nil {
+			err = bare
 		}
 	}
-	return fmt.Errorf("resource %s: page %d: record %d: %w", resource, page, idx, err)
+	return fmt.Errorf("resource %s: page %d: record %d%s: %w", resource, page, idx, key, err)
 }
-
-// placedError is a normalize error with its place in the run.
-type placedError struct {
-	msg string
-	err error
-}
-
-func (e *placedError) Error() string { return e.msg }
-func (e *placedError) Unwrap() error { return e.err }

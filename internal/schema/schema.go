@@ -241,7 +241,9 @@ func (s *Schema) MarshalJSON() ([]byte, error) {
 
 // FromJSON decodes a schema written by MarshalJSON and checks it: table and
 // column names are set and unique, data types are known, and every child
-// table's parent comes before it.
+// table's parent comes before it. It is the one way a stored schema is read
+// back (a load package's, by spool; a stored version's, by load): what was
+// written may have been damaged since.
 func FromJSON(data []byte) (*Schema, error) {
 	var s Schema
 	if err := json.Unmarshal(data, &s); err != nil {

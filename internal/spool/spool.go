@@ -241,17 +241,18 @@ func (p *Package) Abort() error {
 // Remove deletes a loaded package.
 func (p *Package) Remove() error { return os.RemoveAll(p.Dir) }
 
-// Schema reads the schema stored by Seal.
+// Schema reads the schema stored by Seal, checked by schema.FromJSON: a
+// package on disk may have been damaged since.
 func (p *Package) Schema() (*schema.Schema, error) {
-	var s schema.Schema
 	b, err := os.ReadFile(filepath.Join(p.Dir, "schema.json"))
 	if err != nil {
 		return nil, fmt.Errorf("spool: read package schema: %w", err)
 	}
-	if err := json.Unmarshal(b, &s); err != nil {
+	s, err := schema.FromJSON(b)
+	if err != nil {
 		return nil, fmt.Errorf("spool: package %s: corrupt schema.json: %w", p.Manifest.LoadID, err)
 	}
-	return &s, nil
+	return s, nil
 }
 
 // Rows opens table's rows for reading, all its parts in order, each row

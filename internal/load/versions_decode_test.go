@@ -1,0 +1,57 @@
+package load_test
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/restload/restload/internal/load"
+	"github.com/restload/restload/internal/schema"
+	"github.com/restload/restload/internal/spool"
+)
+
+// TestCorruptStoredSchema: a stored schema version whose schema has holes
+// (a null table, an unknown type) is an error naming the version, as a
+// package's schema.json is (both decode with schema.FromJSON), not a
+// schema that fails later.
+func TestCorruptStoredSchema(t *testing.T) {
+	for name, c := range map[string]struct{ stored, want string }{
+		"null table":   {`{"name": "d", "tables": [null]}`, "table 0 has no name"},
+		"unknown type": {`{"name": "d", "tables": [{"name": "t", "columns": [{"name": "c", "data_type": "wei"}]}]}`, `column "c"`},
+	} {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			path := filepath.Join(t.TempDir(), "x.duckdb")
+			d := openURL(t, "duckdb:"+path, "ds")
+			events := &schema.Table{Name: "events", Resource: "events", WriteDisposition: schema.Append, Columns: cols(schema.ColLoadID, schema.ColID, "n")}
+			pkg := makePackage(t, t.TempDir(), "ds", pkgSpec{
+				loadID: "1700000000.000001", pipeline: "p",
+				resources: []spool.ResourceSummary{{Name: "events", Table: "events", WriteDisposition: schema.Append}},
+				tables:    []*schema.Table{events},
+				rows:      map[string][][]any{"events": {{"1700000000.000001", "a", int64(1)}}},
+			})
+			if _, err := load.Package(ctx, d, pkg); err != nil {
+				t.Fatal(err)
+			}
+			if err := d.Close(); err != nil {
+				t.Fatal(err)
+			}
+			db, err := sql.Open("duckdb", path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := db.Exec(fmt.Sprintf(`UPDATE ds.%s SET schema = ?`, load.VersionsTable), c.stored); err != nil {
+				t.Fatal(err)
+			}
+			db.Close()
+			d = openURL(t, "duckdb:"+path, "ds")
+			vs, err := load.Versions(ctx, d)
+			if err == nil || !strings.Contains(err.Error(), "schema version 1: corrupt schema") || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("Versions() = %+v, %v; want an error naming version 1 and %q", vs, err, c.want)
+			}
+		})
+	}
+}
