@@ -125,7 +125,9 @@ func Config(url string) (*mysql.Config, error) {
 // Open connects to the server at url (checking it answers) for dataset. The
 // dataset's database is created by the first load, not here.
 func Open(ctx context.Context, url, dataset string) (*MySQL, error) {
-	name := "mysql " + destination.Redact(url)
+	// The query is left out of errors: it may hold secrets (tls keys).
+	noQuery, _, _ := strings.Cut(url, "?")
+	name := "mysql " + destination.Redact(noQuery)
 	if dataset == "" {
 		return nil, fmt.Errorf("%s: open: empty dataset name", name)
 	}
