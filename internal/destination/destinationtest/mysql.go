@@ -3,14 +3,10 @@ package destinationtest
 import (
 	"context"
 	"database/sql"
-	"fmt"
-	"os"
 	"testing"
-	"time"
 
 	"github.com/go-sql-driver/mysql"
 
-	"github.com/restload/restload/internal/destination"
 	mysqldest "github.com/restload/restload/internal/destination/mysql"
 )
 
@@ -24,26 +20,15 @@ const DefaultMySQLURL = "mysql://root@127.0.0.1:3306/test"
 // CI=true (CI must provide the server).
 func MySQLURL(tb testing.TB) string {
 	tb.Helper()
-	url := os.Getenv("RESTLOAD_TEST_MYSQL")
-	from := "$RESTLOAD_TEST_MYSQL"
-	if url == "" {
-		url, from = DefaultMySQLURL, "the default URL"
-	}
-	db, err := openMySQL(url)
-	if err == nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		err = db.PingContext(ctx)
-		cancel()
-		db.Close()
-	}
-	if err != nil {
-		msg := fmt.Sprintf("mysql unreachable at %s (%s): %v", destination.Redact(url), from, err)
-		if os.Getenv("CI") == "true" {
-			tb.Fatalf("%s; CI=true requires MySQL or MariaDB: start it before the tests", msg)
-		}
-		tb.Skipf("%s; to run this test start MariaDB on 127.0.0.1:3306 (root without password, database test) or set RESTLOAD_TEST_MYSQL", msg)
-	}
-	return url
+	return serverURL(tb, "RESTLOAD_TEST_MYSQL", DefaultMySQLURL, "mysql",
+		"start MariaDB on 127.0.0.1:3306 (root without password, database test)", func(ctx context.Context, url string) error {
+			db, err := openMySQL(url)
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			return db.PingContext(ctx)
+		})
 }
 
 // openMySQL opens a pool on the server of a mysql:// URL, the way the

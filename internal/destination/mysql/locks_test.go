@@ -1,13 +1,11 @@
 package mysql_test
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
 	"hash/fnv"
-	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -61,7 +59,7 @@ func TestLockTimeout(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer other.ExecContext(ctx, "DO RELEASE_ALL_LOCKS()")
-		tx, wctx, logs := beginWaiting(t, d, timeout)
+		tx, wctx, logs := destinationtest.BeginWaiting(t, d, timeout)
 		start := time.Now()
 		err = tx.(destination.Serializer).Serialize(wctx)
 		var lt *destination.LockTimeoutError
@@ -86,7 +84,7 @@ func TestLockTimeout(t *testing.T) {
 		if _, err := otx.ExecContext(ctx, "SELECT * FROM `"+dataset+"`.items FOR UPDATE"); err != nil {
 			t.Fatal(err)
 		}
-		tx, wctx, _ := beginWaiting(t, d, timeout)
+		tx, wctx, _ := destinationtest.BeginWaiting(t, d, timeout)
 		col := &schema.Column{Name: "name", Type: schema.Text, Nullable: true}
 		wider := tb.Clone()
 		wider.Columns = append(wider.Columns, col)
@@ -103,21 +101,4 @@ func TestLockTimeout(t *testing.T) {
 			t.Errorf("gave up after %s, want about %s", el, timeout)
 		}
 	})
-}
-
-// beginWaiting sets d to wait timeout for locks, logging into the buffer
-// it returns, and begins a load; the context returned ends after 30 s, so
-// a wait that is not bounded fails the test instead of hanging it.
-func beginWaiting(t *testing.T, d destination.Destination, timeout time.Duration) (destination.Tx, context.Context, *bytes.Buffer) {
-	t.Helper()
-	var logs bytes.Buffer
-	destination.SetLockWait(d, destination.LockWait{Timeout: timeout, Log: slog.New(slog.NewTextHandler(&logs, nil))})
-	tx, err := d.Begin(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { tx.Rollback(context.Background()) })
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	t.Cleanup(cancel)
-	return tx, ctx, &logs
 }
