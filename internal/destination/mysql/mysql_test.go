@@ -3,6 +3,7 @@ package mysql_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"reflect"
 	"strings"
@@ -215,5 +216,25 @@ func TestOpenErrorHidesPassword(t *testing.T) {
 		if !strings.Contains(err.Error(), "loader:xxxxx@127.0.0.1:1") {
 			t.Errorf("error %q does not name the server", err)
 		}
+	}
+}
+
+// TestKeysCompareByteWise: MySQL's default collations say 'a' = 'A' =
+// 'a ', which would merge three records into one. Text columns use a
+// binary NO PAD collation: three keys stay three rows, and a key merged
+// again keeps only its newest row.
+func TestKeysCompareByteWise(t *testing.T) {
+	d := openDataset(t, destinationtest.Dataset(t))
+	tb := &schema.Table{Name: "k", WriteDisposition: schema.Merge, Columns: []*schema.Column{
+		{Name: schema.ColID, Type: schema.Text}, {Name: "key", Type: schema.Text, PrimaryKey: true}, {Name: "v", Type: schema.Text}}}
+	destinationtest.CommitRows(t, d, tb, []schema.Change{{Kind: schema.AddTable, Table: tb}}, destination.ModeStage,
+		[]any{"1", "a", "lower"}, []any{"2", "A", "upper"}, []any{"3", "a ", "trailing space"})
+	destinationtest.CommitRows(t, d, tb, nil, destination.ModeStage, []any{"4", "a", "lower again"})
+	var got []string
+	for _, r := range destinationtest.ReadAll(t, d, "k") {
+		got = append(got, fmt.Sprintf("%q=%v", r["key"], r["v"]))
+	}
+	if want := []string{`"A"=upper`, `"a "=trailing space`, `"a"=lower again`}; !reflect.DeepEqual(got, want) {
+		t.Errorf("rows = %v, want %v", got, want)
 	}
 }
