@@ -18,9 +18,11 @@
 // or rolls back leaves nothing behind, not even its new tables, and a
 // column added to a table the load already wrote is no problem.
 //
-// Text is LONGTEXT in utf8mb4 with a binary NO PAD collation, so keys
-// compare byte-wise ('a' and 'a ' and 'A' are three keys) and _dlt_id
-// orders as in every other destination. Tables get no keys or NOT NULL
+// Text is LONGTEXT in utf8mb4 with a binary NO PAD collation (MariaDB's
+// utf8mb4_nopad_bin, MySQL 8's utf8mb4_0900_bin; utf8mb4_bin, which pads,
+// on older servers), so keys compare byte-wise ('a' and 'a ' and 'A' are
+// three keys) and _dlt_id orders as in every other destination. Rows wait
+// for Commit in Aria or MyISAM temporary tables (no undo logging). Tables get no keys or NOT NULL
 // constraints, as in PostgreSQL.
 package mysql
 
