@@ -19,6 +19,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -37,11 +38,13 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/restload/restload/examples"
 	"github.com/restload/restload/internal/cli"
+	mysqldest "github.com/restload/restload/internal/destination/mysql"
 	"github.com/restload/restload/internal/mockapi"
 	"github.com/restload/restload/internal/pipeline"
 	"github.com/restload/restload/internal/response"
@@ -60,6 +63,7 @@ type options struct {
 	Extra     []string      `json:"extra_args,omitempty"`
 
 	postgres string
+	mysql    string
 	bin      string
 	out      string
 	keep     bool
@@ -119,12 +123,13 @@ func main() {
 	flag.DurationVar(&o.Latency, "latency", 0, "latency the mock adds to every data request")
 	flag.IntVar(&o.Workers, "workers", pipeline.DefaultWorkers, "resources run at once (floor and restload --workers)")
 	flag.StringVar(&resources, "resources", "", "comma-separated resources (default all eight)")
-	flag.StringVar(&dests, "dests", "duckdb,postgres,parquet", "destinations: duckdb, postgres, parquet, jsonl")
+	flag.StringVar(&dests, "dests", "duckdb,postgres,mysql,parquet", "destinations: duckdb, postgres, mysql, parquet, jsonl")
 	flag.StringVar(&modes, "modes", "append,merge", "write dispositions: append, merge, remerge (a second merge run of the same data, timed)")
 	flag.BoolVar(&o.Alone, "duckdb-alone", true, "after each DuckDB run, time DuckDB alone storing the same rows (a copy of the run's tables into a new file in one transaction)")
 	flag.BoolVar(&o.Solo, "solo", false, "also time each resource alone (into the first destination, first mode) and compare the slowest with the full run")
 	flag.StringVar(&extra, "args", "", "extra arguments for `restload run`, space-separated")
 	flag.StringVar(&o.postgres, "postgres", envOr("RESTLOAD_TEST_POSTGRES", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"), "PostgreSQL URL (runs are skipped when unreachable)")
+	flag.StringVar(&o.mysql, "mysql", envOr("RESTLOAD_TEST_MYSQL", "mysql://root@127.0.0.1:3306/test"), "MySQL or MariaDB URL (runs are skipped when unreachable)")
 	flag.StringVar(&o.bin, "bin", "", "restload binary to measure (default: build ./cmd/restload)")
 	flag.StringVar(&o.out, "out", "bench/results", "directory for the JSON results (\"\" to skip)")
 	flag.BoolVar(&childStderr, "stderr", false, "pass each restload run's stderr (logs, warnings) through")
@@ -369,6 +374,13 @@ func runRestload(ctx context.Context, api *mockapi.Running, o options, tmp, dest
 		}
 		defer pgDataset(context.Background(), o.postgres, dataset, true)
 		destURL = o.postgres
+	case "mysql":
+		if err := myDataset(ctx, o.mysql, dataset, false); err != nil {
+			res.Skipped = "mysql unreachable: " + err.Error()
+			return res
+		}
+		defer myDataset(context.Background(), o.mysql, dataset, true)
+		destURL = o.mysql
 	default:
 		res.Error = "unknown destination " + dest
 		return res
@@ -490,6 +502,27 @@ func pgDataset(ctx context.Context, pgURL, dataset string, drop bool) error {
 		}
 	}
 	return nil
+}
+
+// myDataset checks MySQL is reachable, or drops the dataset's database.
+func myDataset(ctx context.Context, myURL, dataset string, drop bool) error {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	cfg, err := mysqldest.Config(myURL)
+	if err != nil {
+		return err
+	}
+	connector, err := mysql.NewConnector(cfg)
+	if err != nil {
+		return err
+	}
+	db := sql.OpenDB(connector)
+	defer db.Close()
+	if !drop {
+		return db.PingContext(ctx)
+	}
+	_, err = db.ExecContext(ctx, "DROP DATABASE IF EXISTS `"+dataset+"`")
+	return err
 }
 
 func printRow(r Result) {

@@ -43,6 +43,7 @@ import (
 	// The destinations restload can load into register themselves.
 	_ "github.com/restload/restload/internal/destination/duckdb"
 	_ "github.com/restload/restload/internal/destination/files"
+	_ "github.com/restload/restload/internal/destination/mysql"
 	_ "github.com/restload/restload/internal/destination/postgres"
 	"github.com/restload/restload/internal/httpclient"
 )

@@ -68,6 +68,11 @@ func TestInfoEveryDestination(t *testing.T) {
 			destinationtest.DropOnCleanup(t, url, dataset)
 			return url
 		}},
+		{"mysql", func(t *testing.T, dataset string) string {
+			url := destinationtest.MySQLURL(t)
+			destinationtest.DropMySQLOnCleanup(t, url, dataset)
+			return url
+		}},
 		{"parquet", func(t *testing.T, _ string) string { return "parquet:" + t.TempDir() }},
 		{"jsonl", func(t *testing.T, _ string) string { return "jsonl:" + t.TempDir() }},
 	}

@@ -17,8 +17,11 @@ func Identity(url string) string {
 	if !ok {
 		return Redact(url)
 	}
-	if scheme == "postgresql" {
+	switch scheme {
+	case "postgresql":
 		scheme = "postgres"
+	case "mariadb":
+		scheme = "mysql"
 	}
 	if strings.HasPrefix(rest, "//") {
 		u, err := neturl.Parse(url)
@@ -28,6 +31,9 @@ func Identity(url string) string {
 			return s
 		}
 		u.Scheme = scheme
+		if scheme == "mysql" && u.Port() == "" && u.Host != "" {
+			u.Host = strings.TrimSuffix(u.Host, ":") + ":3306"
+		}
 		if u.User != nil {
 			u.User = neturl.User(u.User.Username())
 		}

@@ -11,6 +11,8 @@ func TestIdentity(t *testing.T) {
 	for _, c := range []struct{ a, b string }{
 		{"postgres://u:secret@db:5432/x?sslmode=disable", "postgresql://u:other@db:5432/x"},
 		{"duckdb:./data.duckdb?memory_limit=1GB", "duckdb:" + abs},
+		{"mariadb://root:pw@db:3306/test?tls=true", "mysql://root@db:3306/test"},
+		{"mysql://root@db/test", "mysql://root@db:3306/test"},
 	} {
 		if Identity(c.a) != Identity(c.b) {
 			t.Errorf("Identity(%q) = %q, Identity(%q) = %q; want the same place", c.a, Identity(c.a), c.b, Identity(c.b))

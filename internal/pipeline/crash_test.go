@@ -297,13 +297,18 @@ func crashDests() []crashDest {
 			destinationtest.DropOnCleanup(t, url, dataset)
 			return url
 		}},
+		{"mysql", func(t *testing.T, dataset string) string {
+			url := destinationtest.MySQLURL(t)
+			destinationtest.DropMySQLOnCleanup(t, url, dataset)
+			return url
+		}},
 	}
 }
 
 // TestCrashAndResume kills `restload run` with SIGKILL at several points of
 // a run against the mock API, runs it again, and checks that the second run
 // ends with exactly the API's records, once each (once per load for
-// append), in DuckDB and in PostgreSQL; and that a package sealed before the
+// append), in DuckDB, PostgreSQL and MySQL; and that a package sealed before the
 // kill is loaded before the API is called again.
 func TestCrashAndResume(t *testing.T) {
 	if testing.Short() {

@@ -37,42 +37,58 @@ func startMock(t *testing.T, opts mockapi.Options) *mockapi.Running {
 // tables, and both must load, every record once.
 func TestSharesIntoNewPostgresDataset(t *testing.T) {
 	url := destinationtest.PostgresURL(t)
+	sharesIntoNewDataset(t, url, func(dataset string) { destinationtest.DropOnCleanup(t, url, dataset) })
+}
+
+// sharesIntoNewDataset is TestSharesIntoNewPostgresDataset into the server
+// at url; drop drops a dataset when the test ends. Each round then runs
+// both shares at once again, into the dataset that now exists: every
+// record is still there once.
+func sharesIntoNewDataset(t *testing.T, url string, drop func(dataset string)) {
 	api := startMock(t, mockapi.Options{Records: 30})
 	shares := [][]string{{"files", "connections", "datasets", "members"}, {"teams", "templates", "workspaces", "workbooks"}}
 	for round := range 4 {
 		p := examplePipeline(t, api)
 		p.Pipeline.Dataset = destinationtest.Dataset(t)
-		destinationtest.DropOnCleanup(t, url, p.Pipeline.Dataset)
-		var wg sync.WaitGroup
-		errs := make([]error, len(shares))
-		for i, share := range shares {
-			wg.Go(func() {
-				_, errs[i] = pipeline.Run(context.Background(), p, pipeline.Options{Destination: url,
-					WorkDir: filepath.Join(t.TempDir(), "work"), Resources: share})
-			})
-		}
-		wg.Wait()
-		for i, err := range errs {
-			if err != nil {
-				t.Fatalf("round %d: share %v: %v", round, shares[i], err)
+		drop(p.Pipeline.Dataset)
+		for again := range 2 {
+			var wg sync.WaitGroup
+			errs := make([]error, len(shares))
+			for i, share := range shares {
+				wg.Go(func() {
+					_, errs[i] = pipeline.Run(context.Background(), p, pipeline.Options{Destination: url,
+						WorkDir: filepath.Join(t.TempDir(), "work"), Resources: share})
+				})
 			}
-		}
-		d, err := destination.Open(context.Background(), url, p.Pipeline.Dataset)
-		if err != nil {
-			t.Fatal(err)
-		}
-		loads, err := load.Loads(context.Background(), d)
-		if err != nil || len(loads) != 2 {
-			t.Errorf("round %d: %d loads recorded (%v), want 2", round, len(loads), err)
-		}
-		for _, share := range shares {
-			for _, res := range share {
-				if got, want := len(readKeys(t, d, res, "id")), api.Server.Count(res); got != want {
-					t.Errorf("round %d: %s has %d ids, want %d", round, res, got, want)
+			wg.Wait()
+			for i, err := range errs {
+				if err != nil {
+					t.Fatalf("round %d.%d: share %v: %v", round, again, shares[i], err)
 				}
 			}
+			d, err := destination.Open(context.Background(), url, p.Pipeline.Dataset)
+			if err != nil {
+				t.Fatal(err)
+			}
+			loads, err := load.Loads(context.Background(), d)
+			if err != nil || len(loads) != 2*(again+1) {
+				t.Errorf("round %d.%d: %d loads recorded (%v), want %d", round, again, len(loads), err, 2*(again+1))
+			}
+			for _, share := range shares {
+				for _, res := range share {
+					keys := readKeys(t, d, res, "id")
+					if got, want := len(keys), api.Server.Count(res); got != want {
+						t.Errorf("round %d.%d: %s has %d ids, want %d", round, again, res, got, want)
+					}
+					for id, n := range keys {
+						if n != 1 {
+							t.Errorf("round %d.%d: %s id %q is there %d times, want once", round, again, res, id, n)
+						}
+					}
+				}
+			}
+			d.Close()
 		}
-		d.Close()
 	}
 }
 

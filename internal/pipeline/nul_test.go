@@ -34,6 +34,11 @@ func TestNULInStrings(t *testing.T) {
 			destinationtest.DropOnCleanup(t, url, dataset)
 			return url
 		},
+		"mysql": func(t *testing.T, dataset string) string {
+			url := destinationtest.MySQLURL(t)
+			destinationtest.DropMySQLOnCleanup(t, url, dataset)
+			return url
+		},
 	}
 	for name, dest := range dests {
 		t.Run(name, func(t *testing.T) {

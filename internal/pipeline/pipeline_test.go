@@ -64,6 +64,13 @@ func readKeys(t *testing.T, d destination.Destination, table, column string) map
 // Resources load in parts of 200 rows while they extract, so a record
 // served twice (shifted pages) is often in two parts of one merge.
 func TestSeedPipelineEndToEnd(t *testing.T) {
+	dir := t.TempDir()
+	seedEndToEnd(t, dir, "duckdb:"+filepath.Join(dir, "e2e.duckdb"), "analytics")
+}
+
+// seedEndToEnd is TestSeedPipelineEndToEnd into dataset of dest, with its
+// work dir in dir.
+func seedEndToEnd(t *testing.T, dir, dest, dataset string) {
 	pipeline.SetPartRows(t, 200)
 	ctx := context.Background()
 	const records = 750
@@ -79,9 +86,6 @@ func TestSeedPipelineEndToEnd(t *testing.T) {
 		RetryAfter:         "0",
 		ShiftRecords:       true,
 	}
-	dir := t.TempDir()
-	dest := "duckdb:" + filepath.Join(dir, "e2e.duckdb")
-
 	for run := 1; run <= 2; run++ {
 		if run == 2 {
 			// The first run's server rotated the refresh token, and
@@ -96,6 +100,7 @@ func TestSeedPipelineEndToEnd(t *testing.T) {
 		}
 		defer api.Close()
 		p := examplePipeline(t, api)
+		p.Pipeline.Dataset = dataset
 		sum, err := pipeline.Run(ctx, p, pipeline.Options{Destination: dest, WorkDir: filepath.Join(dir, "work")})
 		if err != nil {
 			t.Fatalf("run %d: %v", run, err)
@@ -103,7 +108,7 @@ func TestSeedPipelineEndToEnd(t *testing.T) {
 		if len(sum.Resources) != 8 {
 			t.Fatalf("run %d: %d resources in summary, want 8", run, len(sum.Resources))
 		}
-		d, err := destination.Open(ctx, dest, "analytics")
+		d, err := destination.Open(ctx, dest, dataset)
 		if err != nil {
 			t.Fatal(err)
 		}

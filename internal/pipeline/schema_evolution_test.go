@@ -157,7 +157,7 @@ func describeChanges(cs []schema.Change) []string {
 }
 
 // driftDestinations are the destinations the evolution tests run against:
-// a DuckDB file, and PostgreSQL when it is reachable.
+// a DuckDB file, and PostgreSQL and MySQL when they are reachable.
 func driftDestinations(t *testing.T) map[string]func(t *testing.T) (url, dataset string) {
 	return map[string]func(t *testing.T) (string, string){
 		"duckdb": func(t *testing.T) (string, string) {
@@ -167,6 +167,12 @@ func driftDestinations(t *testing.T) map[string]func(t *testing.T) (url, dataset
 			url := destinationtest.PostgresURL(t)
 			dataset := destinationtest.Dataset(t)
 			destinationtest.DropOnCleanup(t, url, dataset)
+			return url, dataset
+		},
+		"mysql": func(t *testing.T) (string, string) {
+			url := destinationtest.MySQLURL(t)
+			dataset := destinationtest.Dataset(t)
+			destinationtest.DropMySQLOnCleanup(t, url, dataset)
 			return url, dataset
 		},
 	}

@@ -8,10 +8,12 @@
 package destinationtest
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"log/slog"
 	"os"
 	"regexp"
 	"strings"
@@ -34,24 +36,35 @@ const DefaultPostgresURL = "postgres://postgres@127.0.0.1:5432/test?sslmode=disa
 // CI=true (CI must provide the server).
 func PostgresURL(tb testing.TB) string {
 	tb.Helper()
-	url := os.Getenv("RESTLOAD_TEST_POSTGRES")
-	from := "$RESTLOAD_TEST_POSTGRES"
+	return serverURL(tb, "RESTLOAD_TEST_POSTGRES", DefaultPostgresURL, "postgres",
+		"start PostgreSQL on 127.0.0.1:5432 (trust auth, database test)", func(ctx context.Context, url string) error {
+			conn, err := pgx.Connect(ctx, url)
+			if err == nil {
+				err = conn.Ping(ctx)
+				conn.Close(ctx)
+			}
+			return err
+		})
+}
+
+// serverURL returns $env, or def, once ping reaches the server there;
+// when it does not it skips tb saying how to run it (start), or fails it
+// when CI=true.
+func serverURL(tb testing.TB, env, def, name, start string, ping func(ctx context.Context, url string) error) string {
+	tb.Helper()
+	url := os.Getenv(env)
+	from := "$" + env
 	if url == "" {
-		url, from = DefaultPostgresURL, "the default URL"
+		url, from = def, "the default URL"
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	conn, err := pgx.Connect(ctx, url)
-	if err == nil {
-		err = conn.Ping(ctx)
-		conn.Close(ctx)
-	}
-	if err != nil {
-		msg := fmt.Sprintf("postgres unreachable at %s (%s): %v", destination.Redact(url), from, err)
+	if err := ping(ctx, url); err != nil {
+		msg := fmt.Sprintf("%s unreachable at %s (%s): %v", name, destination.Redact(url), from, err)
 		if os.Getenv("CI") == "true" {
-			tb.Fatalf("%s; CI=true requires PostgreSQL: start it before the tests", msg)
+			tb.Fatalf("%s; CI=true requires the server: start it before the tests", msg)
 		}
-		tb.Skipf("%s; to run this test start PostgreSQL on 127.0.0.1:5432 (trust auth, database test) or set RESTLOAD_TEST_POSTGRES", msg)
+		tb.Skipf("%s; to run this test %s or set %s", msg, start, env)
 	}
 	return url
 }
@@ -149,4 +162,21 @@ func DropOnCleanup(t testing.TB, url, dataset string) {
 			t.Errorf("drop dataset %s: %v", dataset, err)
 		}
 	})
+}
+
+// BeginWaiting sets d to wait timeout for locks, logging into the buffer
+// it returns, and begins a load; the context returned ends after 30 s, so
+// a wait that is not bounded fails the test instead of hanging it.
+func BeginWaiting(t *testing.T, d destination.Destination, timeout time.Duration) (destination.Tx, context.Context, *bytes.Buffer) {
+	t.Helper()
+	var logs bytes.Buffer
+	destination.SetLockWait(d, destination.LockWait{Timeout: timeout, Log: slog.New(slog.NewTextHandler(&logs, nil))})
+	tx, err := d.Begin(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tx.Rollback(context.Background()) })
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	return tx, ctx, &logs
 }

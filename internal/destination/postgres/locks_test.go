@@ -1,12 +1,10 @@
 package postgres_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"hash/fnv"
-	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -57,7 +55,7 @@ func TestLockTimeout(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer other.Exec(ctx, "SELECT pg_advisory_unlock_all()")
-		tx, wctx, logs := beginWaiting(t, d, timeout)
+		tx, wctx, logs := destinationtest.BeginWaiting(t, d, timeout)
 		start := time.Now()
 		err = tx.(destination.Serializer).Serialize(wctx)
 		var lt *destination.LockTimeoutError
@@ -82,7 +80,7 @@ func TestLockTimeout(t *testing.T) {
 		if _, err := otx.Exec(ctx, "LOCK TABLE "+pgx.Identifier{dataset, "items"}.Sanitize()+" IN ACCESS EXCLUSIVE MODE"); err != nil {
 			t.Fatal(err)
 		}
-		tx, wctx, logs := beginWaiting(t, d, timeout)
+		tx, wctx, logs := destinationtest.BeginWaiting(t, d, timeout)
 		col := &schema.Column{Name: "name", Type: schema.Text, Nullable: true}
 		err = tx.Apply(wctx, []schema.Change{{Kind: schema.AddColumn, Table: tb, Column: col}})
 		var lt *destination.LockTimeoutError
@@ -93,21 +91,4 @@ func TestLockTimeout(t *testing.T) {
 			t.Errorf("the log does not name the session holding the table lock (pid %d):\n%s", otherPID, logs.String())
 		}
 	})
-}
-
-// beginWaiting sets d to wait timeout for locks, logging into the buffer
-// it returns, and begins a load; the context returned ends after 30 s, so
-// a wait that is not bounded fails the test instead of hanging it.
-func beginWaiting(t *testing.T, d destination.Destination, timeout time.Duration) (destination.Tx, context.Context, *bytes.Buffer) {
-	t.Helper()
-	var logs bytes.Buffer
-	destination.SetLockWait(d, destination.LockWait{Timeout: timeout, Log: slog.New(slog.NewTextHandler(&logs, nil))})
-	tx, err := d.Begin(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { tx.Rollback(context.Background()) })
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	t.Cleanup(cancel)
-	return tx, ctx, &logs
 }
