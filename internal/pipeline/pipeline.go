@@ -5,7 +5,7 @@
 //
 // Loading overlaps extraction: the transaction begins before the first
 // request. Into a database (DuckDB, PostgreSQL) an append or merge
-// resource is loaded in parts while it extracts (see partEvery), the rest
+// resource is loaded in parts while it extracts (see load.PartPolicy), the rest
 // and its merge when its parent/child tree finished; a replace resource,
 // and any resource of a file destination, when its tree finished. One
 // thing loads at a time. State, the schema version and the loads row are
@@ -70,6 +70,13 @@ type Options struct {
 	// Redactor, when set, is the run's redactor (shared with the caller's
 	// logger); tokens obtained during the run are added to it.
 	Redactor *httpclient.Redactor
+	// OpenDestination opens the destination the run loads into (nil:
+	// destination.Open, by URL scheme); the run closes what it returns.
+	OpenDestination func(ctx context.Context, url, dataset string) (destination.Destination, error)
+	// Parts says when an append or merge resource loading into a database
+	// has the rows it wrote so far loaded while it still extracts (nil:
+	// load.DefaultPartPolicy).
+	Parts *load.PartPolicy
 	// AfterExtract, when set, is called after the package is sealed and
 	// before its load commits (tests use it to simulate a crash).
 	AfterExtract func(pkgDir string)
@@ -216,7 +223,11 @@ func Run(ctx context.Context, p *config.Pipeline, opts Options) (*Summary, error
 	}
 	defer unlock()
 
-	dest, err := destination.Open(ctx, destURL, p.Pipeline.Dataset)
+	open := opts.OpenDestination
+	if open == nil {
+		open = destination.Open
+	}
+	dest, err := open(ctx, destURL, p.Pipeline.Dataset)
 	if err != nil {
 		return sum, fmt.Errorf("open destination: %w", err)
 	}
@@ -317,10 +328,20 @@ func Run(ctx context.Context, p *config.Pipeline, opts Options) (*Summary, error
 	ectx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	tables := groupTables(p, stored, resources)
-	loader := newLoader(ectx, ld, pkg, tables, 2*len(resources), cancel)
-	env := &runEnv{p: p, tables: tables, pkg: pkg, loadID: loadID, deps: deps, state: state, steps: compiled, finished: loader.add}
+	sched := ld.Schedule(ectx, pkg, 2*len(resources), cancel)
+	env := &runEnv{p: p, tables: tables, pkg: pkg, loadID: loadID, deps: deps, state: state, steps: compiled,
+		finished: func(r *config.Resource, own *schema.Schema) error {
+			sched.Resource(tables.summary(r), ownTables(r, own))
+			return nil
+		}}
 	if ld.CanPart() {
-		env.part = loader.part
+		env.parts = load.DefaultPartPolicy
+		if opts.Parts != nil {
+			env.parts = *opts.Parts
+		}
+		env.part = func(r *config.Resource, own *schema.Schema, upto map[string]int) {
+			sched.Part(tables.summary(r), ownTables(r, own), upto)
+		}
 	}
 	// Parent/child trees run as units; see runResources (resource.go).
 	extractStart := time.Now()
@@ -330,7 +351,7 @@ func Run(ctx context.Context, p *config.Pipeline, opts Options) (*Summary, error
 	}
 	loadStart := time.Now()
 	sum.Phases.Extract = loadStart.Sub(extractStart).Seconds()
-	lerr := loader.wait()
+	lerr := sched.Wait()
 	switch {
 	case ctx.Err() != nil:
 		err = ctx.Err() // interrupted: a load cut short is no cause
@@ -443,79 +464,6 @@ func reload(ctx context.Context, dest destination.Destination, pkg *spool.Packag
 		}
 	}
 	return ld, nil
-}
-
-// loader loads resources into the run's open transaction, on its own
-// goroutine, in the order they were handed over: parts of resources that
-// still extract (see partEvery and node.write) and the rest of
-// each resource whose tree finished. Its first error cancels the
-// extraction; nothing more is loaded after it.
-type loader struct {
-	queue  chan loadItem
-	done   chan error
-	tables *runTables
-}
-
-// loadItem is a resource to load: the parts up to upto of its tables, or,
-// with upto nil, the rest of it (the resource finished).
-type loadItem struct {
-	rs     spool.ResourceSummary
-	tables *schema.Schema
-	upto   map[string]int
-}
-
-// A resource's rows are loaded as a part, while it goes on extracting,
-// once it wrote partMinRows rows (over all its tables) in at least
-// partEvery since the last part, and the machine has idle CPU (see
-// partIdle). Small parts overlap loading with extraction sooner, but each
-// costs statements and CPU.
-var (
-	partMinRows int64 = 4 << 10
-	partEvery         = 500 * time.Millisecond
-)
-
-// newLoader starts the loader of ld. capacity is the queue's length: a
-// hand-over waits while the queue is full (the loader always drains it).
-func newLoader(ctx context.Context, ld *load.Load, pkg *spool.Package, tables *runTables, capacity int, cancel context.CancelFunc) *loader {
-	l := &loader{queue: make(chan loadItem, capacity), done: make(chan error, 1), tables: tables}
-	go func() {
-		var err error
-		for it := range l.queue {
-			if err != nil {
-				continue
-			}
-			if it.upto != nil {
-				err = ld.Part(ctx, pkg, it.rs, it.tables, it.upto)
-			} else {
-				err = ld.Resource(ctx, pkg, it.rs, it.tables)
-			}
-			if err != nil {
-				cancel()
-			}
-		}
-		l.done <- err
-	}()
-	return l
-}
-
-// add queues resource r, whose extraction succeeded, for loading; own is
-// its schema as extracted. Safe for concurrent use until wait.
-func (l *loader) add(r *config.Resource, own *schema.Schema) error {
-	l.queue <- loadItem{rs: l.tables.summary(r), tables: ownTables(r, own)}
-	return nil
-}
-
-// part queues the parts up to upto of r's tables; own is r's schema as of
-// them, which the caller no longer changes.
-func (l *loader) part(r *config.Resource, own *schema.Schema, upto map[string]int) {
-	l.queue <- loadItem{rs: l.tables.summary(r), tables: ownTables(r, own), upto: upto}
-}
-
-// wait waits until every queued resource is loaded (or the first load
-// failed) and returns the first error. No add may follow it.
-func (l *loader) wait() error {
-	close(l.queue)
-	return <-l.done
 }
 
 // checkCapabilities refuses, before any API call, resources the destination

@@ -64,7 +64,6 @@ func readKeys(t *testing.T, d destination.Destination, table, column string) map
 // Resources load in parts of 200 rows while they extract, so a record
 // served twice (shifted pages) is often in two parts of one merge.
 func TestSeedPipelineEndToEnd(t *testing.T) {
-	pipeline.SetPartRows(t, 200)
 	ctx := context.Background()
 	const records = 750
 	opts := mockapi.Options{
@@ -96,7 +95,7 @@ func TestSeedPipelineEndToEnd(t *testing.T) {
 		}
 		defer api.Close()
 		p := examplePipeline(t, api)
-		sum, err := pipeline.Run(ctx, p, pipeline.Options{Destination: dest, WorkDir: filepath.Join(dir, "work")})
+		sum, err := pipeline.Run(ctx, p, pipeline.Options{Parts: partRows(200), Destination: dest, WorkDir: filepath.Join(dir, "work")})
 		if err != nil {
 			t.Fatalf("run %d: %v", run, err)
 		}

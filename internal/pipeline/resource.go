@@ -18,6 +18,7 @@ import (
 	"github.com/restload/restload/internal/extract"
 	"github.com/restload/restload/internal/httpclient"
 	"github.com/restload/restload/internal/incremental"
+	"github.com/restload/restload/internal/load"
 	"github.com/restload/restload/internal/normalize"
 	"github.com/restload/restload/internal/schema"
 	"github.com/restload/restload/internal/spool"
@@ -110,8 +111,10 @@ type runEnv struct {
 	// resource's table writers are closed by then, so its rows can be read.
 	// It must not block for long: the tree's worker waits.
 	finished func(r *config.Resource, own *schema.Schema) error
+	// parts says when a resource is cut into parts (with part set).
+	parts load.PartPolicy
 	// part, when set, is called (with the node's lock held) each time an
-	// append or merge resource cut a part (see partEvery): its table writers
+	// append or merge resource cut a part (see parts): its table writers
 	// are closed by then, and upto says how many parts of each table are
 	// complete; own is a copy of its tables. It may block while the loader
 	// catches up.
@@ -153,8 +156,10 @@ type node struct {
 	endpoint  *config.Endpoint
 	pkg       *spool.Package
 	retries   atomic.Int64
-	// part is env.part for a resource loaded in parts, else nil.
-	part func(r *config.Resource, own *schema.Schema, upto map[string]int)
+	// part is env.part for a resource loaded in parts, else nil; parts is
+	// env.parts.
+	part  func(r *config.Resource, own *schema.Schema, upto map[string]int)
+	parts load.PartPolicy
 
 	// group owns the layout of n's tables, shared with the resources
 	// writing the same tables; its lock is taken after mu, around
@@ -356,7 +361,7 @@ func newNode(env *runEnv, r *config.Resource, load bool) (*node, error) {
 	n.norm = norm
 	if disposition(r) != schema.Replace {
 		// A replace empties its tables: it is loaded only once complete.
-		n.part, n.partAt = env.part, time.Now()
+		n.part, n.parts, n.partAt = env.part, env.parts, time.Now()
 	}
 	return n, nil
 }
@@ -592,7 +597,7 @@ func (n *node) write(page int, recs []map[string]any) error {
 		}
 	}
 	n.group.mu.Unlock()
-	if n.part != nil && n.sincePart >= partMinRows && time.Since(n.partAt) >= partEvery && machineIdle.enough() {
+	if n.part != nil && n.parts.Due(n.sincePart, n.partAt) {
 		// Hand what was written so far to the loader: close the writers
 		// (the next rows begin new parts) and copy the schema, which the
 		// normalizer goes on changing.
