@@ -67,6 +67,9 @@ type Options struct {
 	// TokenStore keeps OAuth2 tokens between runs and reports rotated
 	// refresh tokens in the Summary (nil: tokens live for the run only).
 	TokenStore *auth.Store
+	// Now is the clock OAuth2 token lifetimes are measured with (nil:
+	// time.Now).
+	Now func() time.Time
 	// Redactor, when set, is the run's redactor (shared with the caller's
 	// logger); tokens obtained during the run are added to it.
 	Redactor *httpclient.Redactor
@@ -279,7 +282,7 @@ func Run(ctx context.Context, p *config.Pipeline, opts Options) (*Summary, error
 	}
 	hc := opts.HTTPClient
 	if hc == nil {
-		tr := newTransport(idleConnsPerHost(workers, p.Limits))
+		tr := httpclient.NewTransport(idleConnsPerHost(workers, p.Limits))
 		defer tr.CloseIdleConnections()
 		hc = &http.Client{Transport: tr, Timeout: time.Duration(p.Source.Client.Timeout)}
 		if hc.Timeout == 0 {
@@ -290,9 +293,11 @@ func Run(ctx context.Context, p *config.Pipeline, opts Options) (*Summary, error
 	if err != nil {
 		return sum, fmt.Errorf("client.base_url: %w", err)
 	}
-	deps := &resourceDeps{base: hc, apiHost: apiHost, credHeaders: p.CredentialHeaders(), policy: httpclient.PolicyFromConfig(p.Retry), limits: limits(p.Limits), redactor: redactor, log: log, obs: opts.Observer, tokens: opts.TokenStore}
-	deps.body = bodyLimits{timeout: time.Duration(p.Source.Client.Timeout), idle: time.Duration(p.Source.Client.IdleReadTimeout),
-		maxBytes: p.Limits.ResponseBytes()}
+	deps := &resourceDeps{redactor: redactor, log: log, obs: opts.Observer, tokens: opts.TokenStore, now: opts.Now,
+		http: httpclient.Options{Base: hc, Origin: apiHost, CredentialHeaders: p.CredentialHeaders(),
+			Policy: httpclient.PolicyFromConfig(p.Retry), Limits: limits(p.Limits), Redactor: redactor, Logger: log,
+			Timeout: time.Duration(p.Source.Client.Timeout), IdleReadTimeout: time.Duration(p.Source.Client.IdleReadTimeout),
+			MaxBodyBytes: p.Limits.ResponseBytes()}}
 	// One client, and so one token cache and one set of per-host limits,
 	// for every resource that uses the client's auth.
 	if deps.shared, err = deps.client(p.Source.Client.Auth); err != nil {

@@ -30,60 +30,24 @@ import (
 const childWorkers = 4
 
 type resourceDeps struct {
-	base    *http.Client
-	apiHost string
-	// credHeaders names the headers set from secrets: they, like auth,
-	// go only to apiHost (see httpclient.CredentialGuard).
-	credHeaders []string
-	policy      httpclient.Policy
-	limits      httpclient.HostLimits
-	redactor    *httpclient.Redactor
-	log         *slog.Logger
-	obs         Observer
-	shared      *httpclient.Client
-	tokens      *auth.Store
-	// body bounds each attempt of a data request.
-	body bodyLimits
-}
-
-// bodyLimits are client.timeout, client.idle_read_timeout and
-// limits.max_response_bytes.
-type bodyLimits struct {
-	timeout, idle time.Duration
-	maxBytes      int64
+	// http is how the run's API clients are built; Auth is set per client.
+	http     httpclient.Options
+	redactor *httpclient.Redactor
+	log      *slog.Logger
+	obs      Observer
+	shared   *httpclient.Client
+	tokens   *auth.Store
+	// now is the clock OAuth2 token lifetimes are measured with.
+	now func() time.Time
 }
 
 // client builds an HTTP client that authenticates with a.
 func (d *resourceDeps) client(a *config.Auth) (*httpclient.Client, error) {
-	rt := http.RoundTripper(http.DefaultTransport)
-	if d.base.Transport != nil {
-		rt = d.base.Transport
+	o := d.http
+	o.Auth = func(rt http.RoundTripper, tokens *http.Client) (http.RoundTripper, error) {
+		return auth.New(a, rt, o.Origin, auth.Options{TokenClient: tokens, Retry: o.Policy, Redactor: d.redactor, Store: d.tokens, Logger: d.log, Now: d.now})
 	}
-	origin, err := httpclient.ParseOrigin(d.apiHost)
-	if err != nil {
-		return nil, fmt.Errorf("client.base_url: %w", err)
-	}
-	rt = &httpclient.CredentialGuard{Base: rt, Origin: origin, Headers: d.credHeaders, Redactor: d.redactor}
-	// Token requests go through a client of their own that registers the
-	// tokens obtained, so they are masked like the file's secrets.
-	tokens := &http.Client{Transport: &httpclient.TokenRecorder{Base: d.base.Transport, Redactor: d.redactor},
-		Timeout: d.base.Timeout, CheckRedirect: d.base.CheckRedirect}
-	rt, err = auth.New(a, rt, d.apiHost, auth.Options{TokenClient: tokens, Retry: d.policy, Redactor: d.redactor, Store: d.tokens, Logger: d.log})
-	if err != nil {
-		return nil, fmt.Errorf("auth: %w", err)
-	}
-	return &httpclient.Client{
-		// The attempt's deadline is the Client's Timeout, which covers the body.
-		HTTP:     &http.Client{Transport: rt, CheckRedirect: httpclient.RedirectPolicy(d.base.CheckRedirect)},
-		Policy:   d.policy,
-		Limits:   d.limits,
-		Logger:   d.log,
-		Redactor: d.redactor,
-
-		Timeout:         d.body.timeout,
-		IdleReadTimeout: d.body.idle,
-		MaxBodyBytes:    d.body.maxBytes,
-	}, nil
+	return httpclient.New(o)
 }
 
 func limits(l *config.Limits) httpclient.HostLimits {
@@ -652,18 +616,6 @@ func runChildren(ctx context.Context, env *runEnv, parent, c *node, recs []map[s
 		})
 	}
 	wg.Wait()
-}
-
-// newTransport is http.DefaultTransport with room for perHost idle
-// connections to each host. DefaultTransport keeps two: with more requests
-// in flight than that, each finished request beyond two closed its
-// connection and the next one dialed anew (and, against a real API,
-// handshook TLS anew), once per page.
-func newTransport(perHost int) *http.Transport {
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.MaxIdleConnsPerHost = perHost
-	tr.MaxIdleConns = max(tr.MaxIdleConns, perHost)
-	return tr
 }
 
 // idleConnsPerHost is how many requests a run may have in flight to one
