@@ -234,7 +234,7 @@ func TestPackageRoundTrip(t *testing.T) {
 			}
 			var ids []string
 			for _, l := range loads {
-				ids = append(ids, l.LoadID+"/"+l.Pipeline+"/"+l.Status)
+				ids = append(ids, l.LoadID+"/"+l.Pipeline+"/"+string(l.Status))
 			}
 			if want := []string{"1700000000.000001/p1/loaded", "1700000000.000002/p1/loaded", "1700000000.000003/p2/loaded"}; !reflect.DeepEqual(ids, want) {
 				t.Errorf("loads = %v, want %v", ids, want)

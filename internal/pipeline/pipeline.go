@@ -266,10 +266,25 @@ func Run(ctx context.Context, p *config.Pipeline, opts Options) (*Summary, error
 		nul.Add(res.NUL)
 	}
 
-	stored, err := load.StoredSchema(ctx, dest)
+	for _, name := range opts.Resources {
+		if p.Resource(name) == nil {
+			return sum, fmt.Errorf("no resource named %q in %s", name, p.File)
+		}
+	}
+	resources := selectResources(p, opts.Resources)
+	if len(resources) == 0 {
+		return sum, fmt.Errorf("no resources selected to run in %s", p.File)
+	}
+	loadID := spool.NewLoadID(start)
+	sum.LoadID = loadID
+	// The load's transaction is open while resources extract; see the
+	// package doc. Begin reads the stored schema.
+	ld, err := load.Begin(ctx, dest, loadID)
 	if err != nil {
 		return sum, err
 	}
+	defer ld.Rollback(ctx)
+	stored := ld.Stored()
 	// Incremental cursors, as loaded with the rows (after pending packages).
 	state, err := load.State(ctx, dest, p.Pipeline.Name)
 	if err != nil {
@@ -304,32 +319,11 @@ func Run(ctx context.Context, p *config.Pipeline, opts Options) (*Summary, error
 		return sum, err
 	}
 
-	loadID := spool.NewLoadID(start)
-	sum.LoadID = loadID
 	pkg, err := spool.Create(pkgRoot, spool.Manifest{LoadID: loadID, Pipeline: p.Pipeline.Name, Dataset: p.Pipeline.Dataset, Destination: target.Destination})
 	if err != nil {
 		return sum, err
 	}
 
-	for _, name := range opts.Resources {
-		if p.Resource(name) == nil {
-			_ = pkg.Abort()
-			return sum, fmt.Errorf("no resource named %q in %s", name, p.File)
-		}
-	}
-	resources := selectResources(p, opts.Resources)
-	if len(resources) == 0 {
-		_ = pkg.Abort()
-		return sum, fmt.Errorf("no resources selected to run in %s", p.File)
-	}
-	// The load's transaction is open while resources extract; see the
-	// package doc.
-	ld, err := load.Begin(ctx, dest, loadID)
-	if err != nil {
-		_ = pkg.Abort()
-		return sum, err
-	}
-	defer ld.Rollback(ctx)
 	ectx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	tables := groupTables(p, stored, resources)
