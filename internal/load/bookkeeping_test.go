@@ -44,7 +44,7 @@ func loadVersions(t *testing.T, d destination.Destination, ds string, n int) {
 		id := "1700000000.00000" + string(rune('0'+i))
 		row[0], row[1] = id, id
 		spec := pkgSpec{loadID: id, pipeline: "p", tables: []*schema.Table{events},
-			resources: []spool.ResourceSummary{{Name: "events", Table: "events", WriteDisposition: schema.Append}},
+			resources: []spool.ResourceSummary{{ResourceTarget: spool.ResourceTarget{Name: "events", Table: "events", WriteDisposition: schema.Append}}},
 			rows:      map[string][][]any{"events": {row}}}
 		if _, err := load.Package(context.Background(), d, makePackage(t, root, ds, spec)); err != nil {
 			t.Fatalf("load %d: %v", i, err)

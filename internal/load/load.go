@@ -254,7 +254,7 @@ func Package(ctx context.Context, d destination.Destination, pkg *spool.Package)
 		return nil, fmt.Errorf("load %s: %w", m.LoadID, err)
 	}
 	for i, r := range m.Resources {
-		if err := l.Resource(ctx, pkg, r, pkgSchema); err != nil {
+		if err := l.Resource(ctx, pkg, r.ResourceTarget, pkgSchema); err != nil {
 			return nil, err
 		}
 		if i == 0 {
@@ -362,7 +362,7 @@ func (l *Load) evolve(ctx context.Context, s *schema.Schema) error {
 // and its child tables, as r's write disposition says. pkg need not be
 // sealed, but r's table writers must be closed. On error the transaction
 // is unusable: Rollback it.
-func (l *Load) Resource(ctx context.Context, pkg *spool.Package, r spool.ResourceSummary, s *schema.Schema) error {
+func (l *Load) Resource(ctx context.Context, pkg *spool.Package, r spool.ResourceTarget, s *schema.Schema) error {
 	return l.resource(ctx, pkg, r, s, nil)
 }
 
@@ -373,7 +373,7 @@ func (l *Load) Resource(ctx context.Context, pkg *spool.Package, r spool.Resourc
 // it finishes); Resource loads the rest and merges. If r then fails, its
 // parts are in the transaction: Parted says so, and the load must be
 // rolled back (and made again without r).
-func (l *Load) Part(ctx context.Context, pkg *spool.Package, r spool.ResourceSummary, s *schema.Schema, upto map[string]int) error {
+func (l *Load) Part(ctx context.Context, pkg *spool.Package, r spool.ResourceTarget, s *schema.Schema, upto map[string]int) error {
 	if r.WriteDisposition == schema.Replace {
 		return fmt.Errorf("load %s: resource %s: a replace cannot be loaded in parts", l.loadID, r.Name)
 	}
@@ -384,7 +384,7 @@ func (l *Load) Part(ctx context.Context, pkg *spool.Package, r spool.ResourceSum
 // resource applies the schema changes of s, then loads r's rows in pkg
 // not loaded yet (l.loaded[t] parts of table t were): up to upto[t] parts
 // of each table, or, when upto is nil, every part, and then it merges.
-func (l *Load) resource(ctx context.Context, pkg *spool.Package, r spool.ResourceSummary, s *schema.Schema, upto map[string]int) error {
+func (l *Load) resource(ctx context.Context, pkg *spool.Package, r spool.ResourceTarget, s *schema.Schema, upto map[string]int) error {
 	if err := l.evolve(ctx, s); err != nil {
 		return fmt.Errorf("load %s: resource %s: %w", l.loadID, r.Name, err)
 	}
@@ -525,7 +525,7 @@ func stateRows(ctx context.Context, d destination.Destination, m spool.Manifest,
 
 // write writes r's rows in pkg (see resource), whose tables are in
 // pkgSchema, into its tables in the transaction, and counts them.
-func (l *Load) write(ctx context.Context, pkg *spool.Package, pkgSchema *schema.Schema, r spool.ResourceSummary, upto map[string]int) error {
+func (l *Load) write(ctx context.Context, pkg *spool.Package, pkgSchema *schema.Schema, r spool.ResourceTarget, upto map[string]int) error {
 	tx, target, counts, loaded := l.tx, l.target, l.rows, l.loaded
 	root := target.Table(r.Table)
 	if root == nil {
@@ -620,28 +620,18 @@ func orEmpty(s *schema.Schema) *schema.Schema {
 	return s
 }
 
-// union returns stored with the tables and columns of pkg added: another
-// machine may have added columns since pkg was extracted, and neither side
-// loses any.
+// union returns stored with the tables and columns of pkg added (see
+// schema.Union): another machine may have added columns since pkg was
+// extracted, and neither side loses any. Bookkeeping tables are not part
+// of the data schema.
 func union(stored, pkg *schema.Schema) *schema.Schema {
-	out := orEmpty(stored).Clone()
-	for _, pt := range pkg.Tables {
-		if isSystem(pt.Name) {
-			continue
-		}
-		ot := out.Table(pt.Name)
-		if ot == nil {
-			out.Tables = append(out.Tables, pt.Clone())
-			continue
-		}
-		for _, c := range pt.Columns {
-			if ot.Column(c.Name) == nil {
-				cc := *c
-				ot.Columns = append(ot.Columns, &cc)
-			}
+	data := &schema.Schema{}
+	for _, t := range pkg.Tables {
+		if !isSystem(t.Name) {
+			data.Tables = append(data.Tables, t)
 		}
 	}
-	return out
+	return schema.Union(stored, data)
 }
 
 // remap reorders rows written against the package's table to the target

@@ -21,7 +21,7 @@ type Scheduler struct {
 // scheduled is a resource to load: the parts up to upto of its tables, or,
 // with upto nil, the rest of it (the resource finished).
 type scheduled struct {
-	r    spool.ResourceSummary
+	r    spool.ResourceTarget
 	s    *schema.Schema
 	upto map[string]int
 }
@@ -54,13 +54,13 @@ func (l *Load) Schedule(ctx context.Context, pkg *spool.Package, capacity int, o
 
 // Resource queues r, whose extraction succeeded, for loading (see
 // Load.Resource).
-func (sc *Scheduler) Resource(r spool.ResourceSummary, s *schema.Schema) {
+func (sc *Scheduler) Resource(r spool.ResourceTarget, s *schema.Schema) {
 	sc.queue <- scheduled{r: r, s: s}
 }
 
 // Part queues the parts up to upto of r's tables (see Load.Part); s is r's
 // schema as of them, which the caller no longer changes.
-func (sc *Scheduler) Part(r spool.ResourceSummary, s *schema.Schema, upto map[string]int) {
+func (sc *Scheduler) Part(r spool.ResourceTarget, s *schema.Schema, upto map[string]int) {
 	sc.queue <- scheduled{r: r, s: s, upto: upto}
 }
 

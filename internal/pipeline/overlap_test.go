@@ -195,7 +195,7 @@ func TestLoadOverlapsExtraction(t *testing.T) {
 	}
 	status := map[string]string{}
 	for _, r := range sum.Resources {
-		status[r.Name] = r.Status
+		status[r.Name] = string(r.Status)
 	}
 	if want := map[string]string{"fast": "loaded", "slow": "loaded", "broken": "failed"}; fmt.Sprint(status) != fmt.Sprint(want) {
 		t.Errorf("resource statuses %v, want %v", status, want)

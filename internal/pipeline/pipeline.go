@@ -144,14 +144,10 @@ type Phases struct {
 
 // ResourceSummary is one resource's part of a run.
 type ResourceSummary struct {
-	Name    string           `json:"name"`
-	Status  string           `json:"status"` // loaded, failed
-	Error   string           `json:"error,omitempty"`
-	Records int64            `json:"records"`
-	Pages   int64            `json:"pages"`
-	Retries int64            `json:"retries"`
-	Seconds float64          `json:"seconds"`
-	Rows    map[string]int64 `json:"rows"` // by table
+	Name   string      `json:"name"`
+	Status load.Status `json:"status"` // loaded (with the run), failed
+	Error  string      `json:"error,omitempty"`
+	spool.Counts
 	// Variants counts variant columns created for values whose type
 	// conflicted with their column, VariantValues the values stored in
 	// variant columns; DiscardedRows and DiscardedValues count what a
@@ -330,7 +326,7 @@ func Run(ctx context.Context, p *config.Pipeline, opts Options) (*Summary, error
 	sched := ld.Schedule(ectx, pkg, 2*len(resources), cancel)
 	env := &runEnv{p: p, tables: tables, pkg: pkg, loadID: loadID, deps: deps, state: state, steps: compiled,
 		finished: func(r *config.Resource, own *schema.Schema) error {
-			sched.Resource(tables.summary(r), ownTables(r, own))
+			sched.Resource(tables.target(r), ownTables(r, own))
 			return nil
 		}}
 	if ld.CanPart() {
@@ -339,7 +335,7 @@ func Run(ctx context.Context, p *config.Pipeline, opts Options) (*Summary, error
 			env.parts = *opts.Parts
 		}
 		env.part = func(r *config.Resource, own *schema.Schema, upto map[string]int) {
-			sched.Part(tables.summary(r), ownTables(r, own), upto)
+			sched.Part(tables.target(r), ownTables(r, own), upto)
 		}
 	}
 	// Parent/child trees run as units; see runResources (resource.go).
@@ -367,7 +363,7 @@ func Run(ctx context.Context, p *config.Pipeline, opts Options) (*Summary, error
 	// transaction: load the resources that succeeded again, from the
 	// package, in a new one.
 	for i, r := range resources {
-		if results[i].Status != "ok" && ld.Parted(r.Name) {
+		if results[i].Status != load.Loaded && ld.Parted(r.Name) {
 			log.Info("loading again without the failed resource, whose first rows were loaded while it extracted", "resource", r.Name)
 			ld.Rollback(ctx)
 			if ld, err = reload(ctx, dest, pkg, loadID, tables, resources, results, schemas); err != nil {
@@ -379,28 +375,18 @@ func Run(ctx context.Context, p *config.Pipeline, opts Options) (*Summary, error
 		}
 	}
 
-	// The package's schema: what was stored plus what each resource added.
-	pkgSchema := stored.Clone()
-	if pkgSchema == nil {
-		pkgSchema = &schema.Schema{Name: p.Pipeline.Dataset}
-	}
+	// The package's schema: each resource's tables as it extracted them
+	// (the stored ones it writes, grown), then the other stored tables.
+	pkgSchema := &schema.Schema{Name: p.Pipeline.Dataset}
 	m := pkg.Manifest
 	for i, r := range resources {
-		if results[i].Status != "ok" {
+		if results[i].Status != load.Loaded {
 			continue
 		}
-		for _, t := range ownTables(r, schemas[i]).Tables {
-			if old := pkgSchema.Table(t.Name); old != nil {
-				*old = *t
-			} else {
-				pkgSchema.Tables = append(pkgSchema.Tables, t)
-			}
-		}
-		rs := tables.summary(r)
-		rs.Records, rs.Pages, rs.Retries = results[i].Records, results[i].Pages, results[i].Retries
-		rs.Seconds, rs.Rows = results[i].Seconds, results[i].Rows
-		m.Resources = append(m.Resources, rs)
+		pkgSchema = schema.Union(pkgSchema, ownTables(r, schemas[i]))
+		m.Resources = append(m.Resources, spool.ResourceSummary{ResourceTarget: tables.target(r), Counts: results[i].Counts})
 	}
+	pkgSchema = schema.Union(pkgSchema, stored)
 	if len(m.Resources) == 0 {
 		// Every resource failed: there is nothing to load.
 		_ = pkg.Abort()
@@ -432,11 +418,6 @@ func Run(ctx context.Context, p *config.Pipeline, opts Options) (*Summary, error
 			sum.Changes = append(sum.Changes, fmt.Sprintf("new column %s.%s %s", c.Table.Name, c.Column.Name, c.Column.Type))
 		}
 	}
-	for i := range results {
-		if results[i].Status == "ok" {
-			results[i].Status = "loaded"
-		}
-	}
 	sum.Resources = results
 	sum.Seconds = time.Since(start).Seconds()
 	if len(failures) > 0 {
@@ -454,10 +435,10 @@ func reload(ctx context.Context, dest destination.Destination, pkg *spool.Packag
 		return nil, err
 	}
 	for i, r := range resources {
-		if results[i].Status != "ok" {
+		if results[i].Status != load.Loaded {
 			continue
 		}
-		if err := ld.Resource(ctx, pkg, tables.summary(r), ownTables(r, schemas[i])); err != nil {
+		if err := ld.Resource(ctx, pkg, tables.target(r), ownTables(r, schemas[i])); err != nil {
 			ld.Rollback(ctx)
 			return nil, err
 		}
@@ -473,7 +454,7 @@ func checkCapabilities(p *config.Pipeline, dest destination.Destination, url str
 	}
 	var names []string
 	for _, r := range selectResources(p, only) {
-		if disposition(r) == schema.Merge {
+		if targetOf(r).WriteDisposition == schema.Merge {
 			names = append(names, r.Name)
 		}
 	}

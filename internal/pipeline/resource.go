@@ -114,7 +114,8 @@ type node struct {
 	keepState bool
 	refs      []extract.ParentRef
 	steps     steps.Steps
-	inc       *incremental.Spec
+	// inc owns n's incremental state (nil: not incremental).
+	inc       *incremental.Tracker
 	client    *httpclient.Client
 	paginator *config.Paginator
 	endpoint  *config.Endpoint
@@ -142,9 +143,7 @@ type node struct {
 	partAt    time.Time
 	rs        ResourceSummary
 	err       error
-	was       *incremental.Stored // stored state
-	next      *incremental.Stored // state after this run
-	start     time.Time           // when its tree started extracting (see setTimes)
+	start     time.Time // when its tree started extracting (see setTimes)
 	end       time.Time
 }
 
@@ -251,7 +250,7 @@ func runResources(ctx context.Context, env *runEnv, resources []*config.Resource
 		if n.err != nil {
 			// Redacted and escaped: it may quote the API's answer.
 			err := env.deps.redactor.Error(n.err)
-			rs.Status = "failed"
+			rs.Status = load.Failed
 			rs.Error = err.Error()
 			out.failures = append(out.failures, err)
 			out.schemas = append(out.schemas, nil)
@@ -263,26 +262,28 @@ func runResources(ctx context.Context, env *runEnv, resources []*config.Resource
 	for _, n := range nodes {
 		// A parent's cursor moves only when its whole tree succeeded:
 		// otherwise the next run would not fetch the children that failed.
-		if n.inc == nil || n.next == nil || !n.keepState || n.subtreeFailed() {
+		if n.inc == nil || !n.keepState || n.subtreeFailed() {
 			continue
 		}
-		b, err := json.Marshal(n.next)
+		b, ok, err := n.inc.Encode()
 		if err != nil {
-			return nil, fmt.Errorf("resource %s: encode incremental state: %w", n.r.Name, err)
+			return nil, fmt.Errorf("resource %s: %w", n.r.Name, err)
 		}
-		out.state[incremental.Key(n.r.Name)] = b
+		if ok {
+			out.state[incremental.Key(n.r.Name)] = b
+		}
 	}
 	return out, nil
 }
 
 // newNode prepares r's run: client, schema, normalizer, steps and state.
-func newNode(env *runEnv, r *config.Resource, load bool) (*node, error) {
+func newNode(env *runEnv, r *config.Resource, loaded bool) (*node, error) {
 	d := env.deps
-	n := &node{r: r, load: load, start: time.Now(), refs: extract.ParentRefs(r), steps: env.steps[r.Name],
-		inc: incremental.FromResource(r), client: d.shared, paginator: r.Endpoint.Paginator,
+	n := &node{r: r, load: loaded, start: time.Now(), refs: extract.ParentRefs(r), steps: env.steps[r.Name],
+		client: d.shared, paginator: r.Endpoint.Paginator,
 		endpoint: r.Endpoint, pkg: env.pkg, writers: map[string]*spool.TableWriter{}}
-	n.keepState = load || (r.Selected != nil && !*r.Selected)
-	n.rs = ResourceSummary{Name: r.Name, Status: "ok", Rows: map[string]int64{}}
+	n.keepState = loaded || (r.Selected != nil && !*r.Selected)
+	n.rs = ResourceSummary{Name: r.Name, Status: load.Loaded, Counts: spool.Counts{Rows: map[string]int64{}}}
 	if r.Endpoint.Auth != nil {
 		c, err := d.client(r.Endpoint.Auth)
 		if err != nil {
@@ -303,14 +304,14 @@ func newNode(env *runEnv, r *config.Resource, load bool) (*node, error) {
 			n.endpoint = &ep
 		}
 	}
-	if n.inc != nil && !n.inc.Backfill() {
-		st, err := incremental.Decode(env.state[incremental.Key(r.Name)])
+	if spec := incremental.FromResource(r); spec != nil {
+		tr, err := incremental.NewTracker(spec, r.Parent() != "", env.state[incremental.Key(r.Name)])
 		if err != nil {
 			return nil, fmt.Errorf("resource %s: %w", r.Name, err)
 		}
-		n.was = st
+		n.inc = tr
 	}
-	if !load {
+	if !loaded {
 		return n, nil
 	}
 	// Each group of resources writing the same tables normalizes into its
@@ -323,7 +324,7 @@ func newNode(env *runEnv, r *config.Resource, load bool) (*node, error) {
 		return nil, fmt.Errorf("resource %s: %w", r.Name, err)
 	}
 	n.norm = norm
-	if disposition(r) != schema.Replace {
+	if targetOf(r).WriteDisposition != schema.Replace {
 		// A replace empties its tables: it is loaded only once complete.
 		n.part, n.parts, n.partAt = env.part, env.parts, time.Now()
 	}
@@ -425,17 +426,8 @@ func runNode(ctx context.Context, env *runEnv, n *node, parent map[string]any, p
 	var cur *incremental.Cursor
 	var parentKey string
 	if n.inc != nil {
-		var st *incremental.State
-		if n.was != nil {
-			if n.parent == nil {
-				st = &n.was.State
-			} else {
-				parentKey = incremental.ParentKey(parentB)
-				st = n.was.Parents[parentKey]
-			}
-		}
 		var err error
-		if cur, err = n.inc.Begin(st); err != nil {
+		if cur, parentKey, err = n.inc.Begin(parentB); err != nil {
 			return fmt.Errorf("resource %s: %w", r.Name, err)
 		}
 		for name, get := range map[string]func() (any, error){extract.StartValue: cur.StartValue, extract.EndValue: cur.EndValue} {
@@ -506,27 +498,7 @@ func runNode(ctx context.Context, env *runEnv, n *node, parent map[string]any, p
 		return err
 	}
 	if cur != nil {
-		if next := cur.State(); next != nil {
-			n.mu.Lock()
-			if n.next == nil {
-				n.next = &incremental.Stored{}
-				if n.was != nil && n.parent != nil {
-					n.next.Parents = make(map[string]*incremental.State, len(n.was.Parents))
-					for k, v := range n.was.Parents {
-						n.next.Parents[k] = v
-					}
-				}
-			}
-			if n.parent == nil {
-				n.next.State = *next
-			} else {
-				if n.next.Parents == nil {
-					n.next.Parents = map[string]*incremental.State{}
-				}
-				n.next.Parents[parentKey] = next
-			}
-			n.mu.Unlock()
-		}
+		n.inc.Done(parentKey, cur)
 	}
 	return nil
 }
