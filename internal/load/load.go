@@ -1,5 +1,9 @@
 // Package load applies load packages to a destination and keeps the
-// pipeline's bookkeeping there: the loads table, schema versions and state.
+// pipeline's bookkeeping there: the loads table, schema versions and state
+// (bookkeeping.go declares each bookkeeping table once, with its typed row).
+// It also owns when and in what order a run's resources are loaded while
+// others still extract: the PartPolicy that cuts a resource into parts,
+// and the Scheduler that loads them on a goroutine of its own.
 //
 // One package is loaded in one destination transaction: schema changes, the
 // rows of every table, merges, state and the load record all commit
