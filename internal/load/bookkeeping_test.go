@@ -4,29 +4,15 @@ import (
 	"context"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/restload/restload/internal/destination"
+	"github.com/restload/restload/internal/destination/destinationtest"
 	"github.com/restload/restload/internal/load"
 	"github.com/restload/restload/internal/schema"
 	"github.com/restload/restload/internal/spool"
 )
-
-// readCounter counts the reads of each table of a destination.
-type readCounter struct {
-	destination.Destination
-	mu    sync.Mutex
-	reads map[string]int
-}
-
-func (r *readCounter) Read(ctx context.Context, table string, fn func(map[string]any) error) error {
-	r.mu.Lock()
-	r.reads[table]++
-	r.mu.Unlock()
-	return r.Destination.Read(ctx, table, fn)
-}
 
 // loadVersions loads n packages, each adding a column, so d holds n schema
 // versions.
@@ -67,13 +53,13 @@ func TestLatestVersionOnly(t *testing.T) {
 	if err != nil || v == nil || v.Version != 3 || v.Schema.Table("events").Column("cd") == nil {
 		t.Fatalf("Latest = %+v, %v; want version 3 with column cd", v, err)
 	}
-	rc := &readCounter{Destination: d, reads: map[string]int{}}
+	rc := &destinationtest.ReadCounter{Destination: d}
 	l, err := load.Begin(ctx, rc, "1700000001.000000")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer l.Rollback(ctx)
-	if got := rc.reads[load.VersionsTable]; got != 1 {
+	if got := rc.Reads(load.VersionsTable); got != 1 {
 		t.Errorf("Begin read the versions table %d times, want once", got)
 	}
 	if s := l.Stored(); s == nil || s.Table("events").Column("cd") == nil {
@@ -94,29 +80,11 @@ func TestLoadsReportsCorruptJSON(t *testing.T) {
 		{Name: "rows", Type: schema.JSON, Nullable: true}, {Name: "resources", Type: schema.JSON, Nullable: true},
 		{Name: schema.ColID, Type: schema.Text, Nullable: true},
 	}}
-	tx, err := d.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
 	now := time.Now().UTC()
 	row := []any{"1700000009.000000", "p", "loaded", now, now, int64(1), `["not", "a", "map"]`, `[]`, "x.1"}
-	if _, err := tx.Write(ctx, loads, destination.ModeAppend, &rowsOf{rows: [][]any{row}}); err != nil {
-		t.Fatal(err)
-	}
-	if err := tx.Commit(ctx); err != nil {
-		t.Fatal(err)
-	}
-	_, err = load.Loads(ctx, d)
+	destinationtest.CommitRows(t, d, loads, nil, destination.ModeAppend, row)
+	_, err := load.Loads(ctx, d)
 	if err == nil || !strings.Contains(err.Error(), "column rows: corrupt JSON: json: cannot unmarshal array") {
 		t.Errorf("Loads with a corrupt rows value: %v, want an error naming column rows", err)
 	}
 }
-
-type rowsOf struct {
-	rows [][]any
-	i    int
-}
-
-func (s *rowsOf) Next() bool    { s.i++; return s.i <= len(s.rows) }
-func (s *rowsOf) Values() []any { return s.rows[s.i-1] }
-func (s *rowsOf) Err() error    { return nil }

@@ -5,35 +5,15 @@ import (
 	"net/http"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/restload/restload/internal/apitest"
 	"github.com/restload/restload/internal/config"
 	"github.com/restload/restload/internal/destination"
+	"github.com/restload/restload/internal/destination/destinationtest"
 	"github.com/restload/restload/internal/load"
 	"github.com/restload/restload/internal/pipeline"
 )
-
-// readCounter counts the reads of each table of the destination a run
-// opens.
-type readCounter struct {
-	destination.Destination
-	mu    sync.Mutex
-	reads map[string]int
-}
-
-func (r *readCounter) Read(ctx context.Context, table string, fn func(map[string]any) error) error {
-	r.mu.Lock()
-	r.reads[table]++
-	r.mu.Unlock()
-	return r.Destination.Read(ctx, table, fn)
-}
-
-// Count counts without reading, as the DuckDB destination does.
-func (r *readCounter) Count(ctx context.Context, table string) (int64, error) {
-	return r.Destination.(destination.Counter).Count(ctx, table)
-}
 
 // TestRunReadsSchemaVersionsOnce: a run into a dataset loaded before reads
 // the stored schema versions once, and loads its rows.
@@ -57,7 +37,7 @@ source:
 	}
 	dest := "duckdb:" + filepath.Join(dir, "once.duckdb")
 	for run := 1; run <= 2; run++ {
-		rc := &readCounter{reads: map[string]int{}}
+		rc := &destinationtest.ReadCounter{}
 		open := func(ctx context.Context, url, dataset string) (destination.Destination, error) {
 			d, err := destination.Open(ctx, url, dataset)
 			rc.Destination = d
@@ -70,7 +50,7 @@ source:
 		if sum.Resources[0].Status != "loaded" || sum.Resources[0].Rows["items"] != 2 {
 			t.Errorf("run %d: %+v, want items loaded with 2 rows", run, sum.Resources[0])
 		}
-		if got := rc.reads[load.VersionsTable]; run == 2 && got != 1 {
+		if got := rc.Reads(load.VersionsTable); run == 2 && got != 1 {
 			t.Errorf("run %d read the schema versions %d times, want once", run, got)
 		}
 	}
