@@ -524,7 +524,7 @@ func (r *run) finish(ctx context.Context) error {
 }
 
 // reload begins a new load of pkg and loads into it, from the package, the
-// resources whose status is ok. On error nothing stays open.
+// resources whose status is load.Loaded. On error nothing stays open.
 func reload(ctx context.Context, dest destination.Destination, pkg *spool.Package, loadID string, tables *runTables, resources []*config.Resource, results []ResourceSummary, schemas []*schema.Schema) (*load.Load, error) {
 	ld, err := load.Begin(ctx, dest, loadID)
 	if err != nil {
