@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/restload/restload/internal/config"
 	"github.com/restload/restload/internal/httpclient"
@@ -103,6 +104,8 @@ type Options struct {
 	Store *Store
 	// Logger receives token-request retries and notices; nil discards.
 	Logger *slog.Logger
+	// Now is the clock token lifetimes are measured with (nil: time.Now).
+	Now func() time.Time
 }
 
 // HostOf returns the origin (scheme://host:port) of a base URL, for New's

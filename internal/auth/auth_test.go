@@ -207,13 +207,26 @@ func (ts *tokenServer) form(i int) url.Values {
 	return ts.forms[i]
 }
 
-// fakeClock replaces the package clock for one test.
+// clocks holds the fake clock of each test that made one (fakeClock).
+var clocks sync.Map // *testing.T -> *time.Time
+
+// fakeClock makes a clock for one test, which withClock injects into the
+// Options of the auth the test builds; the test moves it by writing to it.
 func fakeClock(t *testing.T) *time.Time {
 	t.Helper()
 	clock := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
-	now = func() time.Time { return clock }
-	t.Cleanup(func() { now = time.Now })
+	clocks.Store(t, &clock)
+	t.Cleanup(func() { clocks.Delete(t) })
 	return &clock
+}
+
+// withClock sets opts.Now to t's fake clock, when it has one.
+func withClock(t *testing.T, opts Options) Options {
+	if v, ok := clocks.Load(t); ok {
+		clock := v.(*time.Time)
+		opts.Now = func() time.Time { return *clock }
+	}
+	return opts
 }
 
 func seedAuth(ts *tokenServer) *config.Auth {
@@ -222,7 +235,7 @@ func seedAuth(ts *tokenServer) *config.Auth {
 
 func mustNew(t *testing.T, cfg *config.Auth, ts *tokenServer) http.RoundTripper {
 	t.Helper()
-	rt, err := New(cfg, nil, host(ts.srv), Options{})
+	rt, err := New(cfg, nil, host(ts.srv), withClock(t, Options{}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,9 +20,6 @@ import (
 	"github.com/restload/restload/internal/httpclient"
 )
 
-// now is the clock for token expiry; tests replace it.
-var now = time.Now
-
 // maxEarlyRenewal is how long before expiry a token is renewed; tokens
 // living less than ten times this are renewed when 90% of their life is
 // spent.
@@ -45,10 +42,15 @@ type tokenCache struct {
 
 	tok     *oauth2.Token
 	renewAt time.Time // zero: never
+	// now is the clock token lifetimes are measured with (Options.Now).
+	now func() time.Time
 }
 
 func newTokenCache(cfg *config.Auth, opts Options) (*tokenCache, error) {
-	c := &tokenCache{redactor: opts.Redactor}
+	c := &tokenCache{redactor: opts.Redactor, now: opts.Now}
+	if c.now == nil {
+		c.now = time.Now
+	}
 	if c.redactor == nil {
 		c.redactor = httpclient.NewRedactor()
 	}
@@ -99,7 +101,7 @@ func newTokenCache(cfg *config.Auth, opts Options) (*tokenCache, error) {
 	}
 	if clientCreds != nil {
 		c.fetch = func(ctx context.Context, _ *oauth2.Token) (*oauth2.Token, time.Time, error) {
-			start := now()
+			start := c.now()
 			tok, err := clientCreds.Token(withClient(ctx))
 			if err != nil {
 				return nil, time.Time{}, err
@@ -119,7 +121,7 @@ func newTokenCache(cfg *config.Auth, opts Options) (*tokenCache, error) {
 			return conf.TokenSource(withClient(ctx), &oauth2.Token{RefreshToken: refresh}).Token()
 		},
 		configured: cfg.RefreshToken, current: cfg.RefreshToken,
-		redactor: c.redactor, defaultExpiry: defaultExpiry, log: opts.Logger, store: opts.Store,
+		redactor: c.redactor, defaultExpiry: defaultExpiry, log: opts.Logger, store: opts.Store, now: c.now,
 	}
 	if opts.Store != nil {
 		g.storeFile = opts.Store.file(cfg.ClientID)
@@ -155,7 +157,7 @@ func renewTime(start time.Time, tok *oauth2.Token, defaultExpiry time.Duration) 
 func (c *tokenCache) token(ctx context.Context) (*oauth2.Token, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.tok != nil && (c.renewAt.IsZero() || now().Before(c.renewAt)) {
+	if c.tok != nil && (c.renewAt.IsZero() || c.now().Before(c.renewAt)) {
 		return c.tok, nil
 	}
 	return c.refreshLocked(ctx, nil)

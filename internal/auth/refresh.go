@@ -30,6 +30,7 @@ type refreshGrant struct {
 	redactor      *httpclient.Redactor
 	defaultExpiry time.Duration
 	log           *slog.Logger
+	now           func() time.Time
 
 	store     *Store
 	storeFile string
@@ -75,7 +76,7 @@ func (g *refreshGrant) fetch(ctx context.Context, refused *oauth2.Token) (*oauth
 	}
 	refresh, from := g.latest(rec)
 	g.redactor.Add(refresh)
-	if rec.AccessToken != "" && rec.For == hashToken(refresh) && now().Before(rec.RenewAt) &&
+	if rec.AccessToken != "" && rec.For == hashToken(refresh) && g.now().Before(rec.RenewAt) &&
 		(refused == nil || refused.AccessToken != rec.AccessToken) {
 		// Another run (or an earlier one) renewed: use its token.
 		g.current = refresh
@@ -83,7 +84,7 @@ func (g *refreshGrant) fetch(ctx context.Context, refused *oauth2.Token) (*oauth
 		tok := &oauth2.Token{AccessToken: rec.AccessToken, TokenType: rec.TokenType, Expiry: rec.Expiry, RefreshToken: refresh}
 		return tok, rec.RenewAt, nil
 	}
-	start := now()
+	start := g.now()
 	tok, err := g.exchange(ctx, refresh)
 	if err != nil {
 		return nil, time.Time{}, &refreshFrom{from: from, err: err}
@@ -93,7 +94,7 @@ func (g *refreshGrant) fetch(ctx context.Context, refused *oauth2.Token) (*oauth
 	savedInStore := false
 	if tok.RefreshToken != "" && tok.RefreshToken != refresh {
 		g.redactor.Add(tok.RefreshToken)
-		at := now()
+		at := g.now()
 		savedTo := g.saveToFile(rec, tok.RefreshToken)
 		if savedTo == "" {
 			rec.RefreshToken, savedTo, savedInStore = tok.RefreshToken, g.storeFile, true
@@ -117,7 +118,7 @@ func (g *refreshGrant) fetch(ctx context.Context, refused *oauth2.Token) (*oauth
 		// Only the access token is lost: the next run asks for another.
 		g.logger().Warn("could not keep the OAuth2 access token for the next run", "error", err)
 	} else if savedInStore {
-		g.store.noteRotation(g.storeFile, now())
+		g.store.noteRotation(g.storeFile, g.now())
 	}
 	g.current = refresh
 	return tok, renewAt, nil
@@ -126,7 +127,7 @@ func (g *refreshGrant) fetch(ctx context.Context, refused *oauth2.Token) (*oauth
 // exchangeAndKeep renews with refresh and keeps a rotated refresh token in
 // memory (no store).
 func (g *refreshGrant) exchangeAndKeep(ctx context.Context, refresh, from string) (*oauth2.Token, time.Time, error) {
-	start := now()
+	start := g.now()
 	tok, err := g.exchange(ctx, refresh)
 	if err != nil {
 		return nil, time.Time{}, &refreshFrom{from: from, err: err}

@@ -19,7 +19,7 @@ func newRun(t *testing.T, ts *tokenServer, dir string, origin config.SecretOrigi
 	cfg := seedAuth(ts)
 	cfg.RefreshToken = refresh
 	st := &Store{Dir: dir, Pipeline: "p/../x", Origin: func(v string) (config.SecretOrigin, bool) { return origin, v == refresh }}
-	rt, err := New(cfg, nil, host(ts.srv), Options{Store: st, Redactor: red})
+	rt, err := New(cfg, nil, host(ts.srv), withClock(t, Options{Store: st, Redactor: red}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,7 +162,7 @@ func TestUnwritableStore(t *testing.T) {
 	cfg := seedAuth(ts)
 	cfg.RefreshToken = "rt0-original"
 	st := &Store{Dir: filepath.Join(blocker, "tokens"), Pipeline: "p", Origin: func(string) (config.SecretOrigin, bool) { return env, true }}
-	rt, err := New(cfg, nil, host(ts.srv), Options{Store: st})
+	rt, err := New(cfg, nil, host(ts.srv), withClock(t, Options{Store: st}))
 	if err != nil {
 		t.Fatal(err)
 	}

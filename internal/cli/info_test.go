@@ -41,7 +41,7 @@ func loadOne(t *testing.T, dest, dataset string) {
 		}
 	}
 	m := pkg.Manifest
-	m.Resources = []spool.ResourceSummary{{Name: "events", Table: "events", WriteDisposition: schema.Append, Records: 3}}
+	m.Resources = []spool.ResourceSummary{{ResourceTarget: spool.ResourceTarget{Name: "events", Table: "events", WriteDisposition: schema.Append}, Counts: spool.Counts{Records: 3}}}
 	m.State = map[string]json.RawMessage{"events.updated_at": json.RawMessage(`"2024-05-06T07:08:09Z"`)}
 	tb := &schema.Table{Name: "events", Resource: "events", WriteDisposition: schema.Append, Columns: []*schema.Column{
 		{Name: schema.ColLoadID, Type: schema.Text}, {Name: schema.ColID, Type: schema.Text},

@@ -21,6 +21,13 @@
 // time, and still handed over in page order (see Extractor.Run); every
 // other paginator goes one page at a time, as each request depends on the
 // previous response.
+//
+// Walk runs a parent/child tree of resources (Node): a parent's pages
+// stream, and each page's records drive its children (bound to the parent
+// record's fields, with include_from_parent) before the next page is
+// fetched; each run of an incremental resource begins and ends a cursor of
+// its incremental.Tracker. What becomes of the records (normalize, spool)
+// is the caller's, through Node.Page.
 package extract
 
 import (

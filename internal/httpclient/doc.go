@@ -10,5 +10,8 @@
 //
 // Authentication is not done here: it is an http.RoundTripper (see package
 // auth) inside the *http.Client that Client wraps, so every retry is
-// authenticated afresh.
+// authenticated afresh. New owns how a run's API client is assembled: the
+// base transport (NewTransport), the CredentialGuard that keeps credentials
+// on the API's origin, the auth decorator with a TokenRecorder client for
+// its token requests, and the redirect policy.
 package httpclient

@@ -8,7 +8,10 @@
 // start and end values to put in the request, pass every record through
 // Keep, and read the next State at the end. The caller stores that state
 // with the rows it belongs to (restload writes both in one destination
-// transaction), so a failed load never moves the cursor.
+// transaction), so a failed load never moves the cursor. A Tracker owns a
+// resource's state within a run: the stored document, the cursor of each
+// run (one per parent record for a child resource) and the document to
+// store after it.
 //
 // Semantics, following dlt:
 //   - The start value is the stored last value (minus lag), or

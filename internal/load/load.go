@@ -1,5 +1,9 @@
 // Package load applies load packages to a destination and keeps the
-// pipeline's bookkeeping there: the loads table, schema versions and state.
+// pipeline's bookkeeping there: the loads table, schema versions and state
+// (bookkeeping.go declares each bookkeeping table once, with its typed row).
+// It also owns when and in what order a run's resources are loaded while
+// others still extract: the PartPolicy that cuts a resource into parts,
+// and the Scheduler that loads them on a goroutine of its own.
 //
 // One package is loaded in one destination transaction: schema changes, the
 // rows of every table, merges, state and the load record all commit
@@ -26,57 +30,18 @@ import (
 	"github.com/restload/restload/internal/spool"
 )
 
-// System table names.
+// Status is what became of a resource, or of a load, in a run.
+type Status string
+
+// Statuses: a resource that was loaded with its run, or failed (and was
+// not loaded); a load in the loads table is always Loaded.
 const (
-	LoadsTable    = "_restload_loads"
-	VersionsTable = "_restload_versions"
-	StateTable    = "_restload_state"
+	Loaded Status = "loaded"
+	Failed Status = "failed"
 )
 
-// Load statuses kept in the loads table.
-const StatusLoaded = "loaded"
-
-func sysCol(name string, t schema.DataType, pk bool) *schema.Column {
-	return &schema.Column{Name: name, Type: t, Nullable: !pk, PrimaryKey: pk}
-}
-
-// systemTables returns fresh definitions of the bookkeeping tables.
-func systemTables() []*schema.Table {
-	return []*schema.Table{
-		{Name: LoadsTable, Resource: "_restload", WriteDisposition: schema.Append, Columns: []*schema.Column{
-			sysCol("load_id", schema.Text, true),
-			sysCol("pipeline_name", schema.Text, false),
-			sysCol("status", schema.Text, false),
-			sysCol("started_at", schema.Timestamp, false),
-			sysCol("finished_at", schema.Timestamp, false),
-			sysCol("schema_version", schema.BigInt, false),
-			sysCol("rows", schema.JSON, false),
-			sysCol("resources", schema.JSON, false),
-			sysCol(schema.ColID, schema.Text, false),
-		}},
-		{Name: VersionsTable, Resource: "_restload", WriteDisposition: schema.Append, Columns: []*schema.Column{
-			sysCol("version", schema.BigInt, true),
-			sysCol("hash", schema.Text, false),
-			sysCol("load_id", schema.Text, false),
-			sysCol("inserted_at", schema.Timestamp, false),
-			sysCol("changes", schema.JSON, false),
-			sysCol("schema", schema.JSON, false),
-			sysCol(schema.ColID, schema.Text, false),
-		}},
-		{Name: StateTable, Resource: "_restload", WriteDisposition: schema.Replace, Columns: []*schema.Column{
-			sysCol("pipeline_name", schema.Text, true),
-			sysCol("key", schema.Text, true),
-			sysCol("value", schema.JSON, false),
-			sysCol("load_id", schema.Text, false),
-			sysCol("updated_at", schema.Timestamp, false),
-			sysCol(schema.ColID, schema.Text, false),
-		}},
-	}
-}
-
-func isSystem(name string) bool {
-	return name == LoadsTable || name == VersionsTable || name == StateTable
-}
+// StatusLoaded is the status of every row of the loads table.
+const StatusLoaded = Loaded
 
 // Version is one stored schema version.
 type Version struct {
@@ -86,34 +51,20 @@ type Version struct {
 	InsertedAt time.Time       `json:"inserted_at"`
 	Changes    []schema.Change `json:"changes"`
 	Schema     *schema.Schema  `json:"schema"`
+	id         string
 }
 
 // Versions reads every stored schema version, oldest first. A destination
-// never loaded into has none.
+// never loaded into has none. (A run needs only the latest: see Latest.)
 func Versions(ctx context.Context, d destination.Destination) ([]Version, error) {
 	var out []Version
-	err := d.Read(ctx, VersionsTable, func(row map[string]any) error {
-		var v Version
-		v.Version = int(toInt(row["version"]))
-		v.Hash, _ = row["hash"].(string)
-		v.LoadID, _ = row["load_id"].(string)
-		v.InsertedAt, _ = row["inserted_at"].(time.Time)
-		if s, ok := row["changes"].(string); ok && s != "" {
-			if err := json.Unmarshal([]byte(s), &v.Changes); err != nil {
-				return fmt.Errorf("schema version %d: corrupt changes: %w", v.Version, err)
-			}
-		}
-		s, _ := row["schema"].(string)
-		var err error
-		if v.Schema, err = schema.FromJSON([]byte(s)); err != nil {
-			return fmt.Errorf("schema version %d: corrupt schema: %w", v.Version, err)
+	err := versionsTable.read(ctx, d, nil, func(v Version) error {
+		if v.Schema == nil {
+			return fmt.Errorf("schema version %d: corrupt schema: empty", v.Version)
 		}
 		out = append(out, v)
 		return nil
 	})
-	if errors.Is(err, destination.ErrNoTable) {
-		return nil, nil
-	}
 	if err != nil {
 		return nil, fmt.Errorf("read schema versions: %w", err)
 	}
@@ -121,14 +72,49 @@ func Versions(ctx context.Context, d destination.Destination) ([]Version, error)
 	return out, nil
 }
 
+// Latest reads the newest stored schema version, decoding only it; nil
+// before the first load.
+func Latest(ctx context.Context, d destination.Destination) (*Version, error) {
+	v, _, err := latestAfter(ctx, d, 0)
+	return v, err
+}
+
+// latestAfter reads the newest stored schema version when it is newer than
+// version after, decoding only it (else nil), and counts the versions.
+func latestAfter(ctx context.Context, d destination.Destination, after int) (*Version, int64, error) {
+	var newest map[string]any
+	var n int64
+	err := d.Read(ctx, VersionsTable, func(row map[string]any) error {
+		n++
+		if v := toInt(row["version"]); v > int64(after) && (newest == nil || v > toInt(newest["version"])) {
+			newest = row
+		}
+		return nil
+	})
+	if errors.Is(err, destination.ErrNoTable) || (err == nil && newest == nil) {
+		return nil, n, nil
+	}
+	if err != nil {
+		return nil, 0, fmt.Errorf("read schema versions: %w", err)
+	}
+	v, err := versionsTable.decode(newest)
+	if err == nil && v.Schema == nil {
+		err = fmt.Errorf("schema version %d: corrupt schema: empty", v.Version)
+	}
+	if err != nil {
+		return nil, 0, fmt.Errorf("read schema versions: %w", err)
+	}
+	return &v, n, nil
+}
+
 // StoredSchema returns the newest stored schema, or nil before the first
 // load.
 func StoredSchema(ctx context.Context, d destination.Destination) (*schema.Schema, error) {
-	vs, err := Versions(ctx, d)
-	if err != nil || len(vs) == 0 {
+	v, err := Latest(ctx, d)
+	if err != nil || v == nil {
 		return nil, err
 	}
-	return vs[len(vs)-1].Schema, nil
+	return v.Schema, nil
 }
 
 // State reads the stored state of pipeline, by key.
@@ -153,29 +139,17 @@ type StateEntry struct {
 	Value     json.RawMessage `json:"value"`
 	LoadID    string          `json:"load_id"`
 	UpdatedAt time.Time       `json:"updated_at"`
+	id        string
 }
 
 // States reads the stored state of every pipeline in the dataset, sorted by
 // pipeline and key. A destination never loaded into has none.
 func States(ctx context.Context, d destination.Destination) ([]StateEntry, error) {
 	var out []StateEntry
-	err := d.Read(ctx, StateTable, func(row map[string]any) error {
-		var e StateEntry
-		e.Pipeline, _ = row["pipeline_name"].(string)
-		e.Key, _ = row["key"].(string)
-		v, _ := row["value"].(string)
-		if v == "" {
-			v = "null"
-		}
-		e.Value = json.RawMessage(v)
-		e.LoadID, _ = row["load_id"].(string)
-		e.UpdatedAt, _ = row["updated_at"].(time.Time)
+	err := stateTable.read(ctx, d, nil, func(e StateEntry) error {
 		out = append(out, e)
 		return nil
 	})
-	if errors.Is(err, destination.ErrNoTable) {
-		return nil, nil
-	}
 	if err != nil {
 		return nil, fmt.Errorf("read state: %w", err)
 	}
@@ -192,37 +166,23 @@ func States(ctx context.Context, d destination.Destination) ([]StateEntry, error
 type LoadInfo struct {
 	LoadID        string                  `json:"load_id"`
 	Pipeline      string                  `json:"pipeline_name"`
-	Status        string                  `json:"status"`
+	Status        Status                  `json:"status"`
 	StartedAt     time.Time               `json:"started_at"`
 	FinishedAt    time.Time               `json:"finished_at"`
 	SchemaVersion int                     `json:"schema_version"`
 	Rows          map[string]int64        `json:"rows"`
 	Resources     []spool.ResourceSummary `json:"resources"`
+	id            string
 }
 
-// Loads reads the loads table, oldest first.
+// Loads reads the loads table, oldest first. A row whose JSON does not
+// decode is an error.
 func Loads(ctx context.Context, d destination.Destination) ([]LoadInfo, error) {
 	var out []LoadInfo
-	err := d.Read(ctx, LoadsTable, func(row map[string]any) error {
-		var l LoadInfo
-		l.LoadID, _ = row["load_id"].(string)
-		l.Pipeline, _ = row["pipeline_name"].(string)
-		l.Status, _ = row["status"].(string)
-		l.StartedAt, _ = row["started_at"].(time.Time)
-		l.FinishedAt, _ = row["finished_at"].(time.Time)
-		l.SchemaVersion = int(toInt(row["schema_version"]))
-		if s, ok := row["rows"].(string); ok {
-			_ = json.Unmarshal([]byte(s), &l.Rows)
-		}
-		if s, ok := row["resources"].(string); ok {
-			_ = json.Unmarshal([]byte(s), &l.Resources)
-		}
+	err := loadsTable.read(ctx, d, nil, func(l LoadInfo) error {
 		out = append(out, l)
 		return nil
 	})
-	if errors.Is(err, destination.ErrNoTable) {
-		return nil, nil
-	}
 	if err != nil {
 		return nil, fmt.Errorf("read loads: %w", err)
 	}
@@ -298,7 +258,7 @@ func Package(ctx context.Context, d destination.Destination, pkg *spool.Package)
 		return nil, fmt.Errorf("load %s: %w", m.LoadID, err)
 	}
 	for i, r := range m.Resources {
-		if err := l.Resource(ctx, pkg, r, pkgSchema); err != nil {
+		if err := l.Resource(ctx, pkg, r.ResourceTarget, pkgSchema); err != nil {
 			return nil, err
 		}
 		if i == 0 {
@@ -345,15 +305,14 @@ type Load struct {
 // Begin reads d's stored schema and starts the transaction that loads the
 // package loadID. Call Rollback (safe after Commit) when done.
 func Begin(ctx context.Context, d destination.Destination, loadID string) (*Load, error) {
-	versions, err := Versions(ctx, d)
+	latest, versions, err := latestAfter(ctx, d, 0)
 	if err != nil {
 		return nil, err
 	}
-	l := &Load{d: d, loadID: loadID, rows: map[string]int64{}, versions: int64(len(versions)),
+	l := &Load{d: d, loadID: loadID, rows: map[string]int64{}, versions: versions,
 		loaded: map[string]int{}, parted: map[string]bool{}, nul: NULCounts{}, replaced: map[string]bool{}}
-	if len(versions) > 0 {
-		l.stored = versions[len(versions)-1].Schema
-		l.version = versions[len(versions)-1].Version
+	if latest != nil {
+		l.stored, l.version = latest.Schema, latest.Version
 	}
 	l.target = orEmpty(l.stored).Clone()
 	l.sys = l.stored != nil
@@ -373,6 +332,10 @@ func Begin(ctx context.Context, d destination.Destination, loadID string) (*Load
 	}
 	return l, nil
 }
+
+// Stored returns the newest stored schema as Begin read it (nil before the
+// first load). The caller must not change it.
+func (l *Load) Stored() *schema.Schema { return l.stored }
 
 // evolve applies what s's tables add to the target schema (and, on a first
 // load, creates the bookkeeping tables).
@@ -403,7 +366,7 @@ func (l *Load) evolve(ctx context.Context, s *schema.Schema) error {
 // and its child tables, as r's write disposition says. pkg need not be
 // sealed, but r's table writers must be closed. On error the transaction
 // is unusable: Rollback it.
-func (l *Load) Resource(ctx context.Context, pkg *spool.Package, r spool.ResourceSummary, s *schema.Schema) error {
+func (l *Load) Resource(ctx context.Context, pkg *spool.Package, r spool.ResourceTarget, s *schema.Schema) error {
 	return l.resource(ctx, pkg, r, s, nil)
 }
 
@@ -414,7 +377,7 @@ func (l *Load) Resource(ctx context.Context, pkg *spool.Package, r spool.Resourc
 // it finishes); Resource loads the rest and merges. If r then fails, its
 // parts are in the transaction: Parted says so, and the load must be
 // rolled back (and made again without r).
-func (l *Load) Part(ctx context.Context, pkg *spool.Package, r spool.ResourceSummary, s *schema.Schema, upto map[string]int) error {
+func (l *Load) Part(ctx context.Context, pkg *spool.Package, r spool.ResourceTarget, s *schema.Schema, upto map[string]int) error {
 	if r.WriteDisposition == schema.Replace {
 		return fmt.Errorf("load %s: resource %s: a replace cannot be loaded in parts", l.loadID, r.Name)
 	}
@@ -425,7 +388,7 @@ func (l *Load) Part(ctx context.Context, pkg *spool.Package, r spool.ResourceSum
 // resource applies the schema changes of s, then loads r's rows in pkg
 // not loaded yet (l.loaded[t] parts of table t were): up to upto[t] parts
 // of each table, or, when upto is nil, every part, and then it merges.
-func (l *Load) resource(ctx context.Context, pkg *spool.Package, r spool.ResourceSummary, s *schema.Schema, upto map[string]int) error {
+func (l *Load) resource(ctx context.Context, pkg *spool.Package, r spool.ResourceTarget, s *schema.Schema, upto map[string]int) error {
 	if err := l.evolve(ctx, s); err != nil {
 		return fmt.Errorf("load %s: resource %s: %w", l.loadID, r.Name, err)
 	}
@@ -474,16 +437,17 @@ func (l *Load) Commit(ctx context.Context, pkg *spool.Package) (*Result, error) 
 			return nil, fmt.Errorf("load %s: %w", m.LoadID, err)
 		}
 	}
-	// Counting is cheap where reading every version's schema is not.
+	// Counting is cheap where reading the versions is not; only a version
+	// newer than Begin's is decoded.
 	if n, err := destination.Count(ctx, l.d, VersionsTable); err != nil && !errors.Is(err, destination.ErrNoTable) {
 		return nil, fmt.Errorf("load %s: count schema versions: %w", m.LoadID, err)
 	} else if n > l.versions {
-		latest, err := Versions(ctx, l.d)
+		latest, _, err := latestAfter(ctx, l.d, l.version)
 		if err != nil {
 			return nil, fmt.Errorf("load %s: %w", m.LoadID, err)
 		}
-		if k := len(latest); k > 0 && latest[k-1].Version > l.version {
-			l.stored, l.version = latest[k-1].Schema, latest[k-1].Version
+		if latest != nil {
+			l.stored, l.version = latest.Schema, latest.Version
 		}
 	}
 	// The version stored is the package's schema over the stored one, as
@@ -498,7 +462,6 @@ func (l *Load) Commit(ctx context.Context, pkg *spool.Package) (*Result, error) 
 	target.Version = version
 	res := &Result{LoadID: m.LoadID, Rows: l.rows, SchemaVersion: version, Changes: changes, NUL: l.nul}
 
-	sys := systemTables()
 	now := time.Now().UTC()
 	ids := &idGen{prefix: m.LoadID}
 	if len(m.State) > 0 {
@@ -509,22 +472,19 @@ func (l *Load) Commit(ctx context.Context, pkg *spool.Package) (*Result, error) 
 		if err != nil {
 			return nil, fmt.Errorf("load %s: %w", m.LoadID, err)
 		}
-		if _, err := l.tx.Write(ctx, sys[2], destination.ModeReplace, &sliceRows{rows: rows}); err != nil {
+		if err := stateTable.write(ctx, l.tx, destination.ModeReplace, rows); err != nil {
 			return nil, fmt.Errorf("load %s: write state: %w", m.LoadID, err)
 		}
 	}
 	if len(changes) > 0 || l.stored == nil {
-		sj, _ := json.Marshal(target)
-		cj, _ := json.Marshal(changes)
-		row := []any{int64(version), target.Hash(), m.LoadID, now, string(cj), string(sj), ids.next()}
-		if _, err := l.tx.Write(ctx, sys[1], destination.ModeAppend, &sliceRows{rows: [][]any{row}}); err != nil {
+		v := Version{Version: version, Hash: target.Hash(), LoadID: m.LoadID, InsertedAt: now, Changes: changes, Schema: target, id: ids.next()}
+		if err := versionsTable.write(ctx, l.tx, destination.ModeAppend, []Version{v}); err != nil {
 			return nil, fmt.Errorf("load %s: write schema version: %w", m.LoadID, err)
 		}
 	}
-	rj, _ := json.Marshal(res.Rows)
-	resj, _ := json.Marshal(m.Resources)
-	loadRow := []any{m.LoadID, m.Pipeline, StatusLoaded, m.CreatedAt, now, int64(version), string(rj), string(resj), ids.next()}
-	if _, err := l.tx.Write(ctx, sys[0], destination.ModeAppend, &sliceRows{rows: [][]any{loadRow}}); err != nil {
+	li := LoadInfo{LoadID: m.LoadID, Pipeline: m.Pipeline, Status: Loaded, StartedAt: m.CreatedAt, FinishedAt: now,
+		SchemaVersion: version, Rows: res.Rows, Resources: m.Resources, id: ids.next()}
+	if err := loadsTable.write(ctx, l.tx, destination.ModeAppend, []LoadInfo{li}); err != nil {
 		return nil, fmt.Errorf("load %s: write load record: %w", m.LoadID, err)
 	}
 	if err := l.tx.Commit(ctx); err != nil {
@@ -544,18 +504,16 @@ func (l *Load) Rollback(ctx context.Context) {
 
 // stateRows returns the state table's new contents: the stored rows, with
 // the rows of m's pipeline and keys replaced by m.State.
-func stateRows(ctx context.Context, d destination.Destination, m spool.Manifest, now time.Time, ids *idGen) ([][]any, error) {
-	var rows [][]any
-	err := d.Read(ctx, StateTable, func(row map[string]any) error {
-		p, _ := row["pipeline_name"].(string)
-		k, _ := row["key"].(string)
-		if _, ok := m.State[k]; ok && p == m.Pipeline {
+func stateRows(ctx context.Context, d destination.Destination, m spool.Manifest, now time.Time, ids *idGen) ([]StateEntry, error) {
+	var rows []StateEntry
+	err := stateTable.read(ctx, d, nil, func(e StateEntry) error {
+		if _, ok := m.State[e.Key]; ok && e.Pipeline == m.Pipeline {
 			return nil
 		}
-		rows = append(rows, []any{p, k, row["value"], row["load_id"], row["updated_at"], row[schema.ColID]})
+		rows = append(rows, e)
 		return nil
 	})
-	if err != nil && !errors.Is(err, destination.ErrNoTable) {
+	if err != nil {
 		return nil, fmt.Errorf("read state: %w", err)
 	}
 	keys := make([]string, 0, len(m.State))
@@ -564,14 +522,14 @@ func stateRows(ctx context.Context, d destination.Destination, m spool.Manifest,
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		rows = append(rows, []any{m.Pipeline, k, string(m.State[k]), m.LoadID, now, ids.next()})
+		rows = append(rows, StateEntry{Pipeline: m.Pipeline, Key: k, Value: m.State[k], LoadID: m.LoadID, UpdatedAt: now, id: ids.next()})
 	}
 	return rows, nil
 }
 
 // write writes r's rows in pkg (see resource), whose tables are in
 // pkgSchema, into its tables in the transaction, and counts them.
-func (l *Load) write(ctx context.Context, pkg *spool.Package, pkgSchema *schema.Schema, r spool.ResourceSummary, upto map[string]int) error {
+func (l *Load) write(ctx context.Context, pkg *spool.Package, pkgSchema *schema.Schema, r spool.ResourceTarget, upto map[string]int) error {
 	tx, target, counts, loaded := l.tx, l.target, l.rows, l.loaded
 	root := target.Table(r.Table)
 	if root == nil {
@@ -666,28 +624,18 @@ func orEmpty(s *schema.Schema) *schema.Schema {
 	return s
 }
 
-// union returns stored with the tables and columns of pkg added: another
-// machine may have added columns since pkg was extracted, and neither side
-// loses any.
+// union returns stored with the tables and columns of pkg added (see
+// schema.Union): another machine may have added columns since pkg was
+// extracted, and neither side loses any. Bookkeeping tables are not part
+// of the data schema.
 func union(stored, pkg *schema.Schema) *schema.Schema {
-	out := orEmpty(stored).Clone()
-	for _, pt := range pkg.Tables {
-		if isSystem(pt.Name) {
-			continue
-		}
-		ot := out.Table(pt.Name)
-		if ot == nil {
-			out.Tables = append(out.Tables, pt.Clone())
-			continue
-		}
-		for _, c := range pt.Columns {
-			if ot.Column(c.Name) == nil {
-				cc := *c
-				ot.Columns = append(ot.Columns, &cc)
-			}
+	data := &schema.Schema{}
+	for _, t := range pkg.Tables {
+		if !isSystem(t.Name) {
+			data.Tables = append(data.Tables, t)
 		}
 	}
-	return out
+	return schema.Union(stored, data)
 }
 
 // remap reorders rows written against the package's table to the target

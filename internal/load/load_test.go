@@ -157,8 +157,8 @@ func TestPackageRoundTrip(t *testing.T) {
 			events := &schema.Table{Name: "events", Resource: "events", WriteDisposition: schema.Append, Columns: cols(schema.ColLoadID, schema.ColID, "n")}
 			snap := &schema.Table{Name: "snap", Resource: "snap", WriteDisposition: schema.Replace, Columns: cols(schema.ColLoadID, schema.ColID, "v")}
 			res := []spool.ResourceSummary{
-				{Name: "events", Table: "events", WriteDisposition: schema.Append},
-				{Name: "snap", Table: "snap", WriteDisposition: schema.Replace},
+				{ResourceTarget: spool.ResourceTarget{Name: "events", Table: "events", WriteDisposition: schema.Append}},
+				{ResourceTarget: spool.ResourceTarget{Name: "snap", Table: "snap", WriteDisposition: schema.Replace}},
 			}
 			first := pkgSpec{
 				loadID: "1700000000.000001", pipeline: "p1", resources: res,
@@ -234,7 +234,7 @@ func TestPackageRoundTrip(t *testing.T) {
 			}
 			var ids []string
 			for _, l := range loads {
-				ids = append(ids, l.LoadID+"/"+l.Pipeline+"/"+l.Status)
+				ids = append(ids, l.LoadID+"/"+l.Pipeline+"/"+string(l.Status))
 			}
 			if want := []string{"1700000000.000001/p1/loaded", "1700000000.000002/p1/loaded", "1700000000.000003/p2/loaded"}; !reflect.DeepEqual(ids, want) {
 				t.Errorf("loads = %v, want %v", ids, want)
@@ -278,7 +278,7 @@ func TestPackageMerge(t *testing.T) {
 			tb := &schema.Table{Name: "items", Resource: "items", WriteDisposition: schema.Merge, Columns: cols(schema.ColLoadID, schema.ColID, "id", "v")}
 			tb.Columns[2].PrimaryKey = true
 			tb.Columns[2].Nullable = false
-			res := []spool.ResourceSummary{{Name: "items", Table: "items", WriteDisposition: schema.Merge}}
+			res := []spool.ResourceSummary{{ResourceTarget: spool.ResourceTarget{Name: "items", Table: "items", WriteDisposition: schema.Merge}}}
 			spec := func(id, v string) pkgSpec {
 				return pkgSpec{loadID: id, pipeline: "p", resources: res, tables: []*schema.Table{tb},
 					rows: map[string][][]any{"items": {{id, id + ".1", "k1", v}, {id, id + ".2", "k2", v}}}}
@@ -326,7 +326,7 @@ func TestOverlappingLoads(t *testing.T) {
 			spec := func(loadID, name string) pkgSpec {
 				return pkgSpec{
 					loadID: loadID, pipeline: "p1",
-					resources: []spool.ResourceSummary{{Name: name, Table: name, WriteDisposition: schema.Append}},
+					resources: []spool.ResourceSummary{{ResourceTarget: spool.ResourceTarget{Name: name, Table: name, WriteDisposition: schema.Append}}},
 					tables:    []*schema.Table{table(name)},
 					rows:      map[string][][]any{name: {{loadID, name + "1", int64(1)}}},
 				}
@@ -354,7 +354,7 @@ func TestOverlappingLoads(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if err := x.l.Resource(ctx, x.pkg, x.pkg.Manifest.Resources[0], s); err != nil {
+				if err := x.l.Resource(ctx, x.pkg, x.pkg.Manifest.Resources[0].ResourceTarget, s); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -413,7 +413,7 @@ func TestFilesWriteTablesAtOnce(t *testing.T) {
 			spec := func(loadID string, badItem bool) pkgSpec {
 				s := pkgSpec{
 					loadID: loadID, pipeline: "p1",
-					resources: []spool.ResourceSummary{{Name: "orders", Table: "orders", WriteDisposition: schema.Append}},
+					resources: []spool.ResourceSummary{{ResourceTarget: spool.ResourceTarget{Name: "orders", Table: "orders", WriteDisposition: schema.Append}}},
 					tables:    []*schema.Table{orders, items, tags},
 					rows:      map[string][][]any{},
 				}

@@ -29,7 +29,7 @@ func TestCorruptStoredSchema(t *testing.T) {
 			events := &schema.Table{Name: "events", Resource: "events", WriteDisposition: schema.Append, Columns: cols(schema.ColLoadID, schema.ColID, "n")}
 			pkg := makePackage(t, t.TempDir(), "ds", pkgSpec{
 				loadID: "1700000000.000001", pipeline: "p",
-				resources: []spool.ResourceSummary{{Name: "events", Table: "events", WriteDisposition: schema.Append}},
+				resources: []spool.ResourceSummary{{ResourceTarget: spool.ResourceTarget{Name: "events", Table: "events", WriteDisposition: schema.Append}}},
 				tables:    []*schema.Table{events},
 				rows:      map[string][][]any{"events": {{"1700000000.000001", "a", int64(1)}}},
 			})

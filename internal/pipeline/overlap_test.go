@@ -31,31 +31,21 @@ type spy struct {
 	failTable string // table whose Write fails
 }
 
-var spies sync.Map // key -> *spy
-
-func init() {
-	destination.Register("spy", func(ctx context.Context, url, dataset string) (destination.Destination, error) {
-		v, ok := spies.Load(strings.TrimPrefix(url, "spy:"))
-		if !ok {
-			return nil, fmt.Errorf("no spy %q", url)
-		}
-		s := v.(*spy)
-		d, err := destination.Open(ctx, "duckdb:"+s.path, dataset)
-		if err != nil {
-			return nil, err
-		}
-		return &spyDest{Destination: d, s: s}, nil
-	})
-}
-
-// newSpy registers a spy over a fresh DuckDB file and returns it with its
-// URL.
+// newSpy makes a spy over a fresh DuckDB file and returns it with the
+// destination URL to run with (open it with open).
 func newSpy(t *testing.T, watch, failTable string) (*spy, string) {
 	t.Helper()
 	s := &spy{path: filepath.Join(t.TempDir(), "spy.duckdb"), watch: watch, failTable: failTable, written: make(chan struct{})}
-	spies.Store(t.Name(), s)
-	t.Cleanup(func() { spies.Delete(t.Name()) })
-	return s, "spy:" + t.Name()
+	return s, "duckdb:" + s.path
+}
+
+// open opens the spy's DuckDB file, spied on: a run's Options.OpenDestination.
+func (s *spy) open(ctx context.Context, url, dataset string) (destination.Destination, error) {
+	d, err := destination.Open(ctx, url, dataset)
+	if err != nil {
+		return nil, err
+	}
+	return &spyDest{Destination: d, s: s}, nil
 }
 
 type spyDest struct {
@@ -175,7 +165,7 @@ source:
       endpoint: {path: broken, data_selector: items, paginator: {type: json_link, next_url_path: next}}
 `
 
-func overlapRun(t *testing.T, api *overlapAPI, dest string) (*pipeline.Summary, string, error) {
+func overlapRun(t *testing.T, api *overlapAPI, s *spy, dest string) (*pipeline.Summary, string, error) {
 	t.Helper()
 	src := strings.ReplaceAll(overlapPipeline, "BASE", api.URL)
 	p, err := config.Parse(filepath.Join(t.TempDir(), "overlap.yaml"), []byte(src), config.LoadOptions{})
@@ -183,7 +173,7 @@ func overlapRun(t *testing.T, api *overlapAPI, dest string) (*pipeline.Summary, 
 		t.Fatalf("parse pipeline:\n%v", err)
 	}
 	work := filepath.Join(t.TempDir(), "work")
-	sum, err := pipeline.Run(context.Background(), p, pipeline.Options{Destination: dest, WorkDir: work})
+	sum, err := pipeline.Run(context.Background(), p, pipeline.Options{Destination: dest, OpenDestination: s.open, WorkDir: work})
 	return sum, work, err
 }
 
@@ -195,7 +185,7 @@ func overlapRun(t *testing.T, api *overlapAPI, dest string) (*pipeline.Summary, 
 func TestLoadOverlapsExtraction(t *testing.T) {
 	s, dest := newSpy(t, "fast", "")
 	api := newOverlapAPI(t, s.written)
-	sum, _, err := overlapRun(t, api, dest)
+	sum, _, err := overlapRun(t, api, s, dest)
 	if how := api.waited(); how != "released" {
 		t.Fatalf("the slow resource's request %s before the fast resource was loaded: loading does not overlap extraction", how)
 	}
@@ -205,7 +195,7 @@ func TestLoadOverlapsExtraction(t *testing.T) {
 	}
 	status := map[string]string{}
 	for _, r := range sum.Resources {
-		status[r.Name] = r.Status
+		status[r.Name] = string(r.Status)
 	}
 	if want := map[string]string{"fast": "loaded", "slow": "loaded", "broken": "failed"}; fmt.Sprint(status) != fmt.Sprint(want) {
 		t.Errorf("resource statuses %v, want %v", status, want)
@@ -246,7 +236,7 @@ func TestLoadOverlapsExtraction(t *testing.T) {
 func TestLoadErrorStopsExtraction(t *testing.T) {
 	s, dest := newSpy(t, "", "fast")
 	api := newOverlapAPI(t, nil)
-	_, work, err := overlapRun(t, api, dest)
+	_, work, err := overlapRun(t, api, s, dest)
 	if err == nil || !strings.Contains(err.Error(), "resource fast: ") || !strings.Contains(err.Error(), "spy: no space left on device") {
 		t.Fatalf("run error %v, want the fast resource's load error", err)
 	}

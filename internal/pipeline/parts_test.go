@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/restload/restload/internal/destination"
+	"github.com/restload/restload/internal/load"
 	"github.com/restload/restload/internal/mockapi"
 	"github.com/restload/restload/internal/pipeline"
 )
@@ -23,7 +24,6 @@ import (
 // resources again without it: they land whole, exactly once, and nothing
 // of the failed resource does, not even its table.
 func TestResourceFailingAfterParts(t *testing.T) {
-	pipeline.SetPartRows(t, 100)
 	ctx := context.Background()
 	srv := mockapi.New(mockapi.Options{Records: 600})
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -42,7 +42,7 @@ func TestResourceFailingAfterParts(t *testing.T) {
 	dir := t.TempDir()
 	dest := "duckdb:" + filepath.Join(dir, "parts.duckdb")
 	var logs bytes.Buffer
-	sum, err := pipeline.Run(ctx, p, pipeline.Options{Destination: dest, WorkDir: filepath.Join(dir, "work"),
+	sum, err := pipeline.Run(ctx, p, pipeline.Options{Parts: partRows(100), Destination: dest, WorkDir: filepath.Join(dir, "work"),
 		Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	var perr *pipeline.Error
 	if !errors.As(err, &perr) || len(perr.Failed) != 1 || !strings.Contains(err.Error(), "resource members: page 4") || !strings.Contains(err.Error(), "400") {
@@ -78,4 +78,10 @@ func TestResourceFailingAfterParts(t *testing.T) {
 			t.Errorf("resource %s: status %q", r.Name, r.Status)
 		}
 	}
+}
+
+// partRows is a part policy that loads a resource in parts of any n rows
+// or more, idle CPU or not, so small test data crosses many parts.
+func partRows(n int64) *load.PartPolicy {
+	return &load.PartPolicy{MinRows: n}
 }

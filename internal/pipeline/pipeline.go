@@ -3,9 +3,17 @@
 // (in parallel, bounded by Workers) into a new load package, and loads that
 // package into the destination in one transaction.
 //
+// It owns the composition, not the steps: which resources run and in what
+// trees (the walk itself is extract.Walk), the table groups of resources
+// writing the same tables, the hand-over of each resource's records to
+// normalize and spool, and the order of open, extract, load and finish.
+// The API client is httpclient.New's, incremental state an
+// incremental.Tracker's, when to load parts load.PartPolicy's and the
+// loading goroutine a load.Scheduler.
+//
 // Loading overlaps extraction: the transaction begins before the first
 // request. Into a database (DuckDB, PostgreSQL) an append or merge
-// resource is loaded in parts while it extracts (see partEvery), the rest
+// resource is loaded in parts while it extracts (see load.PartPolicy), the rest
 // and its merge when its parent/child tree finished; a replace resource,
 // and any resource of a file destination, when its tree finished. One
 // thing loads at a time. State, the schema version and the loads row are
@@ -67,9 +75,19 @@ type Options struct {
 	// TokenStore keeps OAuth2 tokens between runs and reports rotated
 	// refresh tokens in the Summary (nil: tokens live for the run only).
 	TokenStore *auth.Store
+	// Now is the clock OAuth2 token lifetimes are measured with (nil:
+	// time.Now).
+	Now func() time.Time
 	// Redactor, when set, is the run's redactor (shared with the caller's
 	// logger); tokens obtained during the run are added to it.
 	Redactor *httpclient.Redactor
+	// OpenDestination opens the destination the run loads into (nil:
+	// destination.Open, by URL scheme); the run closes what it returns.
+	OpenDestination func(ctx context.Context, url, dataset string) (destination.Destination, error)
+	// Parts says when an append or merge resource loading into a database
+	// has the rows it wrote so far loaded while it still extracts (nil:
+	// load.DefaultPartPolicy).
+	Parts *load.PartPolicy
 	// AfterExtract, when set, is called after the package is sealed and
 	// before its load commits (tests use it to simulate a crash).
 	AfterExtract func(pkgDir string)
@@ -134,14 +152,10 @@ type Phases struct {
 
 // ResourceSummary is one resource's part of a run.
 type ResourceSummary struct {
-	Name    string           `json:"name"`
-	Status  string           `json:"status"` // loaded, failed
-	Error   string           `json:"error,omitempty"`
-	Records int64            `json:"records"`
-	Pages   int64            `json:"pages"`
-	Retries int64            `json:"retries"`
-	Seconds float64          `json:"seconds"`
-	Rows    map[string]int64 `json:"rows"` // by table
+	Name   string      `json:"name"`
+	Status load.Status `json:"status"` // loaded (with the run), failed
+	Error  string      `json:"error,omitempty"`
+	spool.Counts
 	// Variants counts variant columns created for values whose type
 	// conflicted with their column, VariantValues the values stored in
 	// variant columns; DiscardedRows and DiscardedValues count what a
@@ -175,12 +189,64 @@ func (e *Error) Error() string {
 func (e *Error) Unwrap() []error { return e.Failed }
 
 // Run runs p. A returned *Error means the other resources were loaded; any
-// other error means nothing of this run was loaded.
+// other error means nothing of this run was loaded. It reads as its four
+// steps: open (the work dir, the destination, packages an earlier run
+// left, the load's transaction, the API clients, a new package), extract
+// (every resource tree, loading as it goes), load (the rest, sealed) and
+// finish (commit and summary).
 func Run(ctx context.Context, p *config.Pipeline, opts Options) (*Summary, error) {
-	start := time.Now()
-	log := opts.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
+	r := &run{p: p, opts: opts, start: time.Now(), sum: &Summary{Pipeline: p.Pipeline.Name}}
+	defer r.close()
+	if err := r.open(ctx); err != nil {
+		return r.sum, err
+	}
+	if err := r.extract(ctx); err != nil {
+		return r.sum, err
+	}
+	if err := r.load(ctx); err != nil {
+		return r.sum, err
+	}
+	return r.sum, r.finish(ctx)
+}
+
+// run is one Run in progress.
+type run struct {
+	p     *config.Pipeline
+	opts  Options
+	start time.Time
+	sum   *Summary
+	log   *slog.Logger
+	// cleanup is undone by close, last first.
+	cleanup []func()
+
+	dest      destination.Destination
+	resources []*config.Resource
+	ld        *load.Load
+	pkg       *spool.Package
+	env       *runEnv
+	nul       load.NULCounts
+	// results is what extracting gave; loadStart when it ended.
+	results   *runResults
+	loadStart time.Time
+}
+
+func (r *run) onClose(f func()) { r.cleanup = append(r.cleanup, f) }
+
+func (r *run) close() {
+	for i := len(r.cleanup) - 1; i >= 0; i-- {
+		r.cleanup[i]()
+	}
+}
+
+// open checks p, locks the work dir, opens the destination, loads the
+// packages an earlier run left for it, begins this run's load (reading
+// the stored schema and state), builds the API clients and creates the
+// run's package.
+func (r *run) open(ctx context.Context) error {
+	p, opts := r.p, r.opts
+	r.log = opts.Logger
+	if r.log == nil {
+		r.log = slog.New(slog.DiscardHandler)
 	}
 	redactor := opts.Redactor
 	if redactor == nil {
@@ -191,18 +257,18 @@ func Run(ctx context.Context, p *config.Pipeline, opts Options) (*Summary, error
 	// dataset a parquet/jsonl directory: never paths outside them (Load
 	// refuses such names; a Pipeline built in code is checked here).
 	if err := config.SafeName(p.Pipeline.Name); err != nil {
-		return &Summary{Pipeline: p.Pipeline.Name}, fmt.Errorf("pipeline.name: %w", err)
+		return fmt.Errorf("pipeline.name: %w", err)
 	}
 	if err := config.SafeName(p.Pipeline.Dataset); err != nil {
-		return &Summary{Pipeline: p.Pipeline.Name}, fmt.Errorf("pipeline.dataset: %w", err)
+		return fmt.Errorf("pipeline.dataset: %w", err)
 	}
 	destURL := p.DestinationURL(opts.Destination)
-	sum := &Summary{Pipeline: p.Pipeline.Name, Dataset: p.Pipeline.Dataset, Destination: destination.Redact(destURL), Started: start.UTC()}
-	defer func() { sum.TokenRotations = opts.TokenStore.Rotations() }()
+	r.sum = &Summary{Pipeline: p.Pipeline.Name, Dataset: p.Pipeline.Dataset, Destination: destination.Redact(destURL), Started: r.start.UTC()}
+	r.onClose(func() { r.sum.TokenRotations = opts.TokenStore.Rotations() })
 	// processing_steps expressions fail here, at file:line, before any I/O.
 	compiled, err := steps.CompileAll(p)
 	if err != nil {
-		return sum, err
+		return err
 	}
 
 	workDir := opts.WorkDir
@@ -212,64 +278,98 @@ func Run(ctx context.Context, p *config.Pipeline, opts Options) (*Summary, error
 	pkgRoot := filepath.Join(workDir, "packages")
 	unlock, err := lockWorkDir(workDir, p.Pipeline.Name)
 	if err != nil {
-		return sum, err
+		return err
 	}
-	defer unlock()
+	r.onClose(unlock)
 
-	dest, err := destination.Open(ctx, destURL, p.Pipeline.Dataset)
-	if err != nil {
-		return sum, fmt.Errorf("open destination: %w", err)
+	open := opts.OpenDestination
+	if open == nil {
+		open = destination.Open
 	}
-	defer dest.Close()
-	destination.SetLockWait(dest, destination.LockWait{Timeout: opts.LockTimeout, Log: log})
-	if err := checkCapabilities(p, dest, destURL, opts.Resources); err != nil {
-		return sum, err
+	if r.dest, err = open(ctx, destURL, p.Pipeline.Dataset); err != nil {
+		return fmt.Errorf("open destination: %w", err)
 	}
-
-	// Finish what an earlier run left for this destination.
+	r.onClose(func() { r.dest.Close() })
+	destination.SetLockWait(r.dest, destination.LockWait{Timeout: opts.LockTimeout, Log: r.log})
+	if err := checkCapabilities(p, r.dest, destURL, opts.Resources); err != nil {
+		return err
+	}
 	target := spool.Target{Pipeline: p.Pipeline.Name, Destination: destination.Identity(destURL), Dataset: p.Pipeline.Dataset}
+	r.nul = load.NULCounts{}
+	r.onClose(func() { warnNUL(r.log, r.nul) })
+	if err := r.loadPending(ctx, pkgRoot, target); err != nil {
+		return err
+	}
+
+	for _, name := range opts.Resources {
+		if p.Resource(name) == nil {
+			return fmt.Errorf("no resource named %q in %s", name, p.File)
+		}
+	}
+	r.resources = selectResources(p, opts.Resources)
+	if len(r.resources) == 0 {
+		return fmt.Errorf("no resources selected to run in %s", p.File)
+	}
+	loadID := spool.NewLoadID(r.start)
+	r.sum.LoadID = loadID
+	// The load's transaction is open while resources extract; see the
+	// package doc. Begin reads the stored schema.
+	if r.ld, err = load.Begin(ctx, r.dest, loadID); err != nil {
+		return err
+	}
+	r.onClose(func() { r.ld.Rollback(ctx) })
+	// Incremental cursors, as loaded with the rows (after pending packages).
+	state, err := load.State(ctx, r.dest, p.Pipeline.Name)
+	if err != nil {
+		return err
+	}
+	deps, err := r.clients(redactor)
+	if err != nil {
+		return err
+	}
+	if r.pkg, err = spool.Create(pkgRoot, spool.Manifest{LoadID: loadID, Pipeline: p.Pipeline.Name, Dataset: p.Pipeline.Dataset, Destination: target.Destination}); err != nil {
+		return err
+	}
+	r.env = &runEnv{p: p, tables: groupTables(p, r.ld.Stored(), r.resources), pkg: r.pkg, loadID: loadID, deps: deps, state: state, steps: compiled}
+	return nil
+}
+
+// loadPending finishes what an earlier run left for this destination:
+// unsealed packages are discarded, sealed ones loaded.
+func (r *run) loadPending(ctx context.Context, pkgRoot string, target spool.Target) error {
 	sealed, unsealed, err := spool.Pending(pkgRoot)
 	if err != nil {
-		return sum, err
+		return err
 	}
-	sealed, unsealed = pendingFor(log, target, sealed, unsealed, opts.Resources)
-	nul := load.NULCounts{}
-	defer func() { warnNUL(log, nul) }()
+	sealed, unsealed = pendingFor(r.log, target, sealed, unsealed, r.opts.Resources)
 	for _, u := range unsealed {
-		log.Warn("discarding incomplete package of an earlier run (it died while extracting; extraction starts again)", "load_id", filepath.Base(u.Dir))
+		r.log.Warn("discarding incomplete package of an earlier run (it died while extracting; extraction starts again)", "load_id", filepath.Base(u.Dir))
 		if err := u.Remove(); err != nil {
-			return sum, err
+			return err
 		}
 	}
 	for _, s := range sealed {
-		log.Info("loading package left by an earlier run", "load_id", s.Manifest.LoadID)
-		loading(opts.Observer, s.Manifest.LoadID)
-		res, err := load.Package(ctx, dest, s)
+		r.log.Info("loading package left by an earlier run", "load_id", s.Manifest.LoadID)
+		loading(r.opts.Observer, s.Manifest.LoadID)
+		res, err := load.Package(ctx, r.dest, s)
 		if err != nil {
-			return sum, fmt.Errorf("pending package %s (%s): %w", s.Manifest.LoadID, s.Dir, err)
+			return fmt.Errorf("pending package %s (%s): %w", s.Manifest.LoadID, s.Dir, err)
 		}
-		sum.Pending = append(sum.Pending, res.LoadID)
-		nul.Add(res.NUL)
+		r.sum.Pending = append(r.sum.Pending, res.LoadID)
+		r.nul.Add(res.NUL)
 	}
+	return nil
+}
 
-	stored, err := load.StoredSchema(ctx, dest)
-	if err != nil {
-		return sum, err
-	}
-	// Incremental cursors, as loaded with the rows (after pending packages).
-	state, err := load.State(ctx, dest, p.Pipeline.Name)
-	if err != nil {
-		return sum, err
-	}
-
-	workers := opts.Workers
-	if workers <= 0 {
-		workers = DefaultWorkers
-	}
+// clients builds what the run's API requests go through (see
+// httpclient.New): one shared client, and so one token cache and one set
+// of per-host limits, for every resource that uses the client's auth.
+func (r *run) clients(redactor *httpclient.Redactor) (*resourceDeps, error) {
+	p, opts := r.p, r.opts
 	hc := opts.HTTPClient
 	if hc == nil {
-		tr := newTransport(idleConnsPerHost(workers, p.Limits))
-		defer tr.CloseIdleConnections()
+		tr := httpclient.NewTransport(idleConnsPerHost(r.workers(), p.Limits))
+		r.onClose(tr.CloseIdleConnections)
 		hc = &http.Client{Transport: tr, Timeout: time.Duration(p.Source.Client.Timeout)}
 		if hc.Timeout == 0 {
 			hc.Timeout = 60 * time.Second
@@ -277,60 +377,57 @@ func Run(ctx context.Context, p *config.Pipeline, opts Options) (*Summary, error
 	}
 	apiHost, err := auth.HostOf(p.Source.Client.BaseURL)
 	if err != nil {
-		return sum, fmt.Errorf("client.base_url: %w", err)
+		return nil, fmt.Errorf("client.base_url: %w", err)
 	}
-	deps := &resourceDeps{base: hc, apiHost: apiHost, credHeaders: p.CredentialHeaders(), policy: httpclient.PolicyFromConfig(p.Retry), limits: limits(p.Limits), redactor: redactor, log: log, obs: opts.Observer, tokens: opts.TokenStore}
-	deps.body = bodyLimits{timeout: time.Duration(p.Source.Client.Timeout), idle: time.Duration(p.Source.Client.IdleReadTimeout),
-		maxBytes: p.Limits.ResponseBytes()}
-	// One client, and so one token cache and one set of per-host limits,
-	// for every resource that uses the client's auth.
+	deps := &resourceDeps{redactor: redactor, log: r.log, obs: opts.Observer, tokens: opts.TokenStore, now: opts.Now,
+		http: httpclient.Options{Base: hc, Origin: apiHost, CredentialHeaders: p.CredentialHeaders(),
+			Policy: httpclient.PolicyFromConfig(p.Retry), Limits: limits(p.Limits), Redactor: redactor, Logger: r.log,
+			Timeout: time.Duration(p.Source.Client.Timeout), IdleReadTimeout: time.Duration(p.Source.Client.IdleReadTimeout),
+			MaxBodyBytes: p.Limits.ResponseBytes()}}
 	if deps.shared, err = deps.client(p.Source.Client.Auth); err != nil {
-		return sum, err
+		return nil, err
 	}
+	return deps, nil
+}
 
-	loadID := spool.NewLoadID(start)
-	sum.LoadID = loadID
-	pkg, err := spool.Create(pkgRoot, spool.Manifest{LoadID: loadID, Pipeline: p.Pipeline.Name, Dataset: p.Pipeline.Dataset, Destination: target.Destination})
-	if err != nil {
-		return sum, err
+func (r *run) workers() int {
+	if r.opts.Workers > 0 {
+		return r.opts.Workers
 	}
+	return DefaultWorkers
+}
 
-	for _, name := range opts.Resources {
-		if p.Resource(name) == nil {
-			_ = pkg.Abort()
-			return sum, fmt.Errorf("no resource named %q in %s", name, p.File)
-		}
-	}
-	resources := selectResources(p, opts.Resources)
-	if len(resources) == 0 {
-		_ = pkg.Abort()
-		return sum, fmt.Errorf("no resources selected to run in %s", p.File)
-	}
-	// The load's transaction is open while resources extract; see the
-	// package doc.
-	ld, err := load.Begin(ctx, dest, loadID)
-	if err != nil {
-		_ = pkg.Abort()
-		return sum, err
-	}
-	defer ld.Rollback(ctx)
+// extract runs every resource tree, Workers at once, into the package; a
+// load.Scheduler loads each resource (and, into a database, parts of it)
+// into the open transaction as it goes. A load error cancels the
+// extraction and is the run's error.
+func (r *run) extract(ctx context.Context) error {
 	ectx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	tables := groupTables(p, stored, resources)
-	loader := newLoader(ectx, ld, pkg, tables, 2*len(resources), cancel)
-	env := &runEnv{p: p, tables: tables, pkg: pkg, loadID: loadID, deps: deps, state: state, steps: compiled, finished: loader.add}
-	if ld.CanPart() {
-		env.part = loader.part
+	r.onClose(cancel)
+	env, tables := r.env, r.env.tables
+	sched := r.ld.Schedule(ectx, r.pkg, 2*len(r.resources), cancel)
+	env.finished = func(res *config.Resource, own *schema.Schema) error {
+		sched.Resource(tables.target(res), ownTables(res, own))
+		return nil
+	}
+	if r.ld.CanPart() {
+		env.parts = load.DefaultPartPolicy
+		if r.opts.Parts != nil {
+			env.parts = *r.opts.Parts
+		}
+		env.part = func(res *config.Resource, own *schema.Schema, upto map[string]int) {
+			sched.Part(tables.target(res), ownTables(res, own), upto)
+		}
 	}
 	// Parent/child trees run as units; see runResources (resource.go).
 	extractStart := time.Now()
-	run, err := runResources(ectx, env, resources, workers)
-	if err == nil && len(run.failures) < len(resources) {
-		loading(opts.Observer, loadID)
+	results, err := runResources(ectx, env, r.resources, r.workers())
+	if err == nil && len(results.failures) < len(r.resources) {
+		loading(r.opts.Observer, env.loadID)
 	}
-	loadStart := time.Now()
-	sum.Phases.Extract = loadStart.Sub(extractStart).Seconds()
-	lerr := loader.wait()
+	r.loadStart = time.Now()
+	r.sum.Phases.Extract = r.loadStart.Sub(extractStart).Seconds()
+	lerr := sched.Wait()
 	switch {
 	case ctx.Err() != nil:
 		err = ctx.Err() // interrupted: a load cut short is no cause
@@ -339,70 +436,75 @@ func Run(ctx context.Context, p *config.Pipeline, opts Options) (*Summary, error
 		err = lerr
 	}
 	if err != nil {
-		_ = pkg.Abort()
-		return sum, err
+		_ = r.pkg.Abort()
+		return err
 	}
-	results, schemas, failures := run.summaries, run.schemas, run.failures
+	r.results = results
+	return nil
+}
+
+// load makes sure the open transaction holds every resource that
+// succeeded and nothing of those that failed, and seals the package with
+// its schema and state. When every resource failed it returns an *Error.
+func (r *run) load(ctx context.Context) error {
+	results, schemas, tables := r.results.summaries, r.results.schemas, r.env.tables
 	// A resource that failed after parts of it were loaded left them in the
 	// transaction: load the resources that succeeded again, from the
 	// package, in a new one.
-	for i, r := range resources {
-		if results[i].Status != "ok" && ld.Parted(r.Name) {
-			log.Info("loading again without the failed resource, whose first rows were loaded while it extracted", "resource", r.Name)
-			ld.Rollback(ctx)
-			if ld, err = reload(ctx, dest, pkg, loadID, tables, resources, results, schemas); err != nil {
-				_ = pkg.Abort()
-				return sum, err
+	for i, res := range r.resources {
+		if results[i].Status != load.Loaded && r.ld.Parted(res.Name) {
+			r.log.Info("loading again without the failed resource, whose first rows were loaded while it extracted", "resource", res.Name)
+			r.ld.Rollback(ctx)
+			ld, err := reload(ctx, r.dest, r.pkg, r.env.loadID, tables, r.resources, results, schemas)
+			if err != nil {
+				_ = r.pkg.Abort()
+				return err
 			}
-			defer ld.Rollback(ctx)
+			r.ld = ld
 			break
 		}
 	}
 
-	// The package's schema: what was stored plus what each resource added.
-	pkgSchema := stored.Clone()
-	if pkgSchema == nil {
-		pkgSchema = &schema.Schema{Name: p.Pipeline.Dataset}
-	}
-	m := pkg.Manifest
-	for i, r := range resources {
-		if results[i].Status != "ok" {
+	// The package's schema: each resource's tables as it extracted them
+	// (the stored ones it writes, grown), then the other stored tables.
+	pkgSchema := &schema.Schema{Name: r.p.Pipeline.Dataset}
+	m := r.pkg.Manifest
+	for i, res := range r.resources {
+		if results[i].Status != load.Loaded {
 			continue
 		}
-		for _, t := range ownTables(r, schemas[i]).Tables {
-			if old := pkgSchema.Table(t.Name); old != nil {
-				*old = *t
-			} else {
-				pkgSchema.Tables = append(pkgSchema.Tables, t)
-			}
-		}
-		rs := tables.summary(r)
-		rs.Records, rs.Pages, rs.Retries = results[i].Records, results[i].Pages, results[i].Retries
-		rs.Seconds, rs.Rows = results[i].Seconds, results[i].Rows
-		m.Resources = append(m.Resources, rs)
+		pkgSchema = schema.Union(pkgSchema, ownTables(res, schemas[i]))
+		m.Resources = append(m.Resources, spool.ResourceSummary{ResourceTarget: tables.target(res), Counts: results[i].Counts})
 	}
+	pkgSchema = schema.Union(pkgSchema, r.ld.Stored())
 	if len(m.Resources) == 0 {
 		// Every resource failed: there is nothing to load.
-		_ = pkg.Abort()
-		sum.Resources = results
-		sum.Seconds = time.Since(start).Seconds()
-		return sum, &Error{Failed: failures}
+		_ = r.pkg.Abort()
+		r.sum.Resources = results
+		r.sum.Seconds = time.Since(r.start).Seconds()
+		return &Error{Failed: r.results.failures}
 	}
-	m.State = run.state
-	if err := pkg.Seal(m, pkgSchema); err != nil {
-		return sum, err
+	m.State = r.results.state
+	if err := r.pkg.Seal(m, pkgSchema); err != nil {
+		return err
 	}
-	if opts.AfterExtract != nil {
-		opts.AfterExtract(pkg.Dir)
+	if r.opts.AfterExtract != nil {
+		r.opts.AfterExtract(r.pkg.Dir)
 	}
+	return nil
+}
+
+// finish commits the load with its bookkeeping and completes the summary.
+func (r *run) finish(ctx context.Context) error {
+	sum := r.sum
 	commitStart := time.Now()
-	sum.Phases.Load = commitStart.Sub(loadStart).Seconds()
-	res, err := ld.Commit(ctx, pkg)
+	sum.Phases.Load = commitStart.Sub(r.loadStart).Seconds()
+	res, err := r.ld.Commit(ctx, r.pkg)
 	if err != nil {
-		return sum, err
+		return err
 	}
 	sum.Phases.Commit = time.Since(commitStart).Seconds()
-	nul.Add(res.NUL)
+	r.nul.Add(res.NUL)
 	sum.SchemaVersion = res.SchemaVersion
 	sum.SchemaChanges = res.Changes
 	for _, c := range res.Changes {
@@ -412,110 +514,32 @@ func Run(ctx context.Context, p *config.Pipeline, opts Options) (*Summary, error
 			sum.Changes = append(sum.Changes, fmt.Sprintf("new column %s.%s %s", c.Table.Name, c.Column.Name, c.Column.Type))
 		}
 	}
-	for i := range results {
-		if results[i].Status == "ok" {
-			results[i].Status = "loaded"
-		}
-	}
-	sum.Resources = results
-	sum.Seconds = time.Since(start).Seconds()
-	if len(failures) > 0 {
+	sum.Resources = r.results.summaries
+	sum.Seconds = time.Since(r.start).Seconds()
+	if failures := r.results.failures; len(failures) > 0 {
 		sort.Slice(failures, func(i, j int) bool { return failures[i].Error() < failures[j].Error() })
-		return sum, &Error{Failed: failures}
+		return &Error{Failed: failures}
 	}
-	return sum, nil
+	return nil
 }
 
 // reload begins a new load of pkg and loads into it, from the package, the
-// resources whose status is ok. On error nothing stays open.
+// resources whose status is load.Loaded. On error nothing stays open.
 func reload(ctx context.Context, dest destination.Destination, pkg *spool.Package, loadID string, tables *runTables, resources []*config.Resource, results []ResourceSummary, schemas []*schema.Schema) (*load.Load, error) {
 	ld, err := load.Begin(ctx, dest, loadID)
 	if err != nil {
 		return nil, err
 	}
 	for i, r := range resources {
-		if results[i].Status != "ok" {
+		if results[i].Status != load.Loaded {
 			continue
 		}
-		if err := ld.Resource(ctx, pkg, tables.summary(r), ownTables(r, schemas[i])); err != nil {
+		if err := ld.Resource(ctx, pkg, tables.target(r), ownTables(r, schemas[i])); err != nil {
 			ld.Rollback(ctx)
 			return nil, err
 		}
 	}
 	return ld, nil
-}
-
-// loader loads resources into the run's open transaction, on its own
-// goroutine, in the order they were handed over: parts of resources that
-// still extract (see partEvery and node.write) and the rest of
-// each resource whose tree finished. Its first error cancels the
-// extraction; nothing more is loaded after it.
-type loader struct {
-	queue  chan loadItem
-	done   chan error
-	tables *runTables
-}
-
-// loadItem is a resource to load: the parts up to upto of its tables, or,
-// with upto nil, the rest of it (the resource finished).
-type loadItem struct {
-	rs     spool.ResourceSummary
-	tables *schema.Schema
-	upto   map[string]int
-}
-
-// A resource's rows are loaded as a part, while it goes on extracting,
-// once it wrote partMinRows rows (over all its tables) in at least
-// partEvery since the last part, and the machine has idle CPU (see
-// partIdle). Small parts overlap loading with extraction sooner, but each
-// costs statements and CPU.
-var (
-	partMinRows int64 = 4 << 10
-	partEvery         = 500 * time.Millisecond
-)
-
-// newLoader starts the loader of ld. capacity is the queue's length: a
-// hand-over waits while the queue is full (the loader always drains it).
-func newLoader(ctx context.Context, ld *load.Load, pkg *spool.Package, tables *runTables, capacity int, cancel context.CancelFunc) *loader {
-	l := &loader{queue: make(chan loadItem, capacity), done: make(chan error, 1), tables: tables}
-	go func() {
-		var err error
-		for it := range l.queue {
-			if err != nil {
-				continue
-			}
-			if it.upto != nil {
-				err = ld.Part(ctx, pkg, it.rs, it.tables, it.upto)
-			} else {
-				err = ld.Resource(ctx, pkg, it.rs, it.tables)
-			}
-			if err != nil {
-				cancel()
-			}
-		}
-		l.done <- err
-	}()
-	return l
-}
-
-// add queues resource r, whose extraction succeeded, for loading; own is
-// its schema as extracted. Safe for concurrent use until wait.
-func (l *loader) add(r *config.Resource, own *schema.Schema) error {
-	l.queue <- loadItem{rs: l.tables.summary(r), tables: ownTables(r, own)}
-	return nil
-}
-
-// part queues the parts up to upto of r's tables; own is r's schema as of
-// them, which the caller no longer changes.
-func (l *loader) part(r *config.Resource, own *schema.Schema, upto map[string]int) {
-	l.queue <- loadItem{rs: l.tables.summary(r), tables: ownTables(r, own), upto: upto}
-}
-
-// wait waits until every queued resource is loaded (or the first load
-// failed) and returns the first error. No add may follow it.
-func (l *loader) wait() error {
-	close(l.queue)
-	return <-l.done
 }
 
 // checkCapabilities refuses, before any API call, resources the destination
@@ -526,7 +550,7 @@ func checkCapabilities(p *config.Pipeline, dest destination.Destination, url str
 	}
 	var names []string
 	for _, r := range selectResources(p, only) {
-		if disposition(r) == schema.Merge {
+		if targetOf(r).WriteDisposition == schema.Merge {
 			names = append(names, r.Name)
 		}
 	}

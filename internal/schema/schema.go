@@ -1,6 +1,7 @@
 // Package schema describes the tables restload loads into: their columns,
 // types, keys and parent links, and how a schema changes from one load to the
-// next. Everything here is pure: no I/O, safe to test without a database.
+// next (Diff), and the one way two schemas are combined (Union). Everything
+// here is pure: no I/O, safe to test without a database.
 package schema
 
 import (

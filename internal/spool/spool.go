@@ -46,22 +46,35 @@ type Manifest struct {
 	State map[string]json.RawMessage `json:"state,omitempty"`
 }
 
-// ResourceSummary is what extraction saw of one resource.
+// ResourceSummary is what extraction saw of one resource: where its rows
+// go and what was counted.
 type ResourceSummary struct {
-	Name             string           `json:"name"`
-	Table            string           `json:"table"`
-	WriteDisposition string           `json:"write_disposition"`
-	Records          int64            `json:"records"`
-	Pages            int64            `json:"pages"`
-	Retries          int64            `json:"retries"`
-	Seconds          float64          `json:"seconds"`
-	Rows             map[string]int64 `json:"rows"` // by table
+	ResourceTarget
+	Counts
+}
+
+// ResourceTarget is where a resource's rows are loaded: its root table
+// (child tables are named under it) and how. It is the instruction load
+// follows; a run builds it once per resource.
+type ResourceTarget struct {
+	Name             string `json:"name"`
+	Table            string `json:"table"`
+	WriteDisposition string `json:"write_disposition"`
 	// Files, when set, tags the files of the resource's rows: its table
 	// t's rows are under the name FileName(t, Files), not t. A run sets it
 	// on resources that share a table (the same table_name), so each
 	// resource's rows stay apart on disk, in the column order of its own
 	// schema, and are loaded as its own.
 	Files string `json:"files,omitempty"`
+}
+
+// Counts are what extracting one resource counted.
+type Counts struct {
+	Records int64            `json:"records"`
+	Pages   int64            `json:"pages"`
+	Retries int64            `json:"retries"`
+	Seconds float64          `json:"seconds"`
+	Rows    map[string]int64 `json:"rows"` // by table
 }
 
 // FileName is the name under which a resource whose ResourceSummary.Files

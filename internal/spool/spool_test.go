@@ -55,7 +55,7 @@ func testPackageRoundTrip(t *testing.T, c codec) {
 		t.Fatalf("before seal: sealed=%d unsealed=%d err=%v", len(sealed), len(unsealed), err)
 	}
 	m := p.Manifest
-	m.Resources = []ResourceSummary{{Name: "files", Records: 4}}
+	m.Resources = []ResourceSummary{{ResourceTarget: ResourceTarget{Name: "files"}, Counts: Counts{Records: 4}}}
 	sch := &schema.Schema{Name: "d", Version: 1, Tables: []*schema.Table{{Name: "files"}}}
 	if err := p.Seal(m, sch); err != nil {
 		t.Fatal(err)

@@ -17,6 +17,7 @@ import (
 	"os"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -179,4 +180,36 @@ func BeginWaiting(t *testing.T, d destination.Destination, timeout time.Duration
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	t.Cleanup(cancel)
 	return tx, ctx, &logs
+}
+
+// ReadCounter is a Destination that counts the reads of each table of the
+// destination it wraps. Counter (count(*)) goes through to it, so counting
+// a table is not a read. Safe for concurrent use.
+type ReadCounter struct {
+	destination.Destination
+	mu    sync.Mutex
+	reads map[string]int
+}
+
+// Read counts a read of table and reads it.
+func (r *ReadCounter) Read(ctx context.Context, table string, fn func(map[string]any) error) error {
+	r.mu.Lock()
+	if r.reads == nil {
+		r.reads = map[string]int{}
+	}
+	r.reads[table]++
+	r.mu.Unlock()
+	return r.Destination.Read(ctx, table, fn)
+}
+
+// Count counts table's rows as the wrapped destination does.
+func (r *ReadCounter) Count(ctx context.Context, table string) (int64, error) {
+	return destination.Count(ctx, r.Destination, table)
+}
+
+// Reads returns how many times table was read.
+func (r *ReadCounter) Reads(table string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.reads[table]
 }
