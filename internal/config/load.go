@@ -235,6 +235,7 @@ func (p *Pipeline) applyDefaults() {
 		if r.WriteDisposition.Disposition == "merge" && r.WriteDisposition.Strategy == "" {
 			r.WriteDisposition.Strategy = "delete-insert"
 		}
+		e.parsed = parseTemplates(e)
 	}
 }
 

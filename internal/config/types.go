@@ -204,6 +204,10 @@ type Endpoint struct {
 	Auth            *Auth            `yaml:"auth"`
 	ResponseActions []ResponseAction `yaml:"response_actions"`
 	Incremental     *Incremental     `yaml:"incremental"`
+
+	// parsed holds the templates of Path, Params, JSON and Headers, parsed
+	// by Load once resource_defaults are merged (see Templates).
+	parsed *EndpointTemplates
 }
 
 // ResponseAction matches a response by status code and/or body substring.

@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"github.com/theory/jsonpath"
+
+	"github.com/restload/restload/internal/template"
 )
 
 // validator checks a decoded pipeline and reports every problem, each at the
@@ -643,30 +645,30 @@ type parentRef struct {
 	msg      string // set when the reference is malformed
 }
 
-var parentRefRe = regexp.MustCompile(`\{resources\.([^{}.]*)\.?([^{}]*)\}`)
-
-func findRefs(s, path string) []parentRef {
-	// {{ and }} are literal braces, not references.
-	s = strings.NewReplacer("{{", "\x00", "}}", "\x00").Replace(s)
-	var out []parentRef
-	for _, m := range parentRefRe.FindAllStringSubmatch(s, -1) {
-		ref := parentRef{path: path, text: m[0], resource: m[1], field: m[2]}
-		if m[1] == "" || m[2] == "" {
-			ref.msg = fmt.Sprintf("malformed reference %s: want {resources.<name>.<field>}", m[0])
-		}
-		out = append(out, ref)
-	}
-	return out
-}
-
 // parentRefs finds the references in a merged resource's endpoint, in a
-// stable order.
+// stable order: the path, the params by name (a legacy resolve param is a
+// reference itself), the json body, the headers.
 func parentRefs(r *Resource) []parentRef {
 	e := r.Endpoint
-	refs := findRefs(e.Path, "endpoint.path")
+	t := e.Templates()
+	var refs []parentRef
+	add := func(at templateAt) {
+		for _, name := range at.t.Names() {
+			ref, ok, err := template.ParentRef(name)
+			if !ok {
+				continue
+			}
+			pr := parentRef{path: at.path, text: "{" + name + "}", resource: ref.Resource, field: ref.Field}
+			if err != nil {
+				pr.msg = err.Error()
+			}
+			refs = append(refs, pr)
+		}
+	}
+	add(templateAt{"endpoint.path", t.Path})
 	for _, k := range slices.Sorted(maps.Keys(e.Params)) {
 		pp := pathKey("endpoint.params", k)
-		if m, ok := e.Params[k].(map[string]any); ok && m["type"] == "resolve" {
+		if m, ok := e.Params[k].(map[string]any); ok && ParamType(m) == "resolve" {
 			res, _ := m["resource"].(string)
 			fld, _ := m["field"].(string)
 			ref := parentRef{path: pp, text: fmt.Sprintf("{type: resolve, resource: %s, field: %s}", res, fld), resource: res, field: fld}
@@ -676,33 +678,17 @@ func parentRefs(r *Resource) []parentRef {
 			refs = append(refs, ref)
 			continue
 		}
-		refs = append(refs, refsInValue(e.Params[k], pp)...)
+		for _, at := range t.param(k) {
+			add(at)
+		}
 	}
-	refs = append(refs, refsInValue(e.JSON, "endpoint.json")...)
-	for _, k := range slices.Sorted(maps.Keys(e.Headers)) {
-		refs = append(refs, findRefs(e.Headers[k], pathKey("endpoint.headers", k))...)
+	for _, at := range t.json() {
+		add(at)
+	}
+	for _, k := range slices.Sorted(maps.Keys(t.Headers)) {
+		add(templateAt{pathKey("endpoint.headers", k), t.Headers[k]})
 	}
 	return refs
-}
-
-func refsInValue(x any, path string) []parentRef {
-	switch x := x.(type) {
-	case string:
-		return findRefs(x, path)
-	case []any:
-		var out []parentRef
-		for i, item := range x {
-			out = append(out, refsInValue(item, path+"["+strconv.Itoa(i)+"]")...)
-		}
-		return out
-	case map[string]any:
-		var out []parentRef
-		for _, k := range slices.Sorted(maps.Keys(x)) {
-			out = append(out, refsInValue(x[k], pathKey(path, k))...)
-		}
-		return out
-	}
-	return nil
 }
 
 // Parent returns the name of the resource this one takes values from
