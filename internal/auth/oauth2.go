@@ -16,9 +16,52 @@ import (
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 
-	"github.com/restload/restload/internal/config"
 	"github.com/restload/restload/internal/httpclient"
+	"github.com/restload/restload/internal/kind"
 )
+
+func init() {
+	grants := "`access_token_request_data`, `default_token_expiration` (3600), `scopes`"
+	register(Kind{
+		Spec: kind.Spec{
+			Name: "oauth2_client_credentials", Rank: 3,
+			Required: []string{"access_token_url", "client_id", "client_secret"},
+			Optional: []string{"access_token_request_data", "default_token_expiration", "scopes"},
+			Doc:      "`access_token_url`, `client_id`, `client_secret` | " + grants,
+		},
+		Defaults: defaultExpiration,
+		Build:    buildOAuth2,
+	})
+	register(Kind{
+		Spec: kind.Spec{
+			Name: "oauth2", Rank: 4, Label: "**(restload)**",
+			Required: []string{"client_id", "client_secret", "token_url"},
+			Optional: []string{"refresh_token", "access_token_request_data", "default_token_expiration", "scopes"},
+			Doc:      "`client_id`, `client_secret`, `token_url` | `refresh_token` (refresh-token grant; without it, client credentials), " + grants,
+		},
+		Defaults: defaultExpiration,
+		Build:    buildOAuth2,
+	})
+}
+
+func defaultExpiration(c *Config) {
+	if c.DefaultTokenExpiration == 0 {
+		c.DefaultTokenExpiration = 3600
+	}
+}
+
+// buildOAuth2 gives t a token cache for either OAuth2 kind.
+func buildOAuth2(c *Config, t *Transport, base http.RoundTripper, opts Options) error {
+	if opts.TokenClient == nil {
+		opts.TokenClient = &http.Client{Transport: base}
+	}
+	tc, err := newTokenCache(c, opts)
+	if err != nil {
+		return err
+	}
+	t.tokens = tc
+	return nil
+}
 
 // now is the clock for token expiry; tests replace it.
 var now = time.Now
@@ -47,7 +90,7 @@ type tokenCache struct {
 	renewAt time.Time // zero: never
 }
 
-func newTokenCache(cfg *config.Auth, opts Options) (*tokenCache, error) {
+func newTokenCache(cfg *Config, opts Options) (*tokenCache, error) {
 	c := &tokenCache{redactor: opts.Redactor}
 	if c.redactor == nil {
 		c.redactor = httpclient.NewRedactor()

@@ -279,7 +279,7 @@ func Run(ctx context.Context, p *config.Pipeline, opts Options) (*Summary, error
 	if err != nil {
 		return sum, fmt.Errorf("client.base_url: %w", err)
 	}
-	deps := &resourceDeps{base: hc, apiHost: apiHost, credHeaders: p.CredentialHeaders(), policy: httpclient.PolicyFromConfig(p.Retry), limits: limits(p.Limits), redactor: redactor, log: log, obs: opts.Observer, tokens: opts.TokenStore}
+	deps := &resourceDeps{base: hc, apiHost: apiHost, credHeaders: p.CredentialHeaders(), policy: p.Retry.Policy(), limits: limits(p.Limits), redactor: redactor, log: log, obs: opts.Observer, tokens: opts.TokenStore}
 	deps.body = bodyLimits{timeout: time.Duration(p.Source.Client.Timeout), idle: time.Duration(p.Source.Client.IdleReadTimeout),
 		maxBytes: p.Limits.ResponseBytes()}
 	// One client, and so one token cache and one set of per-host limits,
