@@ -6,12 +6,9 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/restload/restload/internal/incremental/converter"
 	"github.com/restload/restload/internal/template"
 )
-
-// Converters are the names an incremental convert may take (see package
-// incremental).
-var Converters = []string{"epoch", "epoch_ms", "iso", "date"}
 
 var (
 	onCursorMissing = []string{"raise", "include", "exclude"}
@@ -128,8 +125,8 @@ func (v *validator) requests(p *Pipeline) {
 }
 
 func (v *validator) incrementalValues(path, conv, missing string) {
-	if conv != "" && !slices.Contains(Converters, conv) {
-		v.unknownValue(path+".convert", "convert", conv, Converters)
+	if conv != "" && !converter.Known(conv) {
+		v.unknownValue(path+".convert", "convert", conv, converter.Names())
 	}
 	if missing != "" && !slices.Contains(onCursorMissing, missing) {
 		v.unknownValue(path+".on_cursor_value_missing", "on_cursor_value_missing", missing, onCursorMissing)

@@ -17,7 +17,8 @@
 // a registered Kind: config checks keys against the Kind and places the
 // Kind's problems at file positions), templated endpoint strings are
 // parsed once with package template (Endpoint.Templates), data_type names
-// are schema's, data selectors response's, and retry defaults httpclient's.
+// are schema's, data selectors response's, incremental convert names
+// incremental/converter's, and retry defaults httpclient's.
 package config
 
 import (
