@@ -1,7 +1,6 @@
 package auth
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -10,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/restload/restload/internal/config"
 	"github.com/restload/restload/internal/httpclient"
 )
 
@@ -27,59 +25,20 @@ import (
 // opts says how OAuth2 token requests are sent, retried and remembered;
 // its zero value works. The returned RoundTripper is safe for concurrent
 // use and never modifies the caller's request.
-func New(cfg *config.Auth, base http.RoundTripper, allowedHost string, opts Options) (http.RoundTripper, error) {
+func New(cfg *Config, base http.RoundTripper, allowedHost string, opts Options) (http.RoundTripper, error) {
 	if base == nil {
 		base = http.DefaultTransport
 	}
 	if cfg == nil || cfg.Type == "" {
 		return base, nil
 	}
+	k, ok := kinds.Lookup(cfg.Type)
+	if !ok {
+		return nil, kinds.Unknown(cfg.Type)
+	}
 	t := &Transport{base: base, host: strings.ToLower(allowedHost)}
-	switch cfg.Type {
-	case "bearer":
-		if cfg.Token == "" {
-			return nil, errors.New("bearer auth: token is empty")
-		}
-		t.static = func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+cfg.Token) }
-	case "api_key":
-		name := cfg.Name
-		if name == "" {
-			name = "Authorization"
-		}
-		if cfg.APIKey == "" {
-			return nil, errors.New("api_key auth: api_key is empty")
-		}
-		switch loc := strings.ToLower(cfg.Location); loc {
-		case "", "header":
-			t.static = func(r *http.Request) { r.Header.Set(name, cfg.APIKey) }
-			t.secretHeader = name
-		case "query":
-			t.static = func(r *http.Request) {
-				q := r.URL.Query()
-				q.Set(name, cfg.APIKey)
-				r.URL.RawQuery = q.Encode()
-			}
-		case "cookie":
-			t.static = func(r *http.Request) { r.AddCookie(&http.Cookie{Name: name, Value: cfg.APIKey}) }
-		default:
-			return nil, fmt.Errorf("api_key auth: location %q is not header, query or cookie", cfg.Location)
-		}
-	case "http_basic":
-		if cfg.Username == "" {
-			return nil, errors.New("http_basic auth: username is empty")
-		}
-		t.static = func(r *http.Request) { r.SetBasicAuth(cfg.Username, cfg.Password) }
-	case "oauth2_client_credentials", "oauth2":
-		if opts.TokenClient == nil {
-			opts.TokenClient = &http.Client{Transport: base}
-		}
-		c, err := newTokenCache(cfg, opts)
-		if err != nil {
-			return nil, err
-		}
-		t.tokens = c
-	default:
-		return nil, fmt.Errorf("unknown auth type %q (want bearer, api_key, http_basic, oauth2_client_credentials or oauth2)", cfg.Type)
+	if err := k.Build(cfg, t, base, opts); err != nil {
+		return nil, err
 	}
 	return t, nil
 }

@@ -12,8 +12,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/restload/restload/internal/config"
 )
 
 // seen is what a server received.
@@ -69,17 +67,17 @@ func TestStaticCredentialsOnTheWire(t *testing.T) {
 	basic := "Basic " + base64.StdEncoding.EncodeToString([]byte("ann:p4ss"))
 	tests := []struct {
 		name   string
-		cfg    config.Auth
+		cfg    Config
 		header string // header checked
 		want   string
 		query  string // expected raw query, when checked
 	}{
-		{"bearer", config.Auth{Type: "bearer", Token: "tok1"}, "Authorization", "Bearer tok1", "limit=5"},
-		{"api_key default name", config.Auth{Type: "api_key", APIKey: "k1"}, "Authorization", "k1", "limit=5"},
-		{"api_key header", config.Auth{Type: "api_key", Name: "X-API-Key", APIKey: "k1", Location: "header"}, "X-Api-Key", "k1", "limit=5"},
-		{"api_key query", config.Auth{Type: "api_key", Name: "api_key", APIKey: "k/1", Location: "query"}, "Authorization", "", "api_key=k%2F1&limit=5"},
-		{"api_key cookie", config.Auth{Type: "api_key", Name: "session", APIKey: "k1", Location: "cookie"}, "Cookie", "session=k1", "limit=5"},
-		{"http_basic", config.Auth{Type: "http_basic", Username: "ann", Password: "p4ss"}, "Authorization", basic, "limit=5"},
+		{"bearer", Config{Type: "bearer", Token: "tok1"}, "Authorization", "Bearer tok1", "limit=5"},
+		{"api_key default name", Config{Type: "api_key", APIKey: "k1"}, "Authorization", "k1", "limit=5"},
+		{"api_key header", Config{Type: "api_key", Name: "X-API-Key", APIKey: "k1", Location: "header"}, "X-Api-Key", "k1", "limit=5"},
+		{"api_key query", Config{Type: "api_key", Name: "api_key", APIKey: "k/1", Location: "query"}, "Authorization", "", "api_key=k%2F1&limit=5"},
+		{"api_key cookie", Config{Type: "api_key", Name: "session", APIKey: "k1", Location: "cookie"}, "Cookie", "session=k1", "limit=5"},
+		{"http_basic", Config{Type: "http_basic", Username: "ann", Password: "p4ss"}, "Authorization", basic, "limit=5"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -121,7 +119,7 @@ func TestRedirectToOtherHostDropsCredentials(t *testing.T) {
 		http.Redirect(w, r, otherHost(other)+"/landed", http.StatusFound)
 	}))
 	defer api.Close()
-	for _, cfg := range []config.Auth{
+	for _, cfg := range []Config{
 		{Type: "bearer", Token: "tok1"},
 		{Type: "api_key", Name: "X-Key", APIKey: "k1"},
 		{Type: "api_key", Name: "key", APIKey: "k1", Location: "query"},
@@ -229,11 +227,11 @@ func withClock(t *testing.T, opts Options) Options {
 	return opts
 }
 
-func seedAuth(ts *tokenServer) *config.Auth {
-	return &config.Auth{Type: "oauth2", ClientID: "cid", ClientSecret: "csecret", RefreshToken: "rt0", TokenURL: ts.srv.URL + "/token"}
+func seedAuth(ts *tokenServer) *Config {
+	return &Config{Type: "oauth2", ClientID: "cid", ClientSecret: "csecret", RefreshToken: "rt0", TokenURL: ts.srv.URL + "/token"}
 }
 
-func mustNew(t *testing.T, cfg *config.Auth, ts *tokenServer) http.RoundTripper {
+func mustNew(t *testing.T, cfg *Config, ts *tokenServer) http.RoundTripper {
 	t.Helper()
 	rt, err := New(cfg, nil, host(ts.srv), withClock(t, Options{}))
 	if err != nil {
@@ -283,7 +281,7 @@ func TestRenewalBeforeExpiry(t *testing.T) {
 			ts.expiresIn = tt.expiresIn
 			cfg := seedAuth(ts)
 			if tt.typ == "oauth2_client_credentials" {
-				cfg = &config.Auth{Type: tt.typ, ClientID: "cid", ClientSecret: "cs", AccessTokenURL: ts.srv.URL + "/token", DefaultTokenExpiration: tt.defaultExpiry}
+				cfg = &Config{Type: tt.typ, ClientID: "cid", ClientSecret: "cs", AccessTokenURL: ts.srv.URL + "/token", DefaultTokenExpiration: tt.defaultExpiry}
 			}
 			rt := mustNew(t, cfg, ts)
 			get(t, rt, ts.srv.URL+"/a")
@@ -363,7 +361,7 @@ func TestUnauthorizedRenewsOnceAndRetries(t *testing.T) {
 func TestTokenErrorMessage(t *testing.T) {
 	tests := []struct {
 		code, hint string
-		cfg        func(*tokenServer) *config.Auth
+		cfg        func(*tokenServer) *Config
 	}{
 		{"invalid_client", "(check client_id and client_secret)", seedAuth},
 		{"invalid_grant", "(the refresh token was rejected: it was revoked, has expired or was rotated away; it was read from refresh_token in the pipeline's auth block; put a new refresh token there)", seedAuth},
@@ -388,7 +386,7 @@ func TestClientCredentialsGrants(t *testing.T) {
 	fakeClock(t)
 	// dlt's oauth2_client_credentials: Basic header plus request data.
 	ts := newTokenServer(t)
-	rt := mustNew(t, &config.Auth{
+	rt := mustNew(t, &Config{
 		Type: "oauth2_client_credentials", ClientID: "cid", ClientSecret: "cs",
 		AccessTokenURL: ts.srv.URL + "/token", AccessTokenRequestData: map[string]string{"audience": "api"},
 	}, ts)
@@ -402,7 +400,7 @@ func TestClientCredentialsGrants(t *testing.T) {
 
 	// The seed's oauth2 without a refresh token: credentials in the form.
 	ts2 := newTokenServer(t)
-	rt2 := mustNew(t, &config.Auth{Type: "oauth2", ClientID: "cid", ClientSecret: "cs", TokenURL: ts2.srv.URL + "/token"}, ts2)
+	rt2 := mustNew(t, &Config{Type: "oauth2", ClientID: "cid", ClientSecret: "cs", TokenURL: ts2.srv.URL + "/token"}, ts2)
 	get(t, rt2, ts2.srv.URL+"/a")
 	want := url.Values{"grant_type": {"client_credentials"}, "client_id": {"cid"}, "client_secret": {"cs"}}
 	if f := ts2.form(0); f.Encode() != want.Encode() || ts2.basic[0] != "" {
@@ -425,7 +423,7 @@ func TestOAuthTokenNotSentToOtherHost(t *testing.T) {
 }
 
 func TestNewRejectsBadConfig(t *testing.T) {
-	for _, cfg := range []config.Auth{
+	for _, cfg := range []Config{
 		{Type: "magic"},
 		{Type: "bearer"},
 		{Type: "api_key", APIKey: "k", Location: "body"},

@@ -16,9 +16,52 @@ import (
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 
-	"github.com/restload/restload/internal/config"
 	"github.com/restload/restload/internal/httpclient"
+	"github.com/restload/restload/internal/kind"
 )
+
+func init() {
+	grants := "`access_token_request_data`, `default_token_expiration` (3600), `scopes`"
+	register(Kind{
+		Spec: kind.Spec{
+			Name: "oauth2_client_credentials", Rank: 3,
+			Required: []string{"access_token_url", "client_id", "client_secret"},
+			Optional: []string{"access_token_request_data", "default_token_expiration", "scopes"},
+			Doc:      "`access_token_url`, `client_id`, `client_secret` | " + grants,
+		},
+		Defaults: defaultExpiration,
+		Build:    buildOAuth2,
+	})
+	register(Kind{
+		Spec: kind.Spec{
+			Name: "oauth2", Rank: 4, Label: "**(restload)**",
+			Required: []string{"client_id", "client_secret", "token_url"},
+			Optional: []string{"refresh_token", "access_token_request_data", "default_token_expiration", "scopes"},
+			Doc:      "`client_id`, `client_secret`, `token_url` | `refresh_token` (refresh-token grant; without it, client credentials), " + grants,
+		},
+		Defaults: defaultExpiration,
+		Build:    buildOAuth2,
+	})
+}
+
+func defaultExpiration(c *Config) {
+	if c.DefaultTokenExpiration == 0 {
+		c.DefaultTokenExpiration = 3600
+	}
+}
+
+// buildOAuth2 gives t a token cache for either OAuth2 kind.
+func buildOAuth2(c *Config, t *Transport, base http.RoundTripper, opts Options) error {
+	if opts.TokenClient == nil {
+		opts.TokenClient = &http.Client{Transport: base}
+	}
+	tc, err := newTokenCache(c, opts)
+	if err != nil {
+		return err
+	}
+	t.tokens = tc
+	return nil
+}
 
 // maxEarlyRenewal is how long before expiry a token is renewed; tokens
 // living less than ten times this are renewed when 90% of their life is
@@ -46,7 +89,7 @@ type tokenCache struct {
 	now func() time.Time
 }
 
-func newTokenCache(cfg *config.Auth, opts Options) (*tokenCache, error) {
+func newTokenCache(cfg *Config, opts Options) (*tokenCache, error) {
 	c := &tokenCache{redactor: opts.Redactor, now: opts.Now}
 	if c.now == nil {
 		c.now = time.Now

@@ -3,8 +3,6 @@ package auth
 import (
 	"net/http"
 	"testing"
-
-	"github.com/restload/restload/internal/config"
 )
 
 // captureRT records the last request it was given and answers 200.
@@ -24,7 +22,7 @@ func TestCredentialsOnlyToBaseURLOrigin(t *testing.T) {
 		t.Fatal(err)
 	}
 	rec := &captureRT{}
-	rt, err := New(&config.Auth{Type: "bearer", Token: "tok-123456"}, rec, origin, Options{})
+	rt, err := New(&Config{Type: "bearer", Token: "tok-123456"}, rec, origin, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,7 +10,6 @@ import (
 
 	"golang.org/x/oauth2"
 
-	"github.com/restload/restload/internal/config"
 	"github.com/restload/restload/internal/httpclient"
 )
 
@@ -34,7 +33,7 @@ type refreshGrant struct {
 
 	store     *Store
 	storeFile string
-	origin    config.SecretOrigin
+	origin    SecretOrigin
 	hasOrigin bool
 }
 

@@ -18,8 +18,6 @@ import (
 	"sync"
 	"syscall"
 	"time"
-
-	"github.com/restload/restload/internal/config"
 )
 
 // Store keeps OAuth2 tokens between runs of one pipeline: a rotated refresh
@@ -39,7 +37,7 @@ type Store struct {
 	// Origin says where a configured refresh token came from
 	// (config.Pipeline.SecretOrigin); nil means unknown, and a rotated
 	// token then lives in the store.
-	Origin func(value string) (config.SecretOrigin, bool)
+	Origin func(value string) (SecretOrigin, bool)
 	// Logger receives a notice when a lock is slow to come; nil discards.
 	Logger *slog.Logger
 
@@ -340,17 +338,18 @@ func Info(dir, pipeline string) ([]TokenInfo, error) {
 	return out, nil
 }
 
-// StoreDir is the token store of pipeline p: override (the --token-store
-// flag) when set, else the file's pipeline.token_store (relative to the
-// pipeline file), else DefaultStoreDir.
-func StoreDir(p *config.Pipeline, override string) string {
+// StoreDir is the token store of the pipeline read from pipelineFile:
+// override (the --token-store flag) when set, else tokenStore (the file's
+// pipeline.token_store, relative to the pipeline file), else
+// DefaultStoreDir.
+func StoreDir(pipelineFile, tokenStore, override string) string {
 	switch {
 	case override != "":
 		return override
-	case p.Pipeline.TokenStore != "" && filepath.IsAbs(p.Pipeline.TokenStore):
-		return p.Pipeline.TokenStore
-	case p.Pipeline.TokenStore != "":
-		return filepath.Join(filepath.Dir(p.File), p.Pipeline.TokenStore)
+	case tokenStore != "" && filepath.IsAbs(tokenStore):
+		return tokenStore
+	case tokenStore != "":
+		return filepath.Join(filepath.Dir(pipelineFile), tokenStore)
 	}
-	return DefaultStoreDir(p.File)
+	return DefaultStoreDir(pipelineFile)
 }

@@ -8,17 +8,16 @@ import (
 	"testing"
 	"time"
 
-	"github.com/restload/restload/internal/config"
 	"github.com/restload/restload/internal/httpclient"
 )
 
 // newRun builds the auth of one run: a fresh RoundTripper over a store in
 // dir whose configured refresh token came from origin.
-func newRun(t *testing.T, ts *tokenServer, dir string, origin config.SecretOrigin, refresh string, red *httpclient.Redactor) (*Store, func(path string) int) {
+func newRun(t *testing.T, ts *tokenServer, dir string, origin SecretOrigin, refresh string, red *httpclient.Redactor) (*Store, func(path string) int) {
 	t.Helper()
 	cfg := seedAuth(ts)
 	cfg.RefreshToken = refresh
-	st := &Store{Dir: dir, Pipeline: "p/../x", Origin: func(v string) (config.SecretOrigin, bool) { return origin, v == refresh }}
+	st := &Store{Dir: dir, Pipeline: "p/../x", Origin: func(v string) (SecretOrigin, bool) { return origin, v == refresh }}
 	rt, err := New(cfg, nil, host(ts.srv), withClock(t, Options{Store: st, Redactor: red}))
 	if err != nil {
 		t.Fatal(err)
@@ -35,7 +34,7 @@ func TestStoreCarriesRotatedTokenFromEnv(t *testing.T) {
 	ts := newTokenServer(t)
 	ts.rotate = true
 	dir := filepath.Join(t.TempDir(), "tokens")
-	env := config.SecretOrigin{EnvVar: "CLIENT_REFRESH_TOKEN"}
+	env := SecretOrigin{EnvVar: "CLIENT_REFRESH_TOKEN"}
 	red := httpclient.NewRedactor()
 	st, get := newRun(t, ts, dir, env, "rt0-original", red)
 	if code := get("/a"); code != 200 {
@@ -92,7 +91,7 @@ func TestSecretsFileThatCannotBeRewrittenFallsBackToStore(t *testing.T) {
 	if err := os.WriteFile(secrets, []byte(text), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	origin := config.SecretOrigin{File: secrets, Keys: []string{"client_refresh_token"}}
+	origin := SecretOrigin{File: secrets, Keys: []string{"client_refresh_token"}}
 	st, get := newRun(t, ts, filepath.Join(dir, "tokens"), origin, "rt0-file", httpclient.NewRedactor())
 	if code := get("/a"); code != 200 {
 		t.Fatalf("run 1: %d", code)
@@ -117,26 +116,17 @@ func TestSecretsFileThatCannotBeRewrittenFallsBackToStore(t *testing.T) {
 func TestStoreDir(t *testing.T) {
 	dir := t.TempDir()
 	file := filepath.Join(dir, "pipeline.yaml")
-	parse := func(extra string) *config.Pipeline {
-		t.Helper()
-		src := "pipeline:\n  name: p\n" + extra + "source:\n  client:\n    base_url: http://127.0.0.1:1/v2\n  resources: [a]\n"
-		p, err := config.Parse(file, []byte(src), config.LoadOptions{LookupEnv: func(string) (string, bool) { return "", false }})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
 	tests := []struct {
-		extra, flag, want string
+		tokenStore, flag, want string
 	}{
 		{"", "", filepath.Join(dir, ".restload", "tokens")},
-		{"  token_store: state/tokens\n", "", filepath.Join(dir, "state", "tokens")},
-		{"  token_store: /mnt/tokens\n", "", "/mnt/tokens"},
-		{"  token_store: state/tokens\n", "/flag/dir", "/flag/dir"},
+		{"state/tokens", "", filepath.Join(dir, "state", "tokens")},
+		{"/mnt/tokens", "", "/mnt/tokens"},
+		{"state/tokens", "/flag/dir", "/flag/dir"},
 	}
 	for _, tt := range tests {
-		if got := StoreDir(parse(tt.extra), tt.flag); got != tt.want {
-			t.Errorf("StoreDir(%q, %q) = %s, want %s", tt.extra, tt.flag, got, tt.want)
+		if got := StoreDir(file, tt.tokenStore, tt.flag); got != tt.want {
+			t.Errorf("StoreDir(%q, %q) = %s, want %s", tt.tokenStore, tt.flag, got, tt.want)
 		}
 	}
 }
@@ -150,7 +140,7 @@ func TestUnwritableStore(t *testing.T) {
 	if err := os.WriteFile(blocker, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	env := config.SecretOrigin{EnvVar: "CLIENT_REFRESH_TOKEN"}
+	env := SecretOrigin{EnvVar: "CLIENT_REFRESH_TOKEN"}
 	ts := newTokenServer(t)
 	_, get := newRun(t, ts, filepath.Join(blocker, "tokens"), env, "rt0-original", httpclient.NewRedactor())
 	if code := get("/a"); code != 200 {
@@ -161,7 +151,7 @@ func TestUnwritableStore(t *testing.T) {
 	ts.rotate = true
 	cfg := seedAuth(ts)
 	cfg.RefreshToken = "rt0-original"
-	st := &Store{Dir: filepath.Join(blocker, "tokens"), Pipeline: "p", Origin: func(string) (config.SecretOrigin, bool) { return env, true }}
+	st := &Store{Dir: filepath.Join(blocker, "tokens"), Pipeline: "p", Origin: func(string) (SecretOrigin, bool) { return env, true }}
 	rt, err := New(cfg, nil, host(ts.srv), withClock(t, Options{Store: st}))
 	if err != nil {
 		t.Fatal(err)

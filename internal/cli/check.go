@@ -14,7 +14,6 @@ import (
 	"github.com/restload/restload/internal/auth"
 	"github.com/restload/restload/internal/config"
 	"github.com/restload/restload/internal/destination"
-	"github.com/restload/restload/internal/paginate"
 	"github.com/restload/restload/internal/steps"
 )
 
@@ -46,21 +45,13 @@ It exits 0, or 2 with every problem listed as file:line:col: field: message.`,
 }
 
 // dryBuild builds what a run would build before its first request (each
-// resource's paginator and auth) and returns the problems those find that
-// the file's validation does not, such as a maximum_page below the first
-// page. Nothing is sent: OAuth2 tokens are fetched only on a first request.
+// resource's auth) and returns the problems it finds that the file's
+// validation does not. Nothing is sent: OAuth2 tokens are fetched only on
+// a first request. (config.Load already built every paginator.)
 func dryBuild(p *config.Pipeline) config.Errors {
 	var errs config.Errors
-	seen := map[*config.Paginator]bool{}
 	for i := range p.Source.Resources {
 		r := &p.Source.Resources[i]
-		if pg := r.Endpoint.Paginator; pg != nil && !seen[pg] {
-			seen[pg] = true
-			if _, err := paginate.New(pg); err != nil {
-				errs = append(errs, &config.Error{File: pg.Pos.File, Line: pg.Pos.Line, Col: pg.Pos.Col,
-					Msg: fmt.Sprintf("resource %s: paginator: %v", r.Name, err)})
-			}
-		}
 		if a := r.Endpoint.Auth; a != nil {
 			if err := dryAuth(p, a); err != nil {
 				errs = append(errs, &config.Error{File: r.Pos.File, Line: r.Pos.Line, Col: r.Pos.Col,
@@ -183,7 +174,7 @@ func paginatorSummary(pg *config.Paginator) string {
 		return "auto"
 	}
 	var parts []string
-	v := reflect.ValueOf(pg).Elem()
+	v := reflect.ValueOf(pg.Config)
 	t := v.Type()
 	for i := range t.NumField() {
 		tag := strings.Split(t.Field(i).Tag.Get("yaml"), ",")[0]

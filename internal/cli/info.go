@@ -49,7 +49,7 @@ func infoCmd(g *globals) *cobra.Command {
 			}
 			var tokens []auth.TokenInfo
 			if p != nil {
-				if tokens, err = auth.Info(auth.StoreDir(p, tokenStore), p.Pipeline.Name); err != nil {
+				if tokens, err = auth.Info(auth.StoreDir(p.File, p.Pipeline.TokenStore, tokenStore), p.Pipeline.Name); err != nil {
 					return err
 				}
 			}

@@ -79,7 +79,7 @@ func runCmd(g *globals) *cobra.Command {
 			}
 			sum, err := g.runWithProgress(cmd.Context(), p, f.progress, pipeline.Options{
 				Destination: f.dest, WorkDir: f.workDir, Workers: f.workers, Resources: f.resources, LockTimeout: f.lockTimeout,
-				TokenStore: &auth.Store{Dir: auth.StoreDir(p, f.tokenStore), Pipeline: p.Pipeline.Name, Origin: p.SecretOrigin},
+				TokenStore: &auth.Store{Dir: auth.StoreDir(p.File, p.Pipeline.TokenStore, f.tokenStore), Pipeline: p.Pipeline.Name, Origin: p.SecretOrigin},
 			})
 			if werr := writeSummaryJSON(f.summaryJSON, sum); werr != nil && err == nil {
 				err = werr

@@ -536,33 +536,6 @@ func TestNoResourcesAndEmptyFile(t *testing.T) {
 	}
 }
 
-func TestDataSelectorPath(t *testing.T) {
-	tests := []struct {
-		in, want string
-		wantErr  bool
-	}{
-		{in: "entries", want: `$["entries"]`},
-		{in: "data.items", want: `$["data"]["items"]`},
-		{in: "data-v2.items", want: `$["data-v2"]["items"]`},
-		{in: "$.data[*].x", want: `$["data"][*]["x"]`},
-		{in: "data[0]", want: `$["data"][0]`},
-		{in: "$", want: "$"},
-		{in: "$.data[", wantErr: true},
-	}
-	for _, tt := range tests {
-		p, err := DataSelectorPath(tt.in)
-		if tt.wantErr {
-			if err == nil {
-				t.Errorf("DataSelectorPath(%q) = %v, want error", tt.in, p)
-			}
-			continue
-		}
-		if err != nil || p.String() != tt.want {
-			t.Errorf("DataSelectorPath(%q) = %v, %v; want %s", tt.in, p, err, tt.want)
-		}
-	}
-}
-
 func TestNameFromFile(t *testing.T) {
 	tests := map[string]string{
 		"pipelines/My-Pipeline.yaml": "my_pipeline",

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/restload/restload/internal/paginate"
 	"gopkg.in/yaml.v3"
 )
 
@@ -278,7 +279,7 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) bool {
 	case typePaginator:
 		if isText(n) {
 			s, ok := d.text(n, path)
-			v.Set(reflect.ValueOf(Paginator{Type: s, Pos: d.at[path]}))
+			v.Set(reflect.ValueOf(Paginator{Config: paginate.Config{Type: s}, Pos: d.at[path]}))
 			return ok
 		}
 		if n.Kind != yaml.MappingNode {

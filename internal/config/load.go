@@ -16,6 +16,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/restload/restload/internal/auth"
+	"github.com/restload/restload/internal/paginate"
 	"gopkg.in/yaml.v3"
 )
 
@@ -36,20 +38,14 @@ type LoadOptions struct {
 	IgnoreMissingSecrets bool
 }
 
-// Default retry policy (the seed's): see Pipeline.RetryPolicy.
+// Client defaults (the retry policy's are httpclient.DefaultPolicy's).
 const (
-	DefaultMaxRetries    = 3
-	DefaultBackoffFactor = 2.0
-	DefaultMaxDelay      = 60 * time.Second
 	// DefaultTimeout is Client.Timeout when the file does not set it.
 	DefaultTimeout = 60 * time.Second
 	// DefaultIdleReadTimeout is Client.IdleReadTimeout when the file does
 	// not set it.
 	DefaultIdleReadTimeout = 30 * time.Second
 )
-
-// DefaultRetryStatusCodes are the HTTP statuses retried by default.
-var DefaultRetryStatusCodes = []int{429, 500, 502, 503, 504}
 
 // Load reads, decodes, defaults and validates the pipeline file at path.
 // When the file is invalid the error is an Errors holding every problem
@@ -235,30 +231,18 @@ func (p *Pipeline) applyDefaults() {
 		if r.WriteDisposition.Disposition == "merge" && r.WriteDisposition.Strategy == "" {
 			r.WriteDisposition.Strategy = "delete-insert"
 		}
+		e.parsed = parseTemplates(e)
 	}
 }
 
 func defaultAuth(a *Auth) {
-	if a == nil {
-		return
-	}
-	if a.Type == "" {
-		a.Type = "bearer"
-	}
-	switch a.Type {
-	case "api_key":
-		a.Name = cmp.Or(a.Name, "Authorization")
-		a.Location = cmp.Or(a.Location, "header")
-	case "oauth2", "oauth2_client_credentials":
-		a.DefaultTokenExpiration = cmp.Or(a.DefaultTokenExpiration, 3600)
+	if a != nil {
+		auth.ApplyDefaults(a)
 	}
 }
 
 func defaultPaginator(pg *Paginator) {
-	if pg.Page == nil && pg.StartFromPage != nil {
-		n := *pg.StartFromPage
-		pg.Page = &n
-	}
+	paginate.ApplyDefaults(&pg.Config)
 }
 
 var nonWord = regexp.MustCompile(`[^a-z0-9]+`)
@@ -327,31 +311,13 @@ func (p *Pipeline) DestinationURL(override string) string {
 	return cmp.Or(override, p.Pipeline.Destination, "duckdb:"+p.Pipeline.Name+".duckdb")
 }
 
-// RetryPolicy returns the retry block with every field set: MaxRetries 3,
-// BackoffFactor 2, StatusCodes 429 and 500/502/503/504, MaxDelay 60s unless
-// the file says otherwise.
+// RetryPolicy returns the retry block with every field set from
+// httpclient.DefaultPolicy (3 retries, backoff factor 2, 429 and
+// 500/502/503/504, waits capped at 60s) unless the file says otherwise.
 func (p *Pipeline) RetryPolicy() Retry {
-	var r Retry
-	if p.Retry != nil {
-		r = *p.Retry
-	}
-	if r.MaxRetries == nil {
-		n := DefaultMaxRetries
-		r.MaxRetries = &n
-	}
-	if r.BackoffFactor == nil {
-		f := DefaultBackoffFactor
-		r.BackoffFactor = &f
-	}
-	if len(r.StatusCodes) == 0 {
-		r.StatusCodes = slices.Clone(DefaultRetryStatusCodes)
-	} else {
-		r.StatusCodes = slices.Clone(r.StatusCodes)
-	}
-	if r.MaxDelay == 0 {
-		r.MaxDelay = Duration(DefaultMaxDelay)
-	}
-	return r
+	pol := p.Retry.Policy()
+	return Retry{MaxRetries: &pol.MaxRetries, BackoffFactor: &pol.BackoffFactor,
+		StatusCodes: slices.Clone(pol.StatusCodes), MaxDelay: Duration(pol.MaxDelay)}
 }
 
 // Position returns where a dotted field path (as used in Error.Path, e.g.

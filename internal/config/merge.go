@@ -39,7 +39,7 @@ func mergeEndpoint(def, e *Endpoint) *Endpoint {
 	d := deepCopy(def)
 	ov, dv := reflect.ValueOf(out).Elem(), reflect.ValueOf(d).Elem()
 	for i := range ov.NumField() {
-		if f := ov.Field(i); f.IsZero() {
+		if f := ov.Field(i); f.CanSet() && f.IsZero() {
 			f.Set(dv.Field(i))
 		}
 	}

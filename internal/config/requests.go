@@ -3,37 +3,19 @@ package config
 import (
 	"fmt"
 	"maps"
-	"regexp"
 	"slices"
 	"strings"
-)
 
-// Converters are the names an incremental convert may take (see package
-// incremental).
-var Converters = []string{"epoch", "epoch_ms", "iso", "date"}
+	"github.com/restload/restload/internal/incremental/converter"
+	"github.com/restload/restload/internal/template"
+)
 
 var (
 	onCursorMissing = []string{"raise", "include", "exclude"}
 	incParamKeys    = []string{"type", "cursor_path", "initial_value", "end_value", "last_value_func", "lag",
 		"range_start", "range_end", "convert", "on_cursor_value_missing"}
-	incPlaceholders = []string{"incremental.start_value", "incremental.end_value"}
+	incPlaceholders = []string{template.StartValue, template.EndValue}
 )
-
-// placeholderRe matches a {name} placeholder once {{ and }} have been
-// blanked out. Braces around anything else (spaces, quotes, nested braces,
-// as in a GraphQL query) are literal text.
-var placeholderRe = regexp.MustCompile(`\{([A-Za-z_][^{}\s"']*)\}`)
-
-// Placeholders returns the {name} placeholders in s, in order; {{ and }}
-// are literal braces.
-func Placeholders(s string) []string {
-	s = strings.NewReplacer("{{", "\x00", "}}", "\x00").Replace(s)
-	var out []string
-	for _, m := range placeholderRe.FindAllStringSubmatch(s, -1) {
-		out = append(out, m[1])
-	}
-	return out
-}
 
 // requests checks what a merged resource's endpoint puts into its
 // requests: incremental settings (block or {type: incremental} param),
@@ -105,8 +87,9 @@ func (v *validator) requests(p *Pipeline) {
 			}
 			return false
 		}
-		check := func(s, at string, inPath bool) {
-			for _, name := range Placeholders(s) {
+		check := func(at templateAt, inPath bool) {
+			at.path = joinPath(v.srcPath(fmt.Sprintf("resources[%d]", i)), at.path)
+			for _, name := range at.t.Names() {
 				if known(name, inPath) {
 					continue
 				}
@@ -119,47 +102,33 @@ func (v *validator) requests(p *Pipeline) {
 				default:
 					msg += " (want {resources.<parent>.<field>}, {incremental.start_value} or {incremental.end_value}; write {{ and }} for literal braces)"
 				}
-				if v.secret[at] {
+				if v.secret[at.path] {
 					msg = "a placeholder has no value (not shown: the value holds a secret)"
 				}
-				v.errorf(at, "%s", msg)
+				v.errorf(at.path, "%s", msg)
 			}
 		}
-		check(e.Path, path+".path", true)
+		t := e.Templates()
+		check(templateAt{"endpoint.path", t.Path}, true)
 		for _, k := range slices.Sorted(maps.Keys(e.Params)) {
-			if m, ok := e.Params[k].(map[string]any); ok && (m["type"] == "resolve" || m["type"] == "incremental") {
-				continue
+			for _, at := range t.param(k) {
+				check(at, false)
 			}
-			v.placeholdersIn(e.Params[k], pathKey(path+".params", k), check)
 		}
-		v.placeholdersIn(e.JSON, path+".json", check)
-		for _, k := range slices.Sorted(maps.Keys(e.Headers)) {
-			check(e.Headers[k], pathKey(path+".headers", k), false)
+		for _, at := range t.json() {
+			check(at, false)
+		}
+		for _, k := range slices.Sorted(maps.Keys(t.Headers)) {
+			check(templateAt{pathKey("endpoint.headers", k), t.Headers[k]}, false)
 		}
 	}
 }
 
 func (v *validator) incrementalValues(path, conv, missing string) {
-	if conv != "" && !slices.Contains(Converters, conv) {
-		v.unknownValue(path+".convert", "convert", conv, Converters)
+	if conv != "" && !converter.Known(conv) {
+		v.unknownValue(path+".convert", "convert", conv, converter.Names())
 	}
 	if missing != "" && !slices.Contains(onCursorMissing, missing) {
 		v.unknownValue(path+".on_cursor_value_missing", "on_cursor_value_missing", missing, onCursorMissing)
-	}
-}
-
-func (v *validator) placeholdersIn(x any, path string, check func(s, at string, inPath bool)) {
-	switch x := x.(type) {
-	case string:
-		check(x, path, false)
-	case []any:
-		for i, item := range x {
-			v.placeholdersIn(item, fmt.Sprintf("%s[%d]", path, i), check)
-		}
-	case map[string]any:
-		for _, k := range slices.Sorted(maps.Keys(x)) {
-			check(k, path, false)
-			v.placeholdersIn(x[k], pathKey(path, k), check)
-		}
 	}
 }

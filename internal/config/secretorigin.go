@@ -4,34 +4,13 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/restload/restload/internal/auth"
 )
 
-// SecretOrigin says where a resolved secret value came from, so a value
-// that must change (an OAuth2 refresh token that rotates) can be written
-// back there. It holds places, never the value.
-type SecretOrigin struct {
-	// EnvVar is the environment variable the value was read from, or "".
-	EnvVar string
-	// File is the absolute path of the TOML secrets file the value was read
-	// from, or "".
-	File string
-	// Keys are the lower-cased dotted key paths in File with the
-	// reference's key name that hold the value (several when the same value
-	// is written in several tables).
-	Keys []string
-}
-
-// String describes the origin for messages: "environment variable X" or
-// "secrets file F (key k)".
-func (o SecretOrigin) String() string {
-	switch {
-	case o.EnvVar != "":
-		return "environment variable " + o.EnvVar
-	case o.File != "":
-		return "secrets file " + o.File + " (key " + strings.Join(o.Keys, ", ") + ")"
-	}
-	return "the pipeline file"
-}
+// SecretOrigin says where a resolved secret value came from (see
+// auth.SecretOrigin: auth writes rotated tokens back there).
+type SecretOrigin = auth.SecretOrigin
 
 // SecretOrigin returns where value came from when a whole config string was
 // one ${secrets.NAME} or ${env.NAME} reference that resolved to it; false

@@ -8,9 +8,26 @@
 //
 // Decoding is strict: unknown keys, wrong types and missing secrets are all
 // reported together, each with file, line and dotted field path.
+//
+// config owns the file: strict decoding with positions, secrets,
+// resource_defaults merging, defaults, and the rules that span blocks
+// (resource names, parents, placeholders having values). It composes the
+// blocks other packages own instead of restating their rules: the auth
+// block is auth.Config and the paginator block paginate.Config (each type
+// a registered Kind: config checks keys against the Kind and places the
+// Kind's problems at file positions), templated endpoint strings are
+// parsed once with package template (Endpoint.Templates), data_type names
+// are schema's, data selectors response's, incremental convert names
+// incremental/converter's, and retry defaults httpclient's.
 package config
 
-import "time"
+import (
+	"time"
+
+	"github.com/restload/restload/internal/auth"
+	"github.com/restload/restload/internal/httpclient"
+	"github.com/restload/restload/internal/paginate"
+)
 
 // Pipeline is a fully loaded, defaulted and validated pipeline file.
 // Resources already have resource_defaults merged into them, and each has a
@@ -76,79 +93,16 @@ type Client struct {
 	IdleReadTimeout Duration `yaml:"idle_read_timeout"`
 }
 
-// Auth configures how requests are authenticated. Type selects which of the
-// other fields apply:
-//   - bearer: Token
-//   - api_key: Name, APIKey, Location (header, query or cookie)
-//   - http_basic: Username, Password
-//   - oauth2_client_credentials: AccessTokenURL, ClientID, ClientSecret,
-//     AccessTokenRequestData, DefaultTokenExpiration
-//   - oauth2: the seed's refresh-token grant: ClientID, ClientSecret,
-//     RefreshToken, TokenURL (client_credentials when RefreshToken is empty)
-type Auth struct {
-	Type string `yaml:"type"`
+// Auth is an auth block: auth owns its keys (auth.Config, whose Type
+// names a registered auth.Kind), their validation and defaults.
+type Auth = auth.Config
 
-	Token string `yaml:"token"`
-
-	Name     string `yaml:"name"`
-	APIKey   string `yaml:"api_key"`
-	Location string `yaml:"location"`
-
-	Username string `yaml:"username"`
-	Password string `yaml:"password"`
-
-	ClientID               string            `yaml:"client_id"`
-	ClientSecret           string            `yaml:"client_secret"`
-	AccessTokenURL         string            `yaml:"access_token_url"`
-	AccessTokenRequestData map[string]string `yaml:"access_token_request_data"`
-	DefaultTokenExpiration int               `yaml:"default_token_expiration"`
-	RefreshToken           string            `yaml:"refresh_token"`
-	TokenURL               string            `yaml:"token_url"`
-	Scopes                 []string          `yaml:"scopes"`
-}
-
-// Paginator configures pagination. Type is one of single_page, page_number,
-// offset, cursor, json_link, header_link, header_cursor or auto. A paginator
-// written as a bare string in the file decodes to Paginator{Type: s}.
+// Paginator is a paginator block: the keys paginate owns (paginate.Config,
+// whose Type names a registered paginate.Kind) and where it was written. A
+// paginator written as a bare string in the file decodes to one with only
+// Type set.
 type Paginator struct {
-	Type string `yaml:"type"`
-
-	// page_number
-	BasePage *int `yaml:"base_page"`
-	Page     *int `yaml:"page"`
-	// StartFromPage is the seed's name for page; Load copies it into Page.
-	StartFromPage *int   `yaml:"start_from_page"`
-	PageParam     string `yaml:"page_param"`
-	PageBodyPath  string `yaml:"page_body_path"`
-	MaximumPage   *int   `yaml:"maximum_page"`
-	// NextPagePath, when set, makes page_number send the opaque value found at
-	// this path of the previous response as the next page (Sigma's nextPage).
-	NextPagePath string `yaml:"next_page_path"`
-
-	// page_number and offset
-	TotalPath          *string `yaml:"total_path"` // nil: default; "": disabled
-	StopAfterEmptyPage *bool   `yaml:"stop_after_empty_page"`
-	HasMorePath        string  `yaml:"has_more_path"`
-	LimitParam         string  `yaml:"limit_param"`
-	LimitBodyPath      string  `yaml:"limit_body_path"`
-
-	// offset
-	Limit          *int   `yaml:"limit"`
-	Offset         *int   `yaml:"offset"`
-	OffsetParam    string `yaml:"offset_param"`
-	OffsetBodyPath string `yaml:"offset_body_path"`
-	MaximumOffset  *int   `yaml:"maximum_offset"`
-
-	// cursor and header_cursor
-	CursorPath     string `yaml:"cursor_path"`
-	CursorParam    string `yaml:"cursor_param"`
-	CursorBodyPath string `yaml:"cursor_body_path"`
-	CursorKey      string `yaml:"cursor_key"`
-
-	// json_link
-	NextURLPath string `yaml:"next_url_path"`
-	// header_link
-	LinksNextKey string `yaml:"links_next_key"`
+	paginate.Config `yaml:",inline"`
 
 	// Pos is where the paginator was written, for error messages.
 	Pos Pos `yaml:"-"`
@@ -204,6 +158,10 @@ type Endpoint struct {
 	Auth            *Auth            `yaml:"auth"`
 	ResponseActions []ResponseAction `yaml:"response_actions"`
 	Incremental     *Incremental     `yaml:"incremental"`
+
+	// parsed holds the templates of Path, Params, JSON and Headers, parsed
+	// by Load once resource_defaults are merged (see Templates).
+	parsed *EndpointTemplates
 }
 
 // ResponseAction matches a response by status code and/or body substring.
@@ -252,7 +210,8 @@ type SchemaContract struct {
 	DataType string `yaml:"data_type"`
 }
 
-// Retry is the HTTP retry policy. The zero value means the seed's policy.
+// Retry is the retry block. The zero value means httpclient.DefaultPolicy,
+// the seed's policy; Policy applies the block to it.
 type Retry struct {
 	MaxRetries    *int     `yaml:"max_retries"`
 	BackoffFactor *float64 `yaml:"backoff_factor"`
@@ -323,4 +282,34 @@ type Pos struct {
 	File string
 	Line int
 	Col  int
+}
+
+// Spec returns the paginate.Config of p, nil when p is nil (auto-detect).
+func (p *Paginator) Spec() *paginate.Config {
+	if p == nil {
+		return nil
+	}
+	return &p.Config
+}
+
+// Policy returns httpclient.DefaultPolicy with the fields set in r
+// overriding it. A nil r gives DefaultPolicy.
+func (r *Retry) Policy() httpclient.Policy {
+	p := httpclient.DefaultPolicy()
+	if r == nil {
+		return p
+	}
+	if r.MaxRetries != nil {
+		p.MaxRetries = *r.MaxRetries
+	}
+	if r.BackoffFactor != nil {
+		p.BackoffFactor = *r.BackoffFactor
+	}
+	if r.StatusCodes != nil {
+		p.StatusCodes = r.StatusCodes
+	}
+	if r.MaxDelay > 0 {
+		p.MaxDelay = time.Duration(r.MaxDelay)
+	}
+	return p
 }

@@ -1,6 +1,8 @@
 package config
 
 import (
+	"cmp"
+	"errors"
 	"fmt"
 	"maps"
 	"net/url"
@@ -10,7 +12,12 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/theory/jsonpath"
+	"github.com/restload/restload/internal/auth"
+	"github.com/restload/restload/internal/kind"
+	"github.com/restload/restload/internal/paginate"
+	"github.com/restload/restload/internal/response"
+	"github.com/restload/restload/internal/schema"
+	"github.com/restload/restload/internal/template"
 )
 
 // validator checks a decoded pipeline and reports every problem, each at the
@@ -106,6 +113,7 @@ func (v *validator) pipeline(p *Pipeline) {
 
 	p.applyDefaults()
 	v.merged(p)
+	v.buildPaginators(p)
 }
 
 func (v *validator) client(c *Client, path string) {
@@ -197,41 +205,20 @@ type kindKeys struct {
 
 func (k kindKeys) all() []string { return append(slices.Clone(k.required), k.optional...) }
 
-var authKinds = map[string]kindKeys{
-	"bearer":     {required: []string{"token"}},
-	"api_key":    {required: []string{"api_key"}, optional: []string{"name", "location"}},
-	"http_basic": {required: []string{"username"}, optional: []string{"password"}},
-	"oauth2_client_credentials": {
-		required: []string{"access_token_url", "client_id", "client_secret"},
-		optional: []string{"access_token_request_data", "default_token_expiration", "scopes"},
-	},
-	"oauth2": {
-		required: []string{"client_id", "client_secret", "token_url"},
-		optional: []string{"refresh_token", "access_token_request_data", "default_token_expiration", "scopes"},
-	},
-}
-
-var authTypes = []string{"bearer", "api_key", "http_basic", "oauth2_client_credentials", "oauth2"}
-
 func (v *validator) auth(a *Auth, path string) {
 	typ := a.Type
 	if typ == "" {
-		typ = "bearer" // dlt's default
+		typ = auth.DefaultType
 	}
-	kind, ok := authKinds[typ]
+	k, ok := auth.Lookup(typ)
 	if !ok {
-		v.unknownValue(path+".type", "auth type", typ, authTypes)
+		v.unknownValue(path+".type", "auth type", typ, auth.Kinds())
 		return
 	}
-	v.kindKeys(a, path, typ+" auth", kind)
-	if a.Location != "" && !slices.Contains([]string{"header", "query", "cookie"}, a.Location) {
-		v.unknownValue(path+".location", "api_key location", a.Location, []string{"header", "query", "cookie"})
-	}
-	v.requiredURL(a.AccessTokenURL, path+".access_token_url", false)
-	v.requiredURL(a.TokenURL, path+".token_url", false)
-	if a.DefaultTokenExpiration < 0 {
-		v.errorf(path+".default_token_expiration", "must not be negative")
-	}
+	v.kindKeys(a, path, typ+" auth", kindKeys{required: k.Required, optional: k.Optional})
+	c := *a
+	c.Type = typ
+	v.report(path, auth.Check(&c))
 }
 
 // kindKeys checks that s (a pointer to Auth or Paginator) sets the keys
@@ -258,68 +245,49 @@ func (v *validator) kindKeys(s any, path, what string, kind kindKeys) {
 	}
 }
 
-var pageNumberKeys = []string{"base_page", "page", "start_from_page", "page_param", "page_body_path",
-	"total_path", "maximum_page", "stop_after_empty_page", "has_more_path", "next_page_path",
-	"limit_param", "limit_body_path"}
-
-var paginatorKinds = map[string]kindKeys{
-	"single_page": {},
-	"auto":        {},
-	"page_number": {optional: pageNumberKeys},
-	"offset": {required: []string{"limit"}, optional: []string{"offset", "offset_param", "offset_body_path",
-		"limit_param", "limit_body_path", "total_path", "maximum_offset", "stop_after_empty_page", "has_more_path"}},
-	"cursor":        {optional: []string{"cursor_path", "cursor_param", "cursor_body_path", "has_more_path", "stop_after_empty_page"}},
-	"json_link":     {optional: []string{"next_url_path"}},
-	"header_link":   {optional: []string{"links_next_key"}},
-	"header_cursor": {optional: []string{"cursor_key", "cursor_param"}},
-}
-
-// PaginatorTypes lists the paginator types a pipeline file may name.
-var PaginatorTypes = []string{"single_page", "page_number", "offset", "cursor", "json_link", "header_link", "header_cursor", "auto"}
-
-// exclusiveKeys are pairs of paginator keys that say the same thing two ways.
-var exclusiveKeys = [][2]string{
-	{"page", "start_from_page"},
-	{"page_param", "page_body_path"},
-	{"offset_param", "offset_body_path"},
-	{"limit_param", "limit_body_path"},
-	{"cursor_param", "cursor_body_path"},
-}
-
 func (v *validator) paginator(pg *Paginator, path string) {
 	if pg.Type == "" {
 		if !v.probs.bad[path+".type"] {
-			v.errorf(path+".type", "missing required key (one of %s)", oneOf(PaginatorTypes))
+			v.errorf(path+".type", "missing required key (one of %s)", oneOf(paginate.Kinds()))
 		}
 		return
 	}
-	kind, ok := paginatorKinds[pg.Type]
+	kind, ok := paginate.Lookup(pg.Type)
 	if !ok {
-		v.unknownValue(path+".type", "paginator type", pg.Type, PaginatorTypes)
+		v.unknownValue(path+".type", "paginator type", pg.Type, paginate.Kinds())
 		return
 	}
-	v.kindKeys(pg, path, pg.Type+" paginator", kind)
-	set := setKeys(pg)
-	for _, pair := range exclusiveKeys {
-		if slices.Contains(set, pair[0]) && slices.Contains(set, pair[1]) {
-			v.errorf(path+"."+pair[1], "cannot be used together with %s", pair[0])
+	v.kindKeys(pg, path, pg.Type+" paginator", kindKeys{required: kind.Required, optional: kind.Optional})
+	v.report(path, paginate.Check(&pg.Config, setKeys(pg)))
+}
+
+// report places the problems a component found in the block at path.
+func (v *validator) report(path string, probs []kind.Problem) {
+	for _, pr := range probs {
+		at := joinPath(path, pr.Key)
+		if pr.Want != nil {
+			v.unknownValue(at, pr.What, pr.Got, pr.Want)
+			continue
 		}
+		v.errorf(at, "%s", pr.Msg)
 	}
-	nonNegative := map[string]*int{"base_page": pg.BasePage, "page": pg.Page, "start_from_page": pg.StartFromPage,
-		"maximum_page": pg.MaximumPage, "offset": pg.Offset, "maximum_offset": pg.MaximumOffset}
-	for _, k := range slices.Sorted(maps.Keys(nonNegative)) {
-		if n := nonNegative[k]; n != nil && *n < 0 {
-			v.errorf(path+"."+k, "must not be negative")
+}
+
+// buildPaginators builds each resource's effective paginator once the
+// file is otherwise valid, so one that cannot start (say, a maximum_page
+// below the first page) is found when the file loads, not mid-run.
+func (v *validator) buildPaginators(p *Pipeline) {
+	if len(v.probs.list) > 0 {
+		return
+	}
+	for i := range p.Source.Resources {
+		r := &p.Source.Resources[i]
+		if pg := r.Endpoint.Paginator; pg != nil {
+			if _, err := paginate.New(&pg.Config); err != nil {
+				v.probs.list = append(v.probs.list, &Error{File: cmp.Or(pg.Pos.File, v.probs.file), Line: pg.Pos.Line, Col: pg.Pos.Col,
+					Msg: fmt.Sprintf("resource %s: paginator: %v", r.Name, err)})
+			}
 		}
-	}
-	if pg.Limit != nil && *pg.Limit <= 0 {
-		v.errorf(path+".limit", "must be greater than 0")
-	}
-	// dlt refuses a numbered paginator with no way to stop.
-	if (pg.Type == "page_number" || pg.Type == "offset") && pg.TotalPath != nil && *pg.TotalPath == "" &&
-		pg.StopAfterEmptyPage != nil && !*pg.StopAfterEmptyPage &&
-		pg.MaximumPage == nil && pg.MaximumOffset == nil && pg.HasMorePath == "" && pg.NextPagePath == "" {
-		v.errorf(path, "%s paginator would never stop: set total_path, has_more_path, a maximum or stop_after_empty_page", pg.Type)
 	}
 }
 
@@ -327,22 +295,8 @@ var (
 	dispositions   = []string{"append", "replace", "merge"}
 	mergeStrategy  = []string{"delete-insert", "upsert", "scd2", "insert-only"}
 	contractModes  = []string{"evolve", "freeze", "discard_row", "discard_value"}
-	dataTypes      = []string{"bigint", "bool", "date", "decimal", "double", "json", "text", "timestamp"}
 	lastValueFuncs = []string{"max", "min"}
 	rangeBounds    = []string{"closed", "open"}
-)
-
-var (
-	// dataTypeAliases are type names from SQL and other tools that users
-	// write for dlt's data types.
-	dataTypeAliases = map[string]string{
-		"int": "bigint", "integer": "bigint", "long": "bigint", "int64": "bigint", "smallint": "bigint",
-		"float": "double", "float64": "double", "real": "double", "number": "double", "numeric": "decimal",
-		"boolean": "bool", "string": "text", "str": "text", "varchar": "text",
-		"datetime": "timestamp", "timestamptz": "timestamp", "object": "json", "array": "json",
-	}
-	// unsupportedTypes are dlt data types restload does not load yet.
-	unsupportedTypes = []string{"wei", "binary", "time"}
 )
 
 // resource checks the keys of one resource (or of resource_defaults) as
@@ -381,14 +335,8 @@ func (v *validator) resource(r *Resource, path string) {
 	for _, name := range slices.Sorted(maps.Keys(r.Columns)) {
 		c := r.Columns[name]
 		cp := pathKey(path+".columns", name)
-		if c.DataType != "" && !slices.Contains(dataTypes, c.DataType) && c.DataType != "complex" {
-			if alias, ok := dataTypeAliases[strings.ToLower(c.DataType)]; ok {
-				v.errorf(cp+".data_type", "unknown data type %s (did you mean %q?)", v.show(cp+".data_type", c.DataType), alias)
-			} else if slices.Contains(unsupportedTypes, c.DataType) {
-				v.errorf(cp+".data_type", "data type %s is not supported (want one of %s)", v.show(cp+".data_type", c.DataType), oneOf(dataTypes))
-			} else {
-				v.unknownValue(cp+".data_type", "data type", c.DataType, dataTypes)
-			}
+		if c.DataType != "" {
+			v.dataType(c.DataType, cp+".data_type")
 		}
 		if c.Precision != nil && *c.Precision < 0 {
 			v.errorf(cp+".precision", "must not be negative")
@@ -420,12 +368,29 @@ func (v *validator) resource(r *Resource, path string) {
 	}
 }
 
+// dataType checks a data_type hint; schema owns the names.
+func (v *validator) dataType(s, path string) {
+	_, err := schema.ParseDataType(s)
+	var de *schema.DataTypeError
+	if !errors.As(err, &de) {
+		return
+	}
+	switch {
+	case de.Alias != "":
+		v.errorf(path, "unknown data type %s (did you mean %q?)", v.show(path, s), de.Alias)
+	case de.Unsupported:
+		v.errorf(path, "data type %s is not supported (want one of %s)", v.show(path, s), oneOf(schema.DataTypes()))
+	default:
+		v.unknownValue(path, "data type", s, schema.DataTypes())
+	}
+}
+
 func (v *validator) endpoint(e *Endpoint, path string) {
 	if e.Method != "" && !slices.Contains([]string{"GET", "POST"}, strings.ToUpper(e.Method)) {
 		v.errorf(path+".method", "unsupported method %s (want GET or POST)", v.show(path+".method", e.Method))
 	}
 	if e.DataSelector != "" {
-		if _, err := DataSelectorPath(e.DataSelector); err != nil {
+		if err := response.Compile(e.DataSelector); err != nil {
 			if v.secret[path+".data_selector"] {
 				v.errorf(path+".data_selector", "invalid JSONPath (not shown: it holds a secret)")
 			} else {
@@ -473,36 +438,6 @@ func (v *validator) endpoint(e *Endpoint, path string) {
 			v.errorf(ip+".lag", "must not be negative")
 		}
 	}
-}
-
-var plainSelector = regexp.MustCompile(`^[^.\[\]*$]+(\.[^.\[\]*$]+)*$`)
-
-// DataSelectorPath parses a data_selector as an RFC 9535 JSONPath. dlt's
-// bare forms are accepted too: "entries" and "data.items" mean
-// $.entries and $.data.items (segments are quoted, so "data-v2.items" works).
-func DataSelectorPath(sel string) (*jsonpath.Path, error) {
-	q := sel
-	switch {
-	case strings.HasPrefix(sel, "$"):
-	case plainSelector.MatchString(sel):
-		var b strings.Builder
-		b.WriteString("$")
-		for seg := range strings.SplitSeq(sel, ".") {
-			b.WriteString("[" + quoteJSONPathName(seg) + "]")
-		}
-		q = b.String()
-	default:
-		q = "$." + sel
-	}
-	p, err := jsonpath.Parse(q)
-	if err != nil {
-		return nil, fmt.Errorf("invalid JSONPath %q: %w", sel, err)
-	}
-	return p, nil
-}
-
-func quoteJSONPathName(s string) string {
-	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(s) + "'"
 }
 
 func (v *validator) retry(r *Retry) {
@@ -643,30 +578,30 @@ type parentRef struct {
 	msg      string // set when the reference is malformed
 }
 
-var parentRefRe = regexp.MustCompile(`\{resources\.([^{}.]*)\.?([^{}]*)\}`)
-
-func findRefs(s, path string) []parentRef {
-	// {{ and }} are literal braces, not references.
-	s = strings.NewReplacer("{{", "\x00", "}}", "\x00").Replace(s)
-	var out []parentRef
-	for _, m := range parentRefRe.FindAllStringSubmatch(s, -1) {
-		ref := parentRef{path: path, text: m[0], resource: m[1], field: m[2]}
-		if m[1] == "" || m[2] == "" {
-			ref.msg = fmt.Sprintf("malformed reference %s: want {resources.<name>.<field>}", m[0])
-		}
-		out = append(out, ref)
-	}
-	return out
-}
-
 // parentRefs finds the references in a merged resource's endpoint, in a
-// stable order.
+// stable order: the path, the params by name (a legacy resolve param is a
+// reference itself), the json body, the headers.
 func parentRefs(r *Resource) []parentRef {
 	e := r.Endpoint
-	refs := findRefs(e.Path, "endpoint.path")
+	t := e.Templates()
+	var refs []parentRef
+	add := func(at templateAt) {
+		for _, name := range at.t.Names() {
+			ref, ok, err := template.ParentRef(name)
+			if !ok {
+				continue
+			}
+			pr := parentRef{path: at.path, text: "{" + name + "}", resource: ref.Resource, field: ref.Field}
+			if err != nil {
+				pr.msg = err.Error()
+			}
+			refs = append(refs, pr)
+		}
+	}
+	add(templateAt{"endpoint.path", t.Path})
 	for _, k := range slices.Sorted(maps.Keys(e.Params)) {
 		pp := pathKey("endpoint.params", k)
-		if m, ok := e.Params[k].(map[string]any); ok && m["type"] == "resolve" {
+		if m, ok := e.Params[k].(map[string]any); ok && ParamType(m) == "resolve" {
 			res, _ := m["resource"].(string)
 			fld, _ := m["field"].(string)
 			ref := parentRef{path: pp, text: fmt.Sprintf("{type: resolve, resource: %s, field: %s}", res, fld), resource: res, field: fld}
@@ -676,33 +611,17 @@ func parentRefs(r *Resource) []parentRef {
 			refs = append(refs, ref)
 			continue
 		}
-		refs = append(refs, refsInValue(e.Params[k], pp)...)
+		for _, at := range t.param(k) {
+			add(at)
+		}
 	}
-	refs = append(refs, refsInValue(e.JSON, "endpoint.json")...)
-	for _, k := range slices.Sorted(maps.Keys(e.Headers)) {
-		refs = append(refs, findRefs(e.Headers[k], pathKey("endpoint.headers", k))...)
+	for _, at := range t.json() {
+		add(at)
+	}
+	for _, k := range slices.Sorted(maps.Keys(t.Headers)) {
+		add(templateAt{pathKey("endpoint.headers", k), t.Headers[k]})
 	}
 	return refs
-}
-
-func refsInValue(x any, path string) []parentRef {
-	switch x := x.(type) {
-	case string:
-		return findRefs(x, path)
-	case []any:
-		var out []parentRef
-		for i, item := range x {
-			out = append(out, refsInValue(item, path+"["+strconv.Itoa(i)+"]")...)
-		}
-		return out
-	case map[string]any:
-		var out []parentRef
-		for _, k := range slices.Sorted(maps.Keys(x)) {
-			out = append(out, refsInValue(x[k], pathKey(path, k))...)
-		}
-		return out
-	}
-	return nil
 }
 
 // Parent returns the name of the resource this one takes values from

@@ -156,7 +156,7 @@ func (x *Extractor) Run(ctx context.Context, r Resource, fn func(ctx context.Con
 	if err != nil {
 		return st, fmt.Errorf("resource %s: %w", r.Name, err)
 	}
-	pg, err := paginate.New(r.Paginator)
+	pg, err := paginate.New(r.Paginator.Spec())
 	if err != nil {
 		return st, fmt.Errorf("resource %s: %w", r.Name, err)
 	}

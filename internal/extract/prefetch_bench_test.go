@@ -13,6 +13,7 @@ import (
 	"github.com/restload/restload/internal/config"
 	"github.com/restload/restload/internal/extract"
 	"github.com/restload/restload/internal/httpclient"
+	"github.com/restload/restload/internal/paginate"
 )
 
 // BenchmarkPrefetch reads a 50-page resource whose total is known from an
@@ -37,7 +38,7 @@ func BenchmarkPrefetch(b *testing.B) {
 			x := &extract.Extractor{Client: &httpclient.Client{HTTP: srv.Client()}, Prefetch: prefetch}
 			r := extract.Resource{
 				Name: "items", BaseURL: srv.URL,
-				Paginator: &config.Paginator{Type: "page_number", BasePage: ip(1), TotalPath: sp("total_pages")},
+				Paginator: &config.Paginator{Config: paginate.Config{Type: "page_number", BasePage: ip(1), TotalPath: sp("total_pages")}},
 				Endpoint:  &config.Endpoint{Path: "items", Method: "GET", DataSelector: "data"},
 			}
 			for b.Loop() {

@@ -17,6 +17,7 @@ import (
 	"github.com/restload/restload/internal/config"
 	"github.com/restload/restload/internal/extract"
 	"github.com/restload/restload/internal/httpclient"
+	"github.com/restload/restload/internal/paginate"
 )
 
 func ip(i int) *int       { return &i }
@@ -103,7 +104,7 @@ func runItems(t *testing.T, a *pagedAPI, pag *config.Paginator, prefetch, maxPag
 // fetching ahead: fn sees the same pages in the same order, the runs end
 // with the same error, and no page is requested twice.
 func TestPrefetchMatchesPageByPage(t *testing.T) {
-	pageNumber := &config.Paginator{Type: "page_number", BasePage: ip(1), TotalPath: sp("total_pages")}
+	pageNumber := &config.Paginator{Config: paginate.Config{Type: "page_number", BasePage: ip(1), TotalPath: sp("total_pages")}}
 	tests := []struct {
 		name      string
 		pag       *config.Paginator
@@ -120,7 +121,7 @@ func TestPrefetchMatchesPageByPage(t *testing.T) {
 		wantPages: 9,
 	}, {
 		name:  "offset with a known item count",
-		pag:   &config.Paginator{Type: "offset", Limit: ip(2)},
+		pag:   &config.Paginator{Config: paginate.Config{Type: "offset", Limit: ip(2)}},
 		param: "offset",
 		reply: func(_ *http.Request, o int) (int, any) {
 			return 200, map[string]any{"total": 13, "data": []any{map[string]any{"id": o}, map[string]any{"id": o + 1}}}
@@ -138,7 +139,7 @@ func TestPrefetchMatchesPageByPage(t *testing.T) {
 		wantPages: 4,
 	}, {
 		name: "has_more false before the planned end stops",
-		pag:  &config.Paginator{Type: "page_number", BasePage: ip(1), TotalPath: sp("total_pages"), HasMorePath: "more"},
+		pag:  &config.Paginator{Config: paginate.Config{Type: "page_number", BasePage: ip(1), TotalPath: sp("total_pages"), HasMorePath: "more"}},
 		reply: func(_ *http.Request, n int) (int, any) {
 			return 200, page(n, map[string]any{"total_pages": 9, "more": n < 3})
 		},
@@ -189,7 +190,7 @@ func TestPrefetchMatchesPageByPage(t *testing.T) {
 		wantPages: 3,
 	}, {
 		name: "maximum_page caps a known total",
-		pag:  &config.Paginator{Type: "page_number", BasePage: ip(1), TotalPath: sp("total_pages"), MaximumPage: ip(5)},
+		pag:  &config.Paginator{Config: paginate.Config{Type: "page_number", BasePage: ip(1), TotalPath: sp("total_pages"), MaximumPage: ip(5)}},
 		reply: func(_ *http.Request, n int) (int, any) {
 			return 200, page(n, map[string]any{"total_pages": 50})
 		},
@@ -283,7 +284,7 @@ func TestPrefetchFetchesInParallelAndHandsOverInOrder(t *testing.T) {
 		}
 		return 200, page(n, map[string]any{"total_pages": 6})
 	})
-	got := runItems(t, a, &config.Paginator{Type: "page_number", BasePage: ip(1), TotalPath: sp("total_pages")}, 4, 0, nil)
+	got := runItems(t, a, &config.Paginator{Config: paginate.Config{Type: "page_number", BasePage: ip(1), TotalPath: sp("total_pages")}}, 4, 0, nil)
 	if got.err != "" {
 		t.Fatal(got.err)
 	}
@@ -323,7 +324,7 @@ func TestPrefetchStopsInFlightFetches(t *testing.T) {
 		}
 		return 200, page(n, map[string]any{"total_pages": 20})
 	})
-	got := runItems(t, a, &config.Paginator{Type: "page_number", BasePage: ip(1), TotalPath: sp("total_pages")}, 4, 0, nil)
+	got := runItems(t, a, &config.Paginator{Config: paginate.Config{Type: "page_number", BasePage: ip(1), TotalPath: sp("total_pages")}}, 4, 0, nil)
 	if !strings.HasPrefix(got.err, "resource items: page 2: GET "+a.URL+"/items?page=2: 403 Forbidden") {
 		t.Errorf("error %q, want page 2's", got.err)
 	}
@@ -346,7 +347,7 @@ func TestPrefetchCancel(t *testing.T) {
 	})
 	x := &extract.Extractor{Client: &httpclient.Client{HTTP: a.Client()}, Prefetch: 4}
 	_, err := x.Run(ctx, extract.Resource{
-		Name: "items", BaseURL: a.URL, Paginator: &config.Paginator{Type: "page_number", BasePage: ip(1), TotalPath: sp("total_pages")},
+		Name: "items", BaseURL: a.URL, Paginator: &config.Paginator{Config: paginate.Config{Type: "page_number", BasePage: ip(1), TotalPath: sp("total_pages")}},
 		Endpoint: &config.Endpoint{Path: "items", Method: "GET", DataSelector: "data"},
 	}, func(ctx context.Context, p extract.Page) error {
 		cancel() // after page 1, while pages 2-5 are being fetched
@@ -366,7 +367,7 @@ func TestPrefetchUnderHostLimit(t *testing.T) {
 	x := &extract.Extractor{Client: &httpclient.Client{HTTP: a.Client(), Limits: httpclient.HostLimits{Concurrency: 2}}, Prefetch: 8}
 	var got []int
 	_, err := x.Run(context.Background(), extract.Resource{
-		Name: "items", BaseURL: a.URL, Paginator: &config.Paginator{Type: "page_number", BasePage: ip(1), TotalPath: sp("total_pages")},
+		Name: "items", BaseURL: a.URL, Paginator: &config.Paginator{Config: paginate.Config{Type: "page_number", BasePage: ip(1), TotalPath: sp("total_pages")}},
 		Endpoint: &config.Endpoint{Path: "items", Method: "GET", DataSelector: "data"},
 	}, func(ctx context.Context, p extract.Page) error {
 		got = append(got, p.Number)

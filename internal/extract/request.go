@@ -9,7 +9,6 @@ import (
 	"maps"
 	"net/http"
 	"net/url"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -17,18 +16,19 @@ import (
 	"github.com/restload/restload/internal/config"
 	"github.com/restload/restload/internal/paginate"
 	"github.com/restload/restload/internal/response"
+	"github.com/restload/restload/internal/template"
 )
 
 // Bindings are the values of an endpoint's placeholders for one run of a
 // resource, by placeholder name: "resources.<parent>.<field>",
 // "incremental.start_value", "incremental.end_value", and the names of
 // legacy resolve params. Values are already text, as dlt formats them.
-type Bindings map[string]string
+type Bindings = template.Bindings
 
 // Start and end placeholder names.
 const (
-	StartValue = "incremental.start_value"
-	EndValue   = "incremental.end_value"
+	StartValue = template.StartValue
+	EndValue   = template.EndValue
 )
 
 // ParentRef is one value a child resource takes from its parent's records.
@@ -41,56 +41,44 @@ type ParentRef struct {
 }
 
 // ParentRefs lists the parent values the endpoint of r uses, each once,
-// sorted by name. It is empty for a resource without a parent.
+// sorted by name. It is empty for a resource without a parent. It reads
+// the templates config parsed, so it finds exactly the references that
+// validation checked.
 func ParentRefs(r *config.Resource) []ParentRef {
 	e := r.Endpoint
 	if e == nil {
 		return nil
 	}
+	t := e.Templates()
 	seen := map[string]string{}
-	add := func(s string) {
-		for _, name := range config.Placeholders(s) {
-			if rest, ok := strings.CutPrefix(name, "resources."); ok {
-				if _, field, ok := strings.Cut(rest, "."); ok {
-					seen[name] = field
-				}
+	add := func(names []string) {
+		for _, name := range names {
+			if ref, ok, err := template.ParentRef(name); ok && err == nil {
+				seen[name] = ref.Field
 			}
 		}
 	}
-	add(e.Path)
+	add(t.Path.Names())
 	for k, v := range e.Params {
-		if m, ok := v.(map[string]any); ok && m["type"] == "resolve" {
-			field, _ := m["field"].(string)
+		if config.ParamType(v) == "resolve" {
+			field, _ := v.(map[string]any)["field"].(string)
 			seen[k] = field
 			continue
 		}
-		walkStrings(v, add)
+		if pt, ok := t.Params[k]; ok {
+			add(pt.Name.Names())
+			add(pt.Value.Names())
+		}
 	}
-	walkStrings(e.JSON, add)
-	for _, h := range e.Headers {
-		add(h)
+	add(t.JSON.Names())
+	for _, h := range t.Headers {
+		add(h.Names())
 	}
 	out := make([]ParentRef, 0, len(seen))
 	for _, name := range slices.Sorted(maps.Keys(seen)) {
 		out = append(out, ParentRef{Name: name, Field: seen[name]})
 	}
 	return out
-}
-
-func walkStrings(x any, fn func(string)) {
-	switch x := x.(type) {
-	case string:
-		fn(x)
-	case []any:
-		for _, it := range x {
-			walkStrings(it, fn)
-		}
-	case map[string]any:
-		for k, v := range x {
-			fn(k)
-			walkStrings(v, fn)
-		}
-	}
 }
 
 // ParentBindings returns the values refs take from one parent record. A
@@ -113,81 +101,9 @@ func ParentBindings(parent string, refs []ParentRef, rec map[string]any) (Bindin
 	return b, nil
 }
 
-// placeholderAt matches a placeholder at the start of a string.
-var placeholderAt = regexp.MustCompile(`^\{([A-Za-z_][^{}\s"']*)\}`)
-
-// render fills the placeholders of s from b; {{ and }} become literal
-// braces, and braces around anything that is not a placeholder name stay as
-// written. A placeholder without a value is an error. used, when not nil,
-// collects the names filled.
+// render fills the placeholders of s from b (see package template).
 func render(s string, b Bindings, used map[string]bool) (string, error) {
-	if !strings.ContainsAny(s, "{}") {
-		return s, nil
-	}
-	var out strings.Builder
-	for i := 0; i < len(s); {
-		switch {
-		case strings.HasPrefix(s[i:], "{{"):
-			out.WriteByte('{')
-			i += 2
-		case strings.HasPrefix(s[i:], "}}"):
-			out.WriteByte('}')
-			i += 2
-		case s[i] == '{':
-			m := placeholderAt.FindStringSubmatch(s[i:])
-			if m == nil {
-				out.WriteByte('{')
-				i++
-				continue
-			}
-			v, ok := b[m[1]]
-			if !ok {
-				return "", fmt.Errorf("placeholder {%s} has no value", m[1])
-			}
-			if used != nil {
-				used[m[1]] = true
-			}
-			out.WriteString(v)
-			i += len(m[0])
-		default:
-			out.WriteByte(s[i])
-			i++
-		}
-	}
-	return out.String(), nil
-}
-
-// renderValue renders the strings (and map keys) inside a JSON value.
-func renderValue(x any, b Bindings) (any, error) {
-	switch x := x.(type) {
-	case string:
-		return render(x, b, nil)
-	case []any:
-		out := make([]any, len(x))
-		for i, it := range x {
-			v, err := renderValue(it, b)
-			if err != nil {
-				return nil, err
-			}
-			out[i] = v
-		}
-		return out, nil
-	case map[string]any:
-		out := make(map[string]any, len(x))
-		for k, it := range x {
-			rk, err := render(k, b, nil)
-			if err != nil {
-				return nil, err
-			}
-			v, err := renderValue(it, b)
-			if err != nil {
-				return nil, err
-			}
-			out[rk] = v
-		}
-		return out, nil
-	}
-	return x, nil
+	return template.Parse(s).Render(b, used)
 }
 
 // request is a page request plus what paginators do not handle: the form
@@ -203,6 +119,7 @@ type request struct {
 // filled from r.Bindings.
 func newRequest(r Resource) (*request, error) {
 	e := r.Endpoint
+	t := e.Templates()
 	b := r.Bindings
 	if b == nil {
 		b = Bindings{}
@@ -214,22 +131,22 @@ func newRequest(r Resource) (*request, error) {
 		if _, taken := pathB[k]; taken || v == nil {
 			continue
 		}
-		if m, ok := v.(map[string]any); ok {
-			if m["type"] == "incremental" {
+		if _, ok := v.(map[string]any); ok {
+			if config.ParamType(v) == "incremental" {
 				if s, ok := b[StartValue]; ok {
 					pathB[k] = s
 				}
 			}
 			continue
 		}
-		s, err := renderValue(v, b)
+		s, err := t.Params[k].Value.Render(b)
 		if err != nil {
 			return nil, fmt.Errorf("endpoint params.%s: %w", k, err)
 		}
 		pathB[k] = paramString(s)
 	}
 	inPath := map[string]bool{}
-	path, err := render(e.Path, pathB, inPath)
+	path, err := t.Path.Render(pathB, inPath)
 	if err != nil {
 		return nil, fmt.Errorf("endpoint path %q: %w", e.Path, err)
 	}
@@ -251,26 +168,25 @@ func newRequest(r Resource) (*request, error) {
 		if v == nil || inPath[k] {
 			continue
 		}
-		name, err := render(k, b, nil)
+		switch config.ParamType(v) {
+		case "resolve":
+			// Not bound in the path: sent as a query param.
+			if s, ok := b[k]; ok {
+				req.Params.Set(k, s)
+			}
+			continue
+		case "incremental":
+			if s, ok := b[StartValue]; ok {
+				req.Params.Set(k, s)
+			}
+			continue
+		}
+		pt := t.Params[k]
+		name, err := pt.Name.Render(b, nil)
 		if err != nil {
 			return nil, fmt.Errorf("endpoint params: %w", err)
 		}
-		if m, ok := v.(map[string]any); ok {
-			switch m["type"] {
-			case "resolve":
-				// Not bound in the path: sent as a query param.
-				if s, ok := b[k]; ok {
-					req.Params.Set(name, s)
-				}
-				continue
-			case "incremental":
-				if s, ok := b[StartValue]; ok {
-					req.Params.Set(name, s)
-				}
-				continue
-			}
-		}
-		rv, err := renderValue(v, b)
+		rv, err := pt.Value.Render(b)
 		if err != nil {
 			return nil, fmt.Errorf("endpoint params.%s: %w", k, err)
 		}
@@ -287,17 +203,17 @@ func newRequest(r Resource) (*request, error) {
 	for k, v := range r.Headers {
 		req.Headers.Set(k, v)
 	}
-	for k, v := range e.Headers {
-		rv, err := render(v, b, nil)
+	for k, h := range t.Headers {
+		rv, err := h.Render(b, nil)
 		if err != nil {
 			return nil, fmt.Errorf("endpoint headers.%s: %w", k, err)
 		}
 		req.Headers.Set(k, rv)
 	}
-	switch j := e.JSON.(type) {
+	switch e.JSON.(type) {
 	case nil:
 	case map[string]any:
-		rv, err := renderValue(j, b)
+		rv, err := t.JSON.Render(b)
 		if err != nil {
 			return nil, fmt.Errorf("endpoint json: %w", err)
 		}

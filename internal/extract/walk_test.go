@@ -12,6 +12,7 @@ import (
 	"github.com/restload/restload/internal/config"
 	"github.com/restload/restload/internal/extract"
 	"github.com/restload/restload/internal/httpclient"
+	"github.com/restload/restload/internal/paginate"
 )
 
 // TestWalkParentsDriveChildren: each page of a parent drives its child
@@ -35,7 +36,7 @@ func TestWalkParentsDriveChildren(t *testing.T) {
 	node := func(name, path string) *extract.Node {
 		r := &config.Resource{Name: name, Endpoint: &config.Endpoint{Path: path}}
 		return &extract.Node{
-			Resource:  extract.Resource{Name: name, BaseURL: api.URL, Endpoint: r.Endpoint, Paginator: &config.Paginator{Type: "single_page"}},
+			Resource:  extract.Resource{Name: name, BaseURL: api.URL, Endpoint: r.Endpoint, Paginator: &config.Paginator{Config: paginate.Config{Type: "single_page"}}},
 			Extractor: &extract.Extractor{Client: &httpclient.Client{HTTP: api.Client()}},
 			Refs:      extract.ParentRefs(r),
 		}

@@ -18,8 +18,6 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
-
-	"github.com/restload/restload/internal/config"
 )
 
 // Policy says which failures are retried and how long to wait between
@@ -48,28 +46,6 @@ func DefaultPolicy() Policy {
 		StatusCodes:   []int{429, 500, 502, 503, 504},
 		MaxDelay:      60 * time.Second,
 	}
-}
-
-// PolicyFromConfig returns DefaultPolicy with the fields set in r
-// overriding it. A nil r gives DefaultPolicy.
-func PolicyFromConfig(r *config.Retry) Policy {
-	p := DefaultPolicy()
-	if r == nil {
-		return p
-	}
-	if r.MaxRetries != nil {
-		p.MaxRetries = *r.MaxRetries
-	}
-	if r.BackoffFactor != nil {
-		p.BackoffFactor = *r.BackoffFactor
-	}
-	if r.StatusCodes != nil {
-		p.StatusCodes = r.StatusCodes
-	}
-	if r.MaxDelay > 0 {
-		p.MaxDelay = time.Duration(r.MaxDelay)
-	}
-	return p
 }
 
 // minRetryAfterWait is the least time waited on a Retry-After that asks for

@@ -8,6 +8,9 @@
 // (Client.Timeout, headers and body) is retried like a connection error,
 // and bounds the body's size (Client.MaxBodyBytes, decompressed).
 //
+// The retry policy's defaults are DefaultPolicy's and nowhere else; the
+// pipeline file's retry block only overrides them (config.Retry.Policy).
+//
 // Authentication is not done here: it is an http.RoundTripper (see package
 // auth) inside the *http.Client that Client wraps, so every retry is
 // authenticated afresh. New owns how a run's API client is assembled: the

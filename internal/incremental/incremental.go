@@ -47,11 +47,12 @@ import (
 	"time"
 
 	"github.com/restload/restload/internal/config"
+	"github.com/restload/restload/internal/incremental/converter"
 	"github.com/restload/restload/internal/response"
 )
 
-// Converters are the names convert accepts.
-var Converters = []string{"epoch", "epoch_ms", "iso", "date"}
+// Converters are the names convert accepts (package converter owns them).
+var Converters = converter.Names()
 
 // Spec is an endpoint's incremental settings, from its incremental block or
 // a {type: incremental} param.
@@ -421,15 +422,8 @@ func convert(name string, v any) (any, error) {
 	if err != nil {
 		return nil, fmt.Errorf("incremental: convert %s: %w", name, err)
 	}
-	switch name {
-	case "epoch":
-		return t.Unix(), nil
-	case "epoch_ms":
-		return t.UnixMilli(), nil
-	case "iso":
-		return t.UTC().Format(time.RFC3339), nil
-	case "date":
-		return t.UTC().Format(time.DateOnly), nil
+	if out, ok := converter.Apply(name, t); ok {
+		return out, nil
 	}
 	return nil, fmt.Errorf("incremental: unknown convert %q (want one of %s)", name, strings.Join(Converters, ", "))
 }

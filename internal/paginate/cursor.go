@@ -1,9 +1,20 @@
 package paginate
 
 import (
-	"github.com/restload/restload/internal/config"
+	"github.com/restload/restload/internal/kind"
 	"github.com/restload/restload/internal/response"
 )
+
+func init() {
+	register(Kind{
+		Spec: kind.Spec{
+			Name: "cursor", Rank: 3,
+			Optional: []string{"cursor_path", "cursor_param", "cursor_body_path", "has_more_path", "stop_after_empty_page"},
+			Doc:      "`cursor_path` (`cursors.next`), `cursor_param` (`cursor`) or `cursor_body_path`",
+		},
+		New: func(c *Config) (Paginator, error) { return newCursor(c), nil },
+	})
+}
 
 // Cursor sends the value found at cursor_path (default "cursors.next") as
 // cursor_param (default "cursor"), or at cursor_body_path in the JSON body.
@@ -22,7 +33,7 @@ type Cursor struct {
 	g       guard
 }
 
-func newCursor(cfg *config.Paginator) *Cursor {
+func newCursor(cfg *Config) *Cursor {
 	return &Cursor{
 		path:        orDefault(cfg.CursorPath, "cursors.next"),
 		param:       orDefault(cfg.CursorParam, "cursor"),

@@ -4,25 +4,23 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
-
-	"github.com/restload/restload/internal/config"
 )
 
 func TestCursorStops(t *testing.T) {
 	no := false
 	cases := []struct {
 		name    string
-		cfg     config.Paginator
+		cfg     Config
 		body    string
 		records int
 		want    bool
 	}{
-		{"cursor present", config.Paginator{CursorPath: "next"}, `{"next":"c2","data":[1]}`, 1, true},
-		{"cursor null", config.Paginator{CursorPath: "next"}, `{"next":null,"data":[1]}`, 1, false},
-		{"has_more false wins over a cursor", config.Paginator{CursorPath: "data[-1].id", HasMorePath: "has_more"}, `{"has_more":false,"data":[{"id":"x"}]}`, 1, false},
-		{"has_more true follows the cursor", config.Paginator{CursorPath: "data[-1].id", HasMorePath: "has_more"}, `{"has_more":true,"data":[{"id":"x"}]}`, 1, true},
-		{"empty page stops by default", config.Paginator{CursorPath: "next"}, `{"next":"c2","data":[]}`, 0, false},
-		{"empty page goes on when told", config.Paginator{CursorPath: "next", StopAfterEmptyPage: &no}, `{"next":"c2","data":[]}`, 0, true},
+		{"cursor present", Config{CursorPath: "next"}, `{"next":"c2","data":[1]}`, 1, true},
+		{"cursor null", Config{CursorPath: "next"}, `{"next":null,"data":[1]}`, 1, false},
+		{"has_more false wins over a cursor", Config{CursorPath: "data[-1].id", HasMorePath: "has_more"}, `{"has_more":false,"data":[{"id":"x"}]}`, 1, false},
+		{"has_more true follows the cursor", Config{CursorPath: "data[-1].id", HasMorePath: "has_more"}, `{"has_more":true,"data":[{"id":"x"}]}`, 1, true},
+		{"empty page stops by default", Config{CursorPath: "next"}, `{"next":"c2","data":[]}`, 0, false},
+		{"empty page goes on when told", Config{CursorPath: "next", StopAfterEmptyPage: &no}, `{"next":"c2","data":[]}`, 0, true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

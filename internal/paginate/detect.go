@@ -2,15 +2,24 @@ package paginate
 
 import (
 	"fmt"
+	"github.com/restload/restload/internal/kind"
 	"maps"
 	"net/url"
 	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
-
-	"github.com/restload/restload/internal/config"
 )
+
+func init() {
+	register(Kind{
+		Spec: kind.Spec{
+			Name: "auto", Rank: 7,
+			Doc: "none: detected from the first response",
+		},
+		New: func(*Config) (Paginator, error) { return &Auto{}, nil },
+	})
+}
 
 // Detect picks a paginator from the first response of a resource, in dlt's
 // order: a Link header with rel=next gives header_link; a key starting with
@@ -26,22 +35,22 @@ import (
 func Detect(resp *Response) (Paginator, string) {
 	if resp.Header != nil {
 		if next, ok := ParseLinkHeader(resp.Header.Values("Link"))["next"]; ok && next != "" {
-			return newHeaderLink(&config.Paginator{}), "the response has a Link header with rel=next"
+			return newHeaderLink(&Config{}), "the response has a Link header with rel=next"
 		}
 	}
 	root, _ := resp.Body.(map[string]any)
 	if path, ok := findKey(root, isNextURL); ok {
-		return newJSONLink(&config.Paginator{NextURLPath: path}), fmt.Sprintf("the response holds a next URL at %q", path)
+		return newJSONLink(&Config{NextURLPath: path}), fmt.Sprintf("the response holds a next URL at %q", path)
 	}
 	if path, ok := findKey(root, isTotalPages); ok {
 		one := 1
-		p, _ := newPageNumber(&config.Paginator{BasePage: &one, TotalPath: &path})
+		p, _ := newPageNumber(&Config{BasePage: &one, TotalPath: &path})
 		return p, fmt.Sprintf("the response holds a page count at %q", path)
 	}
 	if path, ok := findKey(root, isNextCursor); ok {
 		last := path[strings.LastIndexByte(path, '.')+1:]
 		param := cursorParamFor(last)
-		p := newCursor(&config.Paginator{CursorPath: path, CursorParam: param})
+		p := newCursor(&Config{CursorPath: path, CursorParam: param})
 		return p, fmt.Sprintf("the response holds a cursor at %q, sent back as %q", path, param)
 	}
 	why := "no Link header, next URL, page count or cursor found in the first response; only one page will be fetched"

@@ -5,15 +5,13 @@ import (
 	"runtime"
 	"strings"
 	"testing"
-
-	"github.com/restload/restload/internal/config"
 )
 
 // TestLoopGuardMemoryBounded: the loop detection remembers the cursors it
 // has seen without keeping them, so an API sending a fresh 64 KiB cursor
 // on each of 1000 pages does not make the paginator hold 64 MiB.
 func TestLoopGuardMemoryBounded(t *testing.T) {
-	p, err := New(&config.Paginator{Type: "cursor", CursorPath: "next"})
+	p, err := New(&Config{Type: "cursor", CursorPath: "next"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,9 +5,36 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/restload/restload/internal/config"
+	"github.com/restload/restload/internal/kind"
 	"github.com/restload/restload/internal/response"
 )
+
+func init() {
+	register(Kind{
+		Spec: kind.Spec{
+			Name: "json_link", Rank: 4,
+			Optional: []string{"next_url_path"},
+			Doc:      "`next_url_path` (`next`)",
+		},
+		New: func(c *Config) (Paginator, error) { return newJSONLink(c), nil },
+	})
+	register(Kind{
+		Spec: kind.Spec{
+			Name: "header_link", Rank: 5,
+			Optional: []string{"links_next_key"},
+			Doc:      "`links_next_key` (`next`)",
+		},
+		New: func(c *Config) (Paginator, error) { return newHeaderLink(c), nil },
+	})
+	register(Kind{
+		Spec: kind.Spec{
+			Name: "header_cursor", Rank: 6,
+			Optional: []string{"cursor_key", "cursor_param"},
+			Doc:      "`cursor_key`, `cursor_param`",
+		},
+		New: func(c *Config) (Paginator, error) { return newHeaderCursor(c), nil },
+	})
+}
 
 // nextURL is the shared half of the link paginators: it follows a next URL,
 // resolved against the page's URL, and refuses one seen before.
@@ -65,7 +92,7 @@ type JSONLink struct {
 	path string
 }
 
-func newJSONLink(cfg *config.Paginator) *JSONLink {
+func newJSONLink(cfg *Config) *JSONLink {
 	return &JSONLink{path: orDefault(cfg.NextURLPath, "next")}
 }
 
@@ -84,7 +111,7 @@ type HeaderLink struct {
 	rel string
 }
 
-func newHeaderLink(cfg *config.Paginator) *HeaderLink {
+func newHeaderLink(cfg *Config) *HeaderLink {
 	return &HeaderLink{rel: orDefault(cfg.LinksNextKey, "next")}
 }
 
@@ -180,7 +207,7 @@ type HeaderCursor struct {
 	g       guard
 }
 
-func newHeaderCursor(cfg *config.Paginator) *HeaderCursor {
+func newHeaderCursor(cfg *Config) *HeaderCursor {
 	return &HeaderCursor{
 		key:   orDefault(cfg.CursorKey, "next_cursor"),
 		param: orDefault(cfg.CursorParam, "cursor"),

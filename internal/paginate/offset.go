@@ -4,9 +4,23 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/restload/restload/internal/config"
+	"github.com/restload/restload/internal/kind"
 	"github.com/restload/restload/internal/response"
 )
+
+func init() {
+	register(Kind{
+		Spec: kind.Spec{
+			Name: "offset", Rank: 2,
+			Required: []string{"limit"},
+			Optional: []string{"offset", "offset_param", "offset_body_path", "limit_param", "limit_body_path",
+				"total_path", "maximum_offset", "stop_after_empty_page", "has_more_path"},
+			Doc: "`limit` **required**, `offset` (0), `offset_param` (`offset`) or `offset_body_path`, `limit_param` (`limit`) or `limit_body_path`, `total_path` (`total`, total items), `maximum_offset`, `stop_after_empty_page`, `has_more_path`",
+		},
+		Check: neverStops,
+		New:   func(c *Config) (Paginator, error) { return newOffset(c) },
+	})
+}
 
 // Offset asks for records by offset and limit: offset_param=offset,
 // offset+limit, ... with limit_param=limit on every request.
@@ -34,7 +48,7 @@ type Offset struct {
 	g         guard
 }
 
-func newOffset(cfg *config.Paginator) (*Offset, error) {
+func newOffset(cfg *Config) (*Offset, error) {
 	if cfg.Limit == nil || *cfg.Limit <= 0 {
 		return nil, errors.New("offset paginator: limit is required and must be positive")
 	}

@@ -3,9 +3,29 @@ package paginate
 import (
 	"fmt"
 
-	"github.com/restload/restload/internal/config"
+	"github.com/restload/restload/internal/kind"
 	"github.com/restload/restload/internal/response"
 )
+
+func init() {
+	register(Kind{
+		Spec: kind.Spec{
+			Name: "page_number", Rank: 1,
+			Optional: []string{"base_page", "page", "start_from_page", "page_param", "page_body_path",
+				"total_path", "maximum_page", "stop_after_empty_page", "has_more_path", "next_page_path",
+				"limit_param", "limit_body_path"},
+			Doc: "`base_page` (0), `page` (first page, default `base_page`), `start_from_page` **(restload alias of `page`)**, `page_param` (`page`) or `page_body_path`, `total_path` (`total`, total pages; `\"\"` disables), `maximum_page`, `stop_after_empty_page` (true), `has_more_path`, `limit_param` / `limit_body_path` **(restload)**, `next_page_path` **(restload: send the opaque value at this response path as the next page)**",
+		},
+		Defaults: func(c *Config) {
+			if c.Page == nil && c.StartFromPage != nil {
+				n := *c.StartFromPage
+				c.Page = &n
+			}
+		},
+		Check: neverStops,
+		New:   func(c *Config) (Paginator, error) { return newPageNumber(c) },
+	})
+}
 
 // PageNumber asks for pages by number: page_param=base_page, base_page+1...
 //
@@ -40,7 +60,7 @@ type PageNumber struct {
 	g         guard
 }
 
-func newPageNumber(cfg *config.Paginator) (*PageNumber, error) {
+func newPageNumber(cfg *Config) (*PageNumber, error) {
 	p := &PageNumber{
 		base:           intOr(cfg.BasePage, 0),
 		param:          orDefault(cfg.PageParam, "page"),

@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/restload/restload/internal/config"
 	"github.com/restload/restload/internal/response"
 )
 
@@ -58,35 +57,6 @@ type Paginator interface {
 	HasNext() bool
 	// Next changes req to ask for the next page. Call it only when HasNext.
 	Next(req *Request)
-}
-
-// New builds the paginator that cfg describes. A nil cfg, or type "auto"
-// (or empty), gives an *Auto paginator that detects the kind from the first
-// response.
-func New(cfg *config.Paginator) (Paginator, error) {
-	if cfg == nil {
-		return &Auto{}, nil
-	}
-	switch cfg.Type {
-	case "", "auto":
-		return &Auto{}, nil
-	case "single_page":
-		return &SinglePage{}, nil
-	case "page_number":
-		return newPageNumber(cfg)
-	case "offset":
-		return newOffset(cfg)
-	case "cursor":
-		return newCursor(cfg), nil
-	case "json_link":
-		return newJSONLink(cfg), nil
-	case "header_link":
-		return newHeaderLink(cfg), nil
-	case "header_cursor":
-		return newHeaderCursor(cfg), nil
-	default:
-		return nil, fmt.Errorf("unknown paginator type %q (want single_page, page_number, offset, cursor, json_link, header_link, header_cursor or auto)", cfg.Type)
-	}
 }
 
 // guard stops pagination that does not advance: a repeated cursor or next

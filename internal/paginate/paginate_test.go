@@ -9,7 +9,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/restload/restload/internal/config"
 	"github.com/restload/restload/internal/response"
 )
 
@@ -111,7 +110,7 @@ func pageNum(req *Request, name string) int {
 
 type walkCase struct {
 	name     string
-	cfg      *config.Paginator
+	cfg      *Config
 	req      *Request
 	api      api
 	selector string
@@ -178,30 +177,30 @@ func TestPageNumber(t *testing.T) {
 		}
 	}
 	none := func(int, int) string { return "" }
-	seedCfg := &config.Paginator{Type: "page_number", PageParam: "page", LimitParam: "limit", StartFromPage: ip(1)}
+	seedCfg := &Config{Type: "page_number", PageParam: "page", LimitParam: "limit", StartFromPage: ip(1)}
 	seedReq := func() *Request {
 		r := getReq("http://api.test/v2/files")
 		r.Params.Set("limit", "2")
 		return r
 	}
 	runCases(t, []walkCase{
-		{name: "dlt defaults: base 0, total pages", cfg: &config.Paginator{Type: "page_number"},
+		{name: "dlt defaults: base 0, total pages", cfg: &Config{Type: "page_number"},
 			api: totalPages(3, 0), want: []string{"/items?page=0", "/items?page=1", "/items?page=2"}},
-		{name: "base 1 with total pages", cfg: &config.Paginator{Type: "page_number", BasePage: ip(1)},
+		{name: "base 1 with total pages", cfg: &Config{Type: "page_number", BasePage: ip(1)},
 			api: totalPages(2, 1), want: []string{"/items?page=1", "/items?page=2"}},
-		{name: "start page beyond base", cfg: &config.Paginator{Type: "page_number", BasePage: ip(1), Page: ip(2)},
+		{name: "start page beyond base", cfg: &Config{Type: "page_number", BasePage: ip(1), Page: ip(2)},
 			api: totalPages(3, 1), want: []string{"/items?page=2", "/items?page=3"}},
-		{name: "stop after empty page", cfg: &config.Paginator{Type: "page_number", BasePage: ip(1), TotalPath: sp("")},
+		{name: "stop after empty page", cfg: &Config{Type: "page_number", BasePage: ip(1), TotalPath: sp("")},
 			api: totalPages(2, 1), want: []string{"/items?page=1", "/items?page=2", "/items?page=3"}},
-		{name: "maximum_page is not fetched (dlt)", cfg: &config.Paginator{Type: "page_number", BasePage: ip(1), MaximumPage: ip(3), TotalPath: sp("")},
+		{name: "maximum_page is not fetched (dlt)", cfg: &Config{Type: "page_number", BasePage: ip(1), MaximumPage: ip(3), TotalPath: sp("")},
 			api: endless(""), want: []string{"/items?page=1", "/items?page=2"}},
-		{name: "has_more false stops", cfg: &config.Paginator{Type: "page_number", HasMorePath: "meta.more", TotalPath: sp("")},
+		{name: "has_more false stops", cfg: &Config{Type: "page_number", HasMorePath: "meta.more", TotalPath: sp("")},
 			api: func(req *Request) (string, http.Header) {
 				return fmt.Sprintf(`{"items":%s,"n":%d,"meta":{"more":%v}}`, records(1), pageNum(req, "page"), pageNum(req, "page") < 1), nil
 			}, want: []string{"/items?page=0", "/items?page=1"}},
-		{name: "has_more true does not override maximum_page", cfg: &config.Paginator{Type: "page_number", HasMorePath: "more", MaximumPage: ip(2)},
+		{name: "has_more true does not override maximum_page", cfg: &Config{Type: "page_number", HasMorePath: "more", MaximumPage: ip(2)},
 			api: endless(`,"more":true`), want: []string{"/items?page=0", "/items?page=1"}},
-		{name: "custom param and body path", cfg: &config.Paginator{Type: "page_number", PageBodyPath: "paging.page", BasePage: ip(1)},
+		{name: "custom param and body path", cfg: &Config{Type: "page_number", PageBodyPath: "paging.page", BasePage: ip(1)},
 			req: &Request{URL: mustURL("http://api.test/search"), Method: "POST", JSON: map[string]any{"q": "x"}},
 			api: func(req *Request) (string, http.Header) {
 				n := pageNum(req, "paging.page")
@@ -231,28 +230,28 @@ func TestPageNumber(t *testing.T) {
 			},
 			want: []string{"/v2/files?limit=2&page=1", "/v2/files?limit=2&page=2", "/v2/files?limit=2&page=3"}},
 		{name: "next_page_path sends the opaque token", selector: "entries",
-			cfg: &config.Paginator{Type: "page_number", NextPagePath: "nextPage"},
+			cfg: &Config{Type: "page_number", NextPagePath: "nextPage"},
 			api: func(req *Request) (string, http.Header) {
 				next := map[string]string{"": `"tB"`, "tB": `"tC"`, "tC": `null`}[req.Params.Get("page")]
 				return fmt.Sprintf(`{"entries":%s,"nextPage":%s}`, records(1), next), nil
 			},
 			want: []string{"/items", "/items?page=tB", "/items?page=tC"}},
-		{name: "API ignoring the page param is a loop", cfg: &config.Paginator{Type: "page_number", TotalPath: sp("")},
+		{name: "API ignoring the page param is a loop", cfg: &Config{Type: "page_number", TotalPath: sp("")},
 			api:     func(*Request) (string, http.Header) { return `{"items":[{"id":1}]}`, nil },
 			want:    []string{"/items?page=0", "/items?page=1"},
 			wantErr: "paginator: page 2 is identical to page 1; the API is looping"},
 		{name: "repeated next page token", selector: "entries",
-			cfg: &config.Paginator{Type: "page_number", NextPagePath: "nextPage"},
+			cfg: &Config{Type: "page_number", NextPagePath: "nextPage"},
 			api: func(req *Request) (string, http.Header) {
 				return `{"entries":[1],"nextPage":"abc","p":"` + req.Params.Get("page") + `"}`, nil
 			},
 			want:    []string{"/items", "/items?page=abc"},
 			wantErr: `paginator: next page "abc" repeated at page 2 (first seen at page 1); the API is looping`},
-		{name: "missing total with nothing else to stop", cfg: &config.Paginator{Type: "page_number", StopAfterEmptyPage: bp(false)},
+		{name: "missing total with nothing else to stop", cfg: &Config{Type: "page_number", StopAfterEmptyPage: bp(false)},
 			api:     endless(""),
 			want:    []string{"/items?page=0"},
 			wantErr: `page_number: total_path "total" not found in the response and nothing else can end pagination; set total_path to the page count's path, or has_more_path, maximum_page or stop_after_empty_page`},
-		{name: "total that is not a number", cfg: &config.Paginator{Type: "page_number"},
+		{name: "total that is not a number", cfg: &Config{Type: "page_number"},
 			api:     func(*Request) (string, http.Header) { return `{"items":[1],"total":"many"}`, nil },
 			want:    []string{"/items?page=0"},
 			wantErr: `page_number: total_path "total" holds many, not a page count`},
@@ -279,25 +278,25 @@ func TestOffset(t *testing.T) {
 		}
 	}
 	runCases(t, []walkCase{
-		{name: "total items", cfg: &config.Paginator{Type: "offset", Limit: ip(10)},
+		{name: "total items", cfg: &Config{Type: "offset", Limit: ip(10)},
 			api: items(25, ""), want: []string{"/items?limit=10&offset=0", "/items?limit=10&offset=10", "/items?limit=10&offset=20"}},
-		{name: "custom params and start", cfg: &config.Paginator{Type: "offset", Limit: ip(10), Offset: ip(10), OffsetParam: "skip", LimitParam: "take"},
+		{name: "custom params and start", cfg: &Config{Type: "offset", Limit: ip(10), Offset: ip(10), OffsetParam: "skip", LimitParam: "take"},
 			api: func(req *Request) (string, http.Header) {
 				return fmt.Sprintf(`{"items":%s,"total":30,"s":%s}`, records(10), req.Params.Get("skip")), nil
 			}, want: []string{"/items?skip=10&take=10", "/items?skip=20&take=10"}},
-		{name: "body paths", cfg: &config.Paginator{Type: "offset", Limit: ip(10), OffsetBodyPath: "range.from", LimitBodyPath: "range.size"},
+		{name: "body paths", cfg: &Config{Type: "offset", Limit: ip(10), OffsetBodyPath: "range.from", LimitBodyPath: "range.size"},
 			req: &Request{URL: mustURL("http://api.test/q"), Method: "POST", JSON: map[string]any{}},
 			api: items(15, ""), want: []string{`/q {"range":{"from":0,"size":10}}`, `/q {"range":{"from":10,"size":10}}`}},
-		{name: "maximum_offset beats has_more", cfg: &config.Paginator{Type: "offset", Limit: ip(10), MaximumOffset: ip(20), HasMorePath: "more", TotalPath: sp("")},
+		{name: "maximum_offset beats has_more", cfg: &Config{Type: "offset", Limit: ip(10), MaximumOffset: ip(20), HasMorePath: "more", TotalPath: sp("")},
 			api: items(1000, `,"more":true`), want: []string{"/items?limit=10&offset=0", "/items?limit=10&offset=10"}},
-		{name: "empty page stops without total", cfg: &config.Paginator{Type: "offset", Limit: ip(10), TotalPath: sp("")},
+		{name: "empty page stops without total", cfg: &Config{Type: "offset", Limit: ip(10), TotalPath: sp("")},
 			api: items(20, ""), want: []string{"/items?limit=10&offset=0", "/items?limit=10&offset=10", "/items?limit=10&offset=20"}},
-		{name: "repeating API", cfg: &config.Paginator{Type: "offset", Limit: ip(1), TotalPath: sp("")},
+		{name: "repeating API", cfg: &Config{Type: "offset", Limit: ip(1), TotalPath: sp("")},
 			api:     func(*Request) (string, http.Header) { return `{"items":[1]}`, nil },
 			want:    []string{"/items?limit=1&offset=0", "/items?limit=1&offset=1"},
 			wantErr: "paginator: page 2 is identical to page 1; the API is looping"},
 	})
-	if _, err := New(&config.Paginator{Type: "offset"}); err == nil || !strings.Contains(err.Error(), "limit is required") {
+	if _, err := New(&Config{Type: "offset"}); err == nil || !strings.Contains(err.Error(), "limit is required") {
 		t.Errorf("offset without limit: err = %v", err)
 	}
 }
@@ -305,21 +304,21 @@ func TestOffset(t *testing.T) {
 func TestCursor(t *testing.T) {
 	chain := map[string]string{"": `"c1"`, "c1": `"c2"`, "c2": `null`}
 	runCases(t, []walkCase{
-		{name: "cursors.next default", cfg: &config.Paginator{Type: "cursor"},
+		{name: "cursors.next default", cfg: &Config{Type: "cursor"},
 			api: func(req *Request) (string, http.Header) {
 				return fmt.Sprintf(`{"items":[1],"cursors":{"next":%s}}`, chain[req.Params.Get("cursor")]), nil
 			}, want: []string{"/items", "/items?cursor=c1", "/items?cursor=c2"}},
-		{name: "missing cursor stops", cfg: &config.Paginator{Type: "cursor", CursorPath: "next_cursor", CursorParam: "after"},
+		{name: "missing cursor stops", cfg: &Config{Type: "cursor", CursorPath: "next_cursor", CursorParam: "after"},
 			api: func(req *Request) (string, http.Header) {
 				if req.Params.Get("after") == "" {
 					return `{"items":[1],"next_cursor":42}`, nil
 				}
 				return `{"items":[2]}`, nil
 			}, want: []string{"/items", "/items?after=42"}},
-		{name: "empty cursor stops", cfg: &config.Paginator{Type: "cursor", CursorPath: "next"},
+		{name: "empty cursor stops", cfg: &Config{Type: "cursor", CursorPath: "next"},
 			api:  func(*Request) (string, http.Header) { return `{"items":[1],"next":""}`, nil },
 			want: []string{"/items"}},
-		{name: "body path", cfg: &config.Paginator{Type: "cursor", CursorPath: "meta.after", CursorBodyPath: "page.after"},
+		{name: "body path", cfg: &Config{Type: "cursor", CursorPath: "meta.after", CursorBodyPath: "page.after"},
 			req: &Request{URL: mustURL("http://api.test/q"), Method: "POST", JSON: map[string]any{"q": 1}},
 			api: func(req *Request) (string, http.Header) {
 				if req.JSON["page"] == nil {
@@ -327,7 +326,7 @@ func TestCursor(t *testing.T) {
 				}
 				return `{"items":[2],"meta":{"after":null}}`, nil
 			}, want: []string{`/q {"q":1}`, `/q {"page":{"after":"x"},"q":1}`}},
-		{name: "repeated cursor", cfg: &config.Paginator{Type: "cursor", CursorPath: "next"},
+		{name: "repeated cursor", cfg: &Config{Type: "cursor", CursorPath: "next"},
 			api: func(req *Request) (string, http.Header) {
 				next := map[string]string{"": "abc", "abc": "def", "def": "abc"}[req.Params.Get("cursor")]
 				return fmt.Sprintf(`{"items":[1],"next":%q,"at":%q}`, next, req.Params.Get("cursor")), nil
@@ -339,7 +338,7 @@ func TestCursor(t *testing.T) {
 
 func TestJSONLink(t *testing.T) {
 	runCases(t, []walkCase{
-		{name: "relative and absolute links", cfg: &config.Paginator{Type: "json_link", NextURLPath: "links.next"},
+		{name: "relative and absolute links", cfg: &Config{Type: "json_link", NextURLPath: "links.next"},
 			req: &Request{URL: mustURL("http://api.test/v1/items"), Method: "GET", Params: url.Values{"limit": {"2"}}},
 			api: func(req *Request) (string, http.Header) {
 				switch req.URL.RawQuery {
@@ -350,7 +349,7 @@ func TestJSONLink(t *testing.T) {
 				}
 				return `{"items":[3],"links":{"next":null}}`, nil
 			}, want: []string{"/v1/items?limit=2", "/v1/items?limit=2&page=2", "/v1/items?limit=2&page=3"}},
-		{name: "repeated next URL", cfg: &config.Paginator{Type: "json_link"},
+		{name: "repeated next URL", cfg: &Config{Type: "json_link"},
 			api: func(req *Request) (string, http.Header) {
 				return `{"items":[1],"next":"/items?p=1","q":"` + req.URL.RawQuery + `"}`, nil
 			},
@@ -361,21 +360,21 @@ func TestJSONLink(t *testing.T) {
 
 func TestHeaderLinkAndCursor(t *testing.T) {
 	runCases(t, []walkCase{
-		{name: "Link header", cfg: &config.Paginator{Type: "header_link"},
+		{name: "Link header", cfg: &Config{Type: "header_link"},
 			api: func(req *Request) (string, http.Header) {
 				if req.URL.Query().Get("page") == "2" {
 					return `{"items":[2]}`, http.Header{"Link": {`<http://api.test/items?page=1>; rel="prev first"`}}
 				}
 				return `{"items":[1]}`, http.Header{"Link": {`<http://api.test/items?page=2>; rel="next", <http://api.test/items?page=9>; rel="last"`}}
 			}, want: []string{"/items", "/items?page=2"}},
-		{name: "header cursor", cfg: &config.Paginator{Type: "header_cursor", CursorKey: "X-Next", CursorParam: "from"},
+		{name: "header cursor", cfg: &Config{Type: "header_cursor", CursorKey: "X-Next", CursorParam: "from"},
 			api: func(req *Request) (string, http.Header) {
 				if req.Params.Get("from") == "" {
 					return `{"items":[1]}`, http.Header{"X-Next": {"k9"}}
 				}
 				return `{"items":[2]}`, nil
 			}, want: []string{"/items", "/items?from=k9"}},
-		{name: "single page", cfg: &config.Paginator{Type: "single_page"},
+		{name: "single page", cfg: &Config{Type: "single_page"},
 			api:  func(*Request) (string, http.Header) { return `{"items":[1],"next":"/x"}`, nil },
 			want: []string{"/items"}},
 	})
@@ -426,7 +425,7 @@ func TestAutoWalksDetectedPaginators(t *testing.T) {
 				next := map[string]string{"": `"p2"`, "p2": `"p3"`, "p3": `null`}[req.Params.Get("page")]
 				return fmt.Sprintf(`{"entries":[1],"nextPage":%s,"total":3}`, next), nil
 			}, want: []string{"/items", "/items?page=p2", "/items?page=p3"}},
-		{name: "total pages starts counting at 1", cfg: &config.Paginator{Type: "auto"},
+		{name: "total pages starts counting at 1", cfg: &Config{Type: "auto"},
 			api: func(req *Request) (string, http.Header) {
 				return fmt.Sprintf(`{"items":[1],"total_pages":3,"p":%q}`, req.Params.Get("page")), nil
 			}, want: []string{"/items", "/items?page=2", "/items?page=3"}},
@@ -441,7 +440,7 @@ func TestAutoWalksDetectedPaginators(t *testing.T) {
 }
 
 func TestNewRejects(t *testing.T) {
-	for _, cfg := range []*config.Paginator{
+	for _, cfg := range []*Config{
 		{Type: "pages"},
 		{Type: "page_number", BasePage: ip(1), MaximumPage: ip(1)},
 	} {
@@ -472,7 +471,7 @@ func FuzzParseLinkHeader(f *testing.F) {
 				t.Fatalf("rel %q -> %q is not from the header %q", rel, u, h)
 			}
 		}
-		p := newHeaderLink(&config.Paginator{Type: "header_link"})
+		p := newHeaderLink(&Config{Type: "header_link"})
 		resp := &Response{StatusCode: 200, Header: http.Header{"Link": {h}}, URL: mustURL("http://api.test/items")}
 		if err := p.Update(resp); err == nil && p.HasNext() {
 			req := &Request{URL: mustURL("http://api.test/items")}

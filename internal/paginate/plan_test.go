@@ -6,8 +6,6 @@ import (
 	"net/url"
 	"reflect"
 	"testing"
-
-	"github.com/restload/restload/internal/config"
 )
 
 // TestPlan checks, after the first page, whether a paginator plans the
@@ -37,69 +35,69 @@ func TestPlan(t *testing.T) {
 	}
 	tests := []struct {
 		name   string
-		cfg    *config.Paginator
+		cfg    *Config
 		api    api
 		wantOK bool
 		want   []string // Plan.Request(req, 1..Pages), described
 	}{{
 		name:   "page_number: total counts pages",
-		cfg:    &config.Paginator{Type: "page_number", BasePage: ip(1)},
+		cfg:    &Config{Type: "page_number", BasePage: ip(1)},
 		api:    pages(4),
 		wantOK: true,
 		want:   []string{"/items?page=2", "/items?page=3", "/items?page=4"},
 	}, {
 		name:   "page_number: base 0, nested total_path",
-		cfg:    &config.Paginator{Type: "page_number", TotalPath: sp("meta.pages")},
+		cfg:    &Config{Type: "page_number", TotalPath: sp("meta.pages")},
 		api:    pagesAt("page", 0, 4),
 		wantOK: true,
 		want:   []string{"/items?page=1", "/items?page=2", "/items?page=3"},
 	}, {
 		name:   "page_number: maximum_page caps the plan",
-		cfg:    &config.Paginator{Type: "page_number", BasePage: ip(1), MaximumPage: ip(3)},
+		cfg:    &Config{Type: "page_number", BasePage: ip(1), MaximumPage: ip(3)},
 		api:    pages(10),
 		wantOK: true,
 		want:   []string{"/items?page=2"},
 	}, {
 		name:   "page_number: in the JSON body",
-		cfg:    &config.Paginator{Type: "page_number", BasePage: ip(1), PageBodyPath: "paging.page"},
+		cfg:    &Config{Type: "page_number", BasePage: ip(1), PageBodyPath: "paging.page"},
 		api:    pagesAt("paging.page", 1, 3),
 		wantOK: true,
 		want:   []string{`/items {"paging":{"page":2}}`, `/items {"paging":{"page":3}}`},
 	}, {
 		name:   "page_number: one page in all plans nothing",
-		cfg:    &config.Paginator{Type: "page_number", BasePage: ip(1)},
+		cfg:    &Config{Type: "page_number", BasePage: ip(1)},
 		api:    pages(1),
 		wantOK: false, // HasNext is false: nothing to plan
 	}, {
 		name:   "page_number: seed form without total_path",
-		cfg:    &config.Paginator{Type: "page_number", StartFromPage: ip(1), LimitParam: "limit"},
+		cfg:    &Config{Type: "page_number", StartFromPage: ip(1), LimitParam: "limit"},
 		api:    pages(4),
 		wantOK: false,
 	}, {
 		name:   "page_number: next_page_path",
-		cfg:    &config.Paginator{Type: "page_number", NextPagePath: "n", TotalPath: sp("total")},
+		cfg:    &Config{Type: "page_number", NextPagePath: "n", TotalPath: sp("total")},
 		api:    pages(4),
 		wantOK: false,
 	}, {
 		name:   "page_number: no total in the response",
-		cfg:    &config.Paginator{Type: "page_number", BasePage: ip(1), TotalPath: sp("missing")},
+		cfg:    &Config{Type: "page_number", BasePage: ip(1), TotalPath: sp("missing")},
 		api:    pages(4),
 		wantOK: false,
 	}, {
 		name:   "offset: total counts items",
-		cfg:    &config.Paginator{Type: "offset", Limit: ip(3)},
+		cfg:    &Config{Type: "offset", Limit: ip(3)},
 		api:    items(10),
 		wantOK: true,
 		want:   []string{"/items?limit=3&offset=3", "/items?limit=3&offset=6", "/items?limit=3&offset=9"},
 	}, {
 		name:   "offset: maximum_offset caps the plan",
-		cfg:    &config.Paginator{Type: "offset", Limit: ip(3), MaximumOffset: ip(7)},
+		cfg:    &Config{Type: "offset", Limit: ip(3), MaximumOffset: ip(7)},
 		api:    items(100),
 		wantOK: true,
 		want:   []string{"/items?limit=3&offset=3", "/items?limit=3&offset=6"},
 	}, {
 		name:   "offset: total_path off",
-		cfg:    &config.Paginator{Type: "offset", Limit: ip(3), TotalPath: sp("")},
+		cfg:    &Config{Type: "offset", Limit: ip(3), TotalPath: sp("")},
 		api:    items(10),
 		wantOK: false,
 	}, {
@@ -112,7 +110,7 @@ func TestPlan(t *testing.T) {
 		want:   []string{"/items?page=2", "/items?page=3"},
 	}, {
 		name:   "cursor never plans",
-		cfg:    &config.Paginator{Type: "cursor", CursorPath: "next"},
+		cfg:    &Config{Type: "cursor", CursorPath: "next"},
 		api:    func(*Request) (string, http.Header) { return `{"items":[{"id":1}],"next":"c2","total":5}`, nil },
 		wantOK: false,
 	}}
@@ -168,7 +166,7 @@ func TestPlan(t *testing.T) {
 // TestPlanFollowsTheLastTotal: a later page's total replaces the first
 // one's, and an empty page ends the plan.
 func TestPlanFollowsTheLastTotal(t *testing.T) {
-	p, _ := New(&config.Paginator{Type: "page_number", BasePage: ip(1)})
+	p, _ := New(&Config{Type: "page_number", BasePage: ip(1)})
 	pl := p.(Planner)
 	req := getReq("http://api.test/items")
 	p.Init(req)

@@ -1,5 +1,17 @@
 package paginate
 
+import "github.com/restload/restload/internal/kind"
+
+func init() {
+	register(Kind{
+		Spec: kind.Spec{
+			Name: "single_page", Rank: 0,
+			Doc: "none",
+		},
+		New: func(*Config) (Paginator, error) { return &SinglePage{}, nil },
+	})
+}
+
 // SinglePage fetches one page and stops.
 type SinglePage struct{}
 

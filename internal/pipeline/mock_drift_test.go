@@ -14,6 +14,7 @@ import (
 	"github.com/restload/restload/internal/destination"
 	"github.com/restload/restload/internal/load"
 	"github.com/restload/restload/internal/mockapi"
+	"github.com/restload/restload/internal/paginate"
 	"github.com/restload/restload/internal/pipeline"
 	"github.com/restload/restload/internal/schema"
 )
@@ -194,7 +195,7 @@ func TestSigmaKeysMissing(t *testing.T) {
 	p := examplePipeline(t, api)
 	for i := range p.Source.Resources {
 		// Sigma pages with an opaque nextPage token.
-		p.Source.Resources[i].Endpoint.Paginator = &config.Paginator{Type: "cursor", CursorPath: "nextPage", CursorParam: "page"}
+		p.Source.Resources[i].Endpoint.Paginator = &config.Paginator{Config: paginate.Config{Type: "cursor", CursorPath: "nextPage", CursorParam: "page"}}
 	}
 	sum, err := pipeline.Run(ctx, p, pipeline.Options{Destination: dest, WorkDir: filepath.Join(dir, "work")})
 	const want = `7 resources failed:

@@ -20,6 +20,7 @@ import (
 	"github.com/restload/restload/internal/incremental"
 	"github.com/restload/restload/internal/load"
 	"github.com/restload/restload/internal/normalize"
+	"github.com/restload/restload/internal/paginate"
 	"github.com/restload/restload/internal/schema"
 	"github.com/restload/restload/internal/spool"
 	"github.com/restload/restload/internal/steps"
@@ -255,7 +256,7 @@ func newNode(env *runEnv, r *config.Resource, loaded bool) (*node, error) {
 		// response is the record, and there is one page unless the file
 		// names a paginator for this resource.
 		if !writtenPaginator(env.p, r) {
-			paginator = &config.Paginator{Type: "single_page"}
+			paginator = &config.Paginator{Config: paginate.Config{Type: "single_page"}}
 		}
 		if r.Endpoint.DataSelector == "" {
 			ep := *r.Endpoint

@@ -6,6 +6,7 @@
 // dotted paths ("data.items", "cursors.next", "entries.0.id") or RFC 9535
 // JSONPath expressions ("$.data[*].items"). A dotted path that uses brackets
 // or wildcards is read as JSONPath with "$." in front, as dlt (jsonpath-ng)
-// does. Compiled JSONPaths are cached; everything here is safe for concurrent
+// does. This package owns that syntax: config checks a data_selector with
+// Compile, so check accepts exactly what Select runs. Compiled JSONPaths are cached; everything here is safe for concurrent
 // use.
 package response

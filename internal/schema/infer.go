@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"math/big"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -36,7 +37,8 @@ type Hint struct {
 	Precision, Scale int
 }
 
-// dataTypeNames maps the data_type names a config may use to a DataType.
+// dataTypeNames maps the data_type names a config may use to a DataType:
+// dlt's names, written as dlt writes them (dlt's schema rejects "BIGINT").
 var dataTypeNames = map[string]DataType{
 	"text":      Text,
 	"double":    Double,
@@ -49,14 +51,52 @@ var dataTypeNames = map[string]DataType{
 	"decimal":   Decimal,
 }
 
+var (
+	// dataTypeAliases are type names from SQL and other tools that users
+	// write for dlt's data types.
+	dataTypeAliases = map[string]string{
+		"int": "bigint", "integer": "bigint", "long": "bigint", "int64": "bigint", "smallint": "bigint",
+		"float": "double", "float64": "double", "real": "double", "number": "double", "numeric": "decimal",
+		"boolean": "bool", "string": "text", "str": "text", "varchar": "text",
+		"datetime": "timestamp", "timestamptz": "timestamp", "object": "json", "array": "json",
+	}
+	// unsupportedTypes are dlt data types restload does not load yet.
+	unsupportedTypes = []string{"wei", "binary", "time"}
+)
+
+// DataTypes lists the data_type names restload loads, sorted ("complex",
+// dlt's older name of json, is accepted too).
+func DataTypes() []string {
+	return []string{"bigint", "bool", "date", "decimal", "double", "json", "text", "timestamp"}
+}
+
+// DataTypeError is ParseDataType's error: Name is not a data type restload
+// loads. Alias is the data type it is another tool's name for ("integer":
+// "bigint"), if any; Unsupported says Name is a dlt type restload does not
+// load yet.
+type DataTypeError struct {
+	Name        string
+	Alias       string
+	Unsupported bool
+}
+
+func (e *DataTypeError) Error() string {
+	return fmt.Sprintf("unknown data_type %q (want one of %s)", e.Name, strings.Join(DataTypes(), ", "))
+}
+
 // ParseDataType returns the DataType named s, as a `data_type` hint writes
-// it. It accepts dlt's names text, double, bool, timestamp, bigint, json,
-// date and decimal, and "complex" as the older name of json.
+// it: dlt's names text, double, bool, timestamp, bigint, json, date and
+// decimal, and "complex" as the older name of json, exactly as dlt spells
+// them. Anything else is a *DataTypeError.
 func ParseDataType(s string) (DataType, error) {
-	if t, ok := dataTypeNames[strings.ToLower(strings.TrimSpace(s))]; ok {
+	if t, ok := dataTypeNames[s]; ok {
 		return t, nil
 	}
-	return "", fmt.Errorf("unknown data_type %q (want one of text, double, bool, timestamp, bigint, json, date, decimal)", s)
+	e := &DataTypeError{Name: s, Unsupported: slices.Contains(unsupportedTypes, s)}
+	if a, ok := dataTypeAliases[strings.ToLower(s)]; ok {
+		e.Alias = a
+	}
+	return "", e
 }
 
 // InferType returns the type a column would get from its first value v:

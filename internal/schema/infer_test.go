@@ -111,13 +111,20 @@ func TestConvert(t *testing.T) {
 }
 
 func TestParseDataType(t *testing.T) {
-	for in, want := range map[string]DataType{"text": Text, "complex": JSON, " BigInt ": BigInt, "decimal": Decimal} {
+	for in, want := range map[string]DataType{"text": Text, "complex": JSON, "bigint": BigInt, "decimal": Decimal} {
 		if got, err := ParseDataType(in); err != nil || got != want {
 			t.Errorf("ParseDataType(%q) = %q, %v", in, got, err)
 		}
 	}
 	if _, err := ParseDataType("wei"); err == nil || !strings.Contains(err.Error(), "want one of") {
 		t.Errorf("ParseDataType(wei) error = %v", err)
+	}
+	// dlt spells its types in lower case and rejects others; config's
+	// check and the run agree because both ask ParseDataType.
+	for _, in := range []string{"BIGINT", " bigint", "Boolean"} {
+		if got, err := ParseDataType(in); err == nil {
+			t.Errorf("ParseDataType(%q) = %q, want an error", in, got)
+		}
 	}
 }
 

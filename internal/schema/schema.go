@@ -1,7 +1,8 @@
 // Package schema describes the tables restload loads into: their columns,
 // types, keys and parent links, and how a schema changes from one load to the
-// next (Diff), and the one way two schemas are combined (Union). Everything
-// here is pure: no I/O, safe to test without a database.
+// next (Diff), and the one way two schemas are combined (Union). It owns the
+// data_type names a column hint may use (ParseDataType; config's check asks
+// it too). Everything here is pure: no I/O, safe to test without a database.
 package schema
 
 import (
