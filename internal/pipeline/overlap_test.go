@@ -143,9 +143,16 @@ func (a *overlapAPI) serve(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *overlapAPI) waited() string {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.slowWaited
+	// The handler sees a cancelled request a moment after the client
+	// gave up on it: wait (boundedly) for it to say how its wait ended.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		a.mu.Lock()
+		how := a.slowWaited
+		a.mu.Unlock()
+		if how != "" || time.Now().After(deadline) {
+			return how
+		}
+	}
 }
 
 const overlapPipeline = `

@@ -76,7 +76,7 @@ func seedEndToEnd(t *testing.T, dir, dest, dataset string) {
 	opts := mockapi.Options{
 		Records:            records,
 		RecordsPer:         map[string]int{"teams": 0, "templates": 99},
-		TokenTTL:           time.Second, // renewed during a run; 200 ms failed with 401s when a loaded machine delayed a request past the 20 ms renewal margin
+		TokenTTL:           200 * time.Millisecond, // shorter than a run: ~15 requests per worker x 25 ms latency
 		RotateRefreshToken: true,
 		Latency:            25 * time.Millisecond,
 		FaultEvery:         9,
