@@ -28,6 +28,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"path"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -49,7 +50,11 @@ const (
 func init() {
 	for _, f := range []Format{Parquet, JSONL} {
 		destination.Register(string(f), func(ctx context.Context, url, dataset string) (destination.Destination, error) {
-			return Open(ctx, f, strings.TrimPrefix(url, string(f)+":"), dataset)
+			loc := strings.TrimPrefix(url, string(f)+":")
+			if isObjectURL(loc) {
+				return OpenObjects(ctx, f, loc, dataset)
+			}
+			return Open(ctx, f, loc, dataset)
 		})
 	}
 }
@@ -74,14 +79,9 @@ var (
 // Commit that has something to write.
 func Open(_ context.Context, format Format, dir, dataset string) (*Files, error) {
 	name := string(format) + " " + dir
-	var c codec
-	switch format {
-	case Parquet:
-		c = parquetCodec{}
-	case JSONL:
-		c = jsonlCodec{}
-	default:
-		return nil, fmt.Errorf("%s: open: unknown file format %q", name, format)
+	c, err := newCodec(format)
+	if err != nil {
+		return nil, fmt.Errorf("%s: open: %w", name, err)
 	}
 	if dir == "" {
 		return nil, fmt.Errorf("%s: open: empty directory (want %s:DIR)", name, format)
@@ -90,6 +90,16 @@ func Open(_ context.Context, format Format, dir, dataset string) (*Files, error)
 		return nil, fmt.Errorf("%s: open: dataset: %w", name, err)
 	}
 	return &Files{format: format, dir: filepath.Join(dir, dataset), name: name, codec: c}, nil
+}
+
+func newCodec(format Format) (codec, error) {
+	switch format {
+	case Parquet:
+		return parquetCodec{}, nil
+	case JSONL:
+		return jsonlCodec{}, nil
+	}
+	return nil, fmt.Errorf("unknown file format %q", format)
 }
 
 // checkName refuses names that would escape or hide in the folder tree.
@@ -147,17 +157,33 @@ func (f *Files) Read(ctx context.Context, table string, fn func(row map[string]a
 	if err != nil {
 		return f.errorf(table, "read", err)
 	}
+	err = readSorted(ctx, f.codec, t, paths, func(p string) (string, func(), error) { return p, func() {}, nil }, fn)
+	if err != nil {
+		return f.errorf(table, "read", err)
+	}
+	return nil
+}
+
+// readSorted reads the files of table t through open (which gives a local
+// path for a file and a cleanup to call after reading it), sorts the rows
+// by _dlt_id when t has it and calls fn for each.
+func readSorted(ctx context.Context, c codec, t *schema.Table, files []string, open func(string) (string, func(), error), fn func(row map[string]any) error) error {
 	var rows []map[string]any
-	for _, p := range paths {
+	for _, name := range files {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		err := f.codec.read(p, t.Columns, func(row map[string]any) error {
+		p, cleanup, err := open(name)
+		if err != nil {
+			return err
+		}
+		err = c.read(p, t.Columns, func(row map[string]any) error {
 			rows = append(rows, row)
 			return nil
 		})
+		cleanup()
 		if err != nil {
-			return f.errorf(table, "read "+filepath.Base(p), err)
+			return fmt.Errorf("%s: %w", path.Base(name), err)
 		}
 	}
 	if t.Column(schema.ColID) != nil {

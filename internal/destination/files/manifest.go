@@ -24,9 +24,12 @@ const manifestFile = "_manifest.json"
 // manifest is the committed state of a dataset.
 type manifest struct {
 	// Commit counts commits; it only grows.
-	Commit      int                    `json:"commit"`
-	CommittedAt time.Time              `json:"committed_at,omitzero"`
-	Tables      map[string]*tableEntry `json:"tables"`
+	Commit      int       `json:"commit"`
+	CommittedAt time.Time `json:"committed_at,omitzero"`
+	// Tx identifies the load that wrote an object storage commit record,
+	// so that a load whose record write was retried knows its own.
+	Tx     string                 `json:"tx,omitempty"`
+	Tables map[string]*tableEntry `json:"tables"`
 }
 
 // tableEntry is one committed table: its columns, and its data files (base
@@ -55,15 +58,21 @@ func (f *Files) readManifest() (*manifest, error) {
 	if err != nil {
 		return nil, err
 	}
+	return decodeManifest(b, manifestFile)
+}
+
+// decodeManifest parses a manifest named name (for errors).
+func decodeManifest(b []byte, name string) (*manifest, error) {
+	m := &manifest{}
 	if err := json.Unmarshal(b, m); err != nil {
-		return nil, fmt.Errorf("%s: %w", manifestFile, err)
+		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	if m.Tables == nil {
 		m.Tables = map[string]*tableEntry{}
 	}
-	for name, e := range m.Tables {
+	for tn, e := range m.Tables {
 		if e == nil || e.Table == nil {
-			return nil, fmt.Errorf("%s: table %q has no definition", manifestFile, name)
+			return nil, fmt.Errorf("%s: table %q has no definition", name, tn)
 		}
 	}
 	return m, nil

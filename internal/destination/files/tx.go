@@ -52,23 +52,30 @@ func (t *tx) Apply(_ context.Context, changes []schema.Change) error {
 	if t.done {
 		return errDone
 	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return applyChanges(changes, t.pending, t.f.errorf)
+}
+
+// applyChanges records changes' tables in the pending entry pending gives.
+func applyChanges(changes []schema.Change, pending func(table string) *pending, errorf func(table, op string, err error) error) error {
 	for _, c := range changes {
 		if c.Table == nil {
-			return t.f.errorf("", "apply", fmt.Errorf("%s change without a table", c.Kind))
+			return errorf("", "apply", fmt.Errorf("%s change without a table", c.Kind))
 		}
 		if err := checkName(c.Table.Name); err != nil {
-			return t.f.errorf("", "apply", err)
+			return errorf("", "apply", err)
 		}
 		switch c.Kind {
 		case schema.AddTable, schema.AddColumn:
 			for _, col := range c.Table.Columns {
 				if _, err := destination.ConverterFor(col); err != nil {
-					return t.f.errorf(c.Table.Name, "apply", err)
+					return errorf(c.Table.Name, "apply", err)
 				}
 			}
-			t.pending(c.Table.Name).table = c.Table.Clone()
+			pending(c.Table.Name).table = c.Table.Clone()
 		default:
-			return t.f.errorf(c.Table.Name, "apply", fmt.Errorf("unknown change kind %q", c.Kind))
+			return errorf(c.Table.Name, "apply", fmt.Errorf("unknown change kind %q", c.Kind))
 		}
 	}
 	return nil
