@@ -1,5 +1,7 @@
 // Package files is the file destination: parquet:DIR and jsonl:DIR write
 // one folder per table under DIR/<dataset>/<table>/, one file per Write.
+// parquet:s3://bucket/prefix (and gs://, azblob://, file://) write the same
+// formats into object storage: see Objects. What follows is about DIR.
 //
 // DIR/<dataset>/_manifest.json is the commit record: it lists every table,
 // its columns and its data files. Read follows the manifest and nothing
