@@ -127,7 +127,7 @@ func (f *Files) errorf(table, op string, err error) error {
 
 // Begin starts a load; nothing is visible until Commit.
 func (f *Files) Begin(context.Context) (destination.Tx, error) {
-	return &tx{f: f, tables: map[string]*pending{}}, nil
+	return &tx{f: f, pendingTables: pendingTables{tables: map[string]*pending{}}}, nil
 }
 
 // loadTable returns a committed table's definition and data files (full

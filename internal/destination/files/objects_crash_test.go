@@ -58,6 +58,17 @@ var (
 	crashB = &schema.Table{Name: "b", Columns: []*schema.Column{{Name: schema.ColID, Type: schema.Text}, {Name: "n", Type: schema.BigInt}}}
 )
 
+// crashSetup starts a fake S3 with dataset ds in format on it, whose first
+// load put a row n=1 in each of a and b.
+func crashSetup(t *testing.T, format string) (*fakeS3, string, destination.Destination) {
+	s3 := startFakeS3(t)
+	u := format + ":" + s3.bucket(t, "lake", "")
+	d := openDest(t, u, "ds")
+	destinationtest.CommitRows(t, d, crashA, []schema.Change{{Kind: schema.AddTable, Table: crashA}, {Kind: schema.AddTable, Table: crashB}}, destination.ModeAppend, []any{"1", int64(1)})
+	destinationtest.CommitRows(t, d, crashB, nil, destination.ModeAppend, []any{"1", int64(1)})
+	return s3, u, d
+}
+
 // load2 is the second load: a row in each of a and b.
 func load2(ctx context.Context, d destination.Destination) error {
 	tx, err := d.Begin(ctx)
@@ -104,12 +115,7 @@ func TestObjectsCrashBetweenUploads(t *testing.T) {
 	ctx := context.Background()
 	for after := int64(0); after <= 2; after++ {
 		t.Run("uploads before the crash="+string(rune('0'+after)), func(t *testing.T) {
-			s3 := startFakeS3(t)
-			u := "parquet:" + s3.bucket(t, "lake", "")
-			d := openDest(t, u, "ds")
-			destinationtest.CommitRows(t, d, crashA, []schema.Change{{Kind: schema.AddTable, Table: crashA}, {Kind: schema.AddTable, Table: crashB}}, destination.ModeAppend, []any{"1", int64(1)})
-			destinationtest.CommitRows(t, d, crashB, nil, destination.ModeAppend, []any{"1", int64(1)})
-
+			s3, u, _ := crashSetup(t, "parquet")
 			s3.failUploadsAfter(after)
 			if err := load2(ctx, openDest(t, u, "ds")); err == nil || !strings.Contains(err.Error(), "injected crash") {
 				t.Fatalf("load with the store failing after %d uploads: err %v, want the injected crash", after, err)
@@ -125,11 +131,7 @@ func TestObjectsCrashBetweenUploads(t *testing.T) {
 	}
 	for _, part := range []string{"/.restload/commits/", "/a/"} {
 		t.Run("lost response "+part, func(t *testing.T) {
-			s3 := startFakeS3(t)
-			u := "jsonl:" + s3.bucket(t, "lake", "")
-			d := openDest(t, u, "ds")
-			destinationtest.CommitRows(t, d, crashA, []schema.Change{{Kind: schema.AddTable, Table: crashA}, {Kind: schema.AddTable, Table: crashB}}, destination.ModeAppend, []any{"1", int64(1)})
-			destinationtest.CommitRows(t, d, crashB, nil, destination.ModeAppend, []any{"1", int64(1)})
+			s3, u, d := crashSetup(t, "jsonl")
 			s3.loseResponse(part)
 			if err := load2(ctx, d); err != nil {
 				t.Fatalf("load whose %s write lost its response: %v", part, err)

@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -164,36 +163,6 @@ func TestObjectsBadURL(t *testing.T) {
 		_, err := destination.Open(context.Background(), c.url, "ds")
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("open %s: error %v, want one containing %q", c.url, err, c.want)
-		}
-	}
-}
-
-// TestObjectsConcurrentCommits: loads committing to one dataset at once
-// (here handles in goroutines; on S3 they may be machines) each keep their
-// table: the conditional write of the commit record makes the losers
-// retry on top of the winner instead of overwriting it.
-func TestObjectsConcurrentCommits(t *testing.T) {
-	s3 := startFakeS3(t)
-	u := "parquet:" + s3.bucket(t, "lake", "")
-	const loads = 8
-	var wg sync.WaitGroup
-	for i := range loads {
-		wg.Go(func() {
-			d, err := destination.Open(context.Background(), u, "ds")
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			defer d.Close()
-			tb := &schema.Table{Name: fmt.Sprintf("t%d", i), Columns: []*schema.Column{{Name: schema.ColID, Type: schema.Text}}}
-			destinationtest.CommitRows(t, d, tb, []schema.Change{{Kind: schema.AddTable, Table: tb}}, destination.ModeAppend, []any{"x"})
-		})
-	}
-	wg.Wait()
-	d := openDest(t, u, "ds")
-	for i := range loads {
-		if rows := destinationtest.ReadAll(t, d, fmt.Sprintf("t%d", i)); len(rows) != 1 {
-			t.Errorf("table t%d: %d rows, want 1", i, len(rows))
 		}
 	}
 }

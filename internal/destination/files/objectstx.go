@@ -7,7 +7,6 @@ import (
 	"math/rand/v2"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"gocloud.dev/blob"
@@ -19,13 +18,11 @@ import (
 // objectsTx is a load into object storage. pending.temps hold the keys
 // (relative to the dataset's folder) of the data files it uploaded.
 type objectsTx struct {
+	pendingTables
 	o      *Objects
 	at     time.Time // the load's start: {load_id} and the time placeholders
 	loadID string
-	id     string     // written into the commit record: see manifest.Tx
-	mu     sync.Mutex // guards tables: Write runs for several tables at once
-	tables map[string]*pending
-	done   bool
+	id     string // written into the commit record: see manifest.Tx
 }
 
 var _ destination.Tx = (*objectsTx)(nil)
@@ -35,21 +32,12 @@ var _ destination.Tx = (*objectsTx)(nil)
 func (o *Objects) Begin(context.Context) (destination.Tx, error) {
 	now := time.Now().UTC()
 	id := strconv.FormatInt(now.Unix(), 10) + "." + fmt.Sprintf("%06d", now.Nanosecond()/1000)
-	return &objectsTx{o: o, at: now, loadID: id, id: id + "-" + randomHex(), tables: map[string]*pending{}}, nil
+	return &objectsTx{o: o, at: now, loadID: id, id: id + "-" + randomHex(), pendingTables: pendingTables{tables: map[string]*pending{}}}, nil
 }
 
 // ParallelWrites says Write may run for different tables at once: each
 // uploads its own file.
 func (t *objectsTx) ParallelWrites() bool { return true }
-
-func (t *objectsTx) pending(table string) *pending {
-	p := t.tables[table]
-	if p == nil {
-		p = &pending{}
-		t.tables[table] = p
-	}
-	return p
-}
 
 // Apply records the tables' new column lists; Commit writes them.
 func (t *objectsTx) Apply(_ context.Context, changes []schema.Change) error {
@@ -65,38 +53,9 @@ func (t *objectsTx) Apply(_ context.Context, changes []schema.Change) error {
 // PartSize). The file has its final key but is invisible to readers of the
 // dataset until Commit names it. ModeStage is not supported.
 func (t *objectsTx) Write(ctx context.Context, tb *schema.Table, mode destination.Mode, rows destination.RowSource) (int64, error) {
-	if t.done {
-		return 0, errDone
-	}
-	if err := checkName(tb.Name); err != nil {
-		return 0, t.o.errorf("", "write", err)
-	}
-	t.mu.Lock()
-	p := t.tables[tb.Name]
-	t.mu.Unlock()
-	if p == nil || p.table == nil {
-		if _, _, err := t.o.loadTable(ctx, tb.Name); err != nil {
-			return 0, t.o.errorf(tb.Name, "write", err)
-		}
-	}
-	switch mode {
-	case destination.ModeAppend:
-	case destination.ModeReplace:
-		t.mu.Lock()
-		p = t.pending(tb.Name)
-		p.replace = true
-		old := p.temps
-		p.temps = nil
-		t.mu.Unlock()
-		t.o.remove(ctx, old)
-	case destination.ModeStage:
-		return 0, t.o.errorf(tb.Name, "stage", fmt.Errorf("staging for merge: %w", destination.ErrUnsupported))
-	default:
-		return 0, t.o.errorf(tb.Name, "write", fmt.Errorf("unknown write mode %d", mode))
-	}
-	conv, err := destination.NewRowConverter(tb.Columns, nil)
+	conv, err := t.startWrite(tb, mode, func() error { _, _, err := t.o.loadTable(ctx, tb.Name); return err }, func(keys []string) { t.o.remove(ctx, keys) }, t.o.errorf)
 	if err != nil {
-		return 0, t.o.errorf(tb.Name, "write", err)
+		return 0, err
 	}
 	rel := t.o.layout.render(&layoutVars{schema: t.o.dataset, table: tb.Name, loadID: t.loadID, fileID: randomHex(), ext: string(t.o.format), at: t.at})
 	src := &normalizing{ctx: ctx, rows: rows, conv: conv, row: make([]any, len(tb.Columns))}
@@ -108,7 +67,7 @@ func (t *objectsTx) Write(ctx context.Context, tb *schema.Table, mode destinatio
 	}
 	if n > 0 {
 		t.mu.Lock()
-		p = t.pending(tb.Name)
+		p := t.pending(tb.Name)
 		p.temps = append(p.temps, rel)
 		t.mu.Unlock()
 	}
