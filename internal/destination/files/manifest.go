@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/restload/restload/internal/destination"
 	"github.com/restload/restload/internal/schema"
 )
 
@@ -45,6 +46,27 @@ func (m *manifest) clone() *manifest {
 		out.Tables[k] = &tableEntry{Table: e.Table, Files: append([]string(nil), e.Files...)}
 	}
 	return out
+}
+
+// entry returns the entry of table name with what load p does to it
+// applied but its new files: p's definition, and no files when p replaces
+// the table. ErrNoTable when the table is neither in m nor created by p.
+func (m *manifest) entry(name string, p *pending) (*tableEntry, error) {
+	e := m.Tables[name]
+	if e == nil {
+		if p.table == nil {
+			return nil, destination.ErrNoTable
+		}
+		e = &tableEntry{}
+		m.Tables[name] = e
+	}
+	if p.table != nil {
+		e.Table = p.table
+	}
+	if p.replace {
+		e.Files = nil
+	}
+	return e, nil
 }
 
 // readManifest reads the dataset's manifest; a dataset never committed to

@@ -188,19 +188,9 @@ func (t *objectsTx) Commit(ctx context.Context) error {
 func (t *objectsTx) next(old *manifest) (*manifest, error) {
 	m := old.clone()
 	for name, p := range t.tables {
-		e := m.Tables[name]
-		if e == nil {
-			if p.table == nil {
-				return nil, t.o.errorf(name, "commit", destination.ErrNoTable)
-			}
-			e = &tableEntry{}
-			m.Tables[name] = e
-		}
-		if p.table != nil {
-			e.Table = p.table
-		}
-		if p.replace {
-			e.Files = nil
+		e, err := m.entry(name, p)
+		if err != nil {
+			return nil, t.o.errorf(name, "commit", err)
 		}
 		e.Files = append(e.Files, p.temps...)
 	}

@@ -231,20 +231,10 @@ func (t *tx) Commit(ctx context.Context) error {
 	sort.Strings(names)
 	for _, name := range names {
 		p := t.tables[name]
-		e := m.Tables[name]
-		if e == nil {
-			if p.table == nil {
-				t.discard()
-				return t.f.errorf(name, "commit", destination.ErrNoTable)
-			}
-			e = &tableEntry{}
-			m.Tables[name] = e
-		}
-		if p.table != nil {
-			e.Table = p.table
-		}
-		if p.replace {
-			e.Files = nil
+		e, err := m.entry(name, p)
+		if err != nil {
+			t.discard()
+			return t.f.errorf(name, "commit", err)
 		}
 		for i, tmp := range p.temps {
 			base := fileName(now, i, t.f.format)
