@@ -55,7 +55,7 @@ var placeholders = map[string]func(v *layoutVars) string{
 	"DD":                        func(v *layoutVars) string { return v.at.Format("02") },
 	"D":                         func(v *layoutVars) string { return v.at.Format("2") },
 	"HH":                        func(v *layoutVars) string { return v.at.Format("15") },
-	"H":                         func(v *layoutVars) string { return v.at.Format("15") },
+	"H":                         func(v *layoutVars) string { return strconv.Itoa(v.at.Hour()) },
 	"mm":                        func(v *layoutVars) string { return v.at.Format("04") },
 	"m":                         func(v *layoutVars) string { return v.at.Format("4") },
 	"Q":                         func(v *layoutVars) string { return strconv.Itoa((int(v.at.Month())-1)/3 + 1) },
