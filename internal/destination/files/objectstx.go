@@ -164,7 +164,7 @@ func (t *objectsTx) Commit(ctx context.Context) error {
 		if err == nil {
 			break
 		}
-		if err != nil && !isPrecondition(err) {
+		if !isPrecondition(err) {
 			return t.o.errorf("", "commit", fmt.Errorf("write commit record %d: %w", m.Commit, err))
 		}
 		if attempt == maxCommitAttempts {
