@@ -14,10 +14,9 @@ import (
 	"time"
 
 	"gocloud.dev/blob"
-	// The bucket URL schemes: s3://, gs://, azblob:// and file://.
-	_ "gocloud.dev/blob/azureblob"
+	// The bucket URL schemes s3:// and file://; gs:// and azblob:// are in
+	// objects_gcs.go and objects_azure.go.
 	_ "gocloud.dev/blob/fileblob"
-	_ "gocloud.dev/blob/gcsblob"
 	_ "gocloud.dev/blob/s3blob"
 	"gocloud.dev/gcerrors"
 
