@@ -64,6 +64,7 @@ type options struct {
 
 	postgres string
 	mysql    string
+	s3       string // the fake S3 endpoint, once started
 	bin      string
 	out      string
 	keep     bool
@@ -123,7 +124,7 @@ func main() {
 	flag.DurationVar(&o.Latency, "latency", 0, "latency the mock adds to every data request")
 	flag.IntVar(&o.Workers, "workers", pipeline.DefaultWorkers, "resources run at once (floor and restload --workers)")
 	flag.StringVar(&resources, "resources", "", "comma-separated resources (default all eight)")
-	flag.StringVar(&dests, "dests", "duckdb,postgres,mysql,parquet", "destinations: duckdb, postgres, mysql, parquet, jsonl")
+	flag.StringVar(&dests, "dests", "duckdb,postgres,mysql,parquet", "destinations: duckdb, postgres, mysql, parquet, jsonl, parquet-s3, jsonl-s3 (on an S3-compatible server in this process)")
 	flag.StringVar(&modes, "modes", "append,merge", "write dispositions: append, merge, remerge (a second merge run of the same data, timed)")
 	flag.BoolVar(&o.Alone, "duckdb-alone", true, "after each DuckDB run, time DuckDB alone storing the same rows (a copy of the run's tables into a new file in one transaction)")
 	flag.BoolVar(&o.Solo, "solo", false, "also time each resource alone (into the first destination, first mode) and compare the slowest with the full run")
@@ -189,6 +190,14 @@ func run(ctx context.Context, o options) error {
 	printRow(floor)
 
 	for _, dest := range o.Dests {
+		if strings.HasSuffix(dest, "-s3") && o.s3 == "" {
+			endpoint, stop, err := startFakeS3()
+			if err != nil {
+				return fmt.Errorf("fake S3: %w", err)
+			}
+			defer stop()
+			o.s3 = endpoint
+		}
 		for _, mode := range o.Modes {
 			r := runRestload(ctx, api, o, tmp, dest, mode, o.Resources, dest+"-"+mode)
 			r.Name = dest
@@ -350,7 +359,7 @@ func runRestload(ctx context.Context, api *mockapi.Running, o options, tmp, dest
 	if mode == "remerge" {
 		disposition = "merge"
 	}
-	if (dest == "parquet" || dest == "jsonl") && disposition == "merge" {
+	if (dest == "parquet" || dest == "jsonl" || strings.HasSuffix(dest, "-s3")) && disposition == "merge" {
 		res.Skipped = "the file destinations do not merge"
 		return res
 	}
@@ -367,6 +376,8 @@ func runRestload(ctx context.Context, api *mockapi.Running, o options, tmp, dest
 		destURL = "duckdb:" + res.db
 	case "parquet", "jsonl":
 		destURL = dest + ":" + filepath.Join(dir, "out")
+	case "parquet-s3", "jsonl-s3":
+		destURL = s3Dest(dest, o.s3, tag)
 	case "postgres":
 		if err := pgDataset(ctx, o.postgres, dataset, false); err != nil {
 			res.Skipped = "postgres unreachable: " + err.Error()

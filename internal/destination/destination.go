@@ -1,5 +1,6 @@
 // Package destination defines what a place restload loads into must do, and
-// opens one from a URL (duckdb:PATH, postgres://..., parquet:DIR, jsonl:DIR).
+// opens one from a URL (duckdb:PATH, postgres://..., parquet:DIR, jsonl:DIR,
+// parquet:s3://bucket/prefix and the other object storage URLs).
 //
 // A destination is small on purpose: it applies schema changes, writes rows
 // of one table, merges staged rows, and reads tables back. Load packages,

@@ -140,18 +140,24 @@ func TestReplaceKeepsOldFilesUntilCommit(t *testing.T) {
 }
 
 // TestConcurrentCommits: loads of one dataset committing at the same time
-// (processes on one machine; here handles in goroutines) each keep their
-// table: commits queue on the dataset's lock instead of writing the
-// manifest over each other.
+// (processes on one machine, or machines on one bucket; here handles in
+// goroutines) each keep their table: commits queue on the dataset's lock
+// (a folder) or retry on top of the winner of the conditional write of the
+// commit record (object storage) instead of writing over each other.
 func TestConcurrentCommits(t *testing.T) {
-	for _, format := range []string{"parquet", "jsonl"} {
-		t.Run(format, func(t *testing.T) {
-			dir := t.TempDir()
+	s3 := startFakeS3(t)
+	for _, c := range []struct{ name, url string }{
+		{"parquet", "parquet:" + t.TempDir()},
+		{"jsonl", "jsonl:" + t.TempDir()},
+		{"parquet/s3", "parquet:" + s3.bucket(t, "lake", "")},
+		{"jsonl/file", "jsonl:file://" + filepath.ToSlash(t.TempDir())},
+	} {
+		t.Run(c.name, func(t *testing.T) {
 			const loads = 8
 			var wg sync.WaitGroup
 			for i := range loads {
 				wg.Go(func() {
-					d, err := destination.Open(context.Background(), format+":"+dir, "ds")
+					d, err := destination.Open(context.Background(), c.url, "ds")
 					if err != nil {
 						t.Error(err)
 						return
@@ -162,11 +168,7 @@ func TestConcurrentCommits(t *testing.T) {
 				})
 			}
 			wg.Wait()
-			d, err := destination.Open(context.Background(), format+":"+dir, "ds")
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer d.Close()
+			d := openDest(t, c.url, "ds")
 			for i := range loads {
 				if rows := destinationtest.ReadAll(t, d, fmt.Sprintf("t%d", i)); len(rows) != 1 {
 					t.Errorf("table t%d: %d rows, want 1", i, len(rows))

@@ -1,5 +1,7 @@
 // Package files is the file destination: parquet:DIR and jsonl:DIR write
 // one folder per table under DIR/<dataset>/<table>/, one file per Write.
+// parquet:s3://bucket/prefix (and gs://, azblob://, file://) write the same
+// formats into object storage: see Objects. What follows is about DIR.
 //
 // DIR/<dataset>/_manifest.json is the commit record: it lists every table,
 // its columns and its data files. Read follows the manifest and nothing
@@ -28,6 +30,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"path"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -49,7 +52,11 @@ const (
 func init() {
 	for _, f := range []Format{Parquet, JSONL} {
 		destination.Register(string(f), func(ctx context.Context, url, dataset string) (destination.Destination, error) {
-			return Open(ctx, f, strings.TrimPrefix(url, string(f)+":"), dataset)
+			loc := strings.TrimPrefix(url, string(f)+":")
+			if isObjectURL(loc) {
+				return OpenObjects(ctx, f, loc, dataset)
+			}
+			return Open(ctx, f, loc, dataset)
 		})
 	}
 }
@@ -74,14 +81,9 @@ var (
 // Commit that has something to write.
 func Open(_ context.Context, format Format, dir, dataset string) (*Files, error) {
 	name := string(format) + " " + dir
-	var c codec
-	switch format {
-	case Parquet:
-		c = parquetCodec{}
-	case JSONL:
-		c = jsonlCodec{}
-	default:
-		return nil, fmt.Errorf("%s: open: unknown file format %q", name, format)
+	c, err := newCodec(format)
+	if err != nil {
+		return nil, fmt.Errorf("%s: open: %w", name, err)
 	}
 	if dir == "" {
 		return nil, fmt.Errorf("%s: open: empty directory (want %s:DIR)", name, format)
@@ -90,6 +92,16 @@ func Open(_ context.Context, format Format, dir, dataset string) (*Files, error)
 		return nil, fmt.Errorf("%s: open: dataset: %w", name, err)
 	}
 	return &Files{format: format, dir: filepath.Join(dir, dataset), name: name, codec: c}, nil
+}
+
+func newCodec(format Format) (codec, error) {
+	switch format {
+	case Parquet:
+		return parquetCodec{}, nil
+	case JSONL:
+		return jsonlCodec{}, nil
+	}
+	return nil, fmt.Errorf("unknown file format %q", format)
 }
 
 // checkName refuses names that would escape or hide in the folder tree.
@@ -115,7 +127,7 @@ func (f *Files) errorf(table, op string, err error) error {
 
 // Begin starts a load; nothing is visible until Commit.
 func (f *Files) Begin(context.Context) (destination.Tx, error) {
-	return &tx{f: f, tables: map[string]*pending{}}, nil
+	return &tx{f: f, pendingTables: pendingTables{tables: map[string]*pending{}}}, nil
 }
 
 // loadTable returns a committed table's definition and data files (full
@@ -147,17 +159,33 @@ func (f *Files) Read(ctx context.Context, table string, fn func(row map[string]a
 	if err != nil {
 		return f.errorf(table, "read", err)
 	}
+	err = readSorted(ctx, f.codec, t, paths, func(p string) (string, func(), error) { return p, func() {}, nil }, fn)
+	if err != nil {
+		return f.errorf(table, "read", err)
+	}
+	return nil
+}
+
+// readSorted reads the files of table t through open (which gives a local
+// path for a file and a cleanup to call after reading it), sorts the rows
+// by _dlt_id when t has it and calls fn for each.
+func readSorted(ctx context.Context, c codec, t *schema.Table, files []string, open func(string) (string, func(), error), fn func(row map[string]any) error) error {
 	var rows []map[string]any
-	for _, p := range paths {
+	for _, name := range files {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		err := f.codec.read(p, t.Columns, func(row map[string]any) error {
+		p, cleanup, err := open(name)
+		if err != nil {
+			return err
+		}
+		err = c.read(p, t.Columns, func(row map[string]any) error {
 			rows = append(rows, row)
 			return nil
 		})
+		cleanup()
 		if err != nil {
-			return f.errorf(table, "read "+filepath.Base(p), err)
+			return fmt.Errorf("%s: %w", path.Base(name), err)
 		}
 	}
 	if t.Column(schema.ColID) != nil {

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/restload/restload/internal/destination"
 	"github.com/restload/restload/internal/schema"
 )
 
@@ -24,9 +25,12 @@ const manifestFile = "_manifest.json"
 // manifest is the committed state of a dataset.
 type manifest struct {
 	// Commit counts commits; it only grows.
-	Commit      int                    `json:"commit"`
-	CommittedAt time.Time              `json:"committed_at,omitzero"`
-	Tables      map[string]*tableEntry `json:"tables"`
+	Commit      int       `json:"commit"`
+	CommittedAt time.Time `json:"committed_at,omitzero"`
+	// Tx identifies the load that wrote an object storage commit record,
+	// so that a load whose record write was retried knows its own.
+	Tx     string                 `json:"tx,omitempty"`
+	Tables map[string]*tableEntry `json:"tables"`
 }
 
 // tableEntry is one committed table: its columns, and its data files (base
@@ -44,6 +48,27 @@ func (m *manifest) clone() *manifest {
 	return out
 }
 
+// entry returns the entry of table name with what load p does to it
+// applied but its new files: p's definition, and no files when p replaces
+// the table. ErrNoTable when the table is neither in m nor created by p.
+func (m *manifest) entry(name string, p *pending) (*tableEntry, error) {
+	e := m.Tables[name]
+	if e == nil {
+		if p.table == nil {
+			return nil, destination.ErrNoTable
+		}
+		e = &tableEntry{}
+		m.Tables[name] = e
+	}
+	if p.table != nil {
+		e.Table = p.table
+	}
+	if p.replace {
+		e.Files = nil
+	}
+	return e, nil
+}
+
 // readManifest reads the dataset's manifest; a dataset never committed to
 // has an empty one.
 func (f *Files) readManifest() (*manifest, error) {
@@ -55,15 +80,21 @@ func (f *Files) readManifest() (*manifest, error) {
 	if err != nil {
 		return nil, err
 	}
+	return decodeManifest(b, manifestFile)
+}
+
+// decodeManifest parses a manifest named name (for errors).
+func decodeManifest(b []byte, name string) (*manifest, error) {
+	m := &manifest{}
 	if err := json.Unmarshal(b, m); err != nil {
-		return nil, fmt.Errorf("%s: %w", manifestFile, err)
+		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	if m.Tables == nil {
 		m.Tables = map[string]*tableEntry{}
 	}
-	for name, e := range m.Tables {
+	for tn, e := range m.Tables {
 		if e == nil || e.Table == nil {
-			return nil, fmt.Errorf("%s: table %q has no definition", manifestFile, name)
+			return nil, fmt.Errorf("%s: table %q has no definition", name, tn)
 		}
 	}
 	return m, nil

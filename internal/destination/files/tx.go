@@ -24,7 +24,13 @@ type pending struct {
 }
 
 type tx struct {
-	f      *Files
+	pendingTables
+	f *Files
+}
+
+// pendingTables is what a load will do, table by table: the part of a
+// transaction the local and the object storage destinations share.
+type pendingTables struct {
 	mu     sync.Mutex // guards tables: Write runs for several tables at once
 	tables map[string]*pending
 	done   bool
@@ -36,7 +42,8 @@ func (t *tx) ParallelWrites() bool { return true }
 
 var _ destination.Tx = (*tx)(nil)
 
-func (t *tx) pending(table string) *pending {
+// pending returns table's entry, creating it; the caller holds mu.
+func (t *pendingTables) pending(table string) *pending {
 	p := t.tables[table]
 	if p == nil {
 		p = &pending{}
@@ -52,43 +59,51 @@ func (t *tx) Apply(_ context.Context, changes []schema.Change) error {
 	if t.done {
 		return errDone
 	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return applyChanges(changes, t.pending, t.f.errorf)
+}
+
+// applyChanges records changes' tables in the pending entry pending gives.
+func applyChanges(changes []schema.Change, pending func(table string) *pending, errorf func(table, op string, err error) error) error {
 	for _, c := range changes {
 		if c.Table == nil {
-			return t.f.errorf("", "apply", fmt.Errorf("%s change without a table", c.Kind))
+			return errorf("", "apply", fmt.Errorf("%s change without a table", c.Kind))
 		}
 		if err := checkName(c.Table.Name); err != nil {
-			return t.f.errorf("", "apply", err)
+			return errorf("", "apply", err)
 		}
 		switch c.Kind {
 		case schema.AddTable, schema.AddColumn:
 			for _, col := range c.Table.Columns {
 				if _, err := destination.ConverterFor(col); err != nil {
-					return t.f.errorf(c.Table.Name, "apply", err)
+					return errorf(c.Table.Name, "apply", err)
 				}
 			}
-			t.pending(c.Table.Name).table = c.Table.Clone()
+			pending(c.Table.Name).table = c.Table.Clone()
 		default:
-			return t.f.errorf(c.Table.Name, "apply", fmt.Errorf("unknown change kind %q", c.Kind))
+			return errorf(c.Table.Name, "apply", fmt.Errorf("unknown change kind %q", c.Kind))
 		}
 	}
 	return nil
 }
 
-// Write writes rows to a new temporary file of the table. ModeStage is not
-// supported.
-func (t *tx) Write(ctx context.Context, tb *schema.Table, mode destination.Mode, rows destination.RowSource) (int64, error) {
+// startWrite checks a Write of tb in mode and returns tb's row converter.
+// The table must exist: created by this load, or committed (exists says).
+// A replace drops the files this load already wrote for tb (through drop).
+func (t *pendingTables) startWrite(tb *schema.Table, mode destination.Mode, exists func() error, drop func([]string), errorf func(table, op string, err error) error) (*destination.RowConverter, error) {
 	if t.done {
-		return 0, errDone
+		return nil, errDone
 	}
 	if err := checkName(tb.Name); err != nil {
-		return 0, t.f.errorf("", "write", err)
+		return nil, errorf("", "write", err)
 	}
 	t.mu.Lock()
 	p := t.tables[tb.Name]
 	t.mu.Unlock()
 	if p == nil || p.table == nil {
-		if _, _, err := t.f.loadTable(tb.Name); err != nil {
-			return 0, t.f.errorf(tb.Name, "write", err)
+		if err := exists(); err != nil {
+			return nil, errorf(tb.Name, "write", err)
 		}
 	}
 	switch mode {
@@ -97,17 +112,28 @@ func (t *tx) Write(ctx context.Context, tb *schema.Table, mode destination.Mode,
 		t.mu.Lock()
 		p = t.pending(tb.Name)
 		p.replace = true
-		removeAll(p.temps)
+		old := p.temps
 		p.temps = nil
 		t.mu.Unlock()
+		drop(old)
 	case destination.ModeStage:
-		return 0, t.f.errorf(tb.Name, "stage", fmt.Errorf("staging for merge: %w", destination.ErrUnsupported))
+		return nil, errorf(tb.Name, "stage", fmt.Errorf("staging for merge: %w", destination.ErrUnsupported))
 	default:
-		return 0, t.f.errorf(tb.Name, "write", fmt.Errorf("unknown write mode %d", mode))
+		return nil, errorf(tb.Name, "write", fmt.Errorf("unknown write mode %d", mode))
 	}
 	conv, err := destination.NewRowConverter(tb.Columns, nil)
 	if err != nil {
-		return 0, t.f.errorf(tb.Name, "write", err)
+		return nil, errorf(tb.Name, "write", err)
+	}
+	return conv, nil
+}
+
+// Write writes rows to a new temporary file of the table. ModeStage is not
+// supported.
+func (t *tx) Write(ctx context.Context, tb *schema.Table, mode destination.Mode, rows destination.RowSource) (int64, error) {
+	conv, err := t.startWrite(tb, mode, func() error { _, _, err := t.f.loadTable(tb.Name); return err }, removeAll, t.f.errorf)
+	if err != nil {
+		return 0, err
 	}
 	dir := filepath.Join(t.f.dir, tb.Name)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -118,7 +144,7 @@ func (t *tx) Write(ctx context.Context, tb *schema.Table, mode destination.Mode,
 		return 0, t.f.errorf(tb.Name, "write", err)
 	}
 	t.mu.Lock()
-	p = t.pending(tb.Name)
+	p := t.pending(tb.Name)
 	p.temps = append(p.temps, tmp.Name())
 	t.mu.Unlock()
 	src := &normalizing{ctx: ctx, rows: rows, conv: conv, row: make([]any, len(tb.Columns))}
@@ -205,20 +231,10 @@ func (t *tx) Commit(ctx context.Context) error {
 	sort.Strings(names)
 	for _, name := range names {
 		p := t.tables[name]
-		e := m.Tables[name]
-		if e == nil {
-			if p.table == nil {
-				t.discard()
-				return t.f.errorf(name, "commit", destination.ErrNoTable)
-			}
-			e = &tableEntry{}
-			m.Tables[name] = e
-		}
-		if p.table != nil {
-			e.Table = p.table
-		}
-		if p.replace {
-			e.Files = nil
+		e, err := m.entry(name, p)
+		if err != nil {
+			t.discard()
+			return t.f.errorf(name, "commit", err)
 		}
 		for i, tmp := range p.temps {
 			base := fileName(now, i, t.f.format)
