@@ -27,6 +27,7 @@ import (
 	// The destinations restload can load into register themselves.
 	_ "github.com/restload/restload/internal/destination/duckdb"
 	_ "github.com/restload/restload/internal/destination/files"
+	_ "github.com/restload/restload/internal/destination/iceberg"
 	_ "github.com/restload/restload/internal/destination/postgres"
 	"github.com/restload/restload/internal/httpclient"
 )

@@ -2,7 +2,11 @@ package iceberg_test
 
 import (
 	"context"
+	neturl "net/url"
+	"strings"
 	"testing"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/restload/restload/internal/destination"
 	"github.com/restload/restload/internal/destination/destinationtest"
@@ -18,7 +22,12 @@ var catalogs = []struct {
 }{
 	{"dir", func(tb testing.TB) string { return "iceberg:" + tb.TempDir() }},
 	{"postgres", func(tb testing.TB) string {
-		return "iceberg:" + destinationtest.PostgresURL(tb) + "&warehouse=" + tb.TempDir()
+		u := destinationtest.PostgresURL(tb)
+		sep := "?"
+		if strings.Contains(u, "?") {
+			sep = "&"
+		}
+		return "iceberg:" + u + sep + "warehouse=" + tb.TempDir()
 	}},
 }
 
@@ -29,7 +38,39 @@ func open(tb testing.TB, url, dataset string) destination.Destination {
 		tb.Fatalf("open: %v", err)
 	}
 	tb.Cleanup(func() { d.Close() })
+	if pg, ok := strings.CutPrefix(url, "iceberg:postgres"); ok {
+		forgetNamespace(tb, "postgres"+pg, dataset)
+	}
 	return d
+}
+
+// forgetNamespace removes dataset's rows from the SQL catalog's tables when
+// the test ends (its files go with the test's temporary folder).
+func forgetNamespace(tb testing.TB, url, dataset string) {
+	u, err := neturl.Parse(url)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	q := u.Query()
+	q.Del("warehouse")
+	u.RawQuery = q.Encode()
+	tb.Cleanup(func() {
+		ctx := context.Background()
+		conn, err := pgx.Connect(ctx, u.String())
+		if err != nil {
+			tb.Errorf("forget namespace %s: %v", dataset, err)
+			return
+		}
+		defer conn.Close(ctx)
+		for _, q := range []string{
+			"DELETE FROM iceberg_tables WHERE table_namespace = $1",
+			"DELETE FROM iceberg_namespace_properties WHERE namespace = $1",
+		} {
+			if _, err := conn.Exec(ctx, q, dataset); err != nil {
+				tb.Errorf("forget namespace %s: %v", dataset, err)
+			}
+		}
+	})
 }
 
 func TestConformance(t *testing.T) {

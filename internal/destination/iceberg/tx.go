@@ -13,6 +13,7 @@ import (
 	iceberg "github.com/apache/iceberg-go"
 	"github.com/apache/iceberg-go/catalog"
 	"github.com/apache/iceberg-go/table"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/restload/restload/internal/destination"
 	"github.com/restload/restload/internal/schema"
@@ -46,7 +47,14 @@ type tx struct {
 	done   bool
 }
 
-var _ destination.Tx = (*tx)(nil)
+var (
+	_ destination.Tx             = (*tx)(nil)
+	_ destination.ParallelWriter = (*tx)(nil)
+)
+
+// ParallelWrites says Write may run for different tables at once (see
+// destination.ParallelWriter): each builds its own records.
+func (t *tx) ParallelWrites() bool { return true }
 
 var errDone = errors.New("iceberg: transaction already finished")
 
@@ -225,13 +233,33 @@ func (t *tx) Commit(ctx context.Context) error {
 			return t.d.errorf("", "commit", err)
 		}
 	}
-	for _, n := range names {
+	// The dataset's own tables commit at once (each writes its Parquet
+	// files); the bookkeeping tables follow, in order, once all succeeded.
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(commitWorkers)
+	i := 0
+	for ; i < len(names) && commitOrder(names[i])[0] == '0'; i++ {
+		n := names[i]
+		g.Go(func() error {
+			if err := t.commitTable(gctx, n, t.tables[n]); err != nil {
+				return t.d.errorf(n, "commit", err)
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	for _, n := range names[i:] {
 		if err := t.commitTable(ctx, n, t.tables[n]); err != nil {
 			return t.d.errorf(n, "commit", err)
 		}
 	}
 	return nil
 }
+
+// commitWorkers is how many tables commit at once.
+const commitWorkers = 4
 
 // commitOrder sorts user tables first, the bookkeeping tables after them
 // and the loads table last.
