@@ -8,6 +8,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	iceberg "github.com/apache/iceberg-go"
+	"github.com/apache/iceberg-go/table"
 
 	"github.com/restload/restload/internal/schema"
 )
@@ -51,26 +52,14 @@ func icebergSchema(t *schema.Table) (*iceberg.Schema, error) {
 	return iceberg.NewSchema(0, fields...), nil
 }
 
-var tsType = &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"}
-
-// arrowType is the Arrow type restload writes a column of type typ as; it
-// is what iceberg-go maps the column's Iceberg type to.
+// arrowType is the Arrow type restload writes a column as: the one
+// iceberg-go maps the column's Iceberg type to.
 func arrowType(c *schema.Column) (arrow.DataType, error) {
-	switch c.Type {
-	case schema.BigInt:
-		return arrow.PrimitiveTypes.Int64, nil
-	case schema.Double:
-		return arrow.PrimitiveTypes.Float64, nil
-	case schema.Bool:
-		return arrow.FixedWidthTypes.Boolean, nil
-	case schema.Text, schema.Decimal, schema.JSON:
-		return arrow.BinaryTypes.String, nil
-	case schema.Timestamp:
-		return tsType, nil
-	case schema.Date:
-		return arrow.FixedWidthTypes.Date32, nil
+	typ, err := icebergType(c)
+	if err != nil {
+		return nil, err
 	}
-	return nil, fmt.Errorf("column %q: unknown data type %q", c.Name, c.Type)
+	return table.TypeToArrowType(typ, false, false)
 }
 
 // arrowSchema is the Arrow schema of records written for cols.
