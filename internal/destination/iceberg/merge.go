@@ -42,34 +42,35 @@ func (t *tx) Merge(ctx context.Context, root *schema.Table, children []*schema.T
 	in := append(p.recs, p.staged...)
 	p.recs, p.staged = nil, nil
 	t.mu.Unlock()
-	defer release(in)
+	defer removeSegments(in)
 
-	// The winning staged row of each key.
+	// The winning staged row of each key, found by reading the spilled
+	// rows once; only keys and _dlt_ids stay in memory.
 	type pick struct {
-		id  string
-		rec arrow.RecordBatch
-		row int
+		id       string
+		seg, row int
 	}
 	win := map[string]pick{}
-	var order []string
-	for _, rec := range in {
+	rowsIn := make([]int, len(in))
+	err := eachRecord(ctx, in, func(s int, rec arrow.RecordBatch) error {
 		kc, idc, err := columns(rec, keys)
 		if err != nil {
-			return t.d.errorf(root.Name, "merge", err)
+			return err
 		}
 		for i := 0; i < int(rec.NumRows()); i++ {
 			k, id, err := keyOf(kc, idc, i)
 			if err != nil {
-				return t.d.errorf(root.Name, "merge", err)
+				return err
 			}
-			old, seen := win[k]
-			if !seen {
-				order = append(order, k)
-			}
-			if !seen || id > old.id {
-				win[k] = pick{id: id, rec: rec, row: i}
+			if old, seen := win[k]; !seen || id > old.id {
+				win[k] = pick{id: id, seg: s, row: rowsIn[s] + i}
 			}
 		}
+		rowsIn[s] += int(rec.NumRows())
+		return nil
+	})
+	if err != nil {
+		return t.d.errorf(root.Name, "merge", err)
 	}
 	winners := make(map[string]bool, len(win))
 	for _, w := range win {
@@ -101,40 +102,62 @@ func (t *tx) Merge(ctx context.Context, root *schema.Table, children []*schema.T
 		}
 	}
 
-	// The root's new rows: the winners, in the order their keys came.
+	// The root's new rows: the winners, read again and spilled anew.
 	sc, err := arrowSchema(root.Columns)
 	if err != nil {
 		return t.d.errorf(root.Name, "merge", err)
 	}
-	bt := newBatcher(sc)
 	row := make([]any, len(root.Columns))
-	for _, k := range order {
-		w := win[k]
-		if err := copyRow(w.rec, w.row, root.Columns, row); err != nil {
-			release(bt.done())
-			return t.d.errorf(root.Name, "merge", err)
-		}
-		if err := bt.add(row); err != nil {
-			release(bt.done())
-			return t.d.errorf(root.Name, "merge", err)
-		}
+	seg, ok, err := t.spill(sc, nil, func(bt *batcher) error {
+		clear(rowsIn)
+		return eachRecord(ctx, in, func(s int, rec arrow.RecordBatch) error {
+			kc, idc, err := columns(rec, keys)
+			if err != nil {
+				return err
+			}
+			for i := 0; i < int(rec.NumRows()); i++ {
+				k, _, err := keyOf(kc, idc, i)
+				if err != nil {
+					return err
+				}
+				if w := win[k]; w.seg != s || w.row != rowsIn[s]+i {
+					continue
+				}
+				if err := copyRow(rec, i, root.Columns, row); err != nil {
+					return err
+				}
+				if err := bt.add(row); err != nil {
+					return err
+				}
+			}
+			rowsIn[s] += int(rec.NumRows())
+			return nil
+		})
+	})
+	if err != nil {
+		return t.d.errorf(root.Name, "merge", err)
 	}
 	t.mu.Lock()
-	p.recs = bt.done()
+	if ok {
+		p.recs = []segment{seg}
+	}
 	p.deleteCol, p.deleteIDs = schema.ColID, union(p.deleteIDs, replaced)
 	t.mu.Unlock()
 
 	for _, c := range children {
-		if err := t.mergeChild(c, winners, replaced); err != nil {
+		if err := t.mergeChild(ctx, c, winners); err != nil {
 			return t.d.errorf(c.Name, "merge", err)
 		}
+		cp := t.pending(c.Name)
+		t.mu.Lock()
+		cp.deleteCol, cp.deleteIDs = schema.ColRootID, union(cp.deleteIDs, replaced)
+		t.mu.Unlock()
 	}
 	return nil
 }
 
-// mergeChild keeps the staged rows of child c under a winning root row and
-// marks the committed ones under a replaced root row for removal.
-func (t *tx) mergeChild(c *schema.Table, winners, replaced map[string]bool) error {
+// mergeChild keeps the staged rows of child c under a winning root row.
+func (t *tx) mergeChild(ctx context.Context, c *schema.Table, winners map[string]bool) error {
 	if c.Column(schema.ColRootID) == nil {
 		return fmt.Errorf("the child table has no %s column", schema.ColRootID)
 	}
@@ -143,42 +166,44 @@ func (t *tx) mergeChild(c *schema.Table, winners, replaced map[string]bool) erro
 	in := append(p.recs, p.staged...)
 	p.recs, p.staged = nil, nil
 	t.mu.Unlock()
-	defer release(in)
+	defer removeSegments(in)
 	sc, err := arrowSchema(c.Columns)
 	if err != nil {
 		return err
 	}
-	bt := newBatcher(sc)
 	row := make([]any, len(c.Columns))
-	for _, rec := range in {
-		idx := rec.Schema().FieldIndices(schema.ColRootID)
-		if len(idx) == 0 {
-			release(bt.done())
-			return fmt.Errorf("staged rows lack %s", schema.ColRootID)
-		}
-		for i := 0; i < int(rec.NumRows()); i++ {
-			v, err := value(rec.Column(idx[0]), i)
-			if err != nil {
-				release(bt.done())
-				return err
+	seg, ok, err := t.spill(sc, nil, func(bt *batcher) error {
+		return eachRecord(ctx, in, func(_ int, rec arrow.RecordBatch) error {
+			idx := rec.Schema().FieldIndices(schema.ColRootID)
+			if len(idx) == 0 {
+				return fmt.Errorf("staged rows lack %s", schema.ColRootID)
 			}
-			if s, _ := v.(string); !winners[s] {
-				continue
+			for i := 0; i < int(rec.NumRows()); i++ {
+				v, err := value(rec.Column(idx[0]), i)
+				if err != nil {
+					return err
+				}
+				if s, _ := v.(string); !winners[s] {
+					continue
+				}
+				if err := copyRow(rec, i, c.Columns, row); err != nil {
+					return err
+				}
+				if err := bt.add(row); err != nil {
+					return err
+				}
 			}
-			if err := copyRow(rec, i, c.Columns, row); err != nil {
-				release(bt.done())
-				return err
-			}
-			if err := bt.add(row); err != nil {
-				release(bt.done())
-				return err
-			}
-		}
+			return nil
+		})
+	})
+	if err != nil {
+		return err
 	}
-	t.mu.Lock()
-	p.recs = bt.done()
-	p.deleteCol, p.deleteIDs = schema.ColRootID, union(p.deleteIDs, replaced)
-	t.mu.Unlock()
+	if ok {
+		t.mu.Lock()
+		p.recs = []segment{seg}
+		t.mu.Unlock()
+	}
 	return nil
 }
 

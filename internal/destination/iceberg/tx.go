@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"sort"
 	"sync"
 
@@ -28,14 +29,14 @@ type pending struct {
 	// is one of deleteIDs (a merge's replaced rows).
 	deleteCol string
 	deleteIDs map[string]bool
-	recs      []arrow.RecordBatch // rows to add
-	staged    []arrow.RecordBatch // rows staged for a merge
+	recs      []segment // rows to add, spilled to files
+	staged    []segment // rows staged for a merge, spilled to files
 }
 
+// release removes the pending rows' files.
 func (p *pending) release() {
-	for _, r := range append(p.recs, p.staged...) {
-		r.Release()
-	}
+	removeSegments(p.recs)
+	removeSegments(p.staged)
 	p.recs, p.staged = nil, nil
 }
 
@@ -44,6 +45,7 @@ type tx struct {
 	mu     sync.Mutex // guards tables
 	tables map[string]*pending
 	loadID string // from the loads table's row; tags the snapshots
+	dir    string // the spill folder, made on first Write; guarded by mu
 	done   bool
 }
 
@@ -53,7 +55,7 @@ var (
 )
 
 // ParallelWrites says Write may run for different tables at once (see
-// destination.ParallelWriter): each builds its own records.
+// destination.ParallelWriter): each spills its own files.
 func (t *tx) ParallelWrites() bool { return true }
 
 var errDone = errors.New("iceberg: transaction already finished")
@@ -110,8 +112,9 @@ const (
 	loadIDColumn = "load_id"
 )
 
-// Write converts rows to Arrow records held until Commit (ModeAppend,
-// ModeReplace) or Merge (ModeStage).
+// Write converts rows to Arrow records of batchRows rows and spills them,
+// one at a time, to a file in the load's spill folder, read back at Commit
+// (ModeAppend, ModeReplace) or Merge (ModeStage).
 func (t *tx) Write(ctx context.Context, tb *schema.Table, mode destination.Mode, rows destination.RowSource) (int64, error) {
 	if t.done {
 		return 0, errDone
@@ -135,63 +138,58 @@ func (t *tx) Write(ctx context.Context, tb *schema.Table, mode destination.Mode,
 	default:
 		return 0, t.d.errorf(tb.Name, "write", fmt.Errorf("unknown write mode %d", mode))
 	}
-	recs, n, err := t.records(ctx, tb, rows)
+	seg, ok, n, err := t.records(ctx, tb, rows)
 	if err != nil {
 		return n, t.d.errorf(tb.Name, "write", err)
 	}
-	if tb.Name == loadsTable && len(recs) > 0 {
-		t.noteLoadID(recs[0])
+	if !ok {
+		return n, nil
 	}
 	t.mu.Lock()
 	if mode == destination.ModeStage {
-		p.staged = append(p.staged, recs...)
+		p.staged = append(p.staged, seg)
 	} else {
-		p.recs = append(p.recs, recs...)
+		p.recs = append(p.recs, seg)
 	}
 	t.mu.Unlock()
 	return n, nil
 }
 
-// records converts rows for tb into Arrow records.
-func (t *tx) records(ctx context.Context, tb *schema.Table, rows destination.RowSource) ([]arrow.RecordBatch, int64, error) {
+// records converts rows for tb into Arrow records spilled to a segment.
+func (t *tx) records(ctx context.Context, tb *schema.Table, rows destination.RowSource) (segment, bool, int64, error) {
 	conv, err := destination.NewRowConverter(tb.Columns, nil)
 	if err != nil {
-		return nil, 0, err
+		return segment{}, false, 0, err
 	}
 	sc, err := arrowSchema(tb.Columns)
 	if err != nil {
-		return nil, 0, err
+		return segment{}, false, 0, err
 	}
-	bt := newBatcher(sc)
+	var see func(arrow.RecordBatch)
+	if tb.Name == loadsTable {
+		see = t.noteLoadID
+	}
 	row := make([]any, len(tb.Columns))
-	for rows.Next() {
-		if conv.Rows()%10_000 == 0 {
-			if err := ctx.Err(); err != nil {
-				release(bt.done())
-				return nil, conv.Rows(), err
+	seg, ok, err := t.spill(sc, see, func(bt *batcher) error {
+		for rows.Next() {
+			if conv.Rows()%10_000 == 0 {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+			}
+			if err := conv.Convert(rows.Values(), row); err != nil {
+				return err
+			}
+			if err := bt.add(row); err != nil {
+				return err
 			}
 		}
-		if err := conv.Convert(rows.Values(), row); err != nil {
-			release(bt.done())
-			return nil, conv.Rows(), err
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("reading rows: %w", err)
 		}
-		if err := bt.add(row); err != nil {
-			release(bt.done())
-			return nil, conv.Rows(), err
-		}
-	}
-	recs := bt.done()
-	if err := rows.Err(); err != nil {
-		release(recs)
-		return nil, conv.Rows(), fmt.Errorf("reading rows: %w", err)
-	}
-	return recs, conv.Rows(), nil
-}
-
-func release(recs []arrow.RecordBatch) {
-	for _, r := range recs {
-		r.Release()
-	}
+		return nil
+	})
+	return seg, ok, conv.Rows(), err
 }
 
 // noteLoadID keeps the load id of the loads table's row.
@@ -202,7 +200,9 @@ func (t *tx) noteLoadID(rec arrow.RecordBatch) {
 	}
 	if v, err := value(rec.Column(idx[0]), 0); err == nil {
 		if s, ok := v.(string); ok {
+			t.mu.Lock()
 			t.loadID = s
+			t.mu.Unlock()
 		}
 	}
 }
@@ -317,19 +317,17 @@ func (t *tx) commitTable(ctx context.Context, name string, p *pending) error {
 	if err != nil {
 		return err
 	}
-	recs, err := project(p.recs, target)
-	if err != nil {
-		return err
-	}
-	defer release(recs)
-	rdr, err := array.NewRecordReader(target, recs)
-	if err != nil {
-		return err
-	}
+	// iceberg-go pulls the spilled rows one small record at a time and
+	// writes its data files as they come.
+	rdr := newSegmentReader(ctx, p.recs, target)
 	defer rdr.Release()
+	var rows int64
+	for _, s := range p.recs {
+		rows += s.rows
+	}
 	empty := tbl.CurrentSnapshot() == nil
 	switch {
-	case p.replace && len(recs) == 0:
+	case p.replace && rows == 0:
 		if !empty {
 			err = txn.Delete(ctx, iceberg.AlwaysTrue{}, props)
 		}
@@ -337,7 +335,7 @@ func (t *tx) commitTable(ctx context.Context, name string, p *pending) error {
 		err = txn.Overwrite(ctx, rdr, props)
 	case len(p.deleteIDs) > 0 && !empty:
 		err = txn.Overwrite(ctx, rdr, props, table.WithOverwriteFilter(inFilter(p.deleteCol, p.deleteIDs)))
-	case len(recs) > 0:
+	case rows > 0:
 		err = txn.Append(ctx, rdr, props)
 	}
 	if err != nil {
@@ -407,42 +405,45 @@ func inFilter(col string, ids map[string]bool) iceberg.BooleanExpression {
 	return iceberg.IsIn(iceberg.Reference(col), vals...)
 }
 
-// project returns recs with target's fields in target's order: a column a
-// record lacks (added after it was written) is null.
-func project(recs []arrow.RecordBatch, target *arrow.Schema) ([]arrow.RecordBatch, error) {
-	out := make([]arrow.RecordBatch, 0, len(recs))
-	for _, r := range recs {
-		cols := make([]arrow.Array, target.NumFields())
-		for i, f := range target.Fields() {
-			idx := r.Schema().FieldIndices(f.Name)
-			if len(idx) == 0 {
-				cols[i] = array.MakeArrayOfNull(memory.DefaultAllocator, f.Type, int(r.NumRows()))
-				continue
-			}
-			c := r.Column(idx[0])
-			if !arrow.TypeEqual(c.DataType(), f.Type) {
-				release(out)
-				return nil, fmt.Errorf("column %q: rows are %s, the table has %s", f.Name, c.DataType(), f.Type)
-			}
-			c.Retain()
-			cols[i] = c
-		}
-		out = append(out, array.NewRecordBatch(target, cols, r.NumRows()))
+// project returns r with target's fields in target's order: a column r
+// lacks (added after it was written) is null.
+func project(r arrow.RecordBatch, target *arrow.Schema) (arrow.RecordBatch, error) {
+	cols := make([]arrow.Array, target.NumFields())
+	defer func() {
 		for _, c := range cols {
-			c.Release()
+			if c != nil {
+				c.Release()
+			}
 		}
+	}()
+	for i, f := range target.Fields() {
+		idx := r.Schema().FieldIndices(f.Name)
+		if len(idx) == 0 {
+			cols[i] = array.MakeArrayOfNull(memory.DefaultAllocator, f.Type, int(r.NumRows()))
+			continue
+		}
+		c := r.Column(idx[0])
+		if !arrow.TypeEqual(c.DataType(), f.Type) {
+			return nil, fmt.Errorf("column %q: rows are %s, the table has %s", f.Name, c.DataType(), f.Type)
+		}
+		c.Retain()
+		cols[i] = c
 	}
-	return out, nil
+	return array.NewRecordBatch(target, cols, r.NumRows()), nil
 }
 
-// discard releases the load's records.
+// discard removes the load's spill files and folder.
 func (t *tx) discard() {
 	for _, p := range t.tables {
 		p.release()
 	}
+	if t.dir != "" {
+		os.RemoveAll(t.dir)
+		t.dir = ""
+	}
 }
 
-// Rollback drops the load's records; nothing reached the catalog. After
+// Rollback drops the load's spilled rows; nothing reached the catalog. After
 // Commit it does nothing.
 func (t *tx) Rollback(context.Context) error {
 	if t.done {

@@ -150,21 +150,22 @@ func value(a arrow.Array, i int) (any, error) {
 	return nil, fmt.Errorf("cannot read an Arrow %s column", a.DataType())
 }
 
-// batcher builds Arrow records of at most batchRows rows.
+// batcher builds Arrow records of at most batchRows rows and hands each to
+// emit, releasing it after: only one record's rows are in memory.
 type batcher struct {
-	sc       *arrow.Schema
-	b        *array.RecordBuilder
-	rows     int
-	batches  []arrow.RecordBatch
-	batchLen int
+	sc   *arrow.Schema
+	b    *array.RecordBuilder
+	rows int
+	emit func(arrow.RecordBatch) error
 }
 
 // batchRows is how many rows a record holds: large enough for Parquet's
-// column chunks, small enough to build quickly.
-const batchRows = 16 * 1024
+// column chunks and to compress well when spilled, small enough that one
+// batch of wide rows stays a few megabytes.
+const batchRows = 4 * 1024
 
-func newBatcher(sc *arrow.Schema) *batcher {
-	return &batcher{sc: sc, b: array.NewRecordBuilder(memory.DefaultAllocator, sc), batchLen: batchRows}
+func newBatcher(sc *arrow.Schema, emit func(arrow.RecordBatch) error) *batcher {
+	return &batcher{sc: sc, b: array.NewRecordBuilder(memory.DefaultAllocator, sc), emit: emit}
 }
 
 // add appends a row of canonical values, one per field of the schema.
@@ -175,23 +176,27 @@ func (bt *batcher) add(row []any) error {
 		}
 	}
 	bt.rows++
-	if bt.rows >= bt.batchLen {
-		bt.flush()
+	if bt.rows >= batchRows {
+		return bt.flush()
 	}
 	return nil
 }
 
-func (bt *batcher) flush() {
+func (bt *batcher) flush() error {
 	if bt.rows == 0 {
-		return
+		return nil
 	}
-	bt.batches = append(bt.batches, bt.b.NewRecordBatch())
+	rec := bt.b.NewRecordBatch()
 	bt.rows = 0
+	defer rec.Release()
+	return bt.emit(rec)
 }
 
-// done returns the records built and releases the builder.
-func (bt *batcher) done() []arrow.RecordBatch {
-	bt.flush()
-	bt.b.Release()
-	return bt.batches
+// done emits the last record and releases the builder.
+func (bt *batcher) done() error {
+	defer bt.b.Release()
+	return bt.flush()
 }
+
+// discard releases the builder and its rows.
+func (bt *batcher) discard() { bt.b.Release() }
