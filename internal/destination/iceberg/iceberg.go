@@ -17,11 +17,18 @@
 // in it like any other, so every engine that reads the catalog sees the
 // load history, and any machine with the catalog can run the next load.
 //
-// A load is buffered as Arrow records in memory until Commit (memory grows
-// with the load: about 1.1 GB peak for the seed pipeline's 8 x 100k
-// records; writing data files as rows arrive is left to do), which commits one
-// snapshot per table it changed (append, overwrite or delete), the
-// bookkeeping tables last. Neither catalog commits several tables at once,
+// A load's rows are not held in memory: Write builds Arrow records of
+// batchRows rows and spills each, as it fills, to an LZ4-compressed Arrow
+// IPC file (mode 0600) in a folder of the system's temporary folder
+// ($TMPDIR) that Commit and Rollback remove; the disk it takes is about the
+// load's size. Merge reads those files twice (keys, then the winning rows)
+// and spills its result; only keys and _dlt_ids stay in memory. Commit
+// streams the files to iceberg-go through a RecordReader of records of about
+// 128 kB, which its writer turns into Parquet data files as they come (it
+// queues at most 64 records), so memory is bounded by the batch size and the
+// number of tables committed at once (commitWorkers), not by the load's
+// size. Commit commits one snapshot per table it changed (append, overwrite
+// or delete), the bookkeeping tables last. Neither catalog commits several tables at once,
 // so a crash during Commit can leave some tables committed: each snapshot
 // carries the load's id (summary property restload.load-id), and a retry of
 // the load skips the tables that already hold a snapshot of it. Merge is

@@ -121,12 +121,30 @@ func eachInSegment(ctx context.Context, s segment, fn func(rec arrow.RecordBatch
 	return nil
 }
 
-// yieldRows is the most rows a record handed to iceberg-go holds: its
-// writer queues up to 64 records, so small records keep that queue small.
-const yieldRows = 64
+// yieldBytes is about the most data a record handed to iceberg-go holds:
+// its writer queues up to 64 records (a slice keeps the whole spilled
+// batch it comes from alive), so small records keep that queue small.
+const yieldBytes = 128 << 10
+
+// sliceRows is how many rows of rec make about yieldBytes, 16 at least.
+func sliceRows(rec arrow.RecordBatch) int64 {
+	n := rec.NumRows()
+	var size int64
+	for _, c := range rec.Columns() {
+		for _, b := range c.Data().Buffers() {
+			if b != nil {
+				size += int64(b.Len())
+			}
+		}
+	}
+	if size <= yieldBytes || n == 0 {
+		return max(n, 1)
+	}
+	return max(n*yieldBytes/size, 16)
+}
 
 // projected yields the rows of segs as records of target's schema (see
-// project), at most yieldRows rows each, read from the files one batch at a
+// project), of about yieldBytes each, read from the files one batch at a
 // time.
 func projected(ctx context.Context, segs []segment, target *arrow.Schema) iter.Seq2[arrow.RecordBatch, error] {
 	return func(yield func(arrow.RecordBatch, error) bool) {
@@ -137,8 +155,9 @@ func projected(ctx context.Context, segs []segment, target *arrow.Schema) iter.S
 				return err
 			}
 			defer out.Release()
-			for off := int64(0); off < out.NumRows(); off += yieldRows {
-				part := out.NewSlice(off, min(off+yieldRows, out.NumRows()))
+			step := sliceRows(out)
+			for off := int64(0); off < out.NumRows(); off += step {
+				part := out.NewSlice(off, min(off+step, out.NumRows()))
 				ok := yield(part, nil)
 				part.Release()
 				if !ok {
