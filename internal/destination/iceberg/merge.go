@@ -20,7 +20,9 @@ import (
 // their children by their _dlt_root_id (copy-on-write: only data files
 // holding such rows are rewritten). Children staged under a losing root row
 // are dropped. Merging again in one load folds the earlier result in.
-// It reads the committed root's keys and _dlt_id, holding them in memory.
+// The staged rows are read from their spill files twice (to find the
+// winners, then to copy them to a new spill file); the staged keys and the
+// committed root's keys and _dlt_id are held in memory, not the rows.
 func (t *tx) Merge(ctx context.Context, root *schema.Table, children []*schema.Table) error {
 	if t.done {
 		return errDone
@@ -51,22 +53,10 @@ func (t *tx) Merge(ctx context.Context, root *schema.Table, children []*schema.T
 		seg, row int
 	}
 	win := map[string]pick{}
-	rowsIn := make([]int, len(in))
-	err := eachRecord(ctx, in, func(s int, rec arrow.RecordBatch) error {
-		kc, idc, err := columns(rec, keys)
-		if err != nil {
-			return err
+	err := eachKey(ctx, in, keys, func(k, id string, s, n int, _ arrow.RecordBatch, _ int) error {
+		if old, seen := win[k]; !seen || id > old.id {
+			win[k] = pick{id: id, seg: s, row: n}
 		}
-		for i := 0; i < int(rec.NumRows()); i++ {
-			k, id, err := keyOf(kc, idc, i)
-			if err != nil {
-				return err
-			}
-			if old, seen := win[k]; !seen || id > old.id {
-				win[k] = pick{id: id, seg: s, row: rowsIn[s] + i}
-			}
-		}
-		rowsIn[s] += int(rec.NumRows())
 		return nil
 	})
 	if err != nil {
@@ -109,29 +99,14 @@ func (t *tx) Merge(ctx context.Context, root *schema.Table, children []*schema.T
 	}
 	row := make([]any, len(root.Columns))
 	seg, ok, err := t.spill(sc, nil, func(bt *batcher) error {
-		clear(rowsIn)
-		return eachRecord(ctx, in, func(s int, rec arrow.RecordBatch) error {
-			kc, idc, err := columns(rec, keys)
-			if err != nil {
+		return eachKey(ctx, in, keys, func(k, _ string, s, n int, rec arrow.RecordBatch, i int) error {
+			if w := win[k]; w.seg != s || w.row != n {
+				return nil
+			}
+			if err := copyRow(rec, i, root.Columns, row); err != nil {
 				return err
 			}
-			for i := 0; i < int(rec.NumRows()); i++ {
-				k, _, err := keyOf(kc, idc, i)
-				if err != nil {
-					return err
-				}
-				if w := win[k]; w.seg != s || w.row != rowsIn[s]+i {
-					continue
-				}
-				if err := copyRow(rec, i, root.Columns, row); err != nil {
-					return err
-				}
-				if err := bt.add(row); err != nil {
-					return err
-				}
-			}
-			rowsIn[s] += int(rec.NumRows())
-			return nil
+			return bt.add(row)
 		})
 	})
 	if err != nil {
@@ -205,6 +180,29 @@ func (t *tx) mergeChild(ctx context.Context, c *schema.Table, winners map[string
 		t.mu.Unlock()
 	}
 	return nil
+}
+
+// eachKey calls fn for each row of segs with its key and _dlt_id, its
+// segment s, its number n in the segment, its record and its row i there.
+func eachKey(ctx context.Context, segs []segment, keys []string, fn func(k, id string, s, n int, rec arrow.RecordBatch, i int) error) error {
+	rowsIn := make([]int, len(segs))
+	return eachRecord(ctx, segs, func(s int, rec arrow.RecordBatch) error {
+		kc, idc, err := columns(rec, keys)
+		if err != nil {
+			return err
+		}
+		for i := 0; i < int(rec.NumRows()); i++ {
+			k, id, err := keyOf(kc, idc, i)
+			if err != nil {
+				return err
+			}
+			if err := fn(k, id, s, rowsIn[s]+i, rec, i); err != nil {
+				return err
+			}
+		}
+		rowsIn[s] += int(rec.NumRows())
+		return nil
+	})
 }
 
 func union(a, b map[string]bool) map[string]bool {
