@@ -20,8 +20,8 @@
 // A load's rows are not held in memory: Write builds Arrow records of
 // batchRows rows and spills each, as it fills, to an LZ4-compressed Arrow
 // IPC file (mode 0600) in a folder of the system's temporary folder
-// ($TMPDIR) that Commit and Rollback remove; the disk it takes is about the
-// load's size. Merge reads those files twice (keys, then the winning rows)
+// ($TMPDIR) that Commit and Rollback remove; it takes the load's rows,
+// compressed, on disk (twice that while Merge rewrites them). Merge reads those files twice (keys, then the winning rows)
 // and spills its result; only keys and _dlt_ids stay in memory. Commit
 // streams the files to iceberg-go through a RecordReader of records of about
 // 128 kB, which its writer turns into Parquet data files as they come (it
