@@ -124,7 +124,7 @@ func main() {
 	flag.DurationVar(&o.Latency, "latency", 0, "latency the mock adds to every data request")
 	flag.IntVar(&o.Workers, "workers", pipeline.DefaultWorkers, "resources run at once (floor and restload --workers)")
 	flag.StringVar(&resources, "resources", "", "comma-separated resources (default all eight)")
-	flag.StringVar(&dests, "dests", "duckdb,postgres,mysql,parquet", "destinations: duckdb, postgres, mysql, parquet, jsonl, parquet-s3, jsonl-s3 (on an S3-compatible server in this process)")
+	flag.StringVar(&dests, "dests", "duckdb,postgres,mysql,parquet", "destinations: duckdb, postgres, mysql, parquet, jsonl, iceberg, parquet-s3, jsonl-s3 (on an S3-compatible server in this process)")
 	flag.StringVar(&modes, "modes", "append,merge", "write dispositions: append, merge, remerge (a second merge run of the same data, timed)")
 	flag.BoolVar(&o.Alone, "duckdb-alone", true, "after each DuckDB run, time DuckDB alone storing the same rows (a copy of the run's tables into a new file in one transaction)")
 	flag.BoolVar(&o.Solo, "solo", false, "also time each resource alone (into the first destination, first mode) and compare the slowest with the full run")
@@ -378,6 +378,8 @@ func runRestload(ctx context.Context, api *mockapi.Running, o options, tmp, dest
 		destURL = dest + ":" + filepath.Join(dir, "out")
 	case "parquet-s3", "jsonl-s3":
 		destURL = s3Dest(dest, o.s3, tag)
+	case "iceberg":
+		destURL = "iceberg:" + filepath.Join(dir, "warehouse")
 	case "postgres":
 		if err := pgDataset(ctx, o.postgres, dataset, false); err != nil {
 			res.Skipped = "postgres unreachable: " + err.Error()

@@ -44,6 +44,7 @@ import (
 	_ "github.com/restload/restload/internal/destination/duckdb"
 	_ "github.com/restload/restload/internal/destination/files"
 	_ "github.com/restload/restload/internal/destination/mysql"
+	_ "github.com/restload/restload/internal/destination/iceberg"
 	_ "github.com/restload/restload/internal/destination/postgres"
 	"github.com/restload/restload/internal/httpclient"
 )
@@ -95,6 +96,20 @@ func (g *globals) loggerTo(w io.Writer, red *httpclient.Redactor) (*slog.Logger,
 // exit code.
 func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	g := &globals{stdout: stdout, stderr: stderr}
+	root := newRoot(g)
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	return report(stderr, err, ctx)
+}
+
+// Commands returns restload's command tree, writing nowhere, for tests and
+// docs that must name real commands and flags (examples/deploy checks its
+// manifests' arguments against it).
+func Commands() *cobra.Command {
+	return newRoot(&globals{stdout: io.Discard, stderr: io.Discard})
+}
+
+func newRoot(g *globals) *cobra.Command {
 	root := &cobra.Command{
 		Use:           "restload",
 		Short:         "Load REST APIs into databases from a dlt-compatible pipeline file",
@@ -103,9 +118,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	root.Version = versionLine() // --version; the template prints it as `version` does
 	root.SetVersionTemplate("{{.Version}}\n")
-	root.SetArgs(args)
-	root.SetOut(stdout)
-	root.SetErr(stderr)
+	root.SetOut(g.stdout)
+	root.SetErr(g.stderr)
 	root.PersistentFlags().StringVar(&g.logLevel, "log-level", "warn", "log level: debug, info, warn or error")
 	root.PersistentFlags().StringVar(&g.logFormat, "log-format", "text", "log format: text or json")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
@@ -130,8 +144,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			c.Args = usageArgs(c.Args)
 		}
 	}
-	err := root.ExecuteContext(ctx)
-	return report(stderr, err, ctx)
+	return root
 }
 
 // report prints err and maps it to an exit code.
