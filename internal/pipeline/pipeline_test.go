@@ -76,9 +76,9 @@ func seedEndToEnd(t *testing.T, dir, dest, dataset string) {
 	opts := mockapi.Options{
 		Records:            records,
 		RecordsPer:         map[string]int{"teams": 0, "templates": 99},
-		TokenTTL:           200 * time.Millisecond, // shorter than a run: ~15 requests per worker x 25 ms latency
+		TokenTTL:           500 * time.Millisecond, // shorter than a run: ~15 requests per worker x 50 ms latency; 200 ms tokens got 401s on a loaded machine
 		RotateRefreshToken: true,
-		Latency:            25 * time.Millisecond,
+		Latency:            50 * time.Millisecond,
 		FaultEvery:         9,
 		RateLimitEvery:     13,
 		BurstLen:           2,
