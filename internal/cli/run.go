@@ -19,6 +19,7 @@ import (
 	"github.com/restload/restload/internal/config"
 	"github.com/restload/restload/internal/destination"
 	"github.com/restload/restload/internal/httpclient"
+	"github.com/restload/restload/internal/load"
 	"github.com/restload/restload/internal/pipeline"
 )
 
@@ -191,6 +192,9 @@ func printSummary(w io.Writer, s *pipeline.Summary) {
 	}
 	printRotations(w, s.TokenRotations)
 	for _, r := range s.Resources {
+		if r.Status == load.Loaded && r.Records == 0 {
+			fmt.Fprintf(w, "  %s: no records: %d %s read and none held records (check data_selector and params)\n", r.Name, r.Pages, plural(r.Pages, "page was", "pages were"))
+		}
 		if r.VariantValues > 0 {
 			fmt.Fprintf(w, "  %s: %d value(s) went to variant columns (their type did not fit their column)\n", r.Name, r.VariantValues)
 		}

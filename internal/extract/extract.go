@@ -296,7 +296,18 @@ func (w *walk) handle(ctx context.Context, req *request, page int, resp *paginat
 		}
 		x.logger().Debug("data selector detected", "resource", r.Name, "selector", w.selector)
 	}
-	items, err := response.Select(resp.Body, w.selector)
+	// A selector that finds nothing on the first page is a mistake to
+	// report, not zero records to load; later pages (a last page without
+	// the key) select nothing.
+	sel := response.Select
+	if page == 1 {
+		sel = response.SelectStrict
+	}
+	items, err := sel(resp.Body, w.selector)
+	var nm *response.NoMatchError
+	if errors.As(err, &nm) {
+		return false, x.pageErr(r, req, page, err)
+	}
 	if err != nil {
 		return false, x.pageErr(r, req, page, fmt.Errorf("data_selector %q: %w", w.selector, err))
 	}
