@@ -40,6 +40,8 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/restload/restload/internal/config"
 	"github.com/restload/restload/internal/httpclient"
@@ -338,6 +340,7 @@ func (w *walk) handle(ctx context.Context, req *request, page int, resp *paginat
 	if err := w.fn(ctx, Page{Number: page, URL: x.redactURL(req.URL), Records: records}); err != nil {
 		return false, err
 	}
+	x.logger().Debug("pagination", "resource", r.Name, "page", page, "records", len(records), "decision", paginate.Reason(w.pg))
 	if !w.pg.HasNext() {
 		return false, nil
 	}
@@ -345,6 +348,15 @@ func (w *walk) handle(ctx context.Context, req *request, page int, resp *paginat
 		return false, x.pageErr(r, req, page, fmt.Errorf("stopped after %d pages (limits.max_pages); raise limits.max_pages if the API has more", x.MaxPages))
 	}
 	return true, nil
+}
+
+// onRetryKey holds the walk's retry hook in a context, so fetch can both
+// count a request's attempts and call it (see withOnRetry).
+type onRetryKey struct{}
+
+// withOnRetry returns a context whose requests call fn before each retry.
+func withOnRetry(ctx context.Context, fn func()) context.Context {
+	return context.WithValue(ctx, onRetryKey{}, fn)
 }
 
 func (x *Extractor) logger() *slog.Logger {
@@ -378,7 +390,30 @@ func (x *Extractor) fetch(ctx context.Context, r Resource, req *request, page in
 	if err != nil {
 		return nil, false, x.pageErr(r, req, page, err)
 	}
-	hresp, body, err := x.Client.DoRead(ctx, hreq)
+	log := x.logger()
+	log.Debug("request", "resource", r.Name, "page", page, "method", hreq.Method, "url", x.redactURL(hreq.URL))
+	var retries atomic.Int64
+	hook, _ := ctx.Value(onRetryKey{}).(func())
+	start := time.Now()
+	hresp, body, err := x.Client.DoRead(httpclient.WithOnRetry(ctx, func() {
+		retries.Add(1)
+		if hook != nil {
+			hook()
+		}
+	}), hreq)
+	if log.Enabled(ctx, slog.LevelDebug) {
+		status := 0
+		if hresp != nil {
+			status = hresp.StatusCode
+		}
+		var se *httpclient.StatusError
+		if errors.As(err, &se) {
+			status = se.StatusCode
+		}
+		log.Debug("response", "resource", r.Name, "page", page, "method", hreq.Method, "url", x.redactURL(hreq.URL),
+			"status", status, "bytes", len(body), "duration", time.Since(start).Round(time.Millisecond).String(),
+			"attempt", retries.Load()+1)
+	}
 	var se *httpclient.StatusError
 	if errors.As(err, &se) {
 		if act := matchAction(r.Endpoint.ResponseActions, se.StatusCode, se.Content); act != "" {

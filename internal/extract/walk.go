@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"sync"
 
-	"github.com/restload/restload/internal/httpclient"
 	"github.com/restload/restload/internal/incremental"
 )
 
@@ -117,7 +116,7 @@ func Walk(ctx context.Context, root *Node) {
 func (n *Node) run(ctx context.Context, parent map[string]any, parentB Bindings) error {
 	name := n.Resource.Name
 	if n.OnRetry != nil {
-		ctx = httpclient.WithOnRetry(ctx, n.OnRetry)
+		ctx = withOnRetry(ctx, n.OnRetry)
 	}
 	b := Bindings{}
 	for k, v := range parentB {

@@ -268,7 +268,7 @@ func newNode(env *runEnv, r *config.Resource, loaded bool) (*node, error) {
 	n.x = &extract.Node{
 		Resource: extract.Resource{Name: r.Name, BaseURL: env.p.Source.Client.BaseURL, Endpoint: endpoint,
 			Paginator: paginator, Headers: env.p.Source.Client.Headers},
-		Extractor: &extract.Extractor{Client: client, Redactor: d.redactor, Logger: d.log.With("resource", r.Name),
+		Extractor: &extract.Extractor{Client: client, Redactor: d.redactor, Logger: d.log,
 			Prefetch: env.p.Limits.PrefetchPages(), MaxPages: env.p.Limits.Pages()},
 		Refs:              extract.ParentRefs(r),
 		IncludeFromParent: r.IncludeFromParent,
