@@ -110,3 +110,47 @@ func TestRunNeverSilent(t *testing.T) {
 		t.Errorf("the summary says a resource with records has none:\n%s", out)
 	}
 }
+
+// TestRunLimit: run --limit N loads at most N records per resource (a
+// child's over all its parent records), --max-pages N reads at most N
+// pages per resource, and both stop without error and without reading
+// further pages (issue 13, part 2).
+func TestRunLimit(t *testing.T) {
+	cases := []struct {
+		name         string
+		args         []string
+		items, notes int
+		maxRequests  int64
+	}{
+		{"limit", []string{"--limit", "12"}, 12, 12, 2 + 6 + 1},
+		{"limit inside a page", []string{"--limit", "3"}, 3, 3, 1 + 2 + 1},
+		{"max-pages", []string{"--max-pages", "2"}, 20, 4, 2 + 2 + 1},
+		{"both", []string{"--max-pages", "1", "--limit", "5"}, 5, 2, 1 + 1 + 1},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			srv, requests := newAPIUnderTest(t)
+			dir := t.TempDir()
+			dest := "duckdb:" + filepath.Join(dir, "shop.duckdb")
+			file := writeShopPipeline(t, dir, srv, "entries")
+			args := append([]string{"run", file, "--dest", dest, "--progress", "none", "--workers", "1"}, c.args...)
+			code, out, errOut := run(t, args...)
+			if code != 0 {
+				t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+			}
+			if got := countIn(t, dest, "shop", "items"); got != c.items {
+				t.Errorf("items holds %d rows, want %d", got, c.items)
+			}
+			if got := countIn(t, dest, "shop", "notes"); got != c.notes {
+				t.Errorf("notes holds %d rows, want %d", got, c.notes)
+			}
+			if n := requests.Load(); n > c.maxRequests {
+				t.Errorf("%d requests, want at most %d", n, c.maxRequests)
+			}
+		})
+	}
+	code, _, errOut := run(t, "run", "x.yaml", "--limit", "-1")
+	if code != 2 || !strings.Contains(errOut, "--limit and --max-pages take a positive number") {
+		t.Errorf("--limit -1: exit %d, %s", code, errOut)
+	}
+}

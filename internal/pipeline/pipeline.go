@@ -38,6 +38,7 @@ import (
 	"github.com/restload/restload/internal/auth"
 	"github.com/restload/restload/internal/config"
 	"github.com/restload/restload/internal/destination"
+	"github.com/restload/restload/internal/extract"
 	"github.com/restload/restload/internal/httpclient"
 	"github.com/restload/restload/internal/load"
 	"github.com/restload/restload/internal/schema"
@@ -88,6 +89,9 @@ type Options struct {
 	// has the rows it wrote so far loaded while it still extracts (nil:
 	// load.DefaultPartPolicy).
 	Parts *load.PartPolicy
+	// Limit caps the records and pages each resource extracts (run
+	// --limit, --max-pages); the zero value caps nothing.
+	Limit extract.Limit
 	// AfterExtract, when set, is called after the package is sealed and
 	// before its load commits (tests use it to simulate a crash).
 	AfterExtract func(pkgDir string)
@@ -379,7 +383,7 @@ func (r *run) clients(redactor *httpclient.Redactor) (*resourceDeps, error) {
 	if err != nil {
 		return nil, fmt.Errorf("client.base_url: %w", err)
 	}
-	deps := &resourceDeps{redactor: redactor, log: r.log, obs: opts.Observer, tokens: opts.TokenStore, now: opts.Now,
+	deps := &resourceDeps{redactor: redactor, log: r.log, obs: opts.Observer, tokens: opts.TokenStore, now: opts.Now, limit: opts.Limit,
 		http: httpclient.Options{Base: hc, Origin: apiHost, CredentialHeaders: p.CredentialHeaders(),
 			Policy: p.Retry.Policy(), Limits: limits(p.Limits), Redactor: redactor, Logger: r.log,
 			Timeout: time.Duration(p.Source.Client.Timeout), IdleReadTimeout: time.Duration(p.Source.Client.IdleReadTimeout),
