@@ -78,11 +78,21 @@ type Resource struct {
 	Bindings Bindings
 }
 
-// Page is one page of a resource's records.
+// Page is one page of a resource's records, and how it was fetched.
 type Page struct {
 	Number  int
-	URL     string // redacted
+	URL     string // redacted, without the query
 	Records []map[string]any
+	// Method and Sent (the URL with its query, redacted) are the request;
+	// Status, Bytes, Elapsed and Attempts its response; Decision the
+	// paginator's decision in words (see paginate.Reason).
+	Method   string
+	Sent     string
+	Status   int
+	Bytes    int
+	Elapsed  time.Duration
+	Attempts int64
+	Decision string
 }
 
 // Stats counts what a resource's extraction did.
@@ -99,6 +109,9 @@ type Extractor struct {
 	// MaxPages stops a resource after this many pages (0: no limit); a
 	// safety net on top of every paginator's own loop detection.
 	MaxPages int
+	// OnPage, when set, sees each page (its request, response and the
+	// paginator's decision) before the page's records are handed over.
+	OnPage func(p Page)
 	// Prefetch is how many pages of a resource are fetched ahead at once
 	// when the paginator knows how many remain (see Run); 0 or 1 fetches
 	// one page at a time. The HTTP client's per-host limits still bound
@@ -337,10 +350,16 @@ func (w *walk) handle(ctx context.Context, req *request, page int, resp *paginat
 	}
 	w.st.Pages++
 	w.st.Records += int64(len(records))
-	if err := w.fn(ctx, Page{Number: page, URL: x.redactURL(req.URL), Records: records}); err != nil {
+	decision := paginate.Reason(w.pg)
+	x.logger().Debug("pagination", "resource", r.Name, "page", page, "records", len(records), "decision", decision)
+	p := Page{Number: page, URL: x.redactURL(req.URL), Records: records, Method: req.Method, Sent: req.sent,
+		Status: resp.StatusCode, Bytes: len(resp.Raw), Elapsed: req.elapsed, Attempts: req.attempts, Decision: decision}
+	if x.OnPage != nil {
+		x.OnPage(p)
+	}
+	if err := w.fn(ctx, p); err != nil {
 		return false, err
 	}
-	x.logger().Debug("pagination", "resource", r.Name, "page", page, "records", len(records), "decision", paginate.Reason(w.pg))
 	if !w.pg.HasNext() {
 		return false, nil
 	}
@@ -391,7 +410,8 @@ func (x *Extractor) fetch(ctx context.Context, r Resource, req *request, page in
 		return nil, false, x.pageErr(r, req, page, err)
 	}
 	log := x.logger()
-	log.Debug("request", "resource", r.Name, "page", page, "method", hreq.Method, "url", x.redactURL(hreq.URL))
+	req.sent = x.redactURL(hreq.URL)
+	log.Debug("request", "resource", r.Name, "page", page, "method", hreq.Method, "url", req.sent)
 	var retries atomic.Int64
 	hook, _ := ctx.Value(onRetryKey{}).(func())
 	start := time.Now()
@@ -401,6 +421,7 @@ func (x *Extractor) fetch(ctx context.Context, r Resource, req *request, page in
 			hook()
 		}
 	}), hreq)
+	req.elapsed, req.attempts = time.Since(start), retries.Load()+1
 	if log.Enabled(ctx, slog.LevelDebug) {
 		status := 0
 		if hresp != nil {
@@ -410,9 +431,9 @@ func (x *Extractor) fetch(ctx context.Context, r Resource, req *request, page in
 		if errors.As(err, &se) {
 			status = se.StatusCode
 		}
-		log.Debug("response", "resource", r.Name, "page", page, "method", hreq.Method, "url", x.redactURL(hreq.URL),
-			"status", status, "bytes", len(body), "duration", time.Since(start).Round(time.Millisecond).String(),
-			"attempt", retries.Load()+1)
+		log.Debug("response", "resource", r.Name, "page", page, "method", hreq.Method, "url", req.sent,
+			"status", status, "bytes", len(body), "duration", req.elapsed.Round(time.Millisecond).String(),
+			"attempt", req.attempts)
 	}
 	var se *httpclient.StatusError
 	if errors.As(err, &se) {

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/restload/restload/internal/config"
 	"github.com/restload/restload/internal/paginate"
@@ -113,6 +114,11 @@ type request struct {
 	// Form is the endpoint's data: url.Values for an object, or raw text.
 	Form     url.Values
 	FormText *string
+	// sent, elapsed and attempts describe the last fetch of the request:
+	// its URL with the query (redacted), its time and its attempts.
+	sent     string
+	elapsed  time.Duration
+	attempts int64
 }
 
 // newRequest builds the first page's request of r, with its placeholders
