@@ -99,6 +99,10 @@ func TestPreview(t *testing.T) {
 		t.Errorf("tables: %+v", got.Tables)
 	}
 
+	if after := listFiles(t, dir); !slices.Equal(before, after) {
+		t.Errorf("preview created files: before %v, after %v", before, after)
+	}
+
 	// A wrong selector: the page is shown, then the error; exit 1.
 	file = writeShopPipeline(t, dir, srv, "data.items")
 	before = listFiles(t, dir)

@@ -343,25 +343,26 @@ func (req *request) clone() *request {
 		}
 	}
 	if req.JSON != nil {
-		c.JSON = cloneJSON(req.JSON).(map[string]any)
+		c.JSON = CloneJSON(req.JSON).(map[string]any)
 	}
 	c.Headers = req.Headers.Clone()
 	return &c
 }
 
-// cloneJSON copies the maps and lists of a decoded JSON value.
-func cloneJSON(v any) any {
+// CloneJSON copies the maps and lists of a decoded JSON value, so that
+// the copy can be changed without changing v.
+func CloneJSON(v any) any {
 	switch x := v.(type) {
 	case map[string]any:
 		m := make(map[string]any, len(x))
 		for k, e := range x {
-			m[k] = cloneJSON(e)
+			m[k] = CloneJSON(e)
 		}
 		return m
 	case []any:
 		s := make([]any, len(x))
 		for i, e := range x {
-			s[i] = cloneJSON(e)
+			s[i] = CloneJSON(e)
 		}
 		return s
 	default:

@@ -242,21 +242,28 @@ func (r *run) close() {
 	}
 }
 
+// logging sets the run's logger and returns its redactor, which knows
+// the pipeline's secrets.
+func (r *run) logging() *httpclient.Redactor {
+	r.log = r.opts.Logger
+	if r.log == nil {
+		r.log = slog.New(slog.DiscardHandler)
+	}
+	redactor := r.opts.Redactor
+	if redactor == nil {
+		redactor = httpclient.NewRedactor()
+	}
+	redactor.Add(r.p.SecretValues()...)
+	return redactor
+}
+
 // open checks p, locks the work dir, opens the destination, loads the
 // packages an earlier run left for it, begins this run's load (reading
 // the stored schema and state), builds the API clients and creates the
 // run's package.
 func (r *run) open(ctx context.Context) error {
 	p, opts := r.p, r.opts
-	r.log = opts.Logger
-	if r.log == nil {
-		r.log = slog.New(slog.DiscardHandler)
-	}
-	redactor := opts.Redactor
-	if redactor == nil {
-		redactor = httpclient.NewRedactor()
-	}
-	redactor.Add(p.SecretValues()...)
+	redactor := r.logging()
 	// The name becomes the work dir and the default DuckDB file, the
 	// dataset a parquet/jsonl directory: never paths outside them (Load
 	// refuses such names; a Pipeline built in code is checked here).

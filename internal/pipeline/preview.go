@@ -56,17 +56,9 @@ func Preview(ctx context.Context, p *config.Pipeline, opts PreviewOptions) (*Pre
 	if target == nil {
 		return nil, fmt.Errorf("no resource named %q in %s", opts.Resource, p.File)
 	}
-	r := &run{p: p, opts: Options{Logger: opts.Logger, HTTPClient: opts.HTTPClient, Workers: 1}}
+	r := &run{p: p, opts: Options{Logger: opts.Logger, Redactor: opts.Redactor, HTTPClient: opts.HTTPClient, Workers: 1}}
 	defer r.close()
-	r.log = opts.Logger
-	if r.log == nil {
-		r.log = slog.New(slog.DiscardHandler)
-	}
-	redactor := opts.Redactor
-	if redactor == nil {
-		redactor = httpclient.NewRedactor()
-	}
-	redactor.Add(p.SecretValues()...)
+	redactor := r.logging()
 	compiled, err := steps.CompileAll(p)
 	if err != nil {
 		return nil, err
@@ -134,33 +126,9 @@ func previewTables(r *config.Resource, recs []map[string]any) ([]*schema.Table, 
 		return nil, err
 	}
 	for _, rec := range recs {
-		if err := norm.Normalize(cloneRecord(rec), func(*schema.Table, []any) error { return nil }); err != nil {
+		if err := norm.Normalize(extract.CloneJSON(rec).(map[string]any), func(*schema.Table, []any) error { return nil }); err != nil {
 			return s.Tables, fmt.Errorf("resource %s: %w", r.Name, err)
 		}
 	}
 	return s.Tables, nil
-}
-
-// cloneRecord copies rec's maps and lists, so normalizing does not change
-// the records shown.
-func cloneRecord(rec map[string]any) map[string]any {
-	var clone func(v any) any
-	clone = func(v any) any {
-		switch x := v.(type) {
-		case map[string]any:
-			m := make(map[string]any, len(x))
-			for k, e := range x {
-				m[k] = clone(e)
-			}
-			return m
-		case []any:
-			s := make([]any, len(x))
-			for i, e := range x {
-				s[i] = clone(e)
-			}
-			return s
-		}
-		return v
-	}
-	return clone(rec).(map[string]any)
 }
