@@ -321,6 +321,7 @@ func (w *walk) handle(ctx context.Context, req *request, page int, resp *paginat
 	items, err := sel(resp.Body, w.selector)
 	var nm *response.NoMatchError
 	if errors.As(err, &nm) {
+		nm.Has = response.DescribeInOrder(resp.Body, resp.Raw) // the keys as the API sent them
 		return false, x.pageErr(r, req, page, err)
 	}
 	if err != nil {

@@ -30,7 +30,7 @@ func TestDataSelectorNeverSilent(t *testing.T) {
 		err                  string
 	}{
 		{"wrong path", big, "data.items", 0,
-			`data_selector "data.items" matched nothing; the response has entries (list of 100), hasMore, nextPage, total`},
+			`data_selector "data.items" matched nothing; the response has entries (list of 100), total, hasMore, nextPage`},
 		{"wrong jsonpath", big, "$.data[*]", 0, `data_selector "$.data[*]" matched nothing; the response has entries (list of 100)`},
 		{"nested list named", `{"meta":{"n":1},"result":{"rows":[{"id":1}]}}`, "items", 0,
 			`the response has meta, result; the first list is at result.rows (list of 1)`},

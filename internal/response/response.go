@@ -1,6 +1,8 @@
 package response
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
@@ -300,14 +302,71 @@ const describeKeys = 20
 
 // Describe says in words what a response holds, for error messages: "the
 // response has entries (list of 100), hasMore, nextPage, total" (keys
-// sorted, at most 20, each shown safely), and where the first list is when
+// sorted, or in the body's order with DescribeInOrder; at most 20, each
+// shown safely), and where the first list is when
 // it is not a top-level key.
-func Describe(doc any) string {
+func Describe(doc any) string { return describe(doc, nil) }
+
+// DescribeInOrder is Describe with the top-level keys in the order raw,
+// the undecoded body of doc, has them (as the API sent them), when raw
+// can be read so.
+func DescribeInOrder(doc any, raw []byte) string {
+	return describe(doc, topKeys(raw))
+}
+
+// topKeys returns the keys of the JSON object raw holds, in order, each
+// once; nil when raw is not an object. Values are skipped token by token.
+func topKeys(raw []byte) []string {
+	d := json.NewDecoder(bytes.NewReader(bytes.TrimPrefix(raw, []byte("\xef\xbb\xbf"))))
+	if t, err := d.Token(); err != nil || t != json.Delim('{') {
+		return nil
+	}
+	var keys []string
+	seen := map[string]bool{}
+	for d.More() {
+		t, err := d.Token()
+		if err != nil {
+			return nil
+		}
+		k, _ := t.(string)
+		if !seen[k] {
+			seen[k] = true
+			keys = append(keys, k)
+		}
+		depth := 0
+		for {
+			t, err := d.Token()
+			if err != nil {
+				return nil
+			}
+			switch t {
+			case json.Delim('{'), json.Delim('['):
+				depth++
+			case json.Delim('}'), json.Delim(']'):
+				depth--
+			}
+			if depth == 0 {
+				break
+			}
+		}
+	}
+	return keys
+}
+
+func describe(doc any, order []string) string {
 	switch v := doc.(type) {
 	case []any:
 		return fmt.Sprintf("the response is a list of %d (data_selector \"$\")", len(v))
 	case map[string]any:
-		keys := slices.Sorted(maps.Keys(v))
+		keys := make([]string, 0, len(v))
+		for _, k := range order {
+			if _, ok := v[k]; ok {
+				keys = append(keys, k)
+			}
+		}
+		if len(keys) != len(v) { // raw was not read: sorted
+			keys = slices.Sorted(maps.Keys(v))
+		}
 		parts := make([]string, 0, min(len(keys), describeKeys)+1)
 		for i, k := range keys {
 			if i == describeKeys {
