@@ -8,6 +8,7 @@
 //	run PIPELINE     extract every selected resource and load it
 //	check PIPELINE   validate a pipeline file, dry-build its requests
 //	init             write a starter pipeline file (from an OpenAPI spec)
+//	preview PIPELINE send a resource's first requests, show pages, records, tables
 //	demo             run the seed pipeline against the bundled mock API
 //	mock-api         serve the bundled mock API
 //	info [PIPELINE]  loads, row counts and state kept in a destination
@@ -132,6 +133,7 @@ func newRoot(g *globals) *cobra.Command {
 		schemaCmd(g),
 		versionCmd(g),
 		initCmd(g),
+		previewCmd(g),
 	)
 	// An unknown command is the root's argument: with Args set, cobra
 	// passes it to the validator instead of failing in Find with an

@@ -18,7 +18,9 @@ import (
 	"github.com/restload/restload/internal/auth"
 	"github.com/restload/restload/internal/config"
 	"github.com/restload/restload/internal/destination"
+	"github.com/restload/restload/internal/extract"
 	"github.com/restload/restload/internal/httpclient"
+	"github.com/restload/restload/internal/load"
 	"github.com/restload/restload/internal/pipeline"
 )
 
@@ -34,6 +36,8 @@ type runFlags struct {
 	tokenStore  string
 	cpuProfile  string
 	memProfile  string
+	limit       int
+	maxPages    int
 }
 
 func (f *runFlags) register(c *cobra.Command) {
@@ -46,6 +50,8 @@ func (f *runFlags) register(c *cobra.Command) {
 	c.Flags().StringVar(&f.tokenStore, "token-store", "", "where OAuth2 tokens are kept between runs (default: pipeline.token_store, else .restload/tokens beside the pipeline file)")
 	c.Flags().StringVar(&f.progress, "progress", "auto", "progress display on stderr: auto (bars on a terminal, plain lines otherwise), bar, plain or none")
 	c.Flags().DurationVar(&f.lockTimeout, "lock-timeout", destination.DefaultLockTimeout, "longest wait for a lock another session holds on the dataset (a load committing, a table lock, a files dataset's lock file)")
+	c.Flags().IntVar(&f.limit, "limit", 0, "load at most N records per resource, then stop it quietly (0: all; like dlt's add_limit; an incremental cursor is not saved)")
+	c.Flags().IntVar(&f.maxPages, "max-pages", 0, "read at most N pages per resource, then stop it quietly (0: all)")
 	c.Flags().StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the run to this file")
 	c.Flags().StringVar(&f.memProfile, "memprofile", "", "write a heap profile (after the run) to this file")
 	_ = c.Flags().MarkHidden("cpuprofile")
@@ -59,6 +65,9 @@ func runCmd(g *globals) *cobra.Command {
 		Short: "Extract every resource of a pipeline file and load it into the destination",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) (err error) {
+			if f.limit < 0 || f.maxPages < 0 {
+				return usageError{errors.New("--limit and --max-pages take a positive number (0: no limit)")}
+			}
 			stopProfiles, err := startProfiles(f.cpuProfile, f.memProfile)
 			if err != nil {
 				return err
@@ -79,6 +88,7 @@ func runCmd(g *globals) *cobra.Command {
 			}
 			sum, err := g.runWithProgress(cmd.Context(), p, f.progress, pipeline.Options{
 				Destination: f.dest, WorkDir: f.workDir, Workers: f.workers, Resources: f.resources, LockTimeout: f.lockTimeout,
+				Limit:      extract.Limit{Records: f.limit, Pages: f.maxPages},
 				TokenStore: &auth.Store{Dir: auth.StoreDir(p.File, p.Pipeline.TokenStore, f.tokenStore), Pipeline: p.Pipeline.Name, Origin: p.SecretOrigin},
 			})
 			if werr := writeSummaryJSON(f.summaryJSON, sum); werr != nil && err == nil {
@@ -191,6 +201,9 @@ func printSummary(w io.Writer, s *pipeline.Summary) {
 	}
 	printRotations(w, s.TokenRotations)
 	for _, r := range s.Resources {
+		if r.Status == load.Loaded && r.Records == 0 {
+			fmt.Fprintf(w, "  %s: no records: %d %s read and none held records (check data_selector and params)\n", r.Name, r.Pages, plural(r.Pages, "page was", "pages were"))
+		}
 		if r.VariantValues > 0 {
 			fmt.Fprintf(w, "  %s: %d value(s) went to variant columns (their type did not fit their column)\n", r.Name, r.VariantValues)
 		}

@@ -40,6 +40,8 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/restload/restload/internal/config"
 	"github.com/restload/restload/internal/httpclient"
@@ -76,11 +78,21 @@ type Resource struct {
 	Bindings Bindings
 }
 
-// Page is one page of a resource's records.
+// Page is one page of a resource's records, and how it was fetched.
 type Page struct {
 	Number  int
-	URL     string // redacted
+	URL     string // redacted, without the query
 	Records []map[string]any
+	// Method and Sent (the URL with its query, redacted) are the request;
+	// Status, Bytes, Elapsed and Attempts its response; Decision the
+	// paginator's decision in words (see paginate.Reason).
+	Method   string
+	Sent     string
+	Status   int
+	Bytes    int
+	Elapsed  time.Duration
+	Attempts int64
+	Decision string
 }
 
 // Stats counts what a resource's extraction did.
@@ -97,6 +109,9 @@ type Extractor struct {
 	// MaxPages stops a resource after this many pages (0: no limit); a
 	// safety net on top of every paginator's own loop detection.
 	MaxPages int
+	// OnPage, when set, sees each page (its request, response and the
+	// paginator's decision) before the page's records are handed over.
+	OnPage func(p Page)
 	// Prefetch is how many pages of a resource are fetched ahead at once
 	// when the paginator knows how many remain (see Run); 0 or 1 fetches
 	// one page at a time. The HTTP client's per-host limits still bound
@@ -296,7 +311,19 @@ func (w *walk) handle(ctx context.Context, req *request, page int, resp *paginat
 		}
 		x.logger().Debug("data selector detected", "resource", r.Name, "selector", w.selector)
 	}
-	items, err := response.Select(resp.Body, w.selector)
+	// A selector that finds nothing on the first page is a mistake to
+	// report, not zero records to load; later pages (a last page without
+	// the key) select nothing.
+	sel := response.Select
+	if page == 1 {
+		sel = response.SelectStrict
+	}
+	items, err := sel(resp.Body, w.selector)
+	var nm *response.NoMatchError
+	if errors.As(err, &nm) {
+		nm.Has = response.DescribeInOrder(resp.Body, resp.Raw) // the keys as the API sent them
+		return false, x.pageErr(r, req, page, err)
+	}
 	if err != nil {
 		return false, x.pageErr(r, req, page, fmt.Errorf("data_selector %q: %w", w.selector, err))
 	}
@@ -324,7 +351,14 @@ func (w *walk) handle(ctx context.Context, req *request, page int, resp *paginat
 	}
 	w.st.Pages++
 	w.st.Records += int64(len(records))
-	if err := w.fn(ctx, Page{Number: page, URL: x.redactURL(req.URL), Records: records}); err != nil {
+	decision := paginate.Reason(w.pg)
+	x.logger().Debug("pagination", "resource", r.Name, "page", page, "records", len(records), "decision", decision)
+	p := Page{Number: page, URL: x.redactURL(req.URL), Records: records, Method: req.Method, Sent: req.sent,
+		Status: resp.StatusCode, Bytes: len(resp.Raw), Elapsed: req.elapsed, Attempts: req.attempts, Decision: decision}
+	if x.OnPage != nil {
+		x.OnPage(p)
+	}
+	if err := w.fn(ctx, p); err != nil {
 		return false, err
 	}
 	if !w.pg.HasNext() {
@@ -334,6 +368,15 @@ func (w *walk) handle(ctx context.Context, req *request, page int, resp *paginat
 		return false, x.pageErr(r, req, page, fmt.Errorf("stopped after %d pages (limits.max_pages); raise limits.max_pages if the API has more", x.MaxPages))
 	}
 	return true, nil
+}
+
+// onRetryKey holds the walk's retry hook in a context, so fetch can both
+// count a request's attempts and call it (see withOnRetry).
+type onRetryKey struct{}
+
+// withOnRetry returns a context whose requests call fn before each retry.
+func withOnRetry(ctx context.Context, fn func()) context.Context {
+	return context.WithValue(ctx, onRetryKey{}, fn)
 }
 
 func (x *Extractor) logger() *slog.Logger {
@@ -367,7 +410,32 @@ func (x *Extractor) fetch(ctx context.Context, r Resource, req *request, page in
 	if err != nil {
 		return nil, false, x.pageErr(r, req, page, err)
 	}
-	hresp, body, err := x.Client.DoRead(ctx, hreq)
+	log := x.logger()
+	req.sent = x.redactURL(hreq.URL)
+	log.Debug("request", "resource", r.Name, "page", page, "method", hreq.Method, "url", req.sent)
+	var retries atomic.Int64
+	hook, _ := ctx.Value(onRetryKey{}).(func())
+	start := time.Now()
+	hresp, body, err := x.Client.DoRead(httpclient.WithOnRetry(ctx, func() {
+		retries.Add(1)
+		if hook != nil {
+			hook()
+		}
+	}), hreq)
+	req.elapsed, req.attempts = time.Since(start), retries.Load()+1
+	if log.Enabled(ctx, slog.LevelDebug) {
+		status := 0
+		if hresp != nil {
+			status = hresp.StatusCode
+		}
+		var se *httpclient.StatusError
+		if errors.As(err, &se) {
+			status = se.StatusCode
+		}
+		log.Debug("response", "resource", r.Name, "page", page, "method", hreq.Method, "url", req.sent,
+			"status", status, "bytes", len(body), "duration", req.elapsed.Round(time.Millisecond).String(),
+			"attempt", req.attempts)
+	}
 	var se *httpclient.StatusError
 	if errors.As(err, &se) {
 		if act := matchAction(r.Endpoint.ResponseActions, se.StatusCode, se.Content); act != "" {

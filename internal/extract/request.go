@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/restload/restload/internal/config"
 	"github.com/restload/restload/internal/paginate"
@@ -113,6 +114,11 @@ type request struct {
 	// Form is the endpoint's data: url.Values for an object, or raw text.
 	Form     url.Values
 	FormText *string
+	// sent, elapsed and attempts describe the last fetch of the request:
+	// its URL with the query (redacted), its time and its attempts.
+	sent     string
+	elapsed  time.Duration
+	attempts int64
 }
 
 // newRequest builds the first page's request of r, with its placeholders
@@ -337,25 +343,26 @@ func (req *request) clone() *request {
 		}
 	}
 	if req.JSON != nil {
-		c.JSON = cloneJSON(req.JSON).(map[string]any)
+		c.JSON = CloneJSON(req.JSON).(map[string]any)
 	}
 	c.Headers = req.Headers.Clone()
 	return &c
 }
 
-// cloneJSON copies the maps and lists of a decoded JSON value.
-func cloneJSON(v any) any {
+// CloneJSON copies the maps and lists of a decoded JSON value, so that
+// the copy can be changed without changing v.
+func CloneJSON(v any) any {
 	switch x := v.(type) {
 	case map[string]any:
 		m := make(map[string]any, len(x))
 		for k, e := range x {
-			m[k] = cloneJSON(e)
+			m[k] = CloneJSON(e)
 		}
 		return m
 	case []any:
 		s := make([]any, len(x))
 		for i, e := range x {
-			s[i] = cloneJSON(e)
+			s[i] = CloneJSON(e)
 		}
 		return s
 	default:

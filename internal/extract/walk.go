@@ -2,10 +2,10 @@ package extract
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 
-	"github.com/restload/restload/internal/httpclient"
 	"github.com/restload/restload/internal/incremental"
 )
 
@@ -43,6 +43,9 @@ type Node struct {
 	Page func(ctx context.Context, page int, recs []map[string]any) error
 	// OnRetry, when set, is called before each retry of the node's requests.
 	OnRetry func()
+	// Limit, when set, stops the resource quietly after so many records or
+	// pages over all its runs (dlt's add_limit; run --limit, --max-pages).
+	Limit Limit
 
 	parent   *Node
 	children []*Node
@@ -50,6 +53,43 @@ type Node struct {
 	mu    sync.Mutex
 	err   error
 	pages int64
+	// taken counts the records and pages Limit allowed so far.
+	takenRecords, takenPages int
+}
+
+// Limit caps what a resource extracts; 0 means no cap. A capped resource
+// stops without error, after the page that reaches the cap (its records
+// cut to fit), and its incremental cursor is not saved.
+type Limit struct {
+	Records int
+	Pages   int
+}
+
+// errLimited ends a run that reached its Limit.
+var errLimited = errors.New("limit reached")
+
+// limited reports whether n's Limit is used up.
+func (n *Node) limited() bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return (n.Limit.Records > 0 && n.takenRecords >= n.Limit.Records) ||
+		(n.Limit.Pages > 0 && n.takenPages >= n.Limit.Pages)
+}
+
+// take counts one page of recs against n's Limit and returns the records
+// it allows.
+func (n *Node) take(recs []map[string]any) []map[string]any {
+	if n.Limit == (Limit{}) {
+		return recs
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.takenPages++
+	if n.Limit.Records > 0 {
+		recs = recs[:min(len(recs), max(0, n.Limit.Records-n.takenRecords))]
+	}
+	n.takenRecords += len(recs)
+	return recs
 }
 
 // AddChild makes c a child of n: c runs once for each record of n's pages.
@@ -117,7 +157,7 @@ func Walk(ctx context.Context, root *Node) {
 func (n *Node) run(ctx context.Context, parent map[string]any, parentB Bindings) error {
 	name := n.Resource.Name
 	if n.OnRetry != nil {
-		ctx = httpclient.WithOnRetry(ctx, n.OnRetry)
+		ctx = withOnRetry(ctx, n.OnRetry)
 	}
 	b := Bindings{}
 	for k, v := range parentB {
@@ -152,7 +192,13 @@ func (n *Node) run(ctx context.Context, parent map[string]any, parentB Bindings)
 	}
 	res := n.Resource
 	res.Bindings = b
+	if n.limited() {
+		return nil
+	}
 	st, err := n.Extractor.Run(ctx, res, func(ctx context.Context, page Page) error {
+		if n.limited() {
+			return errLimited
+		}
 		kept := page.Records[:0]
 		for i, rec := range page.Records {
 			for k, v := range include {
@@ -178,6 +224,7 @@ func (n *Node) run(ctx context.Context, parent map[string]any, parentB Bindings)
 			}
 			kept = append(kept, rec)
 		}
+		kept = n.take(kept)
 		if n.Page != nil {
 			if err := n.Page(ctx, page.Number, kept); err != nil {
 				return err
@@ -186,11 +233,17 @@ func (n *Node) run(ctx context.Context, parent map[string]any, parentB Bindings)
 		for _, c := range n.children {
 			c.runFor(ctx, n, kept)
 		}
+		if n.limited() {
+			return errLimited
+		}
 		return nil
 	})
 	n.mu.Lock()
 	n.pages += st.Pages
 	n.mu.Unlock()
+	if errors.Is(err, errLimited) {
+		return nil // the cursor is not saved: the resource was cut short
+	}
 	if err != nil {
 		return err
 	}
@@ -206,7 +259,7 @@ func (n *Node) run(ctx context.Context, parent map[string]any, parentB Bindings)
 // on.
 func (c *Node) runFor(ctx context.Context, parent *Node, recs []map[string]any) {
 	one := func(rec map[string]any) {
-		if c.Err() != nil || ctx.Err() != nil {
+		if c.Err() != nil || ctx.Err() != nil || c.limited() {
 			return
 		}
 		b, err := ParentBindings(parent.Resource.Name, c.Refs, rec)

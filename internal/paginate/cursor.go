@@ -31,6 +31,7 @@ type Cursor struct {
 	cursor  any
 	hasNext bool
 	g       guard
+	reason
 }
 
 func newCursor(cfg *Config) *Cursor {
@@ -51,17 +52,20 @@ func (p *Cursor) Update(resp *Response) error {
 	p.g.begin()
 	p.hasNext = false
 	if p.stopEmpty && resp.Records == 0 {
+		p.stop("page had no records")
 		return nil
 	}
 	if p.hasMorePath != "" {
 		if hm, found := response.Lookup(resp.Body, p.hasMorePath); found {
 			if more, ok := hasMore(hm); ok && !more {
+				p.stop("%s is false", p.hasMorePath)
 				return nil
 			}
 		}
 	}
 	v, _ := response.Lookup(resp.Body, p.path)
 	if empty(v) {
+		p.stop("%s is %s", p.path, emptyWord(v))
 		return nil
 	}
 	if err := p.g.token("cursor", stringify(v)); err != nil {
@@ -72,6 +76,7 @@ func (p *Cursor) Update(resp *Response) error {
 	}
 	p.cursor = v
 	p.hasNext = true
+	p.more("%s (%s is set)", sent(p.param, p.bodyPath, v), p.path)
 	return nil
 }
 

@@ -162,6 +162,14 @@ func (a *Auto) Update(resp *Response) error {
 // HasNext reports whether another page should be fetched.
 func (a *Auto) HasNext() bool { return a.p != nil && a.p.HasNext() }
 
+// Reason is the detected paginator's reason.
+func (a *Auto) Reason() string {
+	if a.p == nil {
+		return ""
+	}
+	return Reason(a.p)
+}
+
 // Next asks the detected paginator for the next page.
 func (a *Auto) Next(req *Request) {
 	if a.p != nil {

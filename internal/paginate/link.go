@@ -42,12 +42,14 @@ type nextURL struct {
 	next    *url.URL
 	hasNext bool
 	g       guard
+	reason
 }
 
 func (n *nextURL) follow(resp *Response, raw string, what string) error {
 	n.hasNext = false
 	raw = strings.TrimSpace(raw)
 	if raw == "" {
+		n.stop("no %s", what)
 		return nil
 	}
 	u, err := url.Parse(raw)
@@ -65,6 +67,7 @@ func (n *nextURL) follow(resp *Response, raw string, what string) error {
 	}
 	n.next = u
 	n.hasNext = true
+	n.more("follow the %s", what)
 	return nil
 }
 
@@ -205,6 +208,7 @@ type HeaderCursor struct {
 	cursor  string
 	hasNext bool
 	g       guard
+	reason
 }
 
 func newHeaderCursor(cfg *Config) *HeaderCursor {
@@ -223,6 +227,7 @@ func (p *HeaderCursor) Update(resp *Response) error {
 	p.hasNext = false
 	c := strings.TrimSpace(resp.Header.Get(p.key))
 	if c == "" {
+		p.stop("no %s header", p.key)
 		return nil
 	}
 	if err := p.g.token("cursor", c); err != nil {
@@ -233,6 +238,7 @@ func (p *HeaderCursor) Update(resp *Response) error {
 	}
 	p.cursor = c
 	p.hasNext = true
+	p.more("%s (%s header is set)", sent(p.param, "", c), p.key)
 	return nil
 }
 

@@ -46,6 +46,7 @@ type Offset struct {
 	total     int  // total_path's item count on the last page
 	haveTotal bool // the last page had one
 	g         guard
+	reason
 }
 
 func newOffset(cfg *Config) (*Offset, error) {
@@ -81,10 +82,16 @@ func (p *Offset) Update(resp *Response) error {
 	p.g.begin()
 	p.hasNext, p.haveTotal = false, false
 	if p.stopAfterEmpty && resp.Records == 0 {
+		p.stop("page had no records")
 		return nil
 	}
 	p.offset += p.limit
-	stop := false
+	stop, why := "", "page had records"
+	stopIf := func(cond bool, format string, args ...any) {
+		if cond && stop == "" {
+			stop = fmt.Sprintf(format, args...)
+		}
+	}
 	if p.totalPath != "" {
 		v, ok := response.Lookup(resp.Body, p.totalPath)
 		if ok && v != nil {
@@ -93,7 +100,8 @@ func (p *Offset) Update(resp *Response) error {
 				return fmt.Errorf("offset: total_path %q holds %v, not an item count", p.totalPath, v)
 			}
 			p.total, p.haveTotal = total, true
-			stop = p.offset >= total
+			stopIf(p.offset >= total, "next offset %d reaches %s %d", p.offset, p.totalPath, total)
+			why = fmt.Sprintf("%s is %d", p.totalPath, total)
 		} else if !p.stopAfterEmpty && p.maxOffset == nil && p.hasMorePath == "" {
 			return fmt.Errorf("offset: total_path %q not found in the response and nothing else can end pagination; set total_path, has_more_path, maximum_offset or stop_after_empty_page", p.totalPath)
 		}
@@ -104,18 +112,21 @@ func (p *Offset) Update(resp *Response) error {
 		if !ok || !isFlag {
 			return fmt.Errorf("offset: has_more_path %q holds %v, not true or false", p.hasMorePath, v)
 		}
-		stop = stop || !more
+		stopIf(!more, "%s is false", p.hasMorePath)
+		why = p.hasMorePath + " is true"
 	}
-	if p.maxOffset != nil && p.offset >= *p.maxOffset {
-		stop = true
+	if p.maxOffset != nil {
+		stopIf(p.offset >= *p.maxOffset, "next offset %d reaches maximum_offset %d", p.offset, *p.maxOffset)
 	}
-	if stop {
+	if stop != "" {
+		p.stop("%s", stop)
 		return nil
 	}
 	if err := p.g.body(resp); err != nil {
 		return err
 	}
 	p.hasNext = true
+	p.more("%s (%s)", sent(p.offsetParam, p.offsetBodyPath, p.offset), why)
 	return nil
 }
 

@@ -58,6 +58,7 @@ type PageNumber struct {
 	total     int  // total_path's page count on the last page
 	haveTotal bool // the last page had one
 	g         guard
+	reason
 }
 
 func newPageNumber(cfg *Config) (*PageNumber, error) {
@@ -121,11 +122,17 @@ func (p *PageNumber) Update(resp *Response) error {
 	p.g.begin()
 	p.hasNext, p.haveTotal = false, false
 	if p.stopAfterEmpty && resp.Records == 0 {
+		p.stop("page had no records")
 		return nil
 	}
 	p.page++
 
-	stop := false
+	stop, why := "", "" // the first reason to stop; why to go on
+	stopIf := func(cond bool, format string, args ...any) {
+		if cond && stop == "" {
+			stop = fmt.Sprintf(format, args...)
+		}
+	}
 	explicit := false // the response itself said whether more pages exist
 	if p.totalPath != "" {
 		v, ok := response.Lookup(resp.Body, p.totalPath)
@@ -136,9 +143,8 @@ func (p *PageNumber) Update(resp *Response) error {
 			}
 			p.total, p.haveTotal = total, true
 			explicit = true
-			if p.page >= total+p.base {
-				stop = true
-			}
+			stopIf(p.page >= total+p.base, "%s says %d pages, all read", p.totalPath, total)
+			why = fmt.Sprintf("%s says %d pages", p.totalPath, total)
 		} else if !p.stopAfterEmpty && p.maxPage == nil && p.hasMorePath == "" && p.limit == 0 {
 			return fmt.Errorf("page_number: total_path %q not found in the response and nothing else can end pagination; set total_path to the page count's path, or has_more_path, maximum_page or stop_after_empty_page", p.totalPath)
 		}
@@ -150,44 +156,60 @@ func (p *PageNumber) Update(resp *Response) error {
 			return fmt.Errorf("page_number: has_more_path %q holds %v, not true or false", p.hasMorePath, v)
 		}
 		explicit = true
-		stop = stop || !more
+		stopIf(!more, "%s is false", p.hasMorePath)
+		why = p.hasMorePath + " is true"
 	} else if root, ok := resp.Body.(map[string]any); ok {
 		if v, ok := root["hasMore"]; ok {
 			if more, isFlag := hasMore(v); isFlag {
 				explicit = true
-				stop = stop || !more
+				stopIf(!more, "hasMore is false")
+				why = "hasMore is true"
 			}
 		}
 		if v, ok := root["nextPage"]; ok && p.nextPagePath == "" {
 			explicit = true
-			stop = stop || empty(v)
+			stopIf(empty(v), "nextPage is %s", emptyWord(v))
+			if why == "" {
+				why = "nextPage is set"
+			}
 		}
 	}
 	if p.nextPagePath != "" {
 		v, _ := response.Lookup(resp.Body, p.nextPagePath)
 		if empty(v) {
-			stop = true
+			stopIf(true, "%s is %s", p.nextPagePath, emptyWord(v))
 		} else {
 			explicit = true
 			if err := p.g.token("next page", stringify(v)); err != nil {
 				return err
 			}
 			p.token = v
+			why = p.nextPagePath + " is set"
 		}
 	}
-	if !explicit && p.limit > 0 && resp.Records < p.limit {
-		stop = true
+	if !explicit && p.limit > 0 {
+		stopIf(resp.Records < p.limit, "page shorter than limit (%d < %d)", resp.Records, p.limit)
+		why = fmt.Sprintf("page full (%d records, limit %d)", resp.Records, p.limit)
 	}
-	if p.maxPage != nil && p.page >= *p.maxPage {
-		stop = true
+	if p.maxPage != nil {
+		stopIf(p.page >= *p.maxPage, "next page %d reaches maximum_page %d", p.page, *p.maxPage)
 	}
-	if stop {
+	if stop != "" {
+		p.stop("%s", stop)
 		return nil
 	}
 	if err := p.g.body(resp); err != nil {
 		return err
 	}
 	p.hasNext = true
+	if why == "" {
+		why = "page had records"
+	}
+	if p.nextPagePath != "" {
+		p.more("%s (%s)", sent(p.param, p.bodyPath, p.token), why)
+	} else {
+		p.more("%s (%s)", sent(p.param, p.bodyPath, p.page), why)
+	}
 	return nil
 }
 

@@ -21,6 +21,9 @@ func (*SinglePage) Init(*Request) {}
 // Update accepts any page.
 func (*SinglePage) Update(*Response) error { return nil }
 
+// Reason says why there is no next page.
+func (*SinglePage) Reason() string { return "stop: single_page reads one page" }
+
 // HasNext is always false.
 func (*SinglePage) HasNext() bool { return false }
 

@@ -38,6 +38,7 @@ import (
 	"github.com/restload/restload/internal/auth"
 	"github.com/restload/restload/internal/config"
 	"github.com/restload/restload/internal/destination"
+	"github.com/restload/restload/internal/extract"
 	"github.com/restload/restload/internal/httpclient"
 	"github.com/restload/restload/internal/load"
 	"github.com/restload/restload/internal/schema"
@@ -88,6 +89,9 @@ type Options struct {
 	// has the rows it wrote so far loaded while it still extracts (nil:
 	// load.DefaultPartPolicy).
 	Parts *load.PartPolicy
+	// Limit caps the records and pages each resource extracts (run
+	// --limit, --max-pages); the zero value caps nothing.
+	Limit extract.Limit
 	// AfterExtract, when set, is called after the package is sealed and
 	// before its load commits (tests use it to simulate a crash).
 	AfterExtract func(pkgDir string)
@@ -238,21 +242,28 @@ func (r *run) close() {
 	}
 }
 
+// logging sets the run's logger and returns its redactor, which knows
+// the pipeline's secrets.
+func (r *run) logging() *httpclient.Redactor {
+	r.log = r.opts.Logger
+	if r.log == nil {
+		r.log = slog.New(slog.DiscardHandler)
+	}
+	redactor := r.opts.Redactor
+	if redactor == nil {
+		redactor = httpclient.NewRedactor()
+	}
+	redactor.Add(r.p.SecretValues()...)
+	return redactor
+}
+
 // open checks p, locks the work dir, opens the destination, loads the
 // packages an earlier run left for it, begins this run's load (reading
 // the stored schema and state), builds the API clients and creates the
 // run's package.
 func (r *run) open(ctx context.Context) error {
 	p, opts := r.p, r.opts
-	r.log = opts.Logger
-	if r.log == nil {
-		r.log = slog.New(slog.DiscardHandler)
-	}
-	redactor := opts.Redactor
-	if redactor == nil {
-		redactor = httpclient.NewRedactor()
-	}
-	redactor.Add(p.SecretValues()...)
+	redactor := r.logging()
 	// The name becomes the work dir and the default DuckDB file, the
 	// dataset a parquet/jsonl directory: never paths outside them (Load
 	// refuses such names; a Pipeline built in code is checked here).
@@ -379,7 +390,7 @@ func (r *run) clients(redactor *httpclient.Redactor) (*resourceDeps, error) {
 	if err != nil {
 		return nil, fmt.Errorf("client.base_url: %w", err)
 	}
-	deps := &resourceDeps{redactor: redactor, log: r.log, obs: opts.Observer, tokens: opts.TokenStore, now: opts.Now,
+	deps := &resourceDeps{redactor: redactor, log: r.log, obs: opts.Observer, tokens: opts.TokenStore, now: opts.Now, limit: opts.Limit,
 		http: httpclient.Options{Base: hc, Origin: apiHost, CredentialHeaders: p.CredentialHeaders(),
 			Policy: p.Retry.Policy(), Limits: limits(p.Limits), Redactor: redactor, Logger: r.log,
 			Timeout: time.Duration(p.Source.Client.Timeout), IdleReadTimeout: time.Duration(p.Source.Client.IdleReadTimeout),

@@ -36,6 +36,8 @@ type resourceDeps struct {
 	tokens   *auth.Store
 	// now is the clock OAuth2 token lifetimes are measured with.
 	now func() time.Time
+	// limit caps each resource (Options.Limit).
+	limit extract.Limit
 }
 
 // client builds an HTTP client that authenticates with a.
@@ -268,10 +270,11 @@ func newNode(env *runEnv, r *config.Resource, loaded bool) (*node, error) {
 	n.x = &extract.Node{
 		Resource: extract.Resource{Name: r.Name, BaseURL: env.p.Source.Client.BaseURL, Endpoint: endpoint,
 			Paginator: paginator, Headers: env.p.Source.Client.Headers},
-		Extractor: &extract.Extractor{Client: client, Redactor: d.redactor, Logger: d.log.With("resource", r.Name),
+		Extractor: &extract.Extractor{Client: client, Redactor: d.redactor, Logger: d.log,
 			Prefetch: env.p.Limits.PrefetchPages(), MaxPages: env.p.Limits.Pages()},
 		Refs:              extract.ParentRefs(r),
 		IncludeFromParent: r.IncludeFromParent,
+		Limit:             d.limit,
 		Parallel:          r.Parallelized != nil && *r.Parallelized,
 		Record: func(page, index int, rec map[string]any) (map[string]any, error) {
 			rec, err := st.Apply(rec)

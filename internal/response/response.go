@@ -1,12 +1,15 @@
 package response
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/theory/jsonpath"
 )
@@ -242,4 +245,167 @@ func render(segs []string) string {
 		b.WriteString("']")
 	}
 	return b.String()
+}
+
+// NoMatchError is a data_selector that finds no path in a non-empty
+// response. Its message names what the response holds instead, so a wrong
+// selector is fixed at once.
+type NoMatchError struct {
+	Selector string
+	// Has describes the response: its top-level keys (lists with their
+	// length) and the path of the first list found.
+	Has string
+}
+
+func (e *NoMatchError) Error() string {
+	return fmt.Sprintf("data_selector %q matched nothing; %s", e.Selector, e.Has)
+}
+
+// SelectStrict is Select, except that a selector finding no path in a
+// non-empty response (an object with keys, or a non-empty list) is a
+// *NoMatchError. A path holding null or an empty list selects no records
+// without error.
+func SelectStrict(doc any, selector string) ([]any, error) {
+	if selector != "" && selector != "$" && !isEmptyDoc(doc) && !matches(doc, selector) {
+		return nil, &NoMatchError{Selector: selector, Has: Describe(doc)}
+	}
+	return Select(doc, selector)
+}
+
+func isEmptyDoc(doc any) bool {
+	switch v := doc.(type) {
+	case nil:
+		return true
+	case map[string]any:
+		return len(v) == 0
+	case []any:
+		return len(v) == 0
+	}
+	return false
+}
+
+// matches reports whether selector finds at least one value in doc.
+func matches(doc any, selector string) bool {
+	if isDotted(selector) {
+		_, ok := walk(doc, selector)
+		return ok
+	}
+	p, err := compile(toJSONPath(selector))
+	if err != nil {
+		return true // Select reports the invalid path
+	}
+	return len(p.Select(doc)) > 0
+}
+
+// describeKeys bounds how many top-level keys Describe names.
+const describeKeys = 20
+
+// Describe says in words what a response holds, for error messages: "the
+// response has entries (list of 100), hasMore, nextPage, total" (keys
+// sorted, or in the body's order with DescribeInOrder; at most 20, each
+// shown safely), and where the first list is when
+// it is not a top-level key.
+func Describe(doc any) string { return describe(doc, nil) }
+
+// DescribeInOrder is Describe with the top-level keys in the order raw,
+// the undecoded body of doc, has them (as the API sent them), when raw
+// can be read so.
+func DescribeInOrder(doc any, raw []byte) string {
+	return describe(doc, topKeys(raw))
+}
+
+// topKeys returns the keys of the JSON object raw holds, in order, each
+// once; nil when raw is not an object. Values are skipped token by token.
+func topKeys(raw []byte) []string {
+	d := json.NewDecoder(bytes.NewReader(bytes.TrimPrefix(raw, []byte("\xef\xbb\xbf"))))
+	if t, err := d.Token(); err != nil || t != json.Delim('{') {
+		return nil
+	}
+	var keys []string
+	seen := map[string]bool{}
+	for d.More() {
+		t, err := d.Token()
+		if err != nil {
+			return nil
+		}
+		k, _ := t.(string)
+		if !seen[k] {
+			seen[k] = true
+			keys = append(keys, k)
+		}
+		depth := 0
+		for {
+			t, err := d.Token()
+			if err != nil {
+				return nil
+			}
+			switch t {
+			case json.Delim('{'), json.Delim('['):
+				depth++
+			case json.Delim('}'), json.Delim(']'):
+				depth--
+			}
+			if depth == 0 {
+				break
+			}
+		}
+	}
+	return keys
+}
+
+func describe(doc any, order []string) string {
+	switch v := doc.(type) {
+	case []any:
+		return fmt.Sprintf("the response is a list of %d (data_selector \"$\")", len(v))
+	case map[string]any:
+		keys := make([]string, 0, len(v))
+		for _, k := range order {
+			if _, ok := v[k]; ok {
+				keys = append(keys, k)
+			}
+		}
+		if len(keys) != len(v) { // raw was not read: sorted
+			keys = slices.Sorted(maps.Keys(v))
+		}
+		parts := make([]string, 0, min(len(keys), describeKeys)+1)
+		for i, k := range keys {
+			if i == describeKeys {
+				parts = append(parts, fmt.Sprintf("and %d more", len(keys)-describeKeys))
+				break
+			}
+			s := safeKey(k)
+			if l, ok := v[k].([]any); ok {
+				s += fmt.Sprintf(" (list of %d)", len(l))
+			}
+			parts = append(parts, s)
+		}
+		out := "the response has " + strings.Join(parts, ", ")
+		if p, ok := DetectSelector(doc); ok {
+			if l, ok := Lookup(doc, p); ok {
+				if list, ok := l.([]any); ok && strings.ContainsAny(p, ".[") {
+					out += fmt.Sprintf("; the first list is at %s (list of %d)", safeKey(p), len(list))
+				}
+			}
+		} else {
+			out += "; no list found"
+		}
+		return out
+	case nil:
+		return "the response is empty"
+	default:
+		return fmt.Sprintf("the response is a single %T value", v)
+	}
+}
+
+// safeKey shows a key from the network without control characters and at
+// a bounded length.
+func safeKey(k string) string {
+	const max = 60
+	if len(k) > max {
+		k = k[:max] + "..."
+	}
+	if strings.IndexFunc(k, func(r rune) bool { return r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || r == utf8.RuneError }) >= 0 {
+		return strconv.Quote(k)
+	}
+	return k
 }

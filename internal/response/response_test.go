@@ -2,6 +2,7 @@ package response
 
 import (
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -154,4 +155,38 @@ func FuzzSelect(f *testing.F) {
 			t.Fatalf("Select(%q) failed on a selector Compile accepted: %v", sel, err)
 		}
 	})
+}
+
+// TestDescribeInOrder: the keys are named in the order the body has them
+// (each once), lists with their length; a body that cannot be read so
+// falls back to sorted keys; at most 20 keys are named.
+func TestDescribeInOrder(t *testing.T) {
+	cases := []struct{ raw, want string }{
+		{`{"entries":[1,2],"total":2,"hasMore":false,"nextPage":null}`, "the response has entries (list of 2), total, hasMore, nextPage"},
+		{"\xef\xbb\xbf" + `{"b":{"x":[{"y":[]}]},"a":1,"b":2}`, "the response has b, a; no list found"},
+		{`{"z":1,"a":{"rows":[1]}}`, "the response has z, a; the first list is at a.rows (list of 1)"},
+		{`[1,2,3]`, `the response is a list of 3 (data_selector "$")`},
+	}
+	for _, c := range cases {
+		doc, err := Decode([]byte(c.raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := DescribeInOrder(doc, []byte(c.raw)); got != c.want {
+			t.Errorf("DescribeInOrder(%s) = %q, want %q", c.raw, got, c.want)
+		}
+	}
+	var b strings.Builder
+	b.WriteString("{")
+	for i := range 25 {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		fmt.Fprintf(&b, `"k%02d":%d`, 24-i, i)
+	}
+	b.WriteString("}")
+	doc, _ := Decode([]byte(b.String()))
+	if got := DescribeInOrder(doc, []byte("not json")); !strings.HasPrefix(got, "the response has k00, k01,") || !strings.HasSuffix(got, "k19, and 5 more; no list found") {
+		t.Errorf("sorted fallback, bounded: %q", got)
+	}
 }
