@@ -218,3 +218,23 @@ func (g *globals) loadPipeline(ctx context.Context, path string, opts config.Loa
 	}
 	return p, nil
 }
+
+// checkResourceNames is the check of --resource values: an unknown name
+// is a usage error that suggests the nearest name and lists them all.
+func checkResourceNames(p *config.Pipeline, names []string) error {
+	for _, name := range names {
+		if p.Resource(name) != nil {
+			continue
+		}
+		all := make([]string, len(p.Source.Resources))
+		for i, r := range p.Source.Resources {
+			all[i] = r.Name
+		}
+		msg := fmt.Sprintf("--resource %s: no resource of that name in %s", name, p.File)
+		if s := config.Suggest(name, all); s != "" {
+			msg += fmt.Sprintf(" (did you mean %q?)", s)
+		}
+		return usageError{fmt.Errorf("%s; its resources: %s", msg, strings.Join(all, ", "))}
+	}
+	return nil
+}

@@ -1,0 +1,40 @@
+package cli_test
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+const twoResources = `pipeline: {name: pc, dataset: pc}
+source:
+  client: {base_url: "http://127.0.0.1:1/"}
+  resources:
+    - name: members
+      endpoint: {path: /members}
+    - name: teams
+      endpoint: {path: /teams}
+`
+
+// TestUnknownResourceSuggests: --resource with a name the file lacks is a
+// usage error naming the nearest resource and listing them all.
+func TestUnknownResourceSuggests(t *testing.T) {
+	file := writePipeline(t, twoResources, "")
+	dest := "duckdb:" + filepath.Join(t.TempDir(), "x.duckdb")
+	for _, tc := range []struct{ name, want string }{
+		{"member", `(did you mean "members"?)`},
+		{"temas", `(did you mean "teams"?)`},
+		{"zzzzzzzzzz", "its resources: members, teams"},
+	} {
+		code, _, errOut := run(t, "run", file, "--dest", dest, "--resource", tc.name)
+		if code != 2 {
+			t.Errorf("--resource %s: exit %d, want 2\n%s", tc.name, code, errOut)
+		}
+		if !strings.Contains(errOut, tc.want) || !strings.Contains(errOut, "members, teams") {
+			t.Errorf("--resource %s: stderr lacks %q and the list of names:\n%s", tc.name, tc.want, errOut)
+		}
+		if tc.name == "zzzzzzzzzz" && strings.Contains(errOut, "did you mean") {
+			t.Errorf("--resource %s: suggests a name far from it:\n%s", tc.name, errOut)
+		}
+	}
+}
