@@ -1,6 +1,7 @@
 package cli_test
 
 import (
+	"regexp"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -36,5 +37,29 @@ func TestUnknownResourceSuggests(t *testing.T) {
 		if tc.name == "zzzzzzzzzz" && strings.Contains(errOut, "did you mean") {
 			t.Errorf("--resource %s: suggests a name far from it:\n%s", tc.name, errOut)
 		}
+	}
+}
+
+// TestDemoIntoFilesAppends: a merge pipeline into Parquet or JSONL runs,
+// appending, with one warning that says so.
+func TestDemoIntoFilesAppends(t *testing.T) {
+	for _, kind := range []string{"parquet", "jsonl"} {
+		t.Run(kind, func(t *testing.T) {
+			dir := t.TempDir()
+			dest := kind + ":" + filepath.Join(dir, "out")
+			code, out, errOut := run(t, "demo", "--records", "30", "--dest", dest, "--work-dir", filepath.Join(dir, "work"), "--progress", "none")
+			if code != 0 {
+				t.Fatalf("demo --dest %s: exit %d\nstdout:\n%s\nstderr:\n%s", dest, code, out, errOut)
+			}
+			if n := strings.Count(errOut, "are appended"); n != 1 {
+				t.Errorf("stderr has %d warnings that merge appends, want 1:\n%s", n, errOut)
+			}
+			if !strings.Contains(errOut, "write_disposition merge") {
+				t.Errorf("the warning does not name the write disposition:\n%s", errOut)
+			}
+			if !regexp.MustCompile(`(?m)^files\s+loaded\s+30\s`).MatchString(out) {
+				t.Errorf("demo output has no line saying files loaded 30 records:\n%s", out)
+			}
+		})
 	}
 }
