@@ -62,7 +62,8 @@ Look at the data:
 }
 
 // demoConfig reads the embedded example pipeline with the mock's demo
-// credentials and points its URLs at the running mock.
+// credentials and ANALYTICS_URL, which its URLs default from, set to the
+// running mock.
 func demoConfig(api *mockapi.Running) (*config.Pipeline, error) {
 	data, err := examples.FS.ReadFile(demoPipeline)
 	if err != nil {
@@ -72,6 +73,7 @@ func demoConfig(api *mockapi.Running) (*config.Pipeline, error) {
 		"CLIENT_ID":            mockapi.DefaultClientID,
 		"CLIENT_SECRET":        mockapi.DefaultClientSecret,
 		"CLIENT_REFRESH_TOKEN": mockapi.DefaultRefreshToken,
+		"ANALYTICS_URL":        "http://" + api.Addr,
 	}
 	p, err := config.Parse("examples/"+demoPipeline, data, config.LoadOptions{
 		SecretsFile: "",
@@ -80,8 +82,6 @@ func demoConfig(api *mockapi.Running) (*config.Pipeline, error) {
 	if err != nil {
 		return nil, err
 	}
-	p.Source.Client.BaseURL = api.URL
-	p.Source.Client.Auth.TokenURL = api.TokenURL
 	return p, nil
 }
 

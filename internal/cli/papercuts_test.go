@@ -1,10 +1,14 @@
 package cli_test
 
 import (
-	"regexp"
+	"context"
+	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/restload/restload/internal/mockapi"
 )
 
 const twoResources = `pipeline: {name: pc, dataset: pc}
@@ -61,5 +65,37 @@ func TestDemoIntoFilesAppends(t *testing.T) {
 				t.Errorf("demo output has no line saying files loaded 30 records:\n%s", out)
 			}
 		})
+	}
+}
+
+// TestAnalyticsExampleAnyPort runs examples/analytics/pipeline.yaml against
+// a mock on a free port, found through ANALYTICS_URL (its URLs are
+// ${env.ANALYTICS_URL:-http://127.0.0.1:8080}/...).
+func TestAnalyticsExampleAnyPort(t *testing.T) {
+	api, err := mockapi.Start(context.Background(), "127.0.0.1:0", mockapi.Options{Records: 40})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer api.Close()
+	t.Setenv("ANALYTICS_URL", "http://"+api.Addr)
+	t.Setenv("CLIENT_ID", mockapi.DefaultClientID)
+	t.Setenv("CLIENT_SECRET", mockapi.DefaultClientSecret)
+	t.Setenv("CLIENT_REFRESH_TOKEN", mockapi.DefaultRefreshToken)
+	src, err := os.ReadFile("../../examples/analytics/pipeline.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	file := filepath.Join(dir, "pipeline.yaml")
+	if err := os.WriteFile(file, src, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dest := "duckdb:" + filepath.Join(dir, "a.duckdb")
+	code, out, errOut := run(t, "run", file, "--dest", dest, "--resource", "files", "--progress", "none")
+	if code != 0 {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	if n := countRows(t, dest, "files"); n != 40 {
+		t.Errorf("files has %d rows, want 40", n)
 	}
 }
