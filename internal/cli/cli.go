@@ -118,6 +118,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		schemaCmd(g),
 		versionCmd(g),
 		initCmd(g),
+		queryCmd(g),
 	)
 	// An unknown command is the root's argument: with Args set, cobra
 	// passes it to the validator instead of failing in Find with an

@@ -99,3 +99,65 @@ func TestAnalyticsExampleAnyPort(t *testing.T) {
 		t.Errorf("files has %d rows, want 40", n)
 	}
 }
+
+// TestDemoHintRuns: the demo's closing hint is a `restload query` command
+// that works for the destination it loaded into.
+func TestDemoHintRuns(t *testing.T) {
+	for _, kind := range []string{"duckdb", "parquet", "jsonl"} {
+		t.Run(kind, func(t *testing.T) {
+			dir := t.TempDir()
+			dest := kind + ":" + filepath.Join(dir, "it's here")
+			code, out, errOut := run(t, "demo", "--records", "7", "--dest", dest, "--work-dir", filepath.Join(dir, "work"), "--progress", "none")
+			if code != 0 {
+				t.Fatalf("demo: exit %d\n%s%s", code, out, errOut)
+			}
+			line := regexp.MustCompile(`(?m)^  restload (query .*)$`).FindStringSubmatch(out)
+			if line == nil {
+				t.Fatalf("demo output has no restload query hint:\n%s", out)
+			}
+			args := shellWords(t, line[1])
+			code, qout, qerr := run(t, args...)
+			if code != 0 {
+				t.Fatalf("%q: exit %d\n%s", line[1], code, qerr)
+			}
+			if !strings.Contains(qout, "owner__email") || !strings.Contains(qout, "(5 rows)") {
+				t.Errorf("%q printed:\n%s", line[1], qout)
+			}
+		})
+	}
+}
+
+// shellWords splits s as a POSIX shell would, for single-quoted words.
+func shellWords(t *testing.T, s string) []string {
+	t.Helper()
+	var words []string
+	var cur strings.Builder
+	in, inWord := false, false
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '\'':
+			in, inWord = !in, true
+		case c == '"' && !in:
+			j := strings.IndexByte(s[i+1:], '"')
+			if j < 0 {
+				t.Fatalf("unclosed \" in %q", s)
+			}
+			cur.WriteString(s[i+1 : i+1+j])
+			i += j + 1
+			inWord = true
+		case c == ' ' && !in:
+			if inWord {
+				words = append(words, cur.String())
+				cur.Reset()
+				inWord = false
+			}
+		default:
+			cur.WriteByte(c)
+			inWord = true
+		}
+	}
+	if inWord {
+		words = append(words, cur.String())
+	}
+	return words
+}
