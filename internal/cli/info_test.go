@@ -83,7 +83,7 @@ func TestInfoEveryDestination(t *testing.T) {
 			// Before any load the dataset does not exist: info says so and
 			// creates nothing (see TestReadCommandsCreateNothing).
 			code, out, errOut := run(t, "info", "--dest", url, "--dataset", ds)
-			if code != 1 || !regexp.MustCompile(`does not exist|dataset "` + ds + `" is not in`).MatchString(errOut) {
+			if code != 1 || !regexp.MustCompile(`does not exist|dataset "`+ds+`" is not in`).MatchString(errOut) {
 				t.Fatalf("info before any load: exit %d\n%s%s", code, out, errOut)
 			}
 

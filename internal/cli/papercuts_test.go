@@ -2,6 +2,8 @@ package cli_test
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -160,4 +162,50 @@ func shellWords(t *testing.T, s string) []string {
 		words = append(words, cur.String())
 	}
 	return words
+}
+
+// TestRelativeDestinationOneRule: a relative path in pipeline.destination
+// resolves against the current directory in run, info, schema and query
+// alike, wherever the pipeline file is.
+func TestRelativeDestinationOneRule(t *testing.T) {
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`[{"id": 1}, {"id": 2}]`))
+	}))
+	defer api.Close()
+	file := writePipeline(t, `pipeline: {name: rel, dataset: rel, destination: "duckdb:data/rel.duckdb"}
+source:
+  client: {base_url: "{{API}}"}
+  resources:
+    - name: items
+      endpoint: {path: /items, paginator: single_page}
+`, api.URL)
+	cwd := t.TempDir()
+	if err := os.Mkdir(filepath.Join(cwd, "data"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(cwd)
+	if code, out, errOut := run(t, "run", file, "--progress", "none", "--work-dir", filepath.Join(cwd, "work")); code != 0 {
+		t.Fatalf("run: exit %d\n%s%s", code, out, errOut)
+	}
+	if _, err := os.Stat(filepath.Join(cwd, "data", "rel.duckdb")); err != nil {
+		t.Fatalf("run did not load into ./data/rel.duckdb: %v", err)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"info", file}, "items"},
+		{[]string{"schema", file}, "items"},
+		{[]string{"query", file, "SELECT count(*) AS n FROM items"}, "n\n2\n"},
+	} {
+		args := tc.args
+		code, out, errOut := run(t, args...)
+		if code != 0 || !strings.Contains(out, tc.want) {
+			t.Errorf("%v: exit %d\n%s%s", args[0], code, out, errOut)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(filepath.Dir(file), "data")); err == nil {
+		t.Errorf("a command created data/ beside the pipeline file")
+	}
 }
