@@ -14,25 +14,7 @@ import (
 // of destination and reads it back with `restload query`, as a table and as
 // JSON, with the dataset as the default schema.
 func TestQueryEveryDestination(t *testing.T) {
-	dests := []struct {
-		name string
-		url  func(t *testing.T, dataset string) string
-	}{
-		{"duckdb", func(t *testing.T, _ string) string { return "duckdb:" + filepath.Join(t.TempDir(), "x.duckdb") }},
-		{"postgres", func(t *testing.T, dataset string) string {
-			url := destinationtest.PostgresURL(t)
-			destinationtest.DropOnCleanup(t, url, dataset)
-			return url
-		}},
-		{"mysql", func(t *testing.T, dataset string) string {
-			url := destinationtest.MySQLURL(t)
-			destinationtest.DropMySQLOnCleanup(t, url, dataset)
-			return url
-		}},
-		{"parquet", func(t *testing.T, _ string) string { return "parquet:" + t.TempDir() }},
-		{"jsonl", func(t *testing.T, _ string) string { return "jsonl:" + t.TempDir() }},
-	}
-	for _, dt := range dests {
+	for _, dt := range everyDestination() {
 		t.Run(dt.name, func(t *testing.T) {
 			ds := destinationtest.Dataset(t)
 			url := dt.url(t, ds)
