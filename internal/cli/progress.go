@@ -46,7 +46,7 @@ type resourceProgress struct {
 
 // line is the resource's progress line at now, e.g.
 // "files: 12 pages, 1200 records, 3400 rec/s, 1 retry, 3s", or with a total
-// the API gave, "files: 1200 of 2500 records (48%), 12 pages, 600 rec/s,
+// the API gave, "files: 12 pages, 1200 of 2500 records (48%), 600 rec/s,
 // 0 retries, 2s, about 2s left". The rate is the average from the
 // resource's first event to its latest page, so it holds still once the
 // resource has finished; the time is the resource's time so far.
@@ -67,8 +67,8 @@ func (r *resourceProgress) line(now time.Time) string {
 		}
 	}
 	pages := r.pages.Load()
-	return fmt.Sprintf("%s: %s, %d %s, %s rec/s, %d %s, %s%s",
-		r.name, counted, pages, plural(pages, "page", "pages"), rate, retries, plural(retries, "retry", "retries"),
+	return fmt.Sprintf("%s: %d %s, %s, %s rec/s, %d %s, %s%s",
+		r.name, pages, plural(pages, "page", "pages"), counted, rate, retries, plural(retries, "retry", "retries"),
 		roundElapsed(now.Sub(r.started)), left)
 }
 

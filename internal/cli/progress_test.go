@@ -39,8 +39,8 @@ func TestProgressPlainLines(t *testing.T) {
 	p.Loading("L1")
 	p.Stop()
 
-	want := "files: 1200 records, 12 pages, 600 rec/s, 1 retry, 2s\n" +
-		"teams: 7 records, 1 page, - rec/s, 0 retries, 0s\n" +
+	want := "files: 12 pages, 1200 records, 600 rec/s, 1 retry, 2s\n" +
+		"teams: 1 page, 7 records, - rec/s, 0 retries, 0s\n" +
 		"loading L1 into the destination...\n"
 	if buf.String() != want {
 		t.Errorf("plain progress printed\n%s\nwant\n%s", buf.String(), want)
@@ -64,7 +64,7 @@ func TestProgressBarsToWriter(t *testing.T) {
 	p.Stop()
 	p.Stop() // idempotent
 	out := buf.String()
-	for _, s := range []string{"files", "100 records, 1 page", "1 retry", "loading L7 into the destination", "a log line"} {
+	for _, s := range []string{"files", "1 page, 100 records", "1 retry", "loading L7 into the destination", "a log line"} {
 		if !strings.Contains(out, s) {
 			t.Errorf("bar output lacks %q:\n%s", s, out)
 		}
@@ -104,7 +104,7 @@ func TestProgressTotal(t *testing.T) {
 	p.printLocked()
 	p.mu.Unlock()
 	p.Total("teams", 0) // no total: nothing to show
-	want := "files: 1000 of 2500 records (40%), 10 pages, 250 rec/s, 0 retries, 5.5s, about 6s left\n"
+	want := "files: 10 pages, 1000 of 2500 records (40%), 250 rec/s, 0 retries, 5.5s, about 6s left\n"
 	if buf.String() != want {
 		t.Errorf("plain progress printed\n%s\nwant\n%s", buf.String(), want)
 	}
@@ -134,7 +134,7 @@ func TestProgressBarsLeaveNothing(t *testing.T) {
 	p.Stop()
 	after := screen(buf.String())
 
-	if len(during) != 2 || during[0] != warning || !regexp.MustCompile(`^files\s+\S+ 200 of 400 records \(50%\), 2 pages, \d+ rec/s, 0 retries, [\d.]+m?s, about [\d.]+m?s left$`).MatchString(strings.TrimSpace(during[1])) {
+	if len(during) != 2 || during[0] != warning || !regexp.MustCompile(`^files\s+\S+ 2 pages, 200 of 400 records \(50%\), \d+ rec/s, 0 retries, [\d.]+m?s, about [\d.]+m?s left$`).MatchString(strings.TrimSpace(during[1])) {
 		t.Errorf("screen during the run:\n%s", strings.Join(during, "\n"))
 	}
 	if len(after) != 1 || after[0] != warning {

@@ -22,10 +22,9 @@ func seedPipeline(t *testing.T, api *mockapi.Running) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The URLs default to http://127.0.0.1:8080 (ANALYTICS_URL unset).
-	s := strings.ReplaceAll(string(data), "http://127.0.0.1:8080", "http://"+api.Addr)
+	s := strings.ReplaceAll(string(data), "${env.ANALYTICS_URL:-http://127.0.0.1:8080}/v2", api.URL)
 	s = strings.Replace(s, "backoff_factor: 2", "backoff_factor: 0.001", 1)
-	if !strings.Contains(s, api.Addr+"}/v2") || !strings.Contains(s, "backoff_factor: 0.001") {
+	if !strings.Contains(s, "base_url: "+api.URL) || !strings.Contains(s, "backoff_factor: 0.001") {
 		t.Fatal("examples/analytics/pipeline.yaml no longer points at ${env.ANALYTICS_URL:-http://127.0.0.1:8080}/v2 with backoff_factor: 2")
 	}
 	path := filepath.Join(t.TempDir(), "pipeline.yaml")
