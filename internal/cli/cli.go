@@ -44,8 +44,8 @@ import (
 	// The destinations restload can load into register themselves.
 	_ "github.com/restload/restload/internal/destination/duckdb"
 	_ "github.com/restload/restload/internal/destination/files"
-	_ "github.com/restload/restload/internal/destination/mysql"
 	_ "github.com/restload/restload/internal/destination/iceberg"
+	_ "github.com/restload/restload/internal/destination/mysql"
 	_ "github.com/restload/restload/internal/destination/postgres"
 	"github.com/restload/restload/internal/httpclient"
 )
@@ -134,6 +134,7 @@ func newRoot(g *globals) *cobra.Command {
 		versionCmd(g),
 		initCmd(g),
 		previewCmd(g),
+		queryCmd(g),
 	)
 	// An unknown command is the root's argument: with Args set, cobra
 	// passes it to the validator instead of failing in Find with an
@@ -232,4 +233,24 @@ func (g *globals) loadPipeline(ctx context.Context, path string, opts config.Loa
 		fmt.Fprintf(escapingWriter{g.stderr}, "restload: warning: %s\n", w)
 	}
 	return p, nil
+}
+
+// checkResourceNames is the check of --resource values: an unknown name
+// is a usage error that suggests the nearest name and lists them all.
+func checkResourceNames(p *config.Pipeline, names []string) error {
+	for _, name := range names {
+		if p.Resource(name) != nil {
+			continue
+		}
+		all := make([]string, len(p.Source.Resources))
+		for i, r := range p.Source.Resources {
+			all[i] = r.Name
+		}
+		msg := fmt.Sprintf("--resource %s: no resource of that name in %s", name, p.File)
+		if s := config.Suggest(name, all); s != "" {
+			msg += fmt.Sprintf(" (did you mean %q?)", s)
+		}
+		return usageError{fmt.Errorf("%s; its resources: %s", msg, strings.Join(all, ", "))}
+	}
+	return nil
 }

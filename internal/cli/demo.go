@@ -46,11 +46,12 @@ again merges: row counts stay the same.`,
 			if _, err := g.runWithProgress(ctx, p, progressMode, pipeline.Options{Destination: dest, WorkDir: workDir}); err != nil {
 				return err
 			}
+			d, ds := shellQuote(dest), shellQuote(p.Pipeline.Dataset)
 			fmt.Fprintf(g.stdout, `
 Look at the data:
   restload info --dest %s --dataset %s
-  duckdb %s "SELECT name, owner__email, created_at FROM %s.files LIMIT 5"
-`, dest, p.Pipeline.Dataset, trimScheme(dest), p.Pipeline.Dataset)
+  restload query --dest %s --dataset %s %s
+`, d, ds, d, ds, shellQuote(demoQuery))
 			return nil
 		},
 	}
@@ -62,7 +63,8 @@ Look at the data:
 }
 
 // demoConfig reads the embedded example pipeline with the mock's demo
-// credentials and points its URLs at the running mock.
+// credentials and ANALYTICS_URL, which its URLs default from, set to the
+// running mock.
 func demoConfig(api *mockapi.Running) (*config.Pipeline, error) {
 	data, err := examples.FS.ReadFile(demoPipeline)
 	if err != nil {
@@ -72,6 +74,7 @@ func demoConfig(api *mockapi.Running) (*config.Pipeline, error) {
 		"CLIENT_ID":            mockapi.DefaultClientID,
 		"CLIENT_SECRET":        mockapi.DefaultClientSecret,
 		"CLIENT_REFRESH_TOKEN": mockapi.DefaultRefreshToken,
+		"ANALYTICS_URL":        "http://" + api.Addr,
 	}
 	p, err := config.Parse("examples/"+demoPipeline, data, config.LoadOptions{
 		SecretsFile: "",
@@ -80,16 +83,18 @@ func demoConfig(api *mockapi.Running) (*config.Pipeline, error) {
 	if err != nil {
 		return nil, err
 	}
-	p.Source.Client.BaseURL = api.URL
-	p.Source.Client.Auth.TokenURL = api.TokenURL
 	return p, nil
 }
 
-func trimScheme(u string) string {
-	if len(u) > 7 && u[:7] == "duckdb:" {
-		return u[7:]
+// demoQuery is the query the demo's closing hint suggests.
+const demoQuery = "SELECT name, owner__email, created_at FROM files LIMIT 5"
+
+// shellQuote quotes s for a POSIX shell when it needs it.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.,/:@%+=") == "" {
+		return s
 	}
-	return u
+	return "'" + strings.ReplaceAll(s, "'", `'"'"'`) + "'"
 }
 
 func mockAPICmd(g *globals) *cobra.Command {

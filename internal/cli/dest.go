@@ -11,6 +11,7 @@ import (
 
 	"github.com/restload/restload/internal/config"
 	"github.com/restload/restload/internal/destination"
+	"github.com/restload/restload/internal/destination/files"
 	"github.com/restload/restload/internal/load"
 	"github.com/spf13/cobra"
 )
@@ -28,19 +29,49 @@ func (f *destFlags) register(c *cobra.Command) {
 }
 
 func (f *destFlags) open(cmd *cobra.Command, args []string) (destination.Destination, *config.Pipeline, error) {
-	var p *config.Pipeline
-	if len(args) == 1 {
-		var err error
-		// Only the name, dataset and destination are needed: no API
-		// credentials required.
-		if _, err := os.Stat(args[0]); err != nil {
-			return nil, nil, usageError{fmt.Errorf("pipeline file: %w", err)}
-		}
-		if p, err = config.Load(args[0], config.LoadOptions{SecretsFile: f.secrets, IgnoreMissingSecrets: true}); err != nil {
-			return nil, nil, err
-		}
+	p, err := f.pipeline(args)
+	if err != nil {
+		return nil, nil, err
 	}
-	url, dataset := f.dest, f.dataset
+	url, dataset, err := f.target(cmd, p)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := checkExists(cmd.Context(), url, dataset); err != nil {
+		return nil, nil, err
+	}
+	d, err := destination.Open(cmd.Context(), url, dataset)
+	return d, p, err
+}
+
+// resolve is open's destination URL and dataset, for commands that read
+// the destination their own way.
+func (f *destFlags) resolve(cmd *cobra.Command, args []string) (url, dataset string, err error) {
+	p, err := f.pipeline(args)
+	if err != nil {
+		return "", "", err
+	}
+	return f.target(cmd, p)
+}
+
+// pipeline loads the pipeline file args name, if any.
+func (f *destFlags) pipeline(args []string) (*config.Pipeline, error) {
+	if len(args) != 1 {
+		return nil, nil
+	}
+	// Only the name, dataset and destination are needed: no API
+	// credentials required.
+	if _, err := os.Stat(args[0]); err != nil {
+		return nil, usageError{fmt.Errorf("pipeline file: %w", err)}
+	}
+	return config.Load(args[0], config.LoadOptions{SecretsFile: f.secrets, IgnoreMissingSecrets: true})
+}
+
+// target is the destination URL and dataset of the flags and pipeline p
+// (nil without one). It creates nothing: a missing database file or folder
+// is an error before any dataset is guessed.
+func (f *destFlags) target(cmd *cobra.Command, p *config.Pipeline) (url, dataset string, err error) {
+	url, dataset = f.dest, f.dataset
 	if p != nil {
 		url = p.DestinationURL(f.dest)
 		if dataset == "" {
@@ -48,17 +79,34 @@ func (f *destFlags) open(cmd *cobra.Command, args []string) (destination.Destina
 		}
 	}
 	if url == "" {
-		return nil, nil, usageError{fmt.Errorf("give a pipeline file or --dest")}
+		return "", "", usageError{fmt.Errorf("give a pipeline file or --dest")}
+	}
+	if err := checkLocation(url); err != nil {
+		return "", "", err
 	}
 	if dataset == "" {
-		var err error
 		if dataset, err = guessDataset(cmd.Context(), url); err != nil {
-			return nil, nil, err
+			return "", "", err
 		}
 		fmt.Fprintf(escapingWriter{cmd.ErrOrStderr()}, "restload: no --dataset given: reading dataset %q\n", dataset)
 	}
-	d, err := destination.Open(cmd.Context(), url, dataset)
-	return d, p, err
+	return url, dataset, nil
+}
+
+// checkExists errs, saying what exists, when the dataset at url does not:
+// reading commands never create a database file, folder or dataset.
+func checkExists(ctx context.Context, url, dataset string) error {
+	scheme, rest, _ := strings.Cut(url, ":")
+	if scheme == string(files.Parquet) || scheme == string(files.JSONL) {
+		dir, _, _ := strings.Cut(rest, "?")
+		return checkFilesDataset(url, dir, dataset)
+	}
+	ds, err := openSQL(ctx, url, dataset)
+	if err != nil {
+		return err
+	}
+	ds.close()
+	return nil
 }
 
 // guessDataset names the dataset to read when only --dest is given. A

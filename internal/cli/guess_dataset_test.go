@@ -26,13 +26,13 @@ func TestInfoGuessesDataset(t *testing.T) {
 			t.Errorf("schema --dest %s: exit %d, want 0 and table events\nstdout:\n%s\nstderr:\n%s", c.file, code, out, errOut)
 		}
 	}
-	// The dataset is elsewhere: info reads the one named after the file,
-	// and says which on stderr.
+	// The dataset is elsewhere: info tries the one named after the file,
+	// says which on stderr, and lists the datasets there are.
 	dest := "duckdb:" + filepath.Join(dir, "misc.duckdb")
 	loadOne(t, dest, "other")
-	code, out, errOut := run(t, "info", "--dest", dest)
-	if code != 0 || !strings.Contains(out, "no loads in this destination yet") || errOut != "restload: no --dataset given: reading dataset \"misc\"\n" {
-		t.Errorf("info --dest misc.duckdb: exit %d, stdout %q, stderr %q; want 0, no loads, and the dataset read", code, out, errOut)
+	code, _, errOut := run(t, "info", "--dest", dest)
+	if code != 1 || !strings.HasPrefix(errOut, "restload: no --dataset given: reading dataset \"misc\"\n") || !strings.Contains(errOut, `dataset "misc" is not in`) || !strings.Contains(errOut, "its datasets: other") {
+		t.Errorf("info --dest misc.duckdb: exit %d, stderr %q; want 1, the dataset read and the datasets there are", code, errOut)
 	}
 	// A URL without a name to guess from.
 	code, _, errOut = run(t, "info", "--dest", "duckdb:")

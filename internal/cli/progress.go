@@ -35,7 +35,8 @@ type resourceProgress struct {
 	pages   atomic.Int64
 	records atomic.Int64
 	retries atomic.Int64
-	bar     *mpb.Bar // bar mode only
+	total   atomic.Int64 // records the API says there are; 0: unknown
+	bar     *mpb.Bar     // bar mode only
 
 	lastPage atomic.Int64 // unix nanoseconds of the latest page
 
@@ -43,19 +44,41 @@ type resourceProgress struct {
 	lastPages, lastRetries int64
 }
 
-// line is the resource's progress line, e.g.
-// "files: 12 pages, 1200 records, 3400 rec/s, 1 retry". The rate is the
-// average from the resource's first event to its latest page, so it holds
-// still once the resource has finished.
-func (r *resourceProgress) line() string {
+// line is the resource's progress line at now, e.g.
+// "files: 12 pages, 1200 records, 3400 rec/s, 1 retry, 3s", or with a total
+// the API gave, "files: 12 pages, 1200 of 2500 records (48%), 600 rec/s,
+// 0 retries, 2s, about 2s left". The rate is the average from the
+// resource's first event to its latest page, so it holds still once the
+// resource has finished; the time is the resource's time so far.
+func (r *resourceProgress) line(now time.Time) string {
 	recs := r.records.Load()
-	rate := "-"
+	rate, perSec := "-", 0.0
 	if secs := time.Duration(r.lastPage.Load() - r.started.UnixNano()).Seconds(); secs > 0.2 {
-		rate = fmt.Sprintf("%.0f", float64(recs)/secs)
+		perSec = float64(recs) / secs
+		rate = fmt.Sprintf("%.0f", perSec)
 	}
 	retries := r.retries.Load()
-	return fmt.Sprintf("%s: %d pages, %d records, %s rec/s, %d %s",
-		r.name, r.pages.Load(), recs, rate, retries, plural(retries, "retry", "retries"))
+	counted := fmt.Sprintf("%d records", recs)
+	left := ""
+	if total := r.total.Load(); total > 0 {
+		counted = fmt.Sprintf("%d of %d records (%d%%)", recs, total, min(100, recs*100/total))
+		if perSec > 0 && recs < total {
+			left = ", about " + roundElapsed(time.Duration(float64(total-recs)/perSec*float64(time.Second))).String() + " left"
+		}
+	}
+	pages := r.pages.Load()
+	return fmt.Sprintf("%s: %d %s, %s, %s rec/s, %d %s, %s%s",
+		r.name, pages, plural(pages, "page", "pages"), counted, rate, retries, plural(retries, "retry", "retries"),
+		roundElapsed(now.Sub(r.started)), left)
+}
+
+// roundElapsed rounds a time for a progress line: whole seconds, tenths
+// under ten seconds.
+func roundElapsed(d time.Duration) time.Duration {
+	if d < 10*time.Second {
+		return d.Round(100 * time.Millisecond)
+	}
+	return d.Round(time.Second)
 }
 
 func plural(n int64, one, many string) string {
@@ -97,6 +120,11 @@ var (
 // auto means bars when w is a terminal (and TERM is not dumb, and CI is not
 // set), plain lines otherwise.
 func newProgress(mode string, w io.Writer, names []string) (*progress, error) {
+	return newProgressWith(mode, w, names)
+}
+
+// newProgressWith is newProgress with more options for the bars.
+func newProgressWith(mode string, w io.Writer, names []string, barOpts ...mpb.ContainerOption) (*progress, error) {
 	switch mode {
 	case progressAuto, "":
 		mode = progressPlain
@@ -115,7 +143,7 @@ func newProgress(mode string, w io.Writer, names []string) (*progress, error) {
 	case progressBar:
 		// The width is the line width when w is not a terminal (--progress
 		// bar into a pipe); on a terminal its own width wins.
-		p.bars = mpb.New(mpb.WithOutput(w), mpb.WithWidth(100), mpb.WithRefreshRate(200*time.Millisecond), mpb.WithAutoRefresh())
+		p.bars = mpb.New(append([]mpb.ContainerOption{mpb.WithOutput(w), mpb.WithWidth(100), mpb.WithRefreshRate(200 * time.Millisecond), mpb.WithAutoRefresh()}, barOpts...)...)
 	case progressPlain:
 		p.stop, p.done = make(chan struct{}), make(chan struct{})
 		go p.tick(time.NewTicker(plainInterval))
@@ -172,15 +200,24 @@ func (p *progress) resource(name string) *resourceProgress {
 	if p.bars != nil && !p.stopped {
 		r.bar = p.bars.New(0, mpb.SpinnerStyle(), mpb.BarWidth(1),
 			mpb.PrependDecorators(decor.Name(name, decor.WC{W: p.width + 1, C: decor.DindentRight})),
-			mpb.AppendDecorators(decor.Any(func(decor.Statistics) string { return r.barText() })),
-			mpb.BarFillerClearOnComplete())
+			mpb.AppendDecorators(decor.Any(func(decor.Statistics) string { return r.barText(p.now()) })),
+			mpb.BarRemoveOnComplete())
 	}
 	return r
 }
 
 // barText is what a bar shows after its spinner.
-func (r *resourceProgress) barText() string {
-	return strings.TrimPrefix(r.line(), r.name+": ")
+func (r *resourceProgress) barText(now time.Time) string {
+	return strings.TrimPrefix(r.line(now), r.name+": ")
+}
+
+// Total records that the API said resource has total records (a total
+// field of its first page), for the percentage and the time left.
+func (p *progress) Total(resource string, total int64) {
+	if p.mode == progressNone || total <= 0 {
+		return
+	}
+	p.resource(resource).total.Store(total)
 }
 
 // Page counts one page of resource.
@@ -228,7 +265,7 @@ func (p *progress) Loading(loadID string) {
 			p.loadBar = p.bars.New(0, mpb.SpinnerStyle(), mpb.BarWidth(1),
 				mpb.PrependDecorators(decor.Name("load", decor.WC{W: p.width + 1, C: decor.DindentRight})),
 				mpb.AppendDecorators(decor.Name("loading "+loadID+" into the destination "), decor.Elapsed(decor.ET_STYLE_GO)),
-				mpb.BarFillerClearOnComplete())
+				mpb.BarRemoveOnComplete())
 		}
 	}
 }
@@ -261,13 +298,14 @@ func (p *progress) printLocked() {
 		if pages == r.lastPages && retries == r.lastRetries {
 			continue
 		}
-		fmt.Fprintln(p.w, r.line())
+		fmt.Fprintln(p.w, r.line(p.now()))
 		r.lastPages, r.lastRetries = pages, retries
 	}
 }
 
-// Stop ends the display: bars are completed and drawn one last time, the
-// plain ticker stops. Stop is idempotent.
+// Stop ends the display: bars are completed and removed from the screen
+// (the summary that follows says how each resource ended), the plain ticker
+// stops. Stop is idempotent.
 func (p *progress) Stop() {
 	p.mu.Lock()
 	if p.stopped {

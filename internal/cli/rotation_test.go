@@ -194,6 +194,7 @@ func TestRotatedRefreshTokenInSecretsFile(t *testing.T) {
 
 	// restload info names the file, never the token.
 	dest := "duckdb:" + filepath.Join(t.TempDir(), "info.duckdb")
+	loadOne(t, dest, "analytics") // info reads an existing dataset only
 	code, out, errOut := run(t, "info", file, "--dest", dest)
 	if code != 0 || !strings.Contains(out, "the current one is saved in "+abs) {
 		t.Errorf("info: exit %d, stdout:\n%s\nstderr:\n%s", code, out, errOut)

@@ -81,10 +81,8 @@ func runCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			for _, name := range f.resources {
-				if p.Resource(name) == nil {
-					return usageError{fmt.Errorf("--resource %s: no resource of that name in %s", name, args[0])}
-				}
+			if err := checkResourceNames(p, f.resources); err != nil {
+				return err
 			}
 			sum, err := g.runWithProgress(cmd.Context(), p, f.progress, pipeline.Options{
 				Destination: f.dest, WorkDir: f.workDir, Workers: f.workers, Resources: f.resources, LockTimeout: f.lockTimeout,

@@ -144,7 +144,7 @@ func TestSchemaCommandErrors(t *testing.T) {
 		want string
 	}{
 		{[]string{"schema", "--dest", "duckdb:" + filepath.Join(dir, "x.duckdb"), "--format", "xml"}, 2, `--format "xml": want text, json or yaml`},
-		{[]string{"schema", "--dest", "duckdb:" + filepath.Join(dir, "empty.duckdb")}, 1, "no schema stored in this destination yet"},
+		{[]string{"schema", "--dest", "duckdb:" + filepath.Join(dir, "empty.duckdb")}, 1, "empty.duckdb does not exist (nothing was loaded there; this command creates nothing)"},
 	} {
 		code, _, errOut := run(t, tc.args...)
 		if code != tc.code || !strings.Contains(errOut, tc.want) {

@@ -22,10 +22,10 @@ func seedPipeline(t *testing.T, api *mockapi.Running) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := strings.ReplaceAll(string(data), "http://127.0.0.1:8080/v2", api.URL)
+	s := strings.ReplaceAll(string(data), "${env.ANALYTICS_URL:-http://127.0.0.1:8080}/v2", api.URL)
 	s = strings.Replace(s, "backoff_factor: 2", "backoff_factor: 0.001", 1)
-	if !strings.Contains(s, api.URL) || !strings.Contains(s, "backoff_factor: 0.001") {
-		t.Fatal("examples/analytics/pipeline.yaml no longer points at http://127.0.0.1:8080/v2 with backoff_factor: 2")
+	if !strings.Contains(s, "base_url: "+api.URL) || !strings.Contains(s, "backoff_factor: 0.001") {
+		t.Fatal("examples/analytics/pipeline.yaml no longer points at ${env.ANALYTICS_URL:-http://127.0.0.1:8080}/v2 with backoff_factor: 2")
 	}
 	path := filepath.Join(t.TempDir(), "pipeline.yaml")
 	if err := os.WriteFile(path, []byte(s), 0o644); err != nil {

@@ -199,7 +199,7 @@ func TestErrors(t *testing.T) {
 		want []string
 	}{
 		{"syntax.yaml", []string{
-			"testdata/errors/syntax.yaml:1: invalid YAML: did not find expected key",
+			"testdata/errors/syntax.yaml:4:4: invalid YAML: did not find expected key",
 		}},
 		{"unknown_key.yaml", []string{
 			`testdata/errors/unknown_key.yaml:9:11: source.resources[0].endpoint.paginator.page_parm: unknown key (did you mean "page_param"?)`,

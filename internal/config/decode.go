@@ -627,8 +627,10 @@ func unknownKeyMsg(key string, fs []field) string {
 	return fmt.Sprintf("unknown key (valid keys: %s)", strings.Join(keys, ", "))
 }
 
-// suggest returns the candidate nearest to key, or "" when none is close
+// Suggest returns the candidate nearest to key, or "" when none is close
 // enough to be a plausible typo.
+func Suggest(key string, candidates []string) string { return suggest(key, candidates) }
+
 func suggest(key string, candidates []string) string {
 	best, bestD := "", math.MaxInt
 	lk := strings.ToLower(key)

@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/restload/restload/internal/auth"
 	"github.com/restload/restload/internal/paginate"
@@ -168,11 +169,96 @@ func syntaxError(file string, data []byte, err error) *Error {
 		}
 	}
 	msg := err.Error()
-	if m := yamlLine.FindStringSubmatch(msg); m != nil {
-		line, _ := strconv.Atoi(m[1])
-		return &Error{File: file, Line: line, Msg: "invalid YAML: " + m[2]}
+	if line, col, ok := tabIndent(data); ok && (strings.Contains(msg, "tab") || line <= yamlErrLine(msg)+1) {
+		return &Error{File: file, Line: line, Col: col, Msg: "invalid YAML: a tab character indents this line; YAML indents with spaces only"}
 	}
-	return &Error{File: file, Msg: "invalid YAML: " + strings.TrimPrefix(msg, "yaml: ")}
+	bare := yamlMessage(msg)
+	if line, col, ok := locateYAMLError(data, bare, yamlErrLine(msg)); ok {
+		return &Error{File: file, Line: line, Col: col, Msg: "invalid YAML: " + bare}
+	}
+	if line := yamlErrLine(msg); line > 0 {
+		return &Error{File: file, Line: line, Msg: "invalid YAML: " + bare}
+	}
+	return &Error{File: file, Msg: "invalid YAML: " + bare}
+}
+
+// yamlErrLine is the line a yaml.v3 error names, 0 when none. It is often
+// the line where the enclosing block or flow collection starts, not the
+// offending one (see locateYAMLError).
+func yamlErrLine(msg string) int {
+	if m := yamlLine.FindStringSubmatch(msg); m != nil {
+		n, _ := strconv.Atoi(m[1])
+		return n
+	}
+	return 0
+}
+
+// yamlMessage is a yaml.v3 error without its "yaml: line N: " prefix.
+func yamlMessage(msg string) string {
+	if m := yamlLine.FindStringSubmatch(msg); m != nil {
+		return m[2]
+	}
+	return strings.TrimPrefix(msg, "yaml: ")
+}
+
+// tabIndent finds the first line whose indentation holds a tab.
+func tabIndent(data []byte) (line, col int, ok bool) {
+	for i, l := range bytes.Split(data, []byte("\n")) {
+		rest := bytes.TrimLeft(l, " \t")
+		if len(bytes.TrimSpace(rest)) == 0 {
+			continue // blank lines do not indent
+		}
+		if j := bytes.IndexByte(l[:len(l)-len(rest)], '\t'); j >= 0 {
+			return i + 1, j + 1, true
+		}
+	}
+	return 0, 0, false
+}
+
+// locateBudget bounds locateYAMLError's work: the bytes it parses in all
+// (each try parses a prefix of the file), well under a second.
+const locateBudget = 2 << 20
+
+// locateYAMLError finds the offending line and column of a syntax error
+// whose message (without position) is msg: the shortest prefix of the file
+// that fails with the same message ends at it. yaml.v3 names the line where
+// the enclosing collection starts instead (from), and never a column. The
+// search starts at that line.
+func locateYAMLError(data []byte, msg string, from int) (line, col int, ok bool) {
+	budget := locateBudget
+	fails := func(prefix []byte) bool {
+		budget -= len(prefix)
+		var n yaml.Node
+		err := yaml.Unmarshal(prefix, &n)
+		return err != nil && yamlMessage(err.Error()) == msg
+	}
+	start, i := 0, 0
+	for ; i+1 < from && start < len(data); i++ {
+		end := bytes.IndexByte(data[start:], '\n')
+		if end < 0 {
+			break
+		}
+		start += end + 1
+	}
+	for ; budget > 0 && start < len(data); i++ {
+		end := bytes.IndexByte(data[start:], '\n')
+		if end < 0 {
+			end = len(data)
+		} else {
+			end += start + 1
+		}
+		if fails(data[:end]) {
+			lineText := data[start:end]
+			for c := 1; c <= len(lineText) && budget > 0; c++ {
+				if fails(data[:start+c]) {
+					return i + 1, utf8.RuneCount(lineText[:c]), true
+				}
+			}
+			return i + 1, 0, true
+		}
+		start = end
+	}
+	return 0, 0, false
 }
 
 // applyDefaults fills what the file left out. It runs after the file has

@@ -192,8 +192,8 @@ func sensitivePath(path string) bool {
 	return strings.Contains(p, ".auth.") || strings.Contains(p, ".headers.") || strings.Contains(p, ".headers[")
 }
 
-// expand replaces ${secrets.NAME} and ${env.NAME} in s; "$${" stands for a
-// literal "${". Problems are reported at n under path, and false is returned.
+// expand replaces ${secrets.NAME}, ${env.NAME} and ${env.NAME:-default}
+// in s; "$${" stands for a literal "${". Problems are reported at n under path, and false is returned.
 func (d *decoder) expand(s string, n *yaml.Node, path string) (string, bool) {
 	if !strings.Contains(s, "${") {
 		return s, true
@@ -220,8 +220,13 @@ func (d *decoder) expand(s string, n *yaml.Node, path string) (string, bool) {
 		ref := strings.TrimSpace(s[i+2 : i+end])
 		i += end + 1
 		ns, name, _ := strings.Cut(ref, ".")
+		name, def, hasDef := strings.Cut(name, ":-")
 		name = strings.TrimSpace(name)
 		switch {
+		case hasDef && ns != "env":
+			d.errAt(n, path, "%s: only ${env.NAME:-default} takes a default", strconv.Quote("${"+ref+"}"))
+			d.probs.markBad(path)
+			ok = false
 		case ns == "secrets" && name != "":
 			v, err := d.sec.secret(name)
 			if err != nil {
@@ -238,6 +243,11 @@ func (d *decoder) expand(s string, n *yaml.Node, path string) (string, bool) {
 			b.WriteString(v)
 		case ns == "env" && name != "":
 			v, found := d.sec.lookupEnv(name)
+			fromEnv := found && (v != "" || !hasDef)
+			if hasDef && !fromEnv {
+				// As a POSIX shell's ${NAME:-default}: unset or empty.
+				v, found = def, true
+			}
 			if !found && d.sec.ignoreMissing {
 				v, found = "${env."+name+"}", true
 			}
@@ -251,7 +261,7 @@ func (d *decoder) expand(s string, n *yaml.Node, path string) (string, bool) {
 				d.sec.remember(v)
 				d.secretAt[path] = true
 			}
-			if found && wholeRef(s) {
+			if fromEnv && wholeRef(s) {
 				d.sec.noteOrigin(v, SecretOrigin{EnvVar: name})
 			}
 			b.WriteString(v)

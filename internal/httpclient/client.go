@@ -198,10 +198,54 @@ type RequestError struct {
 }
 
 func (e *RequestError) Error() string {
-	if e.Attempts > 1 {
-		return fmt.Sprintf("%s %s: failed after %d attempts: %v", e.Method, e.URL, e.Attempts, e.Err)
+	hint := ""
+	if u, err := url.Parse(e.URL); err == nil {
+		switch unreachable(e.Err) {
+		case hostUnknown:
+			hint = fmt.Sprintf(" (no host %s: check source.client.base_url)", u.Hostname())
+		case hostRefused:
+			hint = fmt.Sprintf(" (nothing listens at %s: is the API running, and is source.client.base_url right?)", u.Host)
+		}
 	}
-	return fmt.Sprintf("%s %s: %v", e.Method, e.URL, e.Err)
+	if e.Attempts > 1 {
+		return fmt.Sprintf("%s %s: failed after %d attempts: %v%s", e.Method, e.URL, e.Attempts, e.Err, hint)
+	}
+	return fmt.Sprintf("%s %s: %v%s", e.Method, e.URL, e.Err, hint)
+}
+
+// Kinds of unreachable hosts (see unreachable).
+const (
+	hostReachable = iota
+	hostUnknown   // DNS says there is no such host
+	hostRefused   // the host refuses connections on the port
+)
+
+// unreachable says whether err means the host cannot be reached at all:
+// an unknown name (not retried) or a refused connection (retried, as a
+// restarting server refuses for a moment, but its retries are logged at
+// debug level: the final error says it once, with a hint).
+func unreachable(err error) int {
+	var dns *net.DNSError
+	switch {
+	case errors.As(err, &dns) && dns.IsNotFound:
+		return hostUnknown
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return hostRefused
+	}
+	return hostReachable
+}
+
+// roundWait rounds a wait for people: 1.5s, not 1.503221877s.
+func roundWait(d time.Duration) time.Duration {
+	switch {
+	case d >= 10*time.Second:
+		return d.Round(time.Second)
+	case d >= time.Second:
+		return d.Round(100 * time.Millisecond)
+	case d >= 10*time.Millisecond:
+		return d.Round(time.Millisecond)
+	}
+	return d.Round(100 * time.Microsecond)
 }
 
 func (e *RequestError) Unwrap() error { return e.Err }
@@ -248,12 +292,16 @@ func (c *Client) send(ctx context.Context, req *http.Request, read bool) (*http.
 	}
 	// retry logs a failed attempt and waits before the next; a non-nil
 	// result ends the request.
-	retry := func(attempt int, resp *http.Response, msg string, attr slog.Attr) error {
+	retry := func(attempt int, resp *http.Response, msg string, attr slog.Attr, cause error) error {
 		d := c.Policy.wait(attempt, resp, c.now())
 		notifyRetry(ctx)
-		c.logger().LogAttrs(ctx, slog.LevelWarn, msg,
+		level := slog.LevelWarn
+		if unreachable(cause) != hostReachable {
+			level = slog.LevelDebug
+		}
+		c.logger().LogAttrs(ctx, level, msg,
 			slog.String("method", req.Method), slog.String("url", redURL), attr,
-			slog.Int("attempt", attempt+1), slog.Duration("wait", d))
+			slog.Int("attempt", attempt+1), slog.Duration("wait", roundWait(d)))
 		if err := c.sleep(ctx, d); err != nil {
 			return fail(attempt+1, err)
 		}
@@ -291,7 +339,7 @@ func (c *Client) send(ctx context.Context, req *http.Request, read bool) (*http.
 			if !retries || !retryableError(err) {
 				return nil, nil, fail(attempt+1, err)
 			}
-			if err := retry(attempt, nil, "request failed, retrying", slog.String("error", c.Redactor.String(err.Error()))); err != nil {
+			if err := retry(attempt, nil, "request failed, retrying", slog.String("error", c.Redactor.String(err.Error())), err); err != nil {
 				return nil, nil, err
 			}
 			continue
@@ -321,7 +369,7 @@ func (c *Client) send(ctx context.Context, req *http.Request, read bool) (*http.
 			if !retries || errors.As(err, &tooLarge) {
 				return nil, nil, fail(attempt+1, err)
 			}
-			if err := retry(attempt, nil, "reading response failed, retrying", slog.String("error", c.Redactor.String(err.Error()))); err != nil {
+			if err := retry(attempt, nil, "reading response failed, retrying", slog.String("error", c.Redactor.String(err.Error())), err); err != nil {
 				return nil, nil, err
 			}
 			continue
@@ -333,7 +381,7 @@ func (c *Client) send(ctx context.Context, req *http.Request, read bool) (*http.
 		}
 		drain(resp)
 		cancel(nil)
-		if err := retry(attempt, resp, "retrying request", slog.Int("status", resp.StatusCode)); err != nil {
+		if err := retry(attempt, resp, "retrying request", slog.Int("status", resp.StatusCode), nil); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -379,6 +427,9 @@ func retryableError(err error) bool {
 	var ue *url.Error
 	if errors.As(err, &ue) {
 		err = ue.Err
+	}
+	if unreachable(err) == hostUnknown {
+		return false // a definite answer: retrying asks again for nothing
 	}
 	var ne net.Error
 	if errors.As(err, &ne) {

@@ -542,7 +542,11 @@ func (l *Load) write(ctx context.Context, pkg *spool.Package, pkgSchema *schema.
 	case schema.Replace:
 		mode = destination.ModeReplace
 	case schema.Merge:
-		mode = destination.ModeStage
+		// A destination without merge (files) appends, as dlt's
+		// filesystem destination does; the pipeline warns once.
+		if destination.CanMerge(l.d) {
+			mode = destination.ModeStage
+		}
 	}
 	// writeTable writes one table's rows of the package.
 	var mu sync.Mutex // guards counts

@@ -173,9 +173,9 @@ func (e *crashEnv) pipelineFile(t *testing.T, dataset, disposition string) strin
 	}
 	s := string(b)
 	for old, new := range map[string]string{
-		"http://127.0.0.1:8080/v2": e.url + "/v2",
-		"dataset: analytics":       "dataset: " + dataset,
-		"write_disposition: merge": "write_disposition: " + disposition,
+		"http://127.0.0.1:8080}/v2": e.url + "}/v2", // the default of ${env.ANALYTICS_URL:-...}
+		"dataset: analytics":        "dataset: " + dataset,
+		"write_disposition: merge":  "write_disposition: " + disposition,
 	} {
 		if !strings.Contains(s, old) {
 			t.Fatalf("example pipeline no longer contains %q", old)

@@ -302,9 +302,7 @@ func (r *run) open(ctx context.Context) error {
 	}
 	r.onClose(func() { r.dest.Close() })
 	destination.SetLockWait(r.dest, destination.LockWait{Timeout: opts.LockTimeout, Log: r.log})
-	if err := checkCapabilities(p, r.dest, destURL, opts.Resources); err != nil {
-		return err
-	}
+	checkCapabilities(p, r.dest, destURL, opts.Resources, r.log)
 	target := spool.Target{Pipeline: p.Pipeline.Name, Destination: destination.Identity(destURL), Dataset: p.Pipeline.Dataset}
 	r.nul = load.NULCounts{}
 	r.onClose(func() { warnNUL(r.log, r.nul) })
@@ -553,11 +551,12 @@ func reload(ctx context.Context, dest destination.Destination, pkg *spool.Packag
 	return ld, nil
 }
 
-// checkCapabilities refuses, before any API call, resources the destination
-// cannot load (merge into files).
-func checkCapabilities(p *config.Pipeline, dest destination.Destination, url string, only []string) error {
+// checkCapabilities warns, once and before any API call, of resources the
+// destination cannot merge (files): they are appended, as dlt's filesystem
+// destination does.
+func checkCapabilities(p *config.Pipeline, dest destination.Destination, url string, only []string, log *slog.Logger) {
 	if destination.CanMerge(dest) {
-		return nil
+		return
 	}
 	var names []string
 	for _, r := range selectResources(p, only) {
@@ -566,13 +565,13 @@ func checkCapabilities(p *config.Pipeline, dest destination.Destination, url str
 		}
 	}
 	if len(names) == 0 {
-		return nil
+		return
 	}
 	what := "resource " + names[0] + " uses"
 	if len(names) > 1 {
 		what = "resources " + strings.Join(names, ", ") + " use"
 	}
-	return fmt.Errorf("%s write_disposition merge, which destination %s does not support (files cannot update rows in place): set write_disposition to append or replace, or load into duckdb or postgres", what, destination.Redact(url))
+	log.Warn(fmt.Sprintf("%s write_disposition merge, which destination %s cannot do (files cannot update rows in place): their records are appended, as dlt's filesystem destination does; rows loaded again appear again", what, destination.Redact(url)))
 }
 
 func selectResources(p *config.Pipeline, only []string) []*config.Resource {

@@ -20,7 +20,8 @@
 //
 // One load at a time may write to a dataset. Merge is not supported
 // (destination.ErrUnsupported, and CanMerge reports false): files cannot
-// update rows in place. Decimals are stored as strings, timestamps as
+// update rows in place; the loader appends a merge resource's rows instead,
+// as dlt's filesystem destination does. Decimals are stored as strings, timestamps as
 // microseconds since the epoch in UTC, JSON as JSON text (parquet) or
 // embedded JSON (jsonl).
 package files
@@ -149,6 +150,29 @@ func (f *Files) loadTable(table string) (*schema.Table, []string, error) {
 		paths[i] = filepath.Join(f.dir, table, n)
 	}
 	return e.Table, paths, nil
+}
+
+// DataFiles lists the dataset's committed tables with their data files
+// (full paths, in load order) and columns, for tools that read the files
+// directly; a table with no rows has no files.
+func (f *Files) DataFiles() (map[string][]string, map[string]*schema.Table, error) {
+	m, err := f.readManifest()
+	if err != nil {
+		return nil, nil, f.errorf("", "read manifest", err)
+	}
+	files, tables := map[string][]string{}, map[string]*schema.Table{}
+	for name, e := range m.Tables {
+		if checkName(name) != nil {
+			continue
+		}
+		tables[name] = e.Table
+		for _, n := range e.Files {
+			if checkName(n) == nil {
+				files[name] = append(files[name], filepath.Join(f.dir, name, n))
+			}
+		}
+	}
+	return files, tables, nil
 }
 
 // Read calls fn for each row of table, sorted by _dlt_id when the table has
