@@ -93,6 +93,9 @@ type Page struct {
 	Elapsed  time.Duration
 	Attempts int64
 	Decision string
+	// Total is how many records the API said the resource has in all
+	// (paginate.RecordTotal; 0: it did not say).
+	Total int64
 }
 
 // Stats counts what a resource's extraction did.
@@ -355,6 +358,9 @@ func (w *walk) handle(ctx context.Context, req *request, page int, resp *paginat
 	x.logger().Debug("pagination", "resource", r.Name, "page", page, "records", len(records), "decision", decision)
 	p := Page{Number: page, URL: x.redactURL(req.URL), Records: records, Method: req.Method, Sent: req.sent,
 		Status: resp.StatusCode, Bytes: len(resp.Raw), Elapsed: req.elapsed, Attempts: req.attempts, Decision: decision}
+	if total, ok := paginate.RecordTotal(w.pg); ok {
+		p.Total = total
+	}
 	if x.OnPage != nil {
 		x.OnPage(p)
 	}

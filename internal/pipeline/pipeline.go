@@ -115,6 +115,13 @@ type LoadObserver interface {
 	Loading(loadID string)
 }
 
+// TotalObserver is an optional interface of an Observer: when the
+// Observer implements it, Run calls Total when the API says how many
+// records a (root) resource has in all, so progress can show a percentage.
+type TotalObserver interface {
+	Total(resource string, total int64)
+}
+
 // loading tells obs, if it wants to know, that loadID starts loading.
 func loading(obs Observer, loadID string) {
 	if lo, ok := obs.(LoadObserver); ok {

@@ -271,7 +271,7 @@ func newNode(env *runEnv, r *config.Resource, loaded bool) (*node, error) {
 		Resource: extract.Resource{Name: r.Name, BaseURL: env.p.Source.Client.BaseURL, Endpoint: endpoint,
 			Paginator: paginator, Headers: env.p.Source.Client.Headers},
 		Extractor: &extract.Extractor{Client: client, Redactor: d.redactor, Logger: d.log,
-			Prefetch: env.p.Limits.PrefetchPages(), MaxPages: env.p.Limits.Pages()},
+			Prefetch: env.p.Limits.PrefetchPages(), MaxPages: env.p.Limits.Pages(), OnPage: totalTo(d.obs, r)},
 		Refs:              extract.ParentRefs(r),
 		IncludeFromParent: r.IncludeFromParent,
 		Limit:             d.limit,
@@ -460,4 +460,19 @@ func idleConnsPerHost(workers int, l *config.Limits) int {
 		n = min(n, l.Concurrency)
 	}
 	return n
+}
+
+// totalTo returns an Extractor.OnPage that passes the record total the API
+// gives for a root resource to obs, when obs wants it (TotalObserver); nil
+// otherwise. A child's total is per parent record, so it is not passed.
+func totalTo(obs Observer, r *config.Resource) func(extract.Page) {
+	to, ok := obs.(TotalObserver)
+	if !ok || len(extract.ParentRefs(r)) > 0 {
+		return nil
+	}
+	return func(p extract.Page) {
+		if p.Total > 0 {
+			to.Total(r.Name, p.Total)
+		}
+	}
 }
