@@ -88,18 +88,8 @@ func (t *tx) Apply(ctx context.Context, changes []schema.Change) error {
 	if t.done {
 		return errDone
 	}
-	for _, c := range changes {
-		if c.Table == nil {
-			break // sqlgen.Dataset.Apply reports it
-		}
-		if err := checkTable(c.Table); err != nil {
-			return t.m.sql.Errorf("", "apply", err)
-		}
-		if c.Column != nil {
-			if err := checkIdent("column", c.Column.Name); err != nil {
-				return t.m.sql.Errorf(c.Table.Name, "apply", err)
-			}
-		}
+	if err := t.m.sql.CheckNames(changes, checkTable, checkIdent); err != nil {
+		return err
 	}
 	// The statements are made now so that a bad change fails here.
 	if _, err := t.m.sql.Apply(changes); err != nil {

@@ -46,18 +46,8 @@ func (t *tx) Apply(ctx context.Context, changes []schema.Change) error {
 	if t.done {
 		return errDone
 	}
-	for _, c := range changes {
-		if c.Table == nil {
-			break // sqlgen.Dataset.Apply reports it
-		}
-		if err := checkTable(c.Table); err != nil {
-			return t.p.sql.Errorf("", "apply", err)
-		}
-		if c.Column != nil {
-			if err := checkIdent("column", c.Column.Name); err != nil {
-				return t.p.sql.Errorf(c.Table.Name, "apply", err)
-			}
-		}
+	if err := t.p.sql.CheckNames(changes, checkTable, checkIdent); err != nil {
+		return err
 	}
 	stmts, err := t.p.sql.Apply(changes)
 	if err != nil {

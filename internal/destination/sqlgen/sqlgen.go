@@ -437,3 +437,25 @@ func (s *Staging) MergeDirect(root *schema.Table, children []*schema.Table) ([]S
 	}
 	return append(stmts, s.Drop([]*schema.Table{root})...), nil
 }
+
+// CheckNames checks the table and column names changes would create with
+// a destination's own rules (checkTable: a table and its columns;
+// checkIdent: one name), before any statement runs, and reports the first
+// bad one in the dataset's error form. It stops at a change without a
+// table, which Apply reports.
+func (d *Dataset) CheckNames(changes []schema.Change, checkTable func(*schema.Table) error, checkIdent func(what, name string) error) error {
+	for _, c := range changes {
+		if c.Table == nil {
+			return nil
+		}
+		if err := checkTable(c.Table); err != nil {
+			return d.Errorf("", "apply", err)
+		}
+		if c.Column != nil {
+			if err := checkIdent("column", c.Column.Name); err != nil {
+				return d.Errorf(c.Table.Name, "apply", err)
+			}
+		}
+	}
+	return nil
+}
