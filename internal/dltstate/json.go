@@ -205,8 +205,10 @@ func parseValue(dec *json.Decoder, depth int) (any, error) {
 				}
 				o.Set(k, v)
 			}
-			_, err := dec.Token()
-			return o, err
+			if _, err := dec.Token(); err != nil {
+				return nil, fmt.Errorf("invalid JSON: %w", err)
+			}
+			return o, nil
 		case '[':
 			a := []any{}
 			for dec.More() {
@@ -216,8 +218,10 @@ func parseValue(dec *json.Decoder, depth int) (any, error) {
 				}
 				a = append(a, v)
 			}
-			_, err := dec.Token()
-			return a, err
+			if _, err := dec.Token(); err != nil {
+				return nil, fmt.Errorf("invalid JSON: %w", err)
+			}
+			return a, nil
 		}
 		return nil, fmt.Errorf("invalid JSON: unexpected %v", t)
 	}

@@ -47,6 +47,7 @@ import (
 	"time"
 
 	"github.com/restload/restload/internal/config"
+	"github.com/restload/restload/internal/dltstate"
 	"github.com/restload/restload/internal/incremental/converter"
 	"github.com/restload/restload/internal/response"
 )
@@ -129,16 +130,26 @@ func (s *Spec) Backfill() bool { return s.EndValue != nil }
 // record.
 type State struct {
 	LastValue any `json:"last_value"`
-	// Hashes identify the records loaded whose cursor equals LastValue.
-	Hashes []string `json:"unique_hashes,omitempty"`
+	// Hashes identify the records loaded whose cursor equals LastValue
+	// (dlt's unique_hashes, computed as dlt does: dltstate.UniqueHash).
+	// dlt requires the key, so it is written even when empty.
+	Hashes []string `json:"unique_hashes"`
 }
 
 // Stored is the state document of one resource: State for a resource
 // without a parent, Parents (keyed by the parent's placeholder values, see
 // ParentKey) for a child resource.
+//
+// Its JSON is the incremental state dlt keeps for one cursor
+// (initial_value, last_value, unique_hashes, start_value) plus what dlt has
+// no place for: cursor_path, which the load layer turns into the key dlt
+// stores the document under, and parents.
 type Stored struct {
+	CursorPath   string `json:"cursor_path,omitempty"`
+	InitialValue any    `json:"initial_value"`
 	State
-	Parents map[string]*State `json:"parents,omitempty"`
+	StartValue any               `json:"start_value"`
+	Parents    map[string]*State `json:"parents,omitempty"`
 }
 
 // Key is the state key of resource name.
@@ -182,6 +193,9 @@ type Cursor struct {
 	dedup  map[string]bool
 	last   any
 	hashes map[string]bool
+	// legacy is set when the stored hashes are the ones restload kept
+	// before it computed dlt's: a record is then also checked by those.
+	legacy bool
 }
 
 // Begin starts a run from st (nil on a first run, and always nil for a
@@ -205,6 +219,7 @@ func (s *Spec) Begin(st *State) (*Cursor, error) {
 		c.hashes = map[string]bool{}
 		for _, h := range st.Hashes {
 			c.hashes[h] = true
+			c.legacy = c.legacy || isLegacyHash(h)
 		}
 	} else {
 		c.start = s.InitialValue
@@ -262,7 +277,7 @@ func (c *Cursor) Keep(rec map[string]any) (bool, error) {
 		h = c.hash(rec)
 	}
 	if c.dedup != nil {
-		if cmp, err := Compare(v, c.from); err == nil && cmp == 0 && c.dedup[h] {
+		if cmp, err := Compare(v, c.from); err == nil && cmp == 0 && (c.dedup[h] || (c.legacy && c.dedup[legacyHash(rec, c.spec.PrimaryKey)])) {
 			return false, nil
 		}
 	}
@@ -294,7 +309,7 @@ func (c *Cursor) State() *State {
 	if c.spec.Backfill() || c.last == nil {
 		return nil
 	}
-	st := &State{LastValue: c.last}
+	st := &State{LastValue: c.last, Hashes: []string{}}
 	if !c.spec.StartOpen {
 		for h := range c.hashes {
 			if h != "" {
@@ -307,10 +322,15 @@ func (c *Cursor) State() *State {
 }
 
 func (c *Cursor) hash(rec map[string]any) string {
+	return dltstate.UniqueHash(rec, c.spec.PrimaryKey)
+}
+
+// legacyHash is the hash restload kept before it computed dlt's.
+func legacyHash(rec map[string]any, primaryKey []string) string {
 	var b []byte
-	if len(c.spec.PrimaryKey) > 0 {
-		vals := make([]any, len(c.spec.PrimaryKey))
-		for i, k := range c.spec.PrimaryKey {
+	if len(primaryKey) > 0 {
+		vals := make([]any, len(primaryKey))
+		for i, k := range primaryKey {
 			vals[i] = rec[k]
 		}
 		b, _ = json.Marshal(vals)
@@ -319,6 +339,16 @@ func (c *Cursor) hash(rec map[string]any) string {
 	}
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:12])
+}
+
+// isLegacyHash reports whether h is a legacyHash (24 hex digits; dlt's
+// are 20 base64 characters).
+func isLegacyHash(h string) bool {
+	if len(h) != 24 {
+		return false
+	}
+	_, err := hex.DecodeString(h)
+	return err == nil
 }
 
 // Compare orders two cursor values: numbers numerically, timestamps and

@@ -31,7 +31,10 @@ func NewTracker(spec *Spec, child bool, raw json.RawMessage) (*Tracker, error) {
 		if err != nil {
 			return nil, err
 		}
-		t.was = st
+		// dlt keeps a state per cursor path: another cursor starts afresh.
+		if st.CursorPath == "" || st.CursorPath == spec.CursorPath {
+			t.was = st
+		}
 	}
 	return t, nil
 }
@@ -92,6 +95,15 @@ func (t *Tracker) Encode() (json.RawMessage, bool, error) {
 	defer t.mu.Unlock()
 	if t.next == nil {
 		return nil, false, nil
+	}
+	// What dlt keeps beside the last value: the cursor it belongs to, the
+	// initial value and the start value of the run that moved it.
+	t.next.CursorPath, t.next.InitialValue, t.next.StartValue = t.spec.CursorPath, t.spec.InitialValue, t.spec.InitialValue
+	if t.was != nil && t.was.LastValue != nil {
+		t.next.StartValue = t.was.LastValue
+	}
+	if t.next.Hashes == nil {
+		t.next.Hashes = []string{}
 	}
 	b, err := json.Marshal(t.next)
 	if err != nil {

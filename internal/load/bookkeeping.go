@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/restload/restload/internal/destination"
+	"github.com/restload/restload/internal/dltstate"
 	"github.com/restload/restload/internal/schema"
 )
 
@@ -28,7 +30,11 @@ type column[R any] struct {
 	name string
 	typ  schema.DataType
 	key  bool
-	get  func(*R) any
+	// notNull marks a column dlt declares NOT NULL; precision is a text
+	// column's length (dlt's load ids are character varying(64)).
+	notNull   bool
+	precision int
+	get       func(*R) any
 	// set stores a value read back (see destination.Destination.Read) in
 	// the row; a value it cannot decode is an error.
 	set func(*R, any) error
@@ -36,11 +42,21 @@ type column[R any] struct {
 
 // table returns a fresh definition of t.
 func (t *sysTable[R]) table() *schema.Table {
-	st := &schema.Table{Name: t.name, Resource: "_restload", WriteDisposition: t.disposition}
+	st := &schema.Table{Name: t.name, Resource: t.resource(), WriteDisposition: t.disposition}
 	for _, c := range t.columns {
-		st.Columns = append(st.Columns, &schema.Column{Name: c.name, Type: c.typ, Nullable: !c.key, PrimaryKey: c.key})
+		st.Columns = append(st.Columns, &schema.Column{Name: c.name, Type: c.typ, Nullable: !c.key && !c.notNull,
+			PrimaryKey: c.key, Precision: c.precision, System: strings.HasPrefix(c.name, "_dlt_")})
 	}
 	return st
+}
+
+// resource is the resource dlt names for a bookkeeping table: its own
+// name.
+func (t *sysTable[R]) resource() string {
+	if strings.HasPrefix(t.name, "_dlt_") {
+		return t.name
+	}
+	return "_restload"
 }
 
 // rows returns rs as a RowSource in t's column order.
@@ -140,75 +156,96 @@ func idColumn[R any](f func(*R) *string) column[R] {
 	return textColumn(schema.ColID, false, f)
 }
 
-// System table names.
+// required marks c NOT NULL, as dlt declares it.
+func required[R any](c column[R]) column[R] {
+	c.notNull = true
+	return c
+}
+
+// loadIDColumn is a load id column: dlt's character varying(64).
+func loadIDColumn[R any](c column[R]) column[R] {
+	c.notNull, c.precision = true, 64
+	return c
+}
+
+// System table names: dlt's bookkeeping tables (see dltstate).
 const (
-	LoadsTable    = "_restload_loads"
-	VersionsTable = "_restload_versions"
-	StateTable    = "_restload_state"
+	LoadsTable    = dltstate.LoadsTable
+	VersionsTable = dltstate.VersionTable
+	StateTable    = dltstate.StateTable
 )
 
-// loadsTable records each committed load (see LoadInfo).
-var loadsTable = &sysTable[LoadInfo]{name: LoadsTable, disposition: schema.Append, columns: []column[LoadInfo]{
-	textColumn("load_id", true, func(r *LoadInfo) *string { return &r.LoadID }),
-	textColumn("pipeline_name", false, func(r *LoadInfo) *string { return &r.Pipeline }),
-	textColumn("status", false, func(r *LoadInfo) *string { return (*string)(&r.Status) }),
-	timeColumn("started_at", func(r *LoadInfo) *time.Time { return &r.StartedAt }),
-	timeColumn("finished_at", func(r *LoadInfo) *time.Time { return &r.FinishedAt }),
-	intColumn("schema_version", false, func(r *LoadInfo) *int { return &r.SchemaVersion }),
-	jsonColumn("rows", func(r *LoadInfo) any { return &r.Rows }),
-	jsonColumn("resources", func(r *LoadInfo) any { return &r.Resources }),
-	idColumn(func(r *LoadInfo) *string { return &r.id }),
+// loadRow is a row of _dlt_loads: one per committed load, status 0.
+type loadRow struct {
+	LoadID            string
+	SchemaName        string
+	Status            int
+	InsertedAt        time.Time
+	SchemaVersionHash string
+}
+
+// loadsTable is dlt's _dlt_loads.
+var loadsTable = &sysTable[loadRow]{name: LoadsTable, disposition: "skip", columns: []column[loadRow]{
+	loadIDColumn(textColumn("load_id", false, func(r *loadRow) *string { return &r.LoadID })),
+	textColumn("schema_name", false, func(r *loadRow) *string { return &r.SchemaName }),
+	required(intColumn("status", false, func(r *loadRow) *int { return &r.Status })),
+	required(timeColumn("inserted_at", func(r *loadRow) *time.Time { return &r.InsertedAt })),
+	textColumn("schema_version_hash", false, func(r *loadRow) *string { return &r.SchemaVersionHash }),
 }}
 
-// versionsTable holds every schema version (see Version).
-var versionsTable = &sysTable[Version]{name: VersionsTable, disposition: schema.Append, columns: []column[Version]{
-	intColumn("version", true, func(r *Version) *int { return &r.Version }),
-	textColumn("hash", false, func(r *Version) *string { return &r.Hash }),
-	textColumn("load_id", false, func(r *Version) *string { return &r.LoadID }),
-	timeColumn("inserted_at", func(r *Version) *time.Time { return &r.InsertedAt }),
-	jsonColumn("changes", func(r *Version) any { return &r.Changes }),
-	{name: "schema", typ: schema.JSON,
-		get: func(r *Version) any { b, _ := json.Marshal(r.Schema); return string(b) },
-		// schema.FromJSON is the one decode of a stored schema: it refuses
-		// a damaged one instead of returning a schema with holes.
-		set: func(r *Version, v any) (err error) {
-			s, _ := v.(string)
-			if s == "" {
-				return nil
-			}
-			if r.Schema, err = schema.FromJSON([]byte(s)); err != nil {
-				return fmt.Errorf("schema version %d: corrupt schema: %w", r.Version, err)
-			}
-			return nil
-		}},
-	idColumn(func(r *Version) *string { return &r.id }),
+// versionRow is a row of _dlt_version: one stored schema version, the
+// schema as dlt's JSON.
+type versionRow struct {
+	Version       int
+	EngineVersion int
+	InsertedAt    time.Time
+	SchemaName    string
+	VersionHash   string
+	Schema        string
+}
+
+// versionsTable is dlt's _dlt_version.
+var versionsTable = &sysTable[versionRow]{name: VersionsTable, disposition: "skip", columns: []column[versionRow]{
+	required(intColumn("version", false, func(r *versionRow) *int { return &r.Version })),
+	required(intColumn("engine_version", false, func(r *versionRow) *int { return &r.EngineVersion })),
+	required(timeColumn("inserted_at", func(r *versionRow) *time.Time { return &r.InsertedAt })),
+	required(textColumn("schema_name", false, func(r *versionRow) *string { return &r.SchemaName })),
+	required(textColumn("version_hash", false, func(r *versionRow) *string { return &r.VersionHash })),
+	required(textColumn("schema", false, func(r *versionRow) *string { return &r.Schema })),
 }}
 
-// stateTable holds the pipelines' state, by pipeline and key (see
-// StateEntry).
-var stateTable = &sysTable[StateEntry]{name: StateTable, disposition: schema.Replace, columns: []column[StateEntry]{
-	textColumn("pipeline_name", true, func(r *StateEntry) *string { return &r.Pipeline }),
-	textColumn("key", true, func(r *StateEntry) *string { return &r.Key }),
-	{name: "value", typ: schema.JSON,
-		get: func(r *StateEntry) any { return string(r.Value) },
-		set: func(r *StateEntry, v any) error {
-			s, _ := v.(string)
-			if s == "" {
-				s = "null"
-			}
-			r.Value = json.RawMessage(s)
-			return nil
-		}},
-	textColumn("load_id", false, func(r *StateEntry) *string { return &r.LoadID }),
-	timeColumn("updated_at", func(r *StateEntry) *time.Time { return &r.UpdatedAt }),
-	idColumn(func(r *StateEntry) *string { return &r.id }),
+// stateRow is a row of _dlt_pipeline_state: a pipeline's whole state as
+// of a load, compressed as dlt does (dltstate.CompressState).
+type stateRow struct {
+	Version       int
+	EngineVersion int
+	PipelineName  string
+	State         string
+	CreatedAt     time.Time
+	VersionHash   string
+	LoadID        string
+	id            string
+}
+
+// stateTable is dlt's _dlt_pipeline_state.
+var stateTable = &sysTable[stateRow]{name: StateTable, disposition: schema.Append, columns: []column[stateRow]{
+	required(intColumn("version", false, func(r *stateRow) *int { return &r.Version })),
+	required(intColumn("engine_version", false, func(r *stateRow) *int { return &r.EngineVersion })),
+	required(textColumn("pipeline_name", false, func(r *stateRow) *string { return &r.PipelineName })),
+	required(textColumn("state", false, func(r *stateRow) *string { return &r.State })),
+	required(timeColumn("created_at", func(r *stateRow) *time.Time { return &r.CreatedAt })),
+	textColumn("version_hash", false, func(r *stateRow) *string { return &r.VersionHash }),
+	loadIDColumn(textColumn(schema.ColLoadID, false, func(r *stateRow) *string { return &r.LoadID })),
+	required(idColumn(func(r *stateRow) *string { return &r.id })),
 }}
 
 // systemTables returns fresh definitions of the bookkeeping tables.
 func systemTables() []*schema.Table {
-	return []*schema.Table{loadsTable.table(), versionsTable.table(), stateTable.table()}
+	return []*schema.Table{versionsTable.table(), loadsTable.table(), stateTable.table()}
 }
 
+// isSystem reports whether name is a bookkeeping table, dlt's or (before
+// migration) restload's own.
 func isSystem(name string) bool {
-	return name == LoadsTable || name == VersionsTable || name == StateTable
+	return dltstate.IsBookkeeping(name) || isLegacy(name)
 }

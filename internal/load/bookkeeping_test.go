@@ -67,24 +67,23 @@ func TestLatestVersionOnly(t *testing.T) {
 	}
 }
 
-// TestLoadsReportsCorruptJSON: a loads row whose JSON does not decode is an
-// error naming the table and column, not a row with the field left empty.
-func TestLoadsReportsCorruptJSON(t *testing.T) {
+// TestLoadsReportsCorruptState: a _dlt_pipeline_state row whose state does
+// not decode is an error naming the table and the load, not a load with
+// its details left empty.
+func TestLoadsReportsCorruptState(t *testing.T) {
 	ctx := context.Background()
 	d := openURL(t, "duckdb:"+filepath.Join(t.TempDir(), "c.duckdb"), "c")
 	loadVersions(t, d, "c", 1)
-	loads := &schema.Table{Name: load.LoadsTable, Resource: "_restload", WriteDisposition: schema.Append, Columns: []*schema.Column{
-		{Name: "load_id", Type: schema.Text, PrimaryKey: true}, {Name: "pipeline_name", Type: schema.Text, Nullable: true},
-		{Name: "status", Type: schema.Text, Nullable: true}, {Name: "started_at", Type: schema.Timestamp, Nullable: true},
-		{Name: "finished_at", Type: schema.Timestamp, Nullable: true}, {Name: "schema_version", Type: schema.BigInt, Nullable: true},
-		{Name: "rows", Type: schema.JSON, Nullable: true}, {Name: "resources", Type: schema.JSON, Nullable: true},
-		{Name: schema.ColID, Type: schema.Text, Nullable: true},
+	st := &schema.Table{Name: load.StateTable, Resource: load.StateTable, WriteDisposition: schema.Append, Columns: []*schema.Column{
+		{Name: "version", Type: schema.BigInt}, {Name: "engine_version", Type: schema.BigInt},
+		{Name: "pipeline_name", Type: schema.Text}, {Name: "state", Type: schema.Text},
+		{Name: "created_at", Type: schema.Timestamp}, {Name: "version_hash", Type: schema.Text, Nullable: true},
+		{Name: schema.ColLoadID, Type: schema.Text}, {Name: schema.ColID, Type: schema.Text},
 	}}
-	now := time.Now().UTC()
-	row := []any{"1700000009.000000", "p", "loaded", now, now, int64(1), `["not", "a", "map"]`, `[]`, "x.1"}
-	destinationtest.CommitRows(t, d, loads, nil, destination.ModeAppend, row)
+	row := []any{int64(1), int64(4), "p", `{"not": "closed"`, time.Now().UTC(), "h", "1700000009.000000", "x.1"}
+	destinationtest.CommitRows(t, d, st, nil, destination.ModeAppend, row)
 	_, err := load.Loads(ctx, d)
-	if err == nil || !strings.Contains(err.Error(), "column rows: corrupt JSON: json: cannot unmarshal array") {
-		t.Errorf("Loads with a corrupt rows value: %v, want an error naming column rows", err)
+	if err == nil || !strings.Contains(err.Error(), "_dlt_pipeline_state row of load 1700000009.000000: decode state: invalid JSON") {
+		t.Errorf("Loads with a corrupt state: %v, want an error naming the state row", err)
 	}
 }

@@ -15,17 +15,17 @@ package load
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"runtime"
-	"sort"
+	"strconv"
 	"sync"
 	"time"
 
 	"golang.org/x/sync/errgroup"
 
 	"github.com/restload/restload/internal/destination"
+	"github.com/restload/restload/internal/dltstate"
 	"github.com/restload/restload/internal/schema"
 	"github.com/restload/restload/internal/spool"
 )
@@ -42,167 +42,6 @@ const (
 
 // StatusLoaded is the status of every row of the loads table.
 const StatusLoaded = Loaded
-
-// Version is one stored schema version.
-type Version struct {
-	Version    int             `json:"version"`
-	Hash       string          `json:"hash"`
-	LoadID     string          `json:"load_id"`
-	InsertedAt time.Time       `json:"inserted_at"`
-	Changes    []schema.Change `json:"changes"`
-	Schema     *schema.Schema  `json:"schema"`
-	id         string
-}
-
-// Versions reads every stored schema version, oldest first. A destination
-// never loaded into has none. (A run needs only the latest: see Latest.)
-func Versions(ctx context.Context, d destination.Destination) ([]Version, error) {
-	var out []Version
-	err := versionsTable.read(ctx, d, nil, func(v Version) error {
-		if v.Schema == nil {
-			return fmt.Errorf("schema version %d: corrupt schema: empty", v.Version)
-		}
-		out = append(out, v)
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("read schema versions: %w", err)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Version < out[j].Version })
-	return out, nil
-}
-
-// Latest reads the newest stored schema version, decoding only it; nil
-// before the first load.
-func Latest(ctx context.Context, d destination.Destination) (*Version, error) {
-	v, _, err := latestAfter(ctx, d, 0)
-	return v, err
-}
-
-// latestAfter reads the newest stored schema version when it is newer than
-// version after, decoding only it (else nil), and counts the versions.
-func latestAfter(ctx context.Context, d destination.Destination, after int) (*Version, int64, error) {
-	var newest map[string]any
-	var n int64
-	err := d.Read(ctx, VersionsTable, func(row map[string]any) error {
-		n++
-		if v := toInt(row["version"]); v > int64(after) && (newest == nil || v > toInt(newest["version"])) {
-			newest = row
-		}
-		return nil
-	})
-	if errors.Is(err, destination.ErrNoTable) || (err == nil && newest == nil) {
-		return nil, n, nil
-	}
-	if err != nil {
-		return nil, 0, fmt.Errorf("read schema versions: %w", err)
-	}
-	v, err := versionsTable.decode(newest)
-	if err == nil && v.Schema == nil {
-		err = fmt.Errorf("schema version %d: corrupt schema: empty", v.Version)
-	}
-	if err != nil {
-		return nil, 0, fmt.Errorf("read schema versions: %w", err)
-	}
-	return &v, n, nil
-}
-
-// StoredSchema returns the newest stored schema, or nil before the first
-// load.
-func StoredSchema(ctx context.Context, d destination.Destination) (*schema.Schema, error) {
-	v, err := Latest(ctx, d)
-	if err != nil || v == nil {
-		return nil, err
-	}
-	return v.Schema, nil
-}
-
-// State reads the stored state of pipeline, by key.
-func State(ctx context.Context, d destination.Destination, pipeline string) (map[string]json.RawMessage, error) {
-	all, err := States(ctx, d)
-	if err != nil {
-		return nil, err
-	}
-	out := map[string]json.RawMessage{}
-	for _, e := range all {
-		if e.Pipeline == pipeline {
-			out[e.Key] = e.Value
-		}
-	}
-	return out, nil
-}
-
-// StateEntry is one stored state value.
-type StateEntry struct {
-	Pipeline  string          `json:"pipeline_name"`
-	Key       string          `json:"key"`
-	Value     json.RawMessage `json:"value"`
-	LoadID    string          `json:"load_id"`
-	UpdatedAt time.Time       `json:"updated_at"`
-	id        string
-}
-
-// States reads the stored state of every pipeline in the dataset, sorted by
-// pipeline and key. A destination never loaded into has none.
-func States(ctx context.Context, d destination.Destination) ([]StateEntry, error) {
-	var out []StateEntry
-	err := stateTable.read(ctx, d, nil, func(e StateEntry) error {
-		out = append(out, e)
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("read state: %w", err)
-	}
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].Pipeline != out[j].Pipeline {
-			return out[i].Pipeline < out[j].Pipeline
-		}
-		return out[i].Key < out[j].Key
-	})
-	return out, nil
-}
-
-// LoadInfo is one row of the loads table.
-type LoadInfo struct {
-	LoadID        string                  `json:"load_id"`
-	Pipeline      string                  `json:"pipeline_name"`
-	Status        Status                  `json:"status"`
-	StartedAt     time.Time               `json:"started_at"`
-	FinishedAt    time.Time               `json:"finished_at"`
-	SchemaVersion int                     `json:"schema_version"`
-	Rows          map[string]int64        `json:"rows"`
-	Resources     []spool.ResourceSummary `json:"resources"`
-	id            string
-}
-
-// Loads reads the loads table, oldest first. A row whose JSON does not
-// decode is an error.
-func Loads(ctx context.Context, d destination.Destination) ([]LoadInfo, error) {
-	var out []LoadInfo
-	err := loadsTable.read(ctx, d, nil, func(l LoadInfo) error {
-		out = append(out, l)
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("read loads: %w", err)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].LoadID < out[j].LoadID })
-	return out, nil
-}
-
-func toInt(v any) int64 {
-	switch x := v.(type) {
-	case int64:
-		return x
-	case int32:
-		return int64(x)
-	case int:
-		return int64(x)
-	case float64:
-		return int64(x)
-	}
-	return 0
-}
 
 // Result is what loading one package did.
 type Result struct {
@@ -234,6 +73,9 @@ type Result struct {
 func Package(ctx context.Context, d destination.Destination, pkg *spool.Package) (*Result, error) {
 	killPoint(KillBeforeLoad)
 	m := pkg.Manifest
+	if err := migrate(ctx, d); err != nil {
+		return nil, err
+	}
 	loads, err := Loads(ctx, d)
 	if err != nil {
 		return nil, err
@@ -281,9 +123,10 @@ type Load struct {
 	tx     destination.Tx
 	loadID string
 	// stored is the newest stored schema (nil before the first load) and
-	// version its number.
+	// version its number; latest is it as stored (dlt's JSON and hash).
 	stored  *schema.Schema
 	version int
+	latest  *Version
 	// versions is how many schema versions were stored at Begin.
 	versions int64
 	// target is stored plus every change applied in this transaction.
@@ -305,6 +148,9 @@ type Load struct {
 // Begin reads d's stored schema and starts the transaction that loads the
 // package loadID. Call Rollback (safe after Commit) when done.
 func Begin(ctx context.Context, d destination.Destination, loadID string) (*Load, error) {
+	if err := migrate(ctx, d); err != nil {
+		return nil, err
+	}
 	latest, versions, err := latestAfter(ctx, d, 0)
 	if err != nil {
 		return nil, err
@@ -312,7 +158,7 @@ func Begin(ctx context.Context, d destination.Destination, loadID string) (*Load
 	l := &Load{d: d, loadID: loadID, rows: map[string]int64{}, versions: versions,
 		loaded: map[string]int{}, parted: map[string]bool{}, nul: NULCounts{}, replaced: map[string]bool{}}
 	if latest != nil {
-		l.stored, l.version = latest.Schema, latest.Version
+		l.stored, l.version, l.latest = latest.Schema, latest.Version, latest
 	}
 	l.target = orEmpty(l.stored).Clone()
 	l.sys = l.stored != nil
@@ -447,45 +293,12 @@ func (l *Load) Commit(ctx context.Context, pkg *spool.Package) (*Result, error) 
 			return nil, fmt.Errorf("load %s: %w", m.LoadID, err)
 		}
 		if latest != nil {
-			l.stored, l.version = latest.Schema, latest.Version
+			l.stored, l.version, l.latest = latest.Schema, latest.Version, latest
 		}
 	}
-	// The version stored is the package's schema over the stored one, as
-	// Package would compute it, whatever order resources were loaded in.
-	target := union(l.stored, pkgSchema)
-	target.Name = m.Dataset
-	changes := schema.Diff(orEmpty(l.stored), target)
-	version := l.version
-	if len(changes) > 0 || l.stored == nil {
-		version++
-	}
-	target.Version = version
-	res := &Result{LoadID: m.LoadID, Rows: l.rows, SchemaVersion: version, Changes: changes, NUL: l.nul}
-
-	now := time.Now().UTC()
-	ids := &idGen{prefix: m.LoadID}
-	if len(m.State) > 0 {
-		// State is rewritten whole (ModeReplace) rather than merged, so it
-		// works on destinations without merge: the stored rows of every
-		// pipeline, with this package's keys replacing or adding theirs.
-		rows, err := stateRows(ctx, l.d, m, now, ids)
-		if err != nil {
-			return nil, fmt.Errorf("load %s: %w", m.LoadID, err)
-		}
-		if err := stateTable.write(ctx, l.tx, destination.ModeReplace, rows); err != nil {
-			return nil, fmt.Errorf("load %s: write state: %w", m.LoadID, err)
-		}
-	}
-	if len(changes) > 0 || l.stored == nil {
-		v := Version{Version: version, Hash: target.Hash(), LoadID: m.LoadID, InsertedAt: now, Changes: changes, Schema: target, id: ids.next()}
-		if err := versionsTable.write(ctx, l.tx, destination.ModeAppend, []Version{v}); err != nil {
-			return nil, fmt.Errorf("load %s: write schema version: %w", m.LoadID, err)
-		}
-	}
-	li := LoadInfo{LoadID: m.LoadID, Pipeline: m.Pipeline, Status: Loaded, StartedAt: m.CreatedAt, FinishedAt: now,
-		SchemaVersion: version, Rows: res.Rows, Resources: m.Resources, id: ids.next()}
-	if err := loadsTable.write(ctx, l.tx, destination.ModeAppend, []LoadInfo{li}); err != nil {
-		return nil, fmt.Errorf("load %s: write load record: %w", m.LoadID, err)
+	res, err := l.bookkeeping(ctx, m, pkgSchema)
+	if err != nil {
+		return nil, err
 	}
 	if err := l.tx.Commit(ctx); err != nil {
 		return nil, fmt.Errorf("load %s: commit: %w", m.LoadID, err)
@@ -497,34 +310,72 @@ func (l *Load) Commit(ctx context.Context, pkg *spool.Package) (*Result, error) 
 	return res, nil
 }
 
+// bookkeeping writes load m's bookkeeping in the transaction, as dlt
+// would: a _dlt_version row when the schema changed (the stored dlt
+// schema with what this load adds, version bumped and hashed as dlt
+// does), the pipeline's new state in _dlt_pipeline_state, and m's row in
+// _dlt_loads with status 0.
+func (l *Load) bookkeeping(ctx context.Context, m spool.Manifest, pkgSchema *schema.Schema) (*Result, error) {
+	// The version stored is the package's schema over the stored one, as
+	// Package would compute it, whatever order resources were loaded in.
+	target := union(l.stored, pkgSchema)
+	name := m.Pipeline
+	var doc *dltstate.Object
+	if l.latest != nil {
+		doc, name = l.latest.doc.Clone(), l.latest.doc.Str("name")
+	} else {
+		doc = dltstate.NewSchema(name)
+	}
+	target.Name = name
+	changes := schema.Diff(orEmpty(l.stored), target)
+	dltstate.AddTables(doc, target)
+	version, hash, err := dltstate.BumpSchemaVersion(doc)
+	if err != nil {
+		return nil, fmt.Errorf("load %s: schema version: %w", m.LoadID, err)
+	}
+	target.Version = int(version)
+	res := &Result{LoadID: m.LoadID, Rows: l.rows, SchemaVersion: int(version), Changes: changes, NUL: l.nul}
+	now := time.Now().UTC()
+	ids := &idGen{prefix: m.LoadID}
+	if l.latest == nil || hash != l.latest.Hash {
+		b, err := dltstate.Marshal(doc, false)
+		if err != nil {
+			return nil, fmt.Errorf("load %s: schema version: %w", m.LoadID, err)
+		}
+		v := versionRow{Version: int(version), EngineVersion: int(doc.Int("engine_version")), InsertedAt: now,
+			SchemaName: name, VersionHash: hash, Schema: string(b)}
+		if err := versionsTable.write(ctx, l.tx, destination.ModeAppend, []versionRow{v}); err != nil {
+			return nil, fmt.Errorf("load %s: write schema version: %w", m.LoadID, err)
+		}
+	}
+	// The state is read here, after Serialize: another load of the same
+	// pipeline may have committed since Begin.
+	stored, err := latestState(ctx, l.d, m.Pipeline)
+	if err != nil {
+		return nil, fmt.Errorf("load %s: %w", m.LoadID, err)
+	}
+	st, err := nextState(stored, m, name, loadSummary{LoadID: m.LoadID, StartedAt: m.CreatedAt, FinishedAt: now,
+		SchemaVersion: int(version), Rows: l.rows, Resources: m.Resources})
+	if err != nil {
+		return nil, fmt.Errorf("load %s: state: %w", m.LoadID, err)
+	}
+	sr, err := stateRowOf(st, m.LoadID, now, ids.next())
+	if err != nil {
+		return nil, fmt.Errorf("load %s: state: %w", m.LoadID, err)
+	}
+	if err := stateTable.write(ctx, l.tx, destination.ModeAppend, []stateRow{sr}); err != nil {
+		return nil, fmt.Errorf("load %s: write state: %w", m.LoadID, err)
+	}
+	lr := loadRow{LoadID: m.LoadID, SchemaName: name, Status: 0, InsertedAt: now, SchemaVersionHash: hash}
+	if err := loadsTable.write(ctx, l.tx, destination.ModeAppend, []loadRow{lr}); err != nil {
+		return nil, fmt.Errorf("load %s: write load record: %w", m.LoadID, err)
+	}
+	return res, nil
+}
+
 // Rollback abandons the transaction; after Commit it does nothing.
 func (l *Load) Rollback(ctx context.Context) {
 	_ = l.tx.Rollback(context.WithoutCancel(ctx))
-}
-
-// stateRows returns the state table's new contents: the stored rows, with
-// the rows of m's pipeline and keys replaced by m.State.
-func stateRows(ctx context.Context, d destination.Destination, m spool.Manifest, now time.Time, ids *idGen) ([]StateEntry, error) {
-	var rows []StateEntry
-	err := stateTable.read(ctx, d, nil, func(e StateEntry) error {
-		if _, ok := m.State[e.Key]; ok && e.Pipeline == m.Pipeline {
-			return nil
-		}
-		rows = append(rows, e)
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("read state: %w", err)
-	}
-	keys := make([]string, 0, len(m.State))
-	for k := range m.State {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		rows = append(rows, StateEntry{Pipeline: m.Pipeline, Key: k, Value: m.State[k], LoadID: m.LoadID, UpdatedAt: now, id: ids.next()})
-	}
-	return rows, nil
 }
 
 // write writes r's rows in pkg (see resource), whose tables are in
@@ -703,4 +554,21 @@ type idGen struct {
 func (g *idGen) next() string {
 	g.n++
 	return fmt.Sprintf("%s.%06d", g.prefix, g.n)
+}
+
+func toInt(v any) int64 {
+	switch x := v.(type) {
+	case int64:
+		return x
+	case int32:
+		return int64(x)
+	case int:
+		return int64(x)
+	case float64:
+		return int64(x)
+	case string:
+		n, _ := strconv.ParseInt(x, 10, 64)
+		return n
+	}
+	return 0
 }

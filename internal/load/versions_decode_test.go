@@ -13,14 +13,14 @@ import (
 	"github.com/restload/restload/internal/spool"
 )
 
-// TestCorruptStoredSchema: a stored schema version whose schema has holes
-// (a null table, an unknown type) is an error naming the version, as a
-// package's schema.json is (both decode with schema.FromJSON), not a
-// schema that fails later.
+// TestCorruptStoredSchema: a stored schema version whose schema (dlt's
+// JSON) does not decode or has holes (a table without a name) is an error
+// naming the version, checked as a package's schema.json is (with
+// schema.FromJSON), not a schema that fails later.
 func TestCorruptStoredSchema(t *testing.T) {
 	for name, c := range map[string]struct{ stored, want string }{
-		"null table":   {`{"name": "d", "tables": [null]}`, "table 0 has no name"},
-		"unknown type": {`{"name": "d", "tables": [{"name": "t", "columns": [{"name": "c", "data_type": "wei"}]}]}`, `column "c"`},
+		"nameless table": {`{"name": "d", "tables": {"": {"columns": {"c": {"name": "c", "data_type": "text"}}}}}`, "table 0 has no name"},
+		"not JSON":       {`{"name": "d", "tables": `, "invalid JSON"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()

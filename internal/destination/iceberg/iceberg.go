@@ -12,8 +12,8 @@
 //	    iceberg_tables and iceberg_namespace_properties, created when
 //	    missing), data under DIR/<dataset>/<table>.
 //
-// The dataset is an Iceberg namespace; restload's bookkeeping tables
-// (_restload_loads, _restload_versions, _restload_state) are Iceberg tables
+// The dataset is an Iceberg namespace; the bookkeeping tables (dlt's
+// _dlt_loads, _dlt_version, _dlt_pipeline_state) are Iceberg tables
 // in it like any other, so every engine that reads the catalog sees the
 // load history, and any machine with the catalog can run the next load.
 //

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"sort"
+	"strings"
 	"sync"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -108,7 +109,7 @@ func (t *tx) Apply(_ context.Context, changes []schema.Change) error {
 // loadsTable and loadIDColumn name the loader's loads table and its id
 // column (package load): the id written there tags the load's snapshots.
 const (
-	loadsTable   = "_restload_loads"
+	loadsTable   = "_dlt_loads"
 	loadIDColumn = "load_id"
 )
 
@@ -213,7 +214,7 @@ const snapshotLoadID = "restload.load-id"
 
 // Commit commits each changed table in its own Iceberg transaction (one
 // snapshot per table), tables in name order with the bookkeeping tables
-// (names starting with "_restload_") last and the loads table the very
+// (dlt's, names starting with "_dlt_") last and the loads table the very
 // last: a load whose loads row is committed is committed whole. Tables that
 // already hold a snapshot of this load (a retry after a crash mid-commit)
 // are skipped.
@@ -267,7 +268,7 @@ func commitOrder(name string) string {
 	switch {
 	case name == loadsTable:
 		return "2" + name
-	case len(name) > 10 && name[:10] == "_restload_":
+	case strings.HasPrefix(name, "_dlt_") || strings.HasPrefix(name, "_restload_"):
 		return "1" + name
 	}
 	return "0" + name
