@@ -259,7 +259,7 @@ func openFilesSQL(ctx context.Context, url string, format files.Format, dir, dat
 				continue
 			}
 			src = "SELECT " + strings.Join(cols, ", ") + " WHERE false"
-		case format == files.Parquet:
+		case format == files.Parquet && !strings.HasSuffix(paths[name][0], ".jsonl"): // dlt's bookkeeping files are JSON
 			src = "SELECT * FROM read_parquet(" + sqlList(paths[name]) + ", union_by_name = true)"
 		default:
 			src = "SELECT * FROM read_json(" + sqlList(paths[name]) + ", format = 'newline_delimited', union_by_name = true)"

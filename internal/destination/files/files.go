@@ -183,7 +183,7 @@ func (f *Files) Read(ctx context.Context, table string, fn func(row map[string]a
 	if err != nil {
 		return f.errorf(table, "read", err)
 	}
-	err = readSorted(ctx, f.codec, t, paths, func(p string) (string, func(), error) { return p, func() {}, nil }, fn)
+	err = readSorted(ctx, f.codecFor(table), t, paths, func(p string) (string, func(), error) { return p, func() {}, nil }, fn)
 	if err != nil {
 		return f.errorf(table, "read", err)
 	}

@@ -231,6 +231,14 @@ func (o *Objects) loadTable(ctx context.Context, table string) (*schema.Table, [
 	return e.Table, keys, nil
 }
 
+// codecFor is the codec table's objects are read with.
+func (o *Objects) codecFor(table string) codec {
+	if isBookkeeping(table) {
+		return jsonlCodec{}
+	}
+	return o.codec
+}
+
 // Read calls fn for each row of table, as Files.Read does. Each data file is
 // downloaded to a temporary local file and read from there.
 func (o *Objects) Read(ctx context.Context, table string, fn func(row map[string]any) error) error {
@@ -238,7 +246,7 @@ func (o *Objects) Read(ctx context.Context, table string, fn func(row map[string
 	if err != nil {
 		return o.errorf(table, "read", err)
 	}
-	err = readSorted(ctx, o.codec, t, keys, func(key string) (string, func(), error) {
+	err = readSorted(ctx, o.codecFor(table), t, keys, func(key string) (string, func(), error) {
 		return o.download(ctx, key)
 	}, fn)
 	if err != nil {

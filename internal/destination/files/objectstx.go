@@ -57,6 +57,9 @@ func (t *objectsTx) Write(ctx context.Context, tb *schema.Table, mode destinatio
 	if err != nil {
 		return 0, err
 	}
+	if isBookkeeping(tb.Name) {
+		return t.writeBookkeeping(ctx, tb, conv, rows)
+	}
 	rel := t.o.layout.render(&layoutVars{schema: t.o.dataset, table: tb.Name, loadID: t.loadID, fileID: randomHex(), ext: string(t.o.format), at: t.at})
 	src := &normalizing{ctx: ctx, rows: rows, conv: conv, row: make([]any, len(tb.Columns))}
 	n, err := t.o.upload(ctx, t.o.prefix+rel, func(w io.Writer) (int64, error) {
@@ -72,6 +75,35 @@ func (t *objectsTx) Write(ctx context.Context, tb *schema.Table, mode destinatio
 		t.mu.Unlock()
 	}
 	return n, nil
+}
+
+// writeBookkeeping uploads each row of dlt's bookkeeping table tb to the
+// object dlt's filesystem destination names (see bookkeepingFile), under
+// the table's folder.
+func (t *objectsTx) writeBookkeeping(ctx context.Context, tb *schema.Table, conv *destination.RowConverter, rows destination.RowSource) (int64, error) {
+	names, bodies, err := bookkeepingRows(&normalizing{ctx: ctx, rows: rows, conv: conv, row: make([]any, len(tb.Columns))}, tb)
+	if err != nil {
+		return 0, t.o.errorf(tb.Name, "write", err)
+	}
+	for i, body := range bodies {
+		rel := tb.Name + "/" + names[i]
+		w, err := t.o.bucket.NewWriter(ctx, t.o.prefix+rel, &blob.WriterOptions{ContentType: "application/jsonl"})
+		if err != nil {
+			return 0, t.o.errorf(tb.Name, "write "+rel, err)
+		}
+		_, err = w.Write(body)
+		if cerr := w.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return 0, t.o.errorf(tb.Name, "write "+rel, err)
+		}
+		t.mu.Lock()
+		p := t.pending(tb.Name)
+		p.temps = append(p.temps, rel)
+		t.mu.Unlock()
+	}
+	return int64(len(bodies)), nil
 }
 
 // upload streams what write writes to key. When write fails or writes no

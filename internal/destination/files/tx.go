@@ -21,6 +21,9 @@ type pending struct {
 	table   *schema.Table // new _table.json, nil when unchanged
 	replace bool          // remove the table's committed files first
 	temps   []string      // temporary data files to rename into place
+	// names holds the final name of a temporary file that is not a data
+	// file's (dlt's bookkeeping files: see bookkeepingFile).
+	names map[string]string
 }
 
 type tx struct {
@@ -139,6 +142,9 @@ func (t *tx) Write(ctx context.Context, tb *schema.Table, mode destination.Mode,
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return 0, t.f.errorf(tb.Name, "write", err)
 	}
+	if isBookkeeping(tb.Name) {
+		return t.writeBookkeeping(ctx, tb, dir, conv, rows)
+	}
 	tmp, err := os.CreateTemp(dir, ".tmp-*."+string(t.f.format))
 	if err != nil {
 		return 0, t.f.errorf(tb.Name, "write", err)
@@ -167,6 +173,40 @@ func (t *tx) Write(ctx context.Context, tb *schema.Table, mode destination.Mode,
 		t.mu.Unlock()
 	}
 	return n, nil
+}
+
+// writeBookkeeping writes each row of dlt's bookkeeping table tb to a
+// temporary file that Commit names as dlt does (see bookkeepingFile).
+func (t *tx) writeBookkeeping(ctx context.Context, tb *schema.Table, dir string, conv *destination.RowConverter, rows destination.RowSource) (int64, error) {
+	names, bodies, err := bookkeepingRows(&normalizing{ctx: ctx, rows: rows, conv: conv, row: make([]any, len(tb.Columns))}, tb)
+	if err != nil {
+		return 0, t.f.errorf(tb.Name, "write", err)
+	}
+	for i, body := range bodies {
+		tmp, err := os.CreateTemp(dir, ".tmp-*.jsonl")
+		if err != nil {
+			return 0, t.f.errorf(tb.Name, "write", err)
+		}
+		t.mu.Lock()
+		p := t.pending(tb.Name)
+		p.temps = append(p.temps, tmp.Name())
+		if p.names == nil {
+			p.names = map[string]string{}
+		}
+		p.names[tmp.Name()] = names[i]
+		t.mu.Unlock()
+		_, err = tmp.Write(body)
+		if err == nil {
+			err = tmp.Sync()
+		}
+		if cerr := tmp.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return 0, t.f.errorf(tb.Name, "write", err)
+		}
+	}
+	return int64(len(bodies)), nil
 }
 
 // normalizing checks each row against the table and yields canonical
@@ -238,6 +278,9 @@ func (t *tx) Commit(ctx context.Context) error {
 		}
 		for i, tmp := range p.temps {
 			base := fileName(now, i, t.f.format)
+			if n, ok := p.names[tmp]; ok {
+				base = n
+			}
 			if err := os.Rename(tmp, filepath.Join(filepath.Dir(tmp), base)); err != nil {
 				t.discard()
 				return t.f.errorf(name, "commit", err)
