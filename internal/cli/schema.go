@@ -34,11 +34,15 @@ what it changed. --format json and yaml print the same as a document.`,
 			default:
 				return usageError{fmt.Errorf("--format %q: want text, json or yaml", format)}
 			}
-			d, _, err := f.open(cmd, args)
+			d, p, err := f.open(cmd, args)
 			if err != nil {
 				return err
 			}
 			defer d.Close()
+			_, dataset, err := f.target(cmd, p)
+			if err != nil {
+				return err
+			}
 			vs, err := load.Versions(cmd.Context(), d)
 			if err != nil {
 				return err
@@ -46,7 +50,7 @@ what it changed. --format json and yaml print the same as a document.`,
 			if len(vs) == 0 {
 				return fmt.Errorf("no schema stored in this destination yet: run a load first")
 			}
-			doc := newSchemaDoc(vs)
+			doc := newSchemaDoc(dataset, vs)
 			switch format {
 			case "json":
 				enc := json.NewEncoder(g.stdout)
@@ -66,7 +70,9 @@ what it changed. --format json and yaml print the same as a document.`,
 // schemaDoc is what `restload schema` prints: the newest stored schema and
 // the history of versions that led to it.
 type schemaDoc struct {
-	Dataset  string          `json:"dataset"`
+	Dataset string `json:"dataset"`
+	// Schema is the stored schema's name (dlt's schema_name).
+	Schema   string          `json:"schema"`
 	Version  int             `json:"version"`
 	Tables   []*schema.Table `json:"tables"`
 	Versions []versionDoc    `json:"versions"`
@@ -94,11 +100,11 @@ type changeDoc struct {
 	VariantOf string          `json:"variant_of,omitempty"`
 }
 
-func newSchemaDoc(vs []load.Version) schemaDoc {
+func newSchemaDoc(dataset string, vs []load.Version) schemaDoc {
 	vs = append([]load.Version(nil), vs...)
 	sort.Slice(vs, func(i, j int) bool { return vs[i].Version < vs[j].Version })
 	cur := vs[len(vs)-1]
-	doc := schemaDoc{Dataset: cur.Schema.Name, Version: cur.Version, Tables: cur.Schema.Tables}
+	doc := schemaDoc{Dataset: dataset, Schema: cur.Schema.Name, Version: cur.Version, Tables: cur.Schema.Tables}
 	if doc.Tables == nil {
 		doc.Tables = []*schema.Table{}
 	}
