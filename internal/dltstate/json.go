@@ -272,14 +272,11 @@ func write(b *bytes.Buffer, v any, sorted bool) error {
 		}
 		b.WriteByte(']')
 	case []string:
-		b.WriteByte('[')
+		a := make([]any, len(x))
 		for i, e := range x {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			writeString(b, e)
+			a[i] = e
 		}
-		b.WriteByte(']')
+		return write(b, a, sorted)
 	case string:
 		writeString(b, x)
 	case json.Number:

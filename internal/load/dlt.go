@@ -175,21 +175,16 @@ type LoadInfo struct {
 	SchemaName string `json:"schema_name"`
 	SchemaHash string `json:"schema_version_hash"`
 	Status     Status `json:"status"`
-	// Pipeline, StartedAt, SchemaVersion, Rows and Resources are known
-	// for loads restload made (dlt records none of them).
-	Pipeline      string                  `json:"pipeline_name"`
-	StartedAt     time.Time               `json:"started_at"`
-	FinishedAt    time.Time               `json:"finished_at"`
-	SchemaVersion int                     `json:"schema_version"`
-	Rows          map[string]int64        `json:"rows"`
-	Resources     []spool.ResourceSummary `json:"resources"`
+	// Pipeline and the details are known for loads restload made (dlt
+	// records none of them); a dlt load's times are its inserted_at.
+	Pipeline string `json:"pipeline_name"`
+	loadDetails
 }
 
-// loadSummary is what restload keeps of a load where dlt keeps none of
-// it: in the pipeline state written with the load, under
-// restload.load (dlt carries unknown state keys along).
-type loadSummary struct {
-	LoadID        string                  `json:"load_id"`
+// loadDetails is what restload keeps of a load where dlt keeps none of
+// it: in the pipeline state written with the load, under restload.load
+// (dlt carries unknown state keys along).
+type loadDetails struct {
 	StartedAt     time.Time               `json:"started_at"`
 	FinishedAt    time.Time               `json:"finished_at"`
 	SchemaVersion int                     `json:"schema_version"`
@@ -234,12 +229,11 @@ func Loads(ctx context.Context, d destination.Destination) ([]LoadInfo, error) {
 		if err != nil {
 			return err
 		}
-		var s loadSummary
+		var s loadDetails
 		if err := json.Unmarshal(b, &s); err != nil {
 			return fmt.Errorf("%s row of load %s: restload.load: %w", StateTable, r.LoadID, err)
 		}
-		summaries[r.LoadID] = LoadInfo{Pipeline: r.PipelineName, StartedAt: s.StartedAt, FinishedAt: s.FinishedAt,
-			SchemaVersion: s.SchemaVersion, Rows: s.Rows, Resources: s.Resources}
+		summaries[r.LoadID] = LoadInfo{Pipeline: r.PipelineName, loadDetails: s}
 		return nil
 	})
 	if err != nil {
@@ -438,7 +432,7 @@ func sourceName(st *dltstate.Object, schemaName string) string {
 
 // nextState returns pipeline m.Pipeline's state after load m: the stored
 // one (nil: a new one) with m's state and load summary in it.
-func nextState(stored *dltstate.Object, m spool.Manifest, schemaName string, sum loadSummary) (*dltstate.Object, error) {
+func nextState(stored *dltstate.Object, m spool.Manifest, schemaName string, sum loadDetails) (*dltstate.Object, error) {
 	st := stored.Clone()
 	if st == nil {
 		st = newState(m, schemaName)

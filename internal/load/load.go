@@ -354,7 +354,7 @@ func (l *Load) bookkeeping(ctx context.Context, m spool.Manifest, pkgSchema *sch
 	if err != nil {
 		return nil, fmt.Errorf("load %s: %w", m.LoadID, err)
 	}
-	st, err := nextState(stored, m, name, loadSummary{LoadID: m.LoadID, StartedAt: m.CreatedAt, FinishedAt: now,
+	st, err := nextState(stored, m, name, loadDetails{StartedAt: m.CreatedAt, FinishedAt: now,
 		SchemaVersion: int(version), Rows: l.rows, Resources: m.Resources})
 	if err != nil {
 		return nil, fmt.Errorf("load %s: state: %w", m.LoadID, err)

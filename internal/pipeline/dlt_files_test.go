@@ -11,7 +11,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/restload/restload/internal/config"
 	"github.com/restload/restload/internal/dltstate"
 	"github.com/restload/restload/internal/pipeline"
 )
@@ -27,23 +26,7 @@ func TestFilesBookkeepingLayout(t *testing.T) {
 		w.Write([]byte(`{"items": [{"id": "a", "updated_at": "2024-01-01T00:00:00Z"}, {"id": "b", "updated_at": "2024-01-02T00:00:00Z"}]}`))
 	}))
 	defer srv.Close()
-	p, err := config.Parse("layout.yaml", []byte(strings.ReplaceAll(`
-pipeline: {name: layout, dataset: ds}
-retry: {max_retries: 0}
-source:
-  client: {base_url: BASE}
-  resources:
-    - name: items
-      primary_key: id
-      endpoint:
-        path: items
-        data_selector: items
-        paginator: single_page
-        incremental: {cursor_path: updated_at, initial_value: "2000-01-01T00:00:00Z"}
-`, "BASE", srv.URL)), config.LoadOptions{LookupEnv: func(string) (string, bool) { return "", false }})
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := cursorPipeline(t, "layout", srv.URL)
 	for _, scheme := range []string{"parquet:", "parquet:file://"} {
 		t.Run(scheme, func(t *testing.T) {
 			dir := t.TempDir()
@@ -60,7 +43,7 @@ source:
 					t.Errorf("run %d: %d rows loaded, want %d", run, n, want)
 				}
 			}
-			ds := filepath.Join(dir, "ds")
+			ds := filepath.Join(dir, "layout")
 			docs := func(table string) map[string]map[string]any {
 				t.Helper()
 				ents, err := os.ReadDir(filepath.Join(ds, table))

@@ -81,23 +81,7 @@ func TestMigrateLegacyBookkeeping(t *testing.T) {
 		w.Write([]byte(`{"items": [{"id": "b", "updated_at": "2024-01-01T00:00:00Z"}, {"id": "a", "updated_at": "2024-01-02T00:00:00Z"}, {"id": "c", "updated_at": "2024-01-03T00:00:00Z"}]}`))
 	}))
 	defer srv.Close()
-	p, err := config.Parse("legacy.yaml", []byte(strings.ReplaceAll(`
-pipeline: {name: legacy, dataset: legacy}
-retry: {max_retries: 0}
-source:
-  client: {base_url: BASE}
-  resources:
-    - name: items
-      primary_key: id
-      endpoint:
-        path: items
-        data_selector: items
-        paginator: single_page
-        incremental: {cursor_path: updated_at, initial_value: "2000-01-01T00:00:00Z"}
-`, "BASE", srv.URL)), config.LoadOptions{LookupEnv: func(string) (string, bool) { return "", false }})
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := cursorPipeline(t, "legacy", srv.URL)
 	if _, err := pipeline.Run(ctx, p, pipeline.Options{Destination: "duckdb:" + dest, WorkDir: t.TempDir()}); err != nil {
 		t.Fatal(err)
 	}
@@ -152,4 +136,30 @@ source:
 	if own, ok := doc["restload"].(map[string]any)["state"].(map[string]any); ok && own["incremental.items"] != nil {
 		t.Errorf("the migrated cursor is still kept apart: %v", own)
 	}
+}
+
+// cursorPipeline is a pipeline named name (its dataset too) with one
+// resource, items, read from base with an incremental cursor on
+// updated_at.
+func cursorPipeline(t *testing.T, name, base string) *config.Pipeline {
+	t.Helper()
+	src := strings.NewReplacer("NAME", name, "BASE", base).Replace(`
+pipeline: {name: NAME, dataset: NAME}
+retry: {max_retries: 0}
+source:
+  client: {base_url: BASE}
+  resources:
+    - name: items
+      primary_key: id
+      endpoint:
+        path: items
+        data_selector: items
+        paginator: single_page
+        incremental: {cursor_path: updated_at, initial_value: "2000-01-01T00:00:00Z"}
+`)
+	p, err := config.Parse(name+".yaml", []byte(src), config.LoadOptions{LookupEnv: func(string) (string, bool) { return "", false }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
