@@ -94,12 +94,7 @@ func hints(cols map[string]config.ColumnHint) map[string]schema.Hint {
 		if c.PrimaryKey != nil {
 			h.PrimaryKey = *c.PrimaryKey
 		}
-		if c.Precision != nil {
-			h.Precision = *c.Precision
-		}
-		if c.Scale != nil {
-			h.Scale = *c.Scale
-		}
+		h.Precision, h.Scale = c.Precision, c.Scale
 		out[name] = h
 	}
 	return out

@@ -33,8 +33,11 @@ type Hint struct {
 	// Nullable, when set, says whether the column may hold nulls.
 	Nullable   *bool
 	PrimaryKey bool
-	// Precision and Scale apply to decimal columns.
-	Precision, Scale int
+	// Precision, Scale, Timezone and Unique are dlt's column hints of the
+	// same names; see Column.
+	Precision, Scale *int
+	Timezone         *bool
+	Unique           bool
 }
 
 // dataTypeNames maps the data_type names a config may use to a DataType:

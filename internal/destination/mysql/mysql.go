@@ -81,6 +81,7 @@ func newDialect(collation string) *sqlgen.Dialect {
 			schema.Timestamp: "DATETIME(6)", schema.Date: "DATE", schema.JSON: "JSON",
 		},
 		Decimal:  "DECIMAL(%d,%d)",
+		NotNull:  true, // as dlt makes tables elsewhere; no UNIQUE: a LONGTEXT has no index
 		TextCast: "%s", // JSON and DECIMAL are read as their text anyway
 	}
 }

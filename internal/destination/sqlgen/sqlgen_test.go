@@ -54,7 +54,7 @@ func wantSQL(t *testing.T, got []sqlgen.Stmt, want ...string) {
 
 func TestApply(t *testing.T) {
 	tb := &schema.Table{Name: "users", Columns: []*schema.Column{
-		{Name: "id", Type: schema.BigInt}, {Name: `we"ird`, Type: schema.Text}, {Name: "amount", Type: schema.Decimal, Precision: 10, Scale: 2},
+		{Name: "id", Type: schema.BigInt}, {Name: `we"ird`, Type: schema.Text}, {Name: "amount", Type: schema.Decimal, Precision: new(10), Scale: new(2)},
 	}}
 	ds := dataset(qualify, "db", "ds")
 	stmts, err := ds.Apply([]schema.Change{

@@ -1,0 +1,69 @@
+package postgres
+
+import (
+	"fmt"
+
+	"github.com/restload/restload/internal/schema"
+)
+
+// types are the PostgreSQL types of restload's data types, as dlt's
+// postgres destination names them (its PostgresTypeMapper), so a dataset
+// either tool made reads the same: information_schema shows
+// character varying, timestamp with time zone, jsonb, ...
+var types = map[schema.DataType]string{
+	schema.BigInt:    "bigint",
+	schema.Double:    "double precision",
+	schema.Bool:      "boolean",
+	schema.Text:      "varchar",
+	schema.Timestamp: "timestamp with time zone",
+	schema.Date:      "date",
+	schema.JSON:      "jsonb",
+}
+
+// maxTimePrecision is PostgreSQL's finest timestamp and time precision:
+// microseconds.
+const maxTimePrecision = 6
+
+// hintedType is the type dlt's postgres destination gives a column whose
+// precision or timezone hint changes it, or "" when none does: a bigint's
+// precision in bits picks smallint, integer or bigint; a timestamp's
+// precision and timezone make "timestamp (3) without time zone"; a text's
+// precision is a varchar's length.
+func hintedType(c *schema.Column) (string, error) {
+	switch c.Type {
+	case schema.BigInt:
+		if c.Precision == nil {
+			return "", nil
+		}
+		switch p := *c.Precision; {
+		case p <= 16:
+			return "smallint", nil
+		case p <= 32:
+			return "integer", nil
+		case p <= 64:
+			return "bigint", nil
+		default:
+			return "", fmt.Errorf("a bigint of precision %d (bits) fits no PostgreSQL integer type", p)
+		}
+	case schema.Timestamp:
+		if c.Precision == nil && c.Timezone == nil {
+			return "", nil
+		}
+		t := "timestamp"
+		if c.Precision != nil {
+			if p := *c.Precision; p < 0 || p > maxTimePrecision {
+				return "", fmt.Errorf("timestamp precision %d: PostgreSQL takes 0 to %d", p, maxTimePrecision)
+			}
+			t += fmt.Sprintf(" (%d)", *c.Precision)
+		}
+		if c.Timezone != nil && !*c.Timezone {
+			return t + " without time zone", nil
+		}
+		return t + " with time zone", nil
+	case schema.Text:
+		if c.Precision != nil {
+			return fmt.Sprintf("varchar(%d)", *c.Precision), nil
+		}
+	}
+	return "", nil
+}
