@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -249,5 +250,72 @@ func diffLines(t *testing.T, what string, got, want []string) {
 	}
 	for k, l := range missing[:min(show, len(missing))] {
 		t.Logf("  dlt %d: %s", k, l)
+	}
+}
+
+// TestDatasetFromOlderRestload: a dataset restload 9ba7f07 made (text
+// columns, all nullable, no unique index on _dlt_id, _dlt_root_id in an
+// append resource's child tables) keeps loading: its tables are neither
+// retyped nor constrained, merge still replaces rows and their children,
+// the append resource's child tables still get _dlt_root_id, and a new
+// resource's tables are made as dlt makes them.
+func TestDatasetFromOlderRestload(t *testing.T) {
+	url := destinationtest.PostgresURL(t)
+	dataset := destinationtest.Dataset(t)
+	destinationtest.LoadPostgresDump(t, url, "testdata/restload-9ba7f07/dataset.sql", "restload_9ba7f07", dataset)
+	api, err := mockapi.Start(context.Background(), "127.0.0.1:0", mockapi.Options{Records: 40})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { api.Close() })
+	// The pipeline that made the dataset (files, files_incremental), and
+	// teams, new to it.
+	src := dltPipeline(dataset)
+	for _, r := range []string{"connections", "datasets", "members", "templates", "workspaces", "workbooks"} {
+		src = regexp.MustCompile(`(?m)^    - \{name: `+r+`,.*\n`).ReplaceAllString(src, "")
+	}
+	file := writePipeline(t, src, api.URL)
+	if code, out, errOut := run(t, "run", file, "--dest", url, "--progress", "none", "--work-dir", filepath.Join(t.TempDir(), "work")); code != 0 {
+		t.Fatalf("run: exit %d\n%s\n%s", code, out, errOut)
+	}
+
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	column := func(table, col string) string {
+		return strings.Join(queryStrings(t, conn, `SELECT data_type || ' ' || is_nullable FROM information_schema.columns
+			WHERE table_schema = $1 AND table_name = $2 AND column_name = $3`, dataset, table, col), "")
+	}
+	for _, c := range []struct{ table, column, want string }{
+		{"files", "id", "text YES"}, {"files", "_dlt_id", "text YES"}, {"files", "created_at", "timestamp with time zone YES"},
+		{"files_incremental__tags", "_dlt_root_id", "text YES"},
+		{"teams", "id", "character varying NO"}, {"teams", "_dlt_id", "character varying NO"}, {"teams", "name", "character varying YES"},
+		{"teams__tags", "_dlt_root_id", "character varying NO"},
+	} {
+		if got := column(c.table, c.column); got != c.want {
+			t.Errorf("%s.%s is %q, want %q", c.table, c.column, got, c.want)
+		}
+	}
+	indexes := queryStrings(t, conn, `SELECT indexname FROM pg_indexes WHERE schemaname = $1 ORDER BY 1`, dataset)
+	if want := []string{"teams__dlt_id_key", "teams__members__dlt_id_key", "teams__tags__dlt_id_key"}; !slices.Equal(indexes, want) {
+		t.Errorf("indexes %v, want %v (none on the older tables)", indexes, want)
+	}
+	count := func(q string) string {
+		return strings.Join(queryStrings(t, conn, fmt.Sprintf(q, pgx.Identifier{dataset}.Sanitize())), "")
+	}
+	for q, want := range map[string]string{
+		// merge: the 40 records once each, and children only of rows kept
+		`SELECT count(*) || ' ' || count(DISTINCT id) FROM %s.files`:                                                                       "40 40",
+		`SELECT count(*)::text FROM %[1]s.files__tags c WHERE NOT EXISTS (SELECT 1 FROM %[1]s.files p WHERE p._dlt_id = c._dlt_parent_id)`: "0",
+		// append: the older table's _dlt_root_id is still filled
+		`SELECT count(*)::text FROM %s.files_incremental__tags WHERE _dlt_root_id IS NULL`: "0",
+		`SELECT (count(*) > 0)::text FROM %s.teams__tags`:                                  "true",
+	} {
+		if got := count(q); got != want {
+			t.Errorf("%s: %s, want %s", q, got, want)
+		}
 	}
 }
