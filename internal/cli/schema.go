@@ -230,6 +230,12 @@ func columnFlags(c *schema.Column) []string {
 	if !c.Nullable && !c.PrimaryKey && !c.System {
 		flags = append(flags, "not null")
 	}
+	if c.Unique && !c.System {
+		flags = append(flags, "unique")
+	}
+	if c.Timezone != nil && !*c.Timezone {
+		flags = append(flags, "without time zone")
+	}
 	if c.VariantOf != "" {
 		flags = append(flags, "variant of "+c.VariantOf)
 	}

@@ -3,6 +3,7 @@ package normalize
 import (
 	"crypto/sha256"
 	"encoding/base32"
+	"slices"
 	"strings"
 
 	"github.com/restload/restload/internal/schema"
@@ -63,11 +64,19 @@ func (n *Normalizer) table(name, parent, source string, level int) (*tableState,
 	ts.reindex()
 	n.tables[name] = ts
 	if ts.isRoot {
+		if len(n.spec.References) > 0 && !slices.EqualFunc(t.References, n.spec.References, sameReference) {
+			t.References = slices.Clone(n.spec.References)
+		}
 		if err := n.hintColumns(ts); err != nil {
 			return nil, false, err
 		}
 	}
 	return ts, true, nil
+}
+
+func sameReference(a, b schema.Reference) bool {
+	return slices.Equal(a.Columns, b.Columns) && a.ReferencedTable == b.ReferencedTable &&
+		slices.Equal(a.ReferencedColumns, b.ReferencedColumns) && a.Label == b.Label && a.Cardinality == b.Cardinality
 }
 
 // idPrefix is the 8 lower-case base-32 characters of a hash of the load,

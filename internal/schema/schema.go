@@ -27,6 +27,10 @@ const (
 	Timestamp DataType = "timestamp"
 	Date      DataType = "date"
 	JSON      DataType = "json"
+	// Time is a time of day without a date or zone; Binary is bytes. A
+	// column gets them from a data_type hint only, never by inference.
+	Time   DataType = "time"
+	Binary DataType = "binary"
 )
 
 // System column names, the layout dlt users know.

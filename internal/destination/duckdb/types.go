@@ -16,6 +16,8 @@ var types = map[schema.DataType]string{
 	schema.Timestamp: "TIMESTAMP WITH TIME ZONE",
 	schema.Date:      "DATE",
 	schema.JSON:      "JSON",
+	schema.Time:      "TIME",
+	schema.Binary:    "BLOB",
 }
 
 // hintedType is the type dlt's duckdb destination gives a column whose

@@ -23,6 +23,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/restload/restload/internal/destination"
@@ -182,8 +183,11 @@ func (p *Postgres) Read(ctx context.Context, table string, fn func(row map[strin
 		row := make(map[string]any, len(cols))
 		for i, c := range cols {
 			v := vals[i]
-			if t, ok := v.(time.Time); ok {
+			switch t := v.(type) {
+			case time.Time:
 				v = t.UTC()
+			case pgtype.Time:
+				v = schema.FormatTimeOfDay(time.UnixMicro(t.Microseconds).UTC())
 			}
 			row[c.Name] = v
 		}

@@ -18,6 +18,8 @@ var types = map[schema.DataType]string{
 	schema.Timestamp: "timestamp with time zone",
 	schema.Date:      "date",
 	schema.JSON:      "jsonb",
+	schema.Time:      "time without time zone",
+	schema.Binary:    "bytea",
 }
 
 // maxTimePrecision is PostgreSQL's finest timestamp and time precision:
@@ -27,8 +29,9 @@ const maxTimePrecision = 6
 // hintedType is the type dlt's postgres destination gives a column whose
 // precision or timezone hint changes it, or "" when none does: a bigint's
 // precision in bits picks smallint, integer or bigint; a timestamp's
-// precision and timezone make "timestamp (3) without time zone"; a text's
-// precision is a varchar's length.
+// precision and timezone make "timestamp (3) without time zone", a time's
+// precision "time (3) without time zone"; a text's precision is a
+// varchar's length.
 func hintedType(c *schema.Column) (string, error) {
 	switch c.Type {
 	case schema.BigInt:
@@ -60,6 +63,13 @@ func hintedType(c *schema.Column) (string, error) {
 			return t + " without time zone", nil
 		}
 		return t + " with time zone", nil
+	case schema.Time:
+		if c.Precision != nil {
+			if p := *c.Precision; p < 0 || p > maxTimePrecision {
+				return "", fmt.Errorf("time precision %d: PostgreSQL takes 0 to %d", p, maxTimePrecision)
+			}
+			return fmt.Sprintf("time (%d) without time zone", *c.Precision), nil
+		}
 	case schema.Text:
 		if c.Precision != nil {
 			return fmt.Sprintf("varchar(%d)", *c.Precision), nil
