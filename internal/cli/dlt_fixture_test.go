@@ -89,26 +89,7 @@ func TestSameTablesAsDlt(t *testing.T) {
 	destinationtest.DropOnCleanup(t, url, ours)
 	destinationtest.LoadPostgresDump(t, url, dltFixture, "dlt_analytics", theirs)
 
-	api, err := mockapi.Start(context.Background(), "127.0.0.1:0", mockapi.Options{Records: 120})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { api.Close() })
-	file := writePipeline(t, dltPipeline(ours), api.URL)
-	work := filepath.Join(t.TempDir(), "work")
-	for range 2 { // as dlt did
-		if code, out, errOut := run(t, "run", file, "--dest", url, "--progress", "none", "--work-dir", work); code != 0 {
-			t.Fatalf("run: exit %d\n%s\n%s", code, out, errOut)
-		}
-	}
-
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-
+	conn := runOnMock(t, dltPipeline(ours), 120, url, 2) // twice, as dlt did
 	want, got := dltTables(t, conn, theirs), dltTables(t, conn, ours)
 	if len(want) != 24+len(dltBookkeeping) {
 		t.Fatalf("the fixture has %d tables to compare, want 24 data tables and %v", len(want), dltBookkeeping)
@@ -134,6 +115,32 @@ func TestSameTablesAsDlt(t *testing.T) {
 		}
 		diffLines(t, table+" rows", dltRows(t, conn, ours, table), rows)
 	}
+}
+
+// runOnMock runs the pipeline src (with {{API}} for the mock's URL) runs
+// times into PostgreSQL at url against the mock API serving records per
+// resource, and returns a connection to url, closed when the test ends.
+func runOnMock(t *testing.T, src string, records int, url string, runs int) *pgx.Conn {
+	t.Helper()
+	api, err := mockapi.Start(context.Background(), "127.0.0.1:0", mockapi.Options{Records: records})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { api.Close() })
+	file := writePipeline(t, src, api.URL)
+	work := filepath.Join(t.TempDir(), "work")
+	for range runs {
+		if code, out, errOut := run(t, "run", file, "--dest", url, "--progress", "none", "--work-dir", work); code != 0 {
+			t.Fatalf("run: exit %d\n%s\n%s", code, out, errOut)
+		}
+	}
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close(ctx) })
+	return conn
 }
 
 // dltTables lists the dataset's data tables and the bookkeeping tables in
@@ -263,28 +270,13 @@ func TestDatasetFromOlderRestload(t *testing.T) {
 	url := destinationtest.PostgresURL(t)
 	dataset := destinationtest.Dataset(t)
 	destinationtest.LoadPostgresDump(t, url, "testdata/restload-9ba7f07/dataset.sql", "restload_9ba7f07", dataset)
-	api, err := mockapi.Start(context.Background(), "127.0.0.1:0", mockapi.Options{Records: 40})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { api.Close() })
 	// The pipeline that made the dataset (files, files_incremental), and
 	// teams, new to it.
 	src := dltPipeline(dataset)
 	for _, r := range []string{"connections", "datasets", "members", "templates", "workspaces", "workbooks"} {
 		src = regexp.MustCompile(`(?m)^    - \{name: `+r+`,.*\n`).ReplaceAllString(src, "")
 	}
-	file := writePipeline(t, src, api.URL)
-	if code, out, errOut := run(t, "run", file, "--dest", url, "--progress", "none", "--work-dir", filepath.Join(t.TempDir(), "work")); code != 0 {
-		t.Fatalf("run: exit %d\n%s\n%s", code, out, errOut)
-	}
-
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
+	conn := runOnMock(t, src, 40, url, 1)
 	column := func(table, col string) string {
 		return strings.Join(queryStrings(t, conn, `SELECT data_type || ' ' || is_nullable FROM information_schema.columns
 			WHERE table_schema = $1 AND table_name = $2 AND column_name = $3`, dataset, table, col), "")

@@ -3,6 +3,7 @@ package duckdb
 import (
 	"fmt"
 
+	"github.com/restload/restload/internal/destination/sqlgen"
 	"github.com/restload/restload/internal/schema"
 )
 
@@ -20,6 +21,9 @@ var types = map[schema.DataType]string{
 	schema.Binary:    "BLOB",
 }
 
+// integerSizes are the integer types a bigint precision hint picks from.
+var integerSizes = []sqlgen.IntegerSize{{Bits: 8, Type: "TINYINT"}, {Bits: 16, Type: "SMALLINT"}, {Bits: 32, Type: "INTEGER"}, {Bits: 64, Type: "BIGINT"}, {Bits: 128, Type: "HUGEINT"}}
+
 // hintedType is the type dlt's duckdb destination gives a column whose
 // precision or timezone hint changes it, or "" when none does: a bigint's
 // precision in bits picks TINYINT to HUGEINT; a timestamp without time
@@ -29,23 +33,7 @@ var types = map[schema.DataType]string{
 func hintedType(c *schema.Column) (string, error) {
 	switch c.Type {
 	case schema.BigInt:
-		if c.Precision == nil {
-			return "", nil
-		}
-		switch p := *c.Precision; {
-		case p <= 8:
-			return "TINYINT", nil
-		case p <= 16:
-			return "SMALLINT", nil
-		case p <= 32:
-			return "INTEGER", nil
-		case p <= 64:
-			return "BIGINT", nil
-		case p <= 128:
-			return "HUGEINT", nil
-		default:
-			return "", fmt.Errorf("a bigint of precision %d (bits) fits no DuckDB integer type", p)
-		}
+		return sqlgen.IntegerType(c, integerSizes)
 	case schema.Timestamp:
 		if c.Timezone == nil || *c.Timezone {
 			return "", nil

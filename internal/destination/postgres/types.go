@@ -3,6 +3,7 @@ package postgres
 import (
 	"fmt"
 
+	"github.com/restload/restload/internal/destination/sqlgen"
 	"github.com/restload/restload/internal/schema"
 )
 
@@ -26,6 +27,9 @@ var types = map[schema.DataType]string{
 // microseconds.
 const maxTimePrecision = 6
 
+// integerSizes are the integer types a bigint precision hint picks from.
+var integerSizes = []sqlgen.IntegerSize{{Bits: 16, Type: "smallint"}, {Bits: 32, Type: "integer"}, {Bits: 64, Type: "bigint"}}
+
 // hintedType is the type dlt's postgres destination gives a column whose
 // precision or timezone hint changes it, or "" when none does: a bigint's
 // precision in bits picks smallint, integer or bigint; a timestamp's
@@ -35,19 +39,7 @@ const maxTimePrecision = 6
 func hintedType(c *schema.Column) (string, error) {
 	switch c.Type {
 	case schema.BigInt:
-		if c.Precision == nil {
-			return "", nil
-		}
-		switch p := *c.Precision; {
-		case p <= 16:
-			return "smallint", nil
-		case p <= 32:
-			return "integer", nil
-		case p <= 64:
-			return "bigint", nil
-		default:
-			return "", fmt.Errorf("a bigint of precision %d (bits) fits no PostgreSQL integer type", p)
-		}
+		return sqlgen.IntegerType(c, integerSizes)
 	case schema.Timestamp:
 		if c.Precision == nil && c.Timezone == nil {
 			return "", nil

@@ -89,6 +89,28 @@ func (d *Dialect) Type(c *schema.Column) (string, error) {
 	return "", fmt.Errorf("column %q: unknown data type %q", c.Name, c.Type)
 }
 
+// IntegerSize is one integer type of a database and its size in bits.
+type IntegerSize struct {
+	Bits int
+	Type string
+}
+
+// IntegerType is the type dlt's type mappers give a bigint column with a
+// precision hint (its size in bits): the first of sizes (smallest first)
+// that holds it. It returns "" when c has no precision, and an error when
+// no size holds it.
+func IntegerType(c *schema.Column, sizes []IntegerSize) (string, error) {
+	if c.Precision == nil {
+		return "", nil
+	}
+	for _, s := range sizes {
+		if *c.Precision <= s.Bits {
+			return s.Type, nil
+		}
+	}
+	return "", fmt.Errorf("a bigint of precision %d (bits) fits no integer type here", *c.Precision)
+}
+
 // DecimalSize is a decimal column's precision and scale: its own, each
 // defaulting as in dlt to 38 and 9.
 func DecimalSize(c *schema.Column) (precision, scale int) {
