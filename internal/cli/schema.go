@@ -216,8 +216,11 @@ func writeSchemaText(w io.Writer, doc schemaDoc) error {
 }
 
 func columnType(c *schema.Column) string {
-	if c.Type == schema.Decimal && c.Precision > 0 {
-		return fmt.Sprintf("decimal(%d,%d)", c.Precision, c.Scale)
+	switch {
+	case c.Type == schema.Decimal && c.Precision != nil:
+		return fmt.Sprintf("decimal(%d,%d)", *c.Precision, schema.IntOf(c.Scale, 9))
+	case c.Precision != nil:
+		return fmt.Sprintf("%s(%d)", c.Type, *c.Precision)
 	}
 	return string(c.Type)
 }
@@ -232,6 +235,12 @@ func columnFlags(c *schema.Column) []string {
 	}
 	if !c.Nullable && !c.PrimaryKey && !c.System {
 		flags = append(flags, "not null")
+	}
+	if c.Unique && !c.System {
+		flags = append(flags, "unique")
+	}
+	if c.Timezone != nil && !*c.Timezone {
+		flags = append(flags, "without time zone")
 	}
 	if c.VariantOf != "" {
 		flags = append(flags, "variant of "+c.VariantOf)

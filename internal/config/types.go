@@ -130,8 +130,23 @@ type Resource struct {
 	ProcessingSteps   []ProcessingStep      `yaml:"processing_steps"`
 	SchemaContract    *SchemaContract       `yaml:"schema_contract"`
 	Parallelized      *bool                 `yaml:"parallelized"`
+	References        []TableReference      `yaml:"references"`
 
 	Pos Pos `yaml:"-"`
+}
+
+// TableReference is one entry of dlt's `references` resource hint: the
+// table's Columns refer to ReferencedColumns of ReferencedTable. restload
+// keeps references in the schema, as dlt does; no destination makes a
+// constraint of them. Table, which dlt allows on an inline reference, must
+// be empty or the resource's own table.
+type TableReference struct {
+	Columns           StringList `yaml:"columns"`
+	ReferencedTable   string     `yaml:"referenced_table"`
+	ReferencedColumns StringList `yaml:"referenced_columns"`
+	Label             string     `yaml:"label"`
+	Cardinality       string     `yaml:"cardinality"`
+	Table             string     `yaml:"table"`
 }
 
 // WriteDisposition is append, replace or merge, written either as a string or
@@ -194,6 +209,8 @@ type ColumnHint struct {
 	PrimaryKey *bool  `yaml:"primary_key"`
 	Precision  *int   `yaml:"precision"`
 	Scale      *int   `yaml:"scale"`
+	Unique     *bool  `yaml:"unique"`
+	Timezone   *bool  `yaml:"timezone"`
 }
 
 // ProcessingStep is one filter or map expression.

@@ -345,6 +345,10 @@ func (v *validator) resource(r *Resource, path string) {
 			v.errorf(cp+".scale", "must not be negative")
 		}
 	}
+	table := cmp.Or(r.TableName, r.Name)
+	for i, ref := range r.References {
+		v.reference(ref, table, fmt.Sprintf("%s.references[%d]", path, i))
+	}
 	for i, s := range r.ProcessingSteps {
 		sp := fmt.Sprintf("%s.processing_steps[%d]", path, i)
 		if (s.Filter == "") == (s.Map == "") {
@@ -365,6 +369,28 @@ func (v *validator) resource(r *Resource, path string) {
 	}
 	if r.Endpoint != nil {
 		v.endpoint(r.Endpoint, path+".endpoint")
+	}
+}
+
+// cardinalities are the values of a reference's cardinality in dlt.
+var cardinalities = []string{"zero_to_one", "one_to_zero", "zero_to_many", "many_to_zero", "one_to_many", "many_to_one", "one_to_one", "many_to_many"}
+
+// reference checks one entry of a resource's references as dlt does: a
+// referenced table, and as many columns as referenced columns.
+func (v *validator) reference(ref TableReference, table, path string) {
+	if ref.Table != "" && ref.Table != table {
+		v.errorf(path+".table", "a resource's reference is from its own table %q, not %q", table, ref.Table)
+	}
+	if ref.ReferencedTable == "" {
+		v.errorf(path, "referenced_table must be set")
+	}
+	if len(ref.Columns) == 0 || len(ref.ReferencedColumns) == 0 {
+		v.errorf(path, "both columns and referenced_columns must be set")
+	} else if len(ref.Columns) != len(ref.ReferencedColumns) {
+		v.errorf(path, "columns and referenced_columns must have the same length (%d and %d)", len(ref.Columns), len(ref.ReferencedColumns))
+	}
+	if ref.Cardinality != "" && !slices.Contains(cardinalities, ref.Cardinality) {
+		v.unknownValue(path+".cardinality", "cardinality", ref.Cardinality, cardinalities)
 	}
 }
 

@@ -27,7 +27,10 @@ type ValueConverter func(v any) (any, error)
 //   - timestamp: time.Time in UTC (from time.Time, or an RFC 3339 string);
 //   - date: time.Time at UTC midnight of the calendar day (from time.Time,
 //     that day in its own zone, or a YYYY-MM-DD string);
-//   - json: a string holding valid JSON (from a string or []byte).
+//   - json: a string holding valid JSON (from a string or []byte);
+//   - time: a time of day as "15:04:05.999999" (from such a string, or a
+//     time.Time's clock);
+//   - binary: a string holding the bytes (from a string or []byte).
 //
 // Anything else fails with "cannot load T v into a TYPE column" or a parse
 // error. A destination whose driver wants another form for a type (a scaled
@@ -56,6 +59,10 @@ func ConverterFor(c *schema.Column) (ValueConverter, error) {
 		return toDate, nil
 	case schema.JSON:
 		return toJSON, nil
+	case schema.Time:
+		return toTime, nil
+	case schema.Binary:
+		return toBinary, nil
 	}
 	return nil, fmt.Errorf("column %q: unknown data type %q", c.Name, c.Type)
 }
@@ -193,6 +200,42 @@ func toJSON(v any) (any, error) {
 		return string(x), nil
 	}
 	return nil, CannotLoad(v, schema.JSON)
+}
+
+func toTime(v any) (any, error) {
+	switch x := v.(type) {
+	case nil:
+		return nil, nil
+	case string:
+		t, err := time.Parse("15:04:05.999999999", x)
+		if err != nil {
+			return nil, fmt.Errorf("cannot parse %q as a time of day (15:04:05.999999)", truncate(x))
+		}
+		return schema.FormatTimeOfDay(t), nil
+	case time.Time:
+		return schema.FormatTimeOfDay(x), nil
+	}
+	return nil, CannotLoad(v, schema.Time)
+}
+
+func toBinary(v any) (any, error) {
+	switch x := v.(type) {
+	case nil, string:
+		return x, nil
+	case []byte:
+		return string(x), nil
+	}
+	return nil, CannotLoad(v, schema.Binary)
+}
+
+// TimeOfDay returns the time of day of a canonical time value
+// ("15:04:05.999999") as the time since midnight.
+func TimeOfDay(s string) (time.Duration, error) {
+	t, err := time.Parse("15:04:05.999999999", s)
+	if err != nil {
+		return 0, fmt.Errorf("cannot parse %q as a time of day", truncate(s))
+	}
+	return t.Sub(time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, t.Location())), nil
 }
 
 func truncate(s string) string {

@@ -392,7 +392,7 @@ func (n *Normalizer) decorate(ts *tableState, f *field, c *schema.Column) {
 		if h.DataType != "" {
 			f.hinted = true
 		}
-		c.Precision, c.Scale = h.Precision, h.Scale
+		c.Precision, c.Scale, c.Timezone, c.Unique = h.Precision, h.Scale, h.Timezone, h.Unique
 		if h.Nullable != nil && !*h.Nullable {
 			c.Nullable = false
 			ts.notNull = append(ts.notNull, len(ts.t.Columns))

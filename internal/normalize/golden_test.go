@@ -39,8 +39,8 @@ type goldenHint struct {
 	DataType   string `json:"data_type"`
 	Nullable   *bool  `json:"nullable"`
 	PrimaryKey bool   `json:"primary_key"`
-	Precision  int    `json:"precision"`
-	Scale      int    `json:"scale"`
+	Precision  *int   `json:"precision"`
+	Scale      *int   `json:"scale"`
 }
 
 func (g goldenSpec) spec() Spec {

@@ -73,7 +73,7 @@ func TestNormalizeIsDeterministic(t *testing.T) {
 
 func TestRowsAreAlignedAndIdsSort(t *testing.T) {
 	s := &schema.Schema{Name: "d"}
-	n, err := New(s, Spec{Resource: "files", PrimaryKey: []string{"id"}}, "load-a")
+	n, err := New(s, Spec{Resource: "files", WriteDisposition: schema.Merge, PrimaryKey: []string{"id"}}, "load-a")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,8 +114,8 @@ func TestRowsAreAlignedAndIdsSort(t *testing.T) {
 		}
 	}
 	// A later load gives other ids; the same load gives the same ones.
-	other, _ := New(&schema.Schema{}, Spec{Resource: "files", PrimaryKey: []string{"id"}}, "load-b")
-	again, _ := New(&schema.Schema{}, Spec{Resource: "files", PrimaryKey: []string{"id"}}, "load-a")
+	other, _ := New(&schema.Schema{}, Spec{Resource: "files", WriteDisposition: schema.Merge, PrimaryKey: []string{"id"}}, "load-b")
+	again, _ := New(&schema.Schema{}, Spec{Resource: "files", WriteDisposition: schema.Merge, PrimaryKey: []string{"id"}}, "load-a")
 	o := collect(t, other, records(t, sample))
 	a := collect(t, again, records(t, sample))
 	if o[0].row[indexOf(s.Table("files"), schema.ColID)] == rows[0].row[indexOf(s.Table("files"), schema.ColID)] {

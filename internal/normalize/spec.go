@@ -23,6 +23,9 @@ type Spec struct {
 	// Hints override inference for root-table columns, keyed by source
 	// field name (a dotted path for a nested field, or the column name).
 	Hints map[string]schema.Hint
+	// References are the root table's references (dlt's `references`
+	// hint); they replace any the table had.
+	References []schema.Reference
 	// MaxNesting is max_table_nesting: objects and lists nested deeper than
 	// this many levels are stored as JSON. Nil means DefaultMaxNesting; 0
 	// stores every object and list of a record as JSON.

@@ -3,6 +3,7 @@ package normalize
 import (
 	"crypto/sha256"
 	"encoding/base32"
+	"slices"
 	"strings"
 
 	"github.com/restload/restload/internal/schema"
@@ -63,11 +64,19 @@ func (n *Normalizer) table(name, parent, source string, level int) (*tableState,
 	ts.reindex()
 	n.tables[name] = ts
 	if ts.isRoot {
+		if len(n.spec.References) > 0 && !slices.EqualFunc(t.References, n.spec.References, sameReference) {
+			t.References = slices.Clone(n.spec.References)
+		}
 		if err := n.hintColumns(ts); err != nil {
 			return nil, false, err
 		}
 	}
 	return ts, true, nil
+}
+
+func sameReference(a, b schema.Reference) bool {
+	return slices.Equal(a.Columns, b.Columns) && a.ReferencedTable == b.ReferencedTable &&
+		slices.Equal(a.ReferencedColumns, b.ReferencedColumns) && a.Label == b.Label && a.Cardinality == b.Cardinality
 }
 
 // idPrefix is the 8 lower-case base-32 characters of a hash of the load,
@@ -99,20 +108,24 @@ func (ts *tableState) reindex() {
 	ts.ncols = len(ts.t.Columns)
 }
 
+// addSystemColumns adds the _dlt_ columns ts lacks, in dlt's order and
+// with dlt's hints (not nullable; _dlt_id unique). A child table gets
+// _dlt_root_id only when its resource merges, as in dlt (the merge
+// removes replaced rows' children by it); an append or replace resource's
+// child tables have none.
 func (n *Normalizer) addSystemColumns(ts *tableState) {
 	var cols []*schema.Column
+	id := &schema.Column{Name: schema.ColID, Type: schema.Text, System: true, Unique: true}
 	if ts.isRoot {
-		cols = []*schema.Column{
-			{Name: schema.ColLoadID, Type: schema.Text, System: true},
-			{Name: schema.ColID, Type: schema.Text, System: true},
-		}
+		cols = []*schema.Column{{Name: schema.ColLoadID, Type: schema.Text, System: true}, id}
 	} else {
-		cols = []*schema.Column{
-			{Name: schema.ColRootID, Type: schema.Text, System: true},
-			{Name: schema.ColParentID, Type: schema.Text, System: true},
-			{Name: schema.ColListIdx, Type: schema.BigInt, System: true},
-			{Name: schema.ColID, Type: schema.Text, System: true},
+		if n.needsRootID() {
+			cols = append(cols, &schema.Column{Name: schema.ColRootID, Type: schema.Text, System: true})
 		}
+		cols = append(cols,
+			&schema.Column{Name: schema.ColParentID, Type: schema.Text, System: true},
+			&schema.Column{Name: schema.ColListIdx, Type: schema.BigInt, System: true},
+			id)
 	}
 	for _, c := range cols {
 		if _, ok := ts.byName[c.Name]; !ok {
@@ -120,6 +133,12 @@ func (n *Normalizer) addSystemColumns(ts *tableState) {
 		}
 	}
 	ts.reindex()
+}
+
+// needsRootID says whether the resource's child tables carry
+// _dlt_root_id: when it merges.
+func (n *Normalizer) needsRootID() bool {
+	return n.spec.WriteDisposition == schema.Merge
 }
 
 // idLen is the length of a row id; idBlock is how many ids are made at

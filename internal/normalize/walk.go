@@ -83,7 +83,7 @@ func (n *Normalizer) row(ts *tableState, rec map[string]any, elem *element, l li
 			return err
 		}
 	}
-	if ts.idCol < 0 {
+	if ts.idCol < 0 || (!ts.isRoot && ts.rootCol < 0 && n.needsRootID()) {
 		n.addSystemColumns(ts)
 	}
 	if len(rb.vals) < len(ts.t.Columns) {
@@ -103,7 +103,9 @@ func (n *Normalizer) row(ts *tableState, rec map[string]any, elem *element, l li
 	} else {
 		rb.vals[ts.parentCol] = l.parentID
 		rb.vals[ts.idxCol] = int64(l.idx)
-		rb.vals[ts.rootCol] = l.rootID
+		if ts.rootCol >= 0 {
+			rb.vals[ts.rootCol] = l.rootID
+		}
 	}
 	if err := emit(ts.t, rb.vals); err != nil {
 		return emitError{err}

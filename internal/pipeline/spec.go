@@ -37,6 +37,7 @@ func specFor(r *config.Resource) normalize.Spec {
 		MergeKey:         r.MergeKey,
 		MaxNesting:       r.MaxTableNesting,
 		Hints:            hints(r.Columns),
+		References:       references(r.References),
 	}
 	if c := r.SchemaContract; c != nil {
 		s.Contract = normalize.Contract{
@@ -94,13 +95,31 @@ func hints(cols map[string]config.ColumnHint) map[string]schema.Hint {
 		if c.PrimaryKey != nil {
 			h.PrimaryKey = *c.PrimaryKey
 		}
-		if c.Precision != nil {
-			h.Precision = *c.Precision
-		}
-		if c.Scale != nil {
-			h.Scale = *c.Scale
+		h.Precision, h.Scale, h.Timezone = c.Precision, c.Scale, c.Timezone
+		if c.Unique != nil {
+			h.Unique = *c.Unique
 		}
 		out[name] = h
+	}
+	return out
+}
+
+// references converts a resource's references into the root table's, with
+// table and column names normalized as dlt's naming convention does.
+func references(refs []config.TableReference) []schema.Reference {
+	var out []schema.Reference
+	for _, r := range refs {
+		ref := schema.Reference{
+			ReferencedTable: schema.NormalizeIdentifier(r.ReferencedTable),
+			Label:           r.Label, Cardinality: r.Cardinality,
+		}
+		for _, c := range r.Columns {
+			ref.Columns = append(ref.Columns, schema.NormalizeIdentifier(c))
+		}
+		for _, c := range r.ReferencedColumns {
+			ref.ReferencedColumns = append(ref.ReferencedColumns, schema.NormalizeIdentifier(c))
+		}
+		out = append(out, ref)
 	}
 	return out
 }

@@ -2,6 +2,8 @@ package schema
 
 import (
 	"bytes"
+	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -25,6 +27,8 @@ import (
 //	timestamp  time.Time in UTC
 //	date       time.Time at midnight UTC
 //	json       string holding compact JSON (object keys sorted)
+//	time       string "15:04:05" with up to 6 fractional digits ("15:04:05.25")
+//	binary     string holding the bytes themselves
 
 // Hint overrides inference for one column, as a resource's `columns` entry
 // does in dlt. A zero DataType leaves the type to inference.
@@ -33,8 +37,11 @@ type Hint struct {
 	// Nullable, when set, says whether the column may hold nulls.
 	Nullable   *bool
 	PrimaryKey bool
-	// Precision and Scale apply to decimal columns.
-	Precision, Scale int
+	// Precision, Scale, Timezone and Unique are dlt's column hints of the
+	// same names; see Column.
+	Precision, Scale *int
+	Timezone         *bool
+	Unique           bool
 }
 
 // dataTypeNames maps the data_type names a config may use to a DataType:
@@ -49,6 +56,8 @@ var dataTypeNames = map[string]DataType{
 	"complex":   JSON, // dlt's name before 1.0
 	"date":      Date,
 	"decimal":   Decimal,
+	"time":      Time,
+	"binary":    Binary,
 }
 
 var (
@@ -61,13 +70,13 @@ var (
 		"datetime": "timestamp", "timestamptz": "timestamp", "object": "json", "array": "json",
 	}
 	// unsupportedTypes are dlt data types restload does not load yet.
-	unsupportedTypes = []string{"wei", "binary", "time"}
+	unsupportedTypes = []string{"wei"}
 )
 
 // DataTypes lists the data_type names restload loads, sorted ("complex",
 // dlt's older name of json, is accepted too).
 func DataTypes() []string {
-	return []string{"bigint", "bool", "date", "decimal", "double", "json", "text", "timestamp"}
+	return []string{"bigint", "binary", "bool", "date", "decimal", "double", "json", "text", "time", "timestamp"}
 }
 
 // DataTypeError is ParseDataType's error: Name is not a data type restload
@@ -85,8 +94,8 @@ func (e *DataTypeError) Error() string {
 }
 
 // ParseDataType returns the DataType named s, as a `data_type` hint writes
-// it: dlt's names text, double, bool, timestamp, bigint, json, date and
-// decimal, and "complex" as the older name of json, exactly as dlt spells
+// it: dlt's names text, double, bool, timestamp, bigint, json, date,
+// decimal, time and binary, and "complex" as the older name of json, exactly as dlt spells
 // them. Anything else is a *DataTypeError.
 func ParseDataType(s string) (DataType, error) {
 	if t, ok := dataTypeNames[s]; ok {
@@ -299,8 +308,52 @@ func Coerce(v any, t DataType) (any, bool) {
 		case map[string]any, []any:
 			return compactJSON(v)
 		}
+	case Time:
+		switch v := v.(type) {
+		case string:
+			return parseTimeOfDay(v)
+		case time.Time:
+			return FormatTimeOfDay(v), true
+		}
+	case Binary:
+		if s, ok := v.(string); ok {
+			return parseBinary(s)
+		}
 	}
 	return nil, false
+}
+
+// timeOfDayLayouts are the times of day a time column takes, as ISO 8601
+// writes them (dlt's ensure_pendulum_time): hours and minutes, seconds,
+// and fractions.
+var timeOfDayLayouts = []string{"15:04:05.999999999", "15:04"}
+
+// parseTimeOfDay reads an ISO 8601 time of day ("08:30", "08:30:15.25")
+// into its canonical form.
+func parseTimeOfDay(s string) (any, bool) {
+	for _, layout := range timeOfDayLayouts {
+		if t, err := time.Parse(layout, strings.TrimSpace(s)); err == nil {
+			return FormatTimeOfDay(t), true
+		}
+	}
+	return nil, false
+}
+
+// FormatTimeOfDay is t's time of day in the canonical form of a time
+// value: "15:04:05", with up to 6 fractional digits.
+func FormatTimeOfDay(t time.Time) string {
+	return t.Format("15:04:05.999999")
+}
+
+// parseBinary reads bytes written in text as dlt reads them: "0x" and hex
+// digits, or standard base64 (padded).
+func parseBinary(s string) (any, bool) {
+	if h, ok := strings.CutPrefix(s, "0x"); ok {
+		b, err := hex.DecodeString(h)
+		return string(b), err == nil
+	}
+	b, err := base64.StdEncoding.Strict().DecodeString(s)
+	return string(b), err == nil
 }
 
 // Convert is Coerce for a column whose type a hint fixed: the user asked

@@ -134,7 +134,7 @@ func TestSchemaJSONRoundTripAndHash(t *testing.T) {
 			{Name: "id", Type: BigInt, PrimaryKey: true},
 			{Name: "size", Type: BigInt, Nullable: true},
 			{Name: "size__v_text", Type: Text, Nullable: true, VariantOf: "size"},
-			{Name: "price", Type: Decimal, Nullable: true, Precision: 10, Scale: 2},
+			{Name: "price", Type: Decimal, Nullable: true, Precision: new(10), Scale: new(2)},
 		}},
 		{Name: "files__tags", Parent: "files", Resource: "files", WriteDisposition: Merge, Source: "files.tags", Columns: []*Column{
 			{Name: "value", Type: Text, Nullable: true},

@@ -10,6 +10,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"slices"
 )
 
 // DataType is a destination-neutral column type. Each destination maps it to
@@ -26,6 +27,10 @@ const (
 	Timestamp DataType = "timestamp"
 	Date      DataType = "date"
 	JSON      DataType = "json"
+	// Time is a time of day without a date or zone; Binary is bytes. A
+	// column gets them from a data_type hint only, never by inference.
+	Time   DataType = "time"
+	Binary DataType = "binary"
 )
 
 // System column names, the layout dlt users know.
@@ -54,9 +59,19 @@ type Column struct {
 	// Variant is set on a column that holds values whose type conflicted
 	// with the column named in VariantOf (size_bytes__v_text).
 	VariantOf string `json:"variant_of,omitempty"`
-	// Precision and Scale apply to Decimal.
-	Precision int `json:"precision,omitempty"`
-	Scale     int `json:"scale,omitempty"`
+	// Precision and Scale are dlt's hints of the same names: a decimal's
+	// digits and fractional digits, a bigint's bits (16 makes a smallint in
+	// PostgreSQL), a timestamp's or time's fractional-second digits, a
+	// text's length. Nil leaves the destination's default, as in dlt.
+	Precision *int `json:"precision,omitempty"`
+	Scale     *int `json:"scale,omitempty"`
+	// Timezone false makes a timestamp column "without time zone", as
+	// dlt's timezone hint does; nil (the default) and true keep the zone.
+	Timezone *bool `json:"timezone,omitempty"`
+	// Unique is dlt's unique hint. PostgreSQL makes it a UNIQUE constraint,
+	// as dlt's postgres destination does (create_indexes); every table's
+	// _dlt_id carries it.
+	Unique bool `json:"unique,omitempty"`
 	// System marks the _dlt_* columns restload adds.
 	System bool `json:"system,omitempty"`
 	// MergeKey marks the columns of a resource's merge_key.
@@ -82,6 +97,28 @@ type Table struct {
 	// child table was named from, recorded only when the name had to be
 	// changed to avoid a collision (see Namer).
 	Source string `json:"source,omitempty"`
+	// References are the resource's `references` hint: links from columns
+	// of this table to another table's, kept in the schema as dlt keeps
+	// them (no destination makes a foreign key of them).
+	References []Reference `json:"references,omitempty"`
+}
+
+// Reference is one entry of dlt's `references` table hint: Columns of the
+// table refer to ReferencedColumns of ReferencedTable, in order.
+type Reference struct {
+	Columns           []string `json:"columns"`
+	ReferencedTable   string   `json:"referenced_table"`
+	ReferencedColumns []string `json:"referenced_columns"`
+	Label             string   `json:"label,omitempty"`
+	Cardinality       string   `json:"cardinality,omitempty"`
+}
+
+// IntOf is *p, or def when p is nil.
+func IntOf(p *int, def int) int {
+	if p == nil {
+		return def
+	}
+	return *p
 }
 
 // Column returns the column named name, or nil.
@@ -108,6 +145,7 @@ func (t *Table) PrimaryKey() []string {
 // Clone returns a deep copy of t.
 func (t *Table) Clone() *Table {
 	c := *t
+	c.References = slices.Clone(t.References)
 	c.Columns = make([]*Column, len(t.Columns))
 	for i, col := range t.Columns {
 		cc := *col

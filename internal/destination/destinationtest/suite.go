@@ -152,7 +152,7 @@ func wantColumn(t *testing.T, rows []map[string]any, name string, want ...any) {
 func typedTable() *schema.Table {
 	dec := col("amount", schema.Decimal)
 	small := col("price", schema.Decimal)
-	small.Precision, small.Scale = 10, 2
+	small.Precision, small.Scale = new(10), new(2)
 	return table("typed", "", schema.Append,
 		col(schema.ColLoadID, schema.Text), col(schema.ColID, schema.Text),
 		col("count", schema.BigInt), col("ratio", schema.Double), dec, small,

@@ -90,6 +90,8 @@ func (c *csvFile) readCSV() (string, error) {
 		sqlString(c.Name()), strings.Join(defs, ", "), line, buffer), nil
 }
 
+const hexDigits = "0123456789abcdef"
+
 func sqlString(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
 // appendCSV appends v, a value as converterFor makes it for a column of
@@ -99,6 +101,14 @@ func appendCSV(b []byte, v any, typ schema.DataType) ([]byte, error) {
 	case nil:
 		return b, nil
 	case string:
+		if typ == schema.Binary {
+			// Every byte as \xHH, which DuckDB reads into a BLOB: no
+			// byte of the value can end the field or the line.
+			for i := 0; i < len(x); i++ {
+				b = append(b, '\\', 'x', hexDigits[x[i]>>4], hexDigits[x[i]&15])
+			}
+			return b, nil
+		}
 		return appendText(b, x), nil
 	case json.RawMessage:
 		return appendText(b, string(x)), nil

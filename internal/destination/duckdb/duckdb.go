@@ -29,7 +29,6 @@ import (
 
 	"github.com/restload/restload/internal/destination"
 	"github.com/restload/restload/internal/destination/sqlgen"
-	"github.com/restload/restload/internal/schema"
 )
 
 func init() {
@@ -127,12 +126,11 @@ func tmpFilesOf(path string) (dir, prefix string) {
 
 // dialect is where DuckDB's SQL differs from sqlgen's defaults.
 var dialect = &sqlgen.Dialect{
-	Quote: sqlgen.QuoteDouble,
-	Types: map[schema.DataType]string{
-		schema.BigInt: "BIGINT", schema.Double: "DOUBLE", schema.Bool: "BOOLEAN", schema.Text: "VARCHAR",
-		schema.Timestamp: "TIMESTAMPTZ", schema.Date: "DATE", schema.JSON: "JSON",
-	},
+	Quote:      sqlgen.QuoteDouble,
+	Types:      types,
 	Decimal:    "DECIMAL(%d,%d)",
+	Hinted:     hintedType,
+	NotNull:    true,
 	TempSchema: "temp.main",
 	TextCast:   "CAST(%s AS VARCHAR)",
 }

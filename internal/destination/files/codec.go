@@ -3,6 +3,7 @@ package files
 import (
 	"bufio"
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -129,6 +130,9 @@ func fromJSON(c *schema.Column, raw json.RawMessage) (any, error) {
 		return time.Parse(time.RFC3339Nano, s)
 	case schema.Date:
 		return time.Parse(time.DateOnly, s)
+	case schema.Binary:
+		b, err := base64.StdEncoding.DecodeString(s)
+		return string(b), err
 	}
 	return v, nil
 }
@@ -146,8 +150,10 @@ func parquetNode(c *schema.Column) (parquet.Node, error) {
 		return parquet.Leaf(parquet.DoubleType), nil
 	case schema.Bool:
 		return parquet.Leaf(parquet.BooleanType), nil
-	case schema.Text, schema.Decimal:
+	case schema.Text, schema.Decimal, schema.Time:
 		return parquet.String(), nil
+	case schema.Binary:
+		return parquet.Leaf(parquet.ByteArrayType), nil
 	case schema.Timestamp:
 		return parquet.Timestamp(parquet.Microsecond), nil
 	case schema.Date:
@@ -337,6 +343,10 @@ func appendJSONValue(b []byte, c *schema.Column, v any) ([]byte, error) {
 	case bool:
 		return strconv.AppendBool(b, x), nil
 	case string:
+		if c.Type == schema.Binary {
+			// Bytes as base64 text, as encoding/json writes a []byte.
+			return jsontext.AppendString(b, base64.StdEncoding.EncodeToString([]byte(x))), nil
+		}
 		if c.Type != schema.JSON {
 			return jsontext.AppendString(b, x), nil
 		}

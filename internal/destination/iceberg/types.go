@@ -24,8 +24,10 @@ func icebergType(c *schema.Column) (iceberg.Type, error) {
 		return iceberg.PrimitiveTypes.Float64, nil
 	case schema.Bool:
 		return iceberg.PrimitiveTypes.Bool, nil
-	case schema.Text, schema.Decimal, schema.JSON:
+	case schema.Text, schema.Decimal, schema.JSON, schema.Time:
 		return iceberg.PrimitiveTypes.String, nil
+	case schema.Binary:
+		return nil, fmt.Errorf("column %q: the Iceberg destination does not load binary columns yet", c.Name)
 	case schema.Timestamp:
 		return iceberg.PrimitiveTypes.TimestampTz, nil
 	case schema.Date:

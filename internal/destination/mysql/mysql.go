@@ -79,8 +79,10 @@ func newDialect(collation string) *sqlgen.Dialect {
 			schema.BigInt: "BIGINT", schema.Double: "DOUBLE", schema.Bool: "BOOLEAN",
 			schema.Text:      "LONGTEXT CHARACTER SET utf8mb4 COLLATE " + collation,
 			schema.Timestamp: "DATETIME(6)", schema.Date: "DATE", schema.JSON: "JSON",
+			schema.Time: "TIME(6)", schema.Binary: "LONGBLOB",
 		},
 		Decimal:  "DECIMAL(%d,%d)",
+		NotNull:  true, // as dlt makes tables elsewhere; no UNIQUE: a LONGTEXT has no index
 		TextCast: "%s", // JSON and DECIMAL are read as their text anyway
 	}
 }

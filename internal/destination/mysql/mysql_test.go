@@ -159,9 +159,10 @@ func TestSchemaChangeMidLoad(t *testing.T) {
 // the write instead, naming table, column and value, and nothing loads.
 func TestValuesMySQLCannotHold(t *testing.T) {
 	ctx := context.Background()
-	small := &schema.Column{Name: "price", Type: schema.Decimal, Precision: 5, Scale: 2}
+	small := &schema.Column{Name: "price", Type: schema.Decimal, Nullable: true, Precision: new(5), Scale: new(2)}
 	tb := &schema.Table{Name: "t", Columns: []*schema.Column{
-		{Name: "ratio", Type: schema.Double}, {Name: "at", Type: schema.Timestamp}, {Name: "day", Type: schema.Date}, small}}
+		{Name: "ratio", Type: schema.Double, Nullable: true}, {Name: "at", Type: schema.Timestamp, Nullable: true},
+		{Name: "day", Type: schema.Date, Nullable: true}, small}}
 	for _, c := range []struct {
 		name string
 		row  []any

@@ -8,8 +8,11 @@
 // COMMIT DROP on the load's connection: they are invisible to other
 // sessions, unlogged, and gone when the load commits or rolls back.
 //
-// Tables get no primary key or NOT NULL constraints: merge keys are enforced
-// by Merge itself, and an evolving schema can always add a column.
+// Tables are made as dlt's postgres destination makes them: dlt's type
+// names, NOT NULL on primary keys and the _dlt_ columns, and a UNIQUE
+// constraint on _dlt_id (index <table>__dlt_id_key) and on columns with
+// the unique hint. No PRIMARY KEY constraint: merge keys are enforced by
+// Merge itself. Columns added to an existing table stay nullable.
 package postgres
 
 import (
@@ -20,6 +23,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/restload/restload/internal/destination"
@@ -47,16 +51,17 @@ type Postgres struct {
 
 // dialect is where PostgreSQL's SQL differs from sqlgen's defaults.
 var dialect = &sqlgen.Dialect{
-	Quote: func(id string) string { return pgx.Identifier{id}.Sanitize() },
-	Types: map[schema.DataType]string{
-		schema.BigInt: "bigint", schema.Double: "double precision", schema.Bool: "boolean", schema.Text: "text",
-		schema.Timestamp: "timestamptz", schema.Date: "date", schema.JSON: "jsonb",
-	},
-	Decimal:      "numeric(%d,%d)",
-	TempSchema:   "pg_temp",
-	OnCommitDrop: true,
-	IDCollation:  ` COLLATE "C"`,
-	TextCast:     "%s::text",
+	Quote:          func(id string) string { return pgx.Identifier{id}.Sanitize() },
+	Types:          types,
+	Decimal:        "numeric(%d,%d)",
+	Hinted:         hintedType,
+	NotNull:        true,
+	Unique:         "UNIQUE",
+	UniqueDeferred: "UNIQUE DEFERRABLE INITIALLY DEFERRED",
+	TempSchema:     "pg_temp",
+	OnCommitDrop:   true,
+	IDCollation:    ` COLLATE "C"`,
+	TextCast:       "%s::text",
 }
 
 var (
@@ -178,8 +183,11 @@ func (p *Postgres) Read(ctx context.Context, table string, fn func(row map[strin
 		row := make(map[string]any, len(cols))
 		for i, c := range cols {
 			v := vals[i]
-			if t, ok := v.(time.Time); ok {
+			switch t := v.(type) {
+			case time.Time:
 				v = t.UTC()
+			case pgtype.Time:
+				v = schema.FormatTimeOfDay(time.UnixMicro(t.Microseconds).UTC())
 			}
 			row[c.Name] = v
 		}

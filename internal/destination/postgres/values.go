@@ -18,6 +18,33 @@ func converterFor(c *schema.Column) (destination.ValueConverter, error) {
 	switch c.Type {
 	case schema.Decimal:
 		return toNumeric, nil
+	case schema.Time:
+		return func(v any) (any, error) {
+			if v == nil {
+				return nil, nil
+			}
+			s, ok := v.(string)
+			if !ok {
+				return nil, destination.CannotLoad(v, schema.Time)
+			}
+			d, err := destination.TimeOfDay(s)
+			if err != nil {
+				return nil, err
+			}
+			return pgtype.Time{Microseconds: d.Microseconds(), Valid: true}, nil
+		}, nil
+	case schema.Binary:
+		bin, err := destination.ConverterFor(c)
+		if err != nil {
+			return nil, err
+		}
+		return func(v any) (any, error) {
+			v, err := bin(v)
+			if s, ok := v.(string); ok {
+				return []byte(s), err
+			}
+			return v, err
+		}, nil
 	case schema.Text:
 		text, err := destination.ConverterFor(c)
 		if err != nil {

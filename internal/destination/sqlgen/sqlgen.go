@@ -34,6 +34,23 @@ type Dialect struct {
 	// Decimal is the format of a decimal type, taking precision and scale
 	// ("DECIMAL(%d,%d)").
 	Decimal string
+	// Hinted names the type of a column whose precision or timezone hint
+	// makes it another type than Types says (a bigint of 16 bits is a
+	// smallint, a timestamp without time zone), as the destination's dlt
+	// type mapper does; "" leaves the column to Types. Nil: the hints
+	// change no type.
+	Hinted func(c *schema.Column) (string, error)
+	// NotNull writes NOT NULL on the columns that are not Nullable when a
+	// table is created (primary keys, the _dlt_ columns), as dlt does.
+	// Columns added to an existing table stay nullable: its rows have no
+	// value for them.
+	NotNull bool
+	// Unique is the clause that follows a column with the unique hint when
+	// a table is created ("UNIQUE": PostgreSQL, as dlt's create_indexes);
+	// empty for none. _dlt_id's is plain; any other column's is checked at
+	// commit (UniqueDeferred), since a merge writes new rows before it
+	// removes the rows they replace.
+	Unique, UniqueDeferred string
 	// TempSchema qualifies the name of a temporary table: temp.main in
 	// DuckDB, pg_temp in PostgreSQL.
 	TempSchema string
@@ -57,19 +74,47 @@ func (d *Dialect) Type(c *schema.Column) (string, error) {
 		p, s := DecimalSize(c)
 		return fmt.Sprintf(d.Decimal, p, s), nil
 	}
+	if d.Hinted != nil {
+		t, err := d.Hinted(c)
+		if err != nil {
+			return "", fmt.Errorf("column %q: %w", c.Name, err)
+		}
+		if t != "" {
+			return t, nil
+		}
+	}
 	if t, ok := d.Types[c.Type]; ok {
 		return t, nil
 	}
 	return "", fmt.Errorf("column %q: unknown data type %q", c.Name, c.Type)
 }
 
-// DecimalSize is a decimal column's precision and scale: its own, or
-// (38, 9) when unset.
-func DecimalSize(c *schema.Column) (precision, scale int) {
-	if c.Precision <= 0 {
-		return 38, 9
+// IntegerSize is one integer type of a database and its size in bits.
+type IntegerSize struct {
+	Bits int
+	Type string
+}
+
+// IntegerType is the type dlt's type mappers give a bigint column with a
+// precision hint (its size in bits): the first of sizes (smallest first)
+// that holds it. It returns "" when c has no precision, and an error when
+// no size holds it.
+func IntegerType(c *schema.Column, sizes []IntegerSize) (string, error) {
+	if c.Precision == nil {
+		return "", nil
 	}
-	return c.Precision, c.Scale
+	for _, s := range sizes {
+		if *c.Precision <= s.Bits {
+			return s.Type, nil
+		}
+	}
+	return "", fmt.Errorf("a bigint of precision %d (bits) fits no integer type here", *c.Precision)
+}
+
+// DecimalSize is a decimal column's precision and scale: its own, each
+// defaulting as in dlt to 38 and 9.
+func DecimalSize(c *schema.Column) (precision, scale int) {
+	return schema.IntOf(c.Precision, 38), schema.IntOf(c.Scale, 9)
 }
 
 // QuoteDouble quotes an identifier in double quotes, doubling any inside.
@@ -137,7 +182,7 @@ func (ds *Dataset) Apply(changes []schema.Change) ([]Stmt, error) {
 		name := c.Table.Name
 		switch c.Kind {
 		case schema.AddTable:
-			defs, err := ds.columnDefs(c.Table.Columns)
+			defs, err := ds.columnDefs(c.Table.Columns, true)
 			if err != nil {
 				return nil, ds.Errorf(name, "create table", err)
 			}
@@ -159,15 +204,31 @@ func (ds *Dataset) Apply(changes []schema.Change) ([]Stmt, error) {
 	return stmts, nil
 }
 
-// columnDefs renders the column list of a CREATE TABLE.
-func (ds *Dataset) columnDefs(cols []*schema.Column) (string, error) {
+// columnDefs renders the column list of a CREATE TABLE, with the
+// dialect's NOT NULL and UNIQUE clauses when constraints is set (a
+// dataset's table, not a staging table).
+func (ds *Dataset) columnDefs(cols []*schema.Column, constraints bool) (string, error) {
+	d := ds.Dialect
 	defs := make([]string, len(cols))
 	for i, c := range cols {
-		typ, err := ds.Dialect.Type(c)
+		typ, err := d.Type(c)
 		if err != nil {
 			return "", err
 		}
 		defs[i] = ds.quote(c.Name) + " " + typ
+		if !constraints {
+			continue
+		}
+		switch {
+		case !c.Unique:
+		case c.Name == schema.ColID && d.Unique != "":
+			defs[i] += " " + d.Unique
+		case d.UniqueDeferred != "":
+			defs[i] += " " + d.UniqueDeferred
+		}
+		if d.NotNull && !c.Nullable {
+			defs[i] += " NOT NULL"
+		}
 	}
 	return strings.Join(defs, ", "), nil
 }
@@ -231,7 +292,7 @@ func (s *Staging) Stage(tb *schema.Table) ([]Stmt, error) {
 	ds, d := s.ds, s.ds.Dialect
 	have, ok := s.cols[tb.Name]
 	if !ok {
-		defs, err := ds.columnDefs(tb.Columns)
+		defs, err := ds.columnDefs(tb.Columns, false)
 		if err != nil {
 			return nil, ds.Errorf(tb.Name, "stage", err)
 		}

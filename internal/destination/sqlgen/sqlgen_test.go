@@ -54,7 +54,7 @@ func wantSQL(t *testing.T, got []sqlgen.Stmt, want ...string) {
 
 func TestApply(t *testing.T) {
 	tb := &schema.Table{Name: "users", Columns: []*schema.Column{
-		{Name: "id", Type: schema.BigInt}, {Name: `we"ird`, Type: schema.Text}, {Name: "amount", Type: schema.Decimal, Precision: 10, Scale: 2},
+		{Name: "id", Type: schema.BigInt}, {Name: `we"ird`, Type: schema.Text}, {Name: "amount", Type: schema.Decimal, Precision: new(10), Scale: new(2)},
 	}}
 	ds := dataset(qualify, "db", "ds")
 	stmts, err := ds.Apply([]schema.Change{
@@ -260,4 +260,44 @@ func TestMergeDirect(t *testing.T) {
 	if k, err := sqlgen.KeyColumns(child); k != nil || err != nil {
 		t.Errorf("KeyColumns of a table without a key = %v, %v; want nil, nil", k, err)
 	}
+}
+
+// TestApplyConstraints: a dialect with NotNull and Unique writes them as
+// dlt does when a table is created (NOT NULL on columns that are not
+// nullable, UNIQUE on _dlt_id, a deferred UNIQUE on other unique columns),
+// never on a column added later nor on a staging table; Hinted types win.
+func TestApplyConstraints(t *testing.T) {
+	d := *onCommitDrop
+	d.NotNull, d.Unique, d.UniqueDeferred = true, "UNIQUE", "UNIQUE DEFERRABLE INITIALLY DEFERRED"
+	d.Hinted = func(c *schema.Column) (string, error) {
+		if c.Type == schema.BigInt && c.Precision != nil {
+			return "smallint", nil
+		}
+		return "", nil
+	}
+	tb := &schema.Table{Name: "t", Columns: []*schema.Column{
+		{Name: "id", Type: schema.BigInt, PrimaryKey: true},
+		{Name: "name", Type: schema.Text, Nullable: true, Unique: true},
+		{Name: "port", Type: schema.BigInt, Nullable: true, Precision: new(16)},
+		{Name: schema.ColID, Type: schema.Text, System: true, Unique: true},
+	}}
+	ds := dataset(&d, "ds")
+	stmts, err := ds.Apply([]schema.Change{
+		{Kind: schema.AddTable, Table: tb},
+		{Kind: schema.AddColumn, Table: tb, Column: &schema.Column{Name: "k", Type: schema.Text}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantSQL(t, stmts,
+		`|create schema|CREATE SCHEMA IF NOT EXISTS "ds"`,
+		`t|create table|CREATE TABLE IF NOT EXISTS "ds"."t" ("id" bigint NOT NULL, "name" text UNIQUE DEFERRABLE INITIALLY DEFERRED, "port" smallint, "_dlt_id" text UNIQUE NOT NULL)`,
+		`t|add column k|ALTER TABLE "ds"."t" ADD COLUMN IF NOT EXISTS "k" text`)
+	stage, err := ds.NewStaging().Stage(tb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantSQL(t, stage,
+		`t|stage|DROP TABLE IF EXISTS pg_temp."t"`,
+		`t|stage|CREATE TEMP TABLE "t" ("id" bigint, "name" text, "port" smallint, "_dlt_id" text) ON COMMIT DROP`)
 }
