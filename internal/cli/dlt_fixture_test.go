@@ -22,12 +22,9 @@ import (
 // dlt_analytics.
 const dltFixture = "testdata/dlt-analytics/dlt_analytics.sql"
 
-// dltBookkeeping are dlt's own tables that TestSameTablesAsDlt compares.
-// TODO(dltbook): branch dltbook makes _dlt_loads, _dlt_version and
-// _dlt_pipeline_state; add them here ("_dlt_loads", "_dlt_version",
-// "_dlt_pipeline_state") when it lands, and the test compares their
-// columns, types, indexes and rows (apart from dltGenerated) too.
-var dltBookkeeping = []string{}
+// dltBookkeeping are dlt's own tables that TestSameTablesAsDlt compares:
+// their columns, types, indexes and rows (apart from dltGenerated) too.
+var dltBookkeeping = []string{"_dlt_loads", "_dlt_version", "_dlt_pipeline_state"}
 
 // dltGenerated are the columns whose values differ between any two loads
 // (ids, load ids, times, hashes): rows are compared without them, children

@@ -138,11 +138,17 @@ func columnObject(c *schema.Column) *Object {
 	if c.VariantOf != "" {
 		o.Set("variant", true)
 	}
-	if c.Precision > 0 {
-		o.Set("precision", int64(c.Precision))
+	if c.Precision != nil {
+		o.Set("precision", int64(*c.Precision))
 	}
-	if c.Scale > 0 {
-		o.Set("scale", int64(c.Scale))
+	if c.Scale != nil {
+		o.Set("scale", int64(*c.Scale))
+	}
+	if c.Timezone != nil {
+		o.Set("timezone", *c.Timezone)
+	}
+	if c.Unique && c.Name != schema.ColID {
+		o.Set("unique", true)
 	}
 	switch c.Name {
 	case schema.ColID:
@@ -164,7 +170,16 @@ func columnObject(c *schema.Column) *Object {
 var dataTypes = map[string]schema.DataType{
 	"text": schema.Text, "bigint": schema.BigInt, "double": schema.Double, "bool": schema.Bool,
 	"timestamp": schema.Timestamp, "date": schema.Date, "decimal": schema.Decimal, "wei": schema.Decimal,
-	"json": schema.JSON, "complex": schema.JSON,
+	"json": schema.JSON, "complex": schema.JSON, "time": schema.Time, "binary": schema.Binary,
+}
+
+// intHint returns dc's integer hint key, nil when it is not set.
+func intHint(dc *Object, key string) *int {
+	if _, ok := dc.Get(key); !ok {
+		return nil
+	}
+	n := int(dc.Int(key))
+	return &n
 }
 
 // ToSchema returns doc's data tables (not dlt's bookkeeping) as
@@ -200,10 +215,12 @@ func ToSchema(doc *Object) *schema.Schema {
 			}
 			c := &schema.Column{Name: cn, Type: dtyp, Nullable: flag(dc, "nullable", true),
 				PrimaryKey: flag(dc, "primary_key", false), MergeKey: flag(dc, "merge_key", false),
-				Precision: int(dc.Int("precision")), Scale: int(dc.Int("scale")),
+				Precision: intHint(dc, "precision"), Scale: intHint(dc, "scale"),
+				Unique: flag(dc, "unique", false) && cn != schema.ColID,
 				System: strings.HasPrefix(cn, "_dlt_"), Source: dc.Str(xSource)}
-			if c.Type == schema.Text {
-				c.Precision = 0 // a text length is dlt's DDL detail, not restload's
+			if _, ok := dc.Get("timezone"); ok {
+				tz := flag(dc, "timezone", true)
+				c.Timezone = &tz
 			}
 			if flag(dc, "variant", false) {
 				if i := strings.LastIndex(cn, "__v_"); i > 0 {

@@ -51,7 +51,11 @@ func TestNewSchemaRoundTrip(t *testing.T) {
 	in := &schema.Schema{Tables: []*schema.Table{
 		{Name: "orders", Resource: "orders", WriteDisposition: schema.Merge, Columns: []*schema.Column{
 			{Name: "id", Type: schema.BigInt, PrimaryKey: true},
-			{Name: "total", Type: schema.Decimal, Nullable: true, Precision: 12, Scale: 2},
+			{Name: "total", Type: schema.Decimal, Nullable: true, Precision: ptr(12), Scale: ptr(2)},
+			{Name: "sku", Type: schema.Text, Nullable: true, Unique: true, Precision: ptr(32)},
+			{Name: "placed_at", Type: schema.Timestamp, Nullable: true, Timezone: ptr(false), Precision: ptr(3)},
+			{Name: "opens", Type: schema.Time, Nullable: true},
+			{Name: "blob", Type: schema.Binary, Nullable: true},
 			{Name: "total__v_text", Type: schema.Text, Nullable: true, VariantOf: "total"},
 			{Name: schema.ColLoadID, Type: schema.Text, System: true},
 			{Name: schema.ColID, Type: schema.Text, System: true},
@@ -85,7 +89,8 @@ func TestNewSchemaRoundTrip(t *testing.T) {
 		for i, wc := range want.Columns {
 			gc := got.Columns[i]
 			if gc.Name != wc.Name || gc.Type != wc.Type || gc.Nullable != wc.Nullable || gc.PrimaryKey != wc.PrimaryKey ||
-				gc.VariantOf != wc.VariantOf || gc.Precision != wc.Precision || gc.Scale != wc.Scale {
+				gc.VariantOf != wc.VariantOf || !samePtr(gc.Precision, wc.Precision) || !samePtr(gc.Scale, wc.Scale) ||
+				!samePtr(gc.Timezone, wc.Timezone) || gc.Unique != wc.Unique {
 				t.Errorf("%s.%s read back as %+v, want %+v", want.Name, wc.Name, gc, wc)
 			}
 		}
@@ -115,3 +120,7 @@ func mustMarshal(t *testing.T, v any) []byte {
 	}
 	return b
 }
+
+func ptr[T any](v T) *T { return &v }
+
+func samePtr[T comparable](a, b *T) bool { return (a == nil) == (b == nil) && (a == nil || *a == *b) }

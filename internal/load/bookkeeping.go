@@ -44,8 +44,13 @@ type column[R any] struct {
 func (t *sysTable[R]) table() *schema.Table {
 	st := &schema.Table{Name: t.name, Resource: t.resource(), WriteDisposition: t.disposition}
 	for _, c := range t.columns {
-		st.Columns = append(st.Columns, &schema.Column{Name: c.name, Type: c.typ, Nullable: !c.key && !c.notNull,
-			PrimaryKey: c.key, Precision: c.precision, System: strings.HasPrefix(c.name, "_dlt_")})
+		sc := &schema.Column{Name: c.name, Type: c.typ, Nullable: !c.key && !c.notNull,
+			PrimaryKey: c.key, System: strings.HasPrefix(c.name, "_dlt_"), Unique: c.name == schema.ColID}
+		if c.precision > 0 {
+			p := c.precision
+			sc.Precision = &p
+		}
+		st.Columns = append(st.Columns, sc)
 	}
 	return st
 }
