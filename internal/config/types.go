@@ -185,6 +185,10 @@ type Incremental struct {
 	EndParam      string  `yaml:"end_param"`
 	// OnCursorValueMissing is raise (default), include or exclude.
 	OnCursorValueMissing string `yaml:"on_cursor_value_missing"`
+	// RowOrder is asc or desc when the API returns records ordered by the
+	// cursor (as last_value_func orders them): paging stops once a record
+	// is past the range. "" means unknown.
+	RowOrder string `yaml:"row_order"`
 }
 
 // ColumnHint overrides inference for one column.
