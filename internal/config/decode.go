@@ -38,6 +38,9 @@ type decoder struct {
 	// stop is set when decoding stopped: the budget ran out
 	// (errAliasBudget) or ctx ended (its error).
 	stop error
+	// filled lists the keys filled from dlt's configuration, with where
+	// each came from (never a value).
+	filled []string
 }
 
 // maxAliasExpansion is how many values the aliases of a file may add to it
@@ -90,6 +93,7 @@ var (
 	typePaginator        = reflect.TypeFor[Paginator]()
 	typeResource         = reflect.TypeFor[Resource]()
 	typeEndpoint         = reflect.TypeFor[Endpoint]()
+	typeAuth             = reflect.TypeFor[Auth]()
 	typePos              = reflect.TypeFor[Pos]()
 )
 
@@ -290,6 +294,15 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) bool {
 		ok := d.decodeStruct(n, v, path)
 		v.FieldByName("Pos").Set(reflect.ValueOf(d.at[path]))
 		return ok
+	case typeAuth:
+		if isText(n) {
+			// dlt's shorthand: the auth type alone, its keys from dlt's
+			// configuration (see fillFromDlt).
+			s, ok := d.text(n, path+".type")
+			v.Set(reflect.ValueOf(Auth{Type: s}))
+			d.record(path+".type", nil, n)
+			return ok
+		}
 	case typeEndpoint:
 		if isText(n) {
 			// dlt's short form: the endpoint is its path.

@@ -29,6 +29,8 @@ type validator struct {
 	// secret holds the paths whose values hold a resolved secret; their
 	// values are never shown in messages.
 	secret map[string]bool
+	// source is the dlt source name secrets are looked up under.
+	source string
 }
 
 // show quotes the value at path for a message, or hides it when it holds a
@@ -87,6 +89,7 @@ func parentPath(p string) string {
 func (v *validator) srcPath(p string) string { return joinPath(v.src, p) }
 
 func (v *validator) pipeline(p *Pipeline) {
+	v.source = p.Pipeline.SourceName
 	v.fileName(p.Pipeline.Name, "pipeline.name")
 	v.fileName(p.Pipeline.Dataset, "pipeline.dataset")
 	v.client(&p.Source.Client, v.srcPath("client"))
@@ -201,6 +204,8 @@ func setKeys(s any) []string {
 type kindKeys struct {
 	required []string
 	optional []string
+	// hint, when set, says where a missing required key may be set.
+	hint func(key string) string
 }
 
 func (k kindKeys) all() []string { return append(slices.Clone(k.required), k.optional...) }
@@ -215,7 +220,8 @@ func (v *validator) auth(a *Auth, path string) {
 		v.unknownValue(path+".type", "auth type", typ, auth.Kinds())
 		return
 	}
-	v.kindKeys(a, path, typ+" auth", kindKeys{required: k.Required, optional: k.Optional})
+	v.kindKeys(a, path, typ+" auth", kindKeys{required: k.Required, optional: k.Optional,
+		hint: func(key string) string { return dltAuthHint(v.source, key) }})
 	c := *a
 	c.Type = typ
 	v.report(path, auth.Check(&c))
@@ -227,6 +233,10 @@ func (v *validator) kindKeys(s any, path, what string, kind kindKeys) {
 	set := setKeys(s)
 	for _, k := range kind.required {
 		if !slices.Contains(set, k) && !v.probs.bad[path+"."+k] {
+			if kind.hint != nil {
+				v.errorf(path+"."+k, "missing required key for %s (%s)", what, kind.hint(k))
+				continue
+			}
 			v.errorf(path+"."+k, "missing required key for %s", what)
 		}
 	}
