@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -308,4 +309,27 @@ func (r *secretResolver) dltDestinationURL(name, pipeline string) (string, bool,
 		}
 	}
 	return u.String(), true, nil
+}
+
+// pythonCall matches a Python call or subscripted call written as text:
+// SinglePagePaginator(), HttpBasicAuth("u", "p"), repositories(),
+// dlt.sources.incremental[str]("id").
+var pythonCall = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_.]*(\[[^\]]*\])?\(.*\)$`)
+
+// pythonCode reports whether s is Python code a dlt config may hold as an
+// object (a class instance, a lambda, a dlt resource or incremental) that
+// a YAML or JSON file can only hold as text.
+func pythonCode(s string) bool {
+	s = strings.TrimSpace(s)
+	return strings.HasPrefix(s, "lambda ") || strings.HasPrefix(s, "lambda:") || pythonCall.MatchString(s)
+}
+
+// refusePython reports s at path when it is Python code: restload cannot
+// run Python, so such a value is refused with what to write instead.
+func (v *validator) refusePython(path, s, instead string) bool {
+	if !pythonCode(s) {
+		return false
+	}
+	v.errorf(path, "%s is a Python object, which restload cannot run (a YAML or JSON pipeline holds no Python); %s", v.show(path, s), instead)
+	return true
 }

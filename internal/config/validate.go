@@ -217,6 +217,9 @@ func (v *validator) auth(a *Auth, path string) {
 	}
 	k, ok := auth.Lookup(typ)
 	if !ok {
+		if v.refusePython(path, typ, "write the auth as a mapping such as {type: http_basic, username: ..., password: ...}; custom auth classes are not supported") {
+			return
+		}
 		v.unknownValue(path+".type", "auth type", typ, auth.Kinds())
 		return
 	}
@@ -232,7 +235,8 @@ func (v *validator) auth(a *Auth, path string) {
 func (v *validator) kindKeys(s any, path, what string, kind kindKeys) {
 	set := setKeys(s)
 	for _, k := range kind.required {
-		if !slices.Contains(set, k) && !v.probs.bad[path+"."+k] {
+		// A key written as "" is set, as in dlt (None, not "", is missing).
+		if !slices.Contains(set, k) && !v.written(path+"."+k) && !v.probs.bad[path+"."+k] {
 			if kind.hint != nil {
 				v.errorf(path+"."+k, "missing required key for %s (%s)", what, kind.hint(k))
 				continue
@@ -264,6 +268,9 @@ func (v *validator) paginator(pg *Paginator, path string) {
 	}
 	kind, ok := paginate.Lookup(pg.Type)
 	if !ok {
+		if v.refusePython(path, pg.Type, "write the paginator as a name or a mapping such as {type: single_page}; custom paginator classes are not supported") {
+			return
+		}
 		v.unknownValue(path+".type", "paginator type", pg.Type, paginate.Kinds())
 		return
 	}
@@ -312,6 +319,15 @@ var (
 // resource checks the keys of one resource (or of resource_defaults) as
 // written, before defaults are merged in.
 func (v *validator) resource(r *Resource, path string) {
+	v.refusePython(path+".name", r.Name, "a resource defined in Python (a dlt resource or generator) cannot be run; define it with an endpoint")
+	v.refusePython(path+".table_name", r.TableName, "table_name must be a string; a callable that picks the table per record is not supported")
+	if e := r.Endpoint; e != nil {
+		for _, k := range slices.Sorted(maps.Keys(e.Params)) {
+			if s, ok := e.Params[k].(string); ok {
+				v.refusePython(pathKey(path+".endpoint.params", k), s, "write an incremental block such as {cursor_path: ..., initial_value: ...} or a {type: incremental} param")
+			}
+		}
+	}
 	if wd := r.WriteDisposition; wd != nil {
 		wp := path + ".write_disposition"
 		dp := wp
