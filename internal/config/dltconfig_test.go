@@ -167,3 +167,22 @@ func TestDltDestination(t *testing.T) {
 		t.Errorf("postgres without credentials: %v", err)
 	}
 }
+
+// TestDltSecretsModeWarning: .dlt/secrets.toml readable by others gets the
+// same warning as restload's own secrets file.
+func TestDltSecretsModeWarning(t *testing.T) {
+	file := dltProject(t, "client:\n  base_url: https://api.example.com\n  auth: bearer\nresources: [things]\n",
+		map[string]string{"secrets.toml": "[sources.rest_api.credentials]\ntoken = \"t\"\n"})
+	secrets := filepath.Join(filepath.Dir(file), ".dlt", "secrets.toml")
+	if err := os.Chmod(secrets, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p, err := Load(file, LoadOptions{LookupEnv: envOf(nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "secrets file " + secrets + " is readable by others (mode 0644); restrict it with: chmod 600 " + secrets
+	if w := p.Warnings(); len(w) != 1 || w[0] != want {
+		t.Errorf("warnings %q, want [%q]", w, want)
+	}
+}
