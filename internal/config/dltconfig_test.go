@@ -186,3 +186,16 @@ func TestDltSecretsModeWarning(t *testing.T) {
 		t.Errorf("warnings %q, want [%q]", w, want)
 	}
 }
+
+// TestCallLikeParamIsAValue: a param that reads like a call in an API's
+// filter language is sent as it is; only dlt's own objects are refused.
+func TestCallLikeParamIsAValue(t *testing.T) {
+	file := dltProject(t, "client: {base_url: https://api.example.com}\nresources:\n  - name: things\n    endpoint: {params: {filter: \"eq(status,open)\"}}\n", nil)
+	p, err := Load(file, LoadOptions{LookupEnv: envOf(nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := p.Source.Resources[0].Endpoint.Params["filter"]; got != "eq(status,open)" {
+		t.Errorf("filter = %v", got)
+	}
+}

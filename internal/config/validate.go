@@ -323,7 +323,9 @@ func (v *validator) resource(r *Resource, path string) {
 	v.refusePython(path+".table_name", r.TableName, "table_name must be a string; a callable that picks the table per record is not supported")
 	if e := r.Endpoint; e != nil {
 		for _, k := range slices.Sorted(maps.Keys(e.Params)) {
-			if s, ok := e.Params[k].(string); ok {
+			// Only dlt's own objects: other call-like text (an API's
+			// filter language, "eq(status,open)") is a real value.
+			if s, ok := e.Params[k].(string); ok && strings.HasPrefix(strings.TrimSpace(s), "dlt.") {
 				v.refusePython(pathKey(path+".endpoint.params", k), s, "write an incremental block such as {cursor_path: ..., initial_value: ...} or a {type: incremental} param")
 			}
 		}
