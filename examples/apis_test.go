@@ -263,13 +263,14 @@ func servePipedrive(t *testing.T) (map[string]string, func(*testing.T, *result))
 	}
 }
 
-// serveZoom: a token server on its own host (Basic client auth,
-// account_credentials grant) and an API with 3 users over two
+// serveZoom: a token server on its own host (client id and secret in the
+// form, as dlt's oauth2_client_credentials sends them; account_credentials
+// grant) and an API with 3 users over two
 // next_page_token pages and one meeting each.
 func serveZoom(t *testing.T) (map[string]string, func(*testing.T, *result)) {
 	oauth := newAPI(t, func(w http.ResponseWriter, r *http.Request) {
-		id, secret, ok := r.BasicAuth()
-		if r.URL.Path != "/oauth/token" || !ok || id != "zoom-client" || secret != "zoom-secret-5" ||
+		_, _, basic := r.BasicAuth()
+		if r.URL.Path != "/oauth/token" || basic || r.PostFormValue("client_id") != "zoom-client" || r.PostFormValue("client_secret") != "zoom-secret-5" ||
 			r.PostFormValue("grant_type") != "account_credentials" || r.PostFormValue("account_id") != "acc-42" {
 			w.WriteHeader(http.StatusUnauthorized)
 			writeJSON(w, map[string]any{"error": "invalid_client"})

@@ -1,7 +1,6 @@
 package auth
 
 import (
-	"errors"
 	"net/http"
 
 	"github.com/restload/restload/internal/kind"
@@ -11,14 +10,12 @@ func init() {
 	register(Kind{
 		Spec: kind.Spec{
 			Name: "http_basic", Rank: 2,
-			Required: []string{"username"},
-			Optional: []string{"password"},
-			Doc:      "`username` | `password`",
+			// Both required, as in dlt; either may be written as "" (dlt's
+			// HttpBasicAuth("", token) sends ":token").
+			Required: []string{"username", "password"},
+			Doc:      "`username`, `password` (either may be `\"\"`) |",
 		},
 		Build: func(c *Config, t *Transport, _ http.RoundTripper, _ Options) error {
-			if c.Username == "" {
-				return errors.New("http_basic auth: username is empty")
-			}
 			t.static = func(r *http.Request) { r.SetBasicAuth(c.Username, c.Password) }
 			return nil
 		},

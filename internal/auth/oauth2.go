@@ -102,25 +102,32 @@ func newTokenCache(cfg *Config, opts Options) (*tokenCache, error) {
 	var defaultExpiry time.Duration
 	switch cfg.Type {
 	case "oauth2_client_credentials":
-		// dlt's OAuth2ClientCredentials: client id and secret in a Basic
-		// header, access_token_request_data in the form.
+		// dlt's OAuth2ClientCredentials: everything in the form body, in
+		// dlt's order (see dltClientCredentialsForm).
 		c.tokenURL = cfg.AccessTokenURL
 		if c.tokenURL == "" {
 			return nil, errors.New("oauth2_client_credentials auth: access_token_url is empty")
-		}
-		params := url.Values{}
-		for k, v := range cfg.AccessTokenRequestData {
-			params.Set(k, v)
-		}
-		clientCreds = &clientcredentials.Config{
-			ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret, TokenURL: c.tokenURL,
-			Scopes: cfg.Scopes, EndpointParams: params, AuthStyle: oauth2.AuthStyleInHeader,
 		}
 		exp := cfg.DefaultTokenExpiration
 		if exp == 0 {
 			exp = 3600
 		}
 		defaultExpiry = time.Duration(exp) * time.Second
+		hc, err := c.tokenHTTPClient(opts)
+		if err != nil {
+			return nil, err
+		}
+		form := dltClientCredentialsForm(cfg)
+		c.fetch = func(ctx context.Context, _ *oauth2.Token) (*oauth2.Token, time.Time, error) {
+			start := c.now()
+			tok, err := postTokenForm(ctx, hc, c.tokenURL, form)
+			if err != nil {
+				return nil, time.Time{}, err
+			}
+			c.redactor.Add(tok.AccessToken)
+			return tok, renewTime(start, tok, defaultExpiry), nil
+		}
+		return c, nil
 	case "oauth2":
 		// The seed's grant: client id and secret in the form, refresh_token
 		// grant when a refresh token is given, else client_credentials.

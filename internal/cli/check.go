@@ -85,7 +85,11 @@ func dryAuth(p *config.Pipeline, a *config.Auth) error {
 // printCheck prints the pipeline's settings and its resources in run order.
 func printCheck(w io.Writer, file string, p *config.Pipeline) {
 	fmt.Fprintf(w, "%s: ok\npipeline %s, dataset %s, destination %s\n", file, p.Pipeline.Name, p.Pipeline.Dataset, destination.Redact(p.DestinationURL("")))
-	fmt.Fprintf(w, "client %s, auth %s\n\n", p.Source.Client.BaseURL, authSummary(p.Source.Client.Auth))
+	fmt.Fprintf(w, "client %s, auth %s\n", p.Source.Client.BaseURL, authSummary(p.Source.Client.Auth))
+	for _, f := range p.FromDlt() {
+		fmt.Fprintf(w, "from dlt's configuration: %s\n", f)
+	}
+	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "RESOURCE\tPARENT\tMETHOD\tPATH\tPAGINATOR\tDISPOSITION\tPRIMARY KEY\tINCREMENTAL")
 	for _, r := range runOrder(p.Source.Resources) {

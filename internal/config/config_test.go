@@ -242,7 +242,7 @@ func TestErrors(t *testing.T) {
 			"testdata/errors/paginator.yaml:25:47: source.resources[3].endpoint.paginator.limit: not used by single_page paginator, which takes no other keys",
 		}},
 		{"auth.yaml", []string{
-			"testdata/errors/auth.yaml:4:5: source.client.auth.token_url: missing required key for oauth2 auth",
+			"testdata/errors/auth.yaml:4:5: source.client.auth.token_url: missing required key for oauth2 auth (or, as dlt reads it, set SOURCES__REST_API__CREDENTIALS__TOKEN_URL or token_url under [sources.rest_api.credentials] in .dlt/secrets.toml)",
 			`testdata/errors/auth.yaml:11:53: source.resources[0].endpoint.auth.location: unknown api_key location "body" (want one of header, query, cookie)`,
 			`testdata/errors/auth.yaml:14:22: source.resources[1].endpoint.auth.type: unknown auth type "basic_auth" (want one of bearer, api_key, http_basic, oauth2_client_credentials, oauth2)`,
 			"testdata/errors/auth.yaml:17:36: source.resources[2].endpoint.auth.username: not used by bearer auth (it takes token)",

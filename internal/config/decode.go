@@ -38,6 +38,9 @@ type decoder struct {
 	// stop is set when decoding stopped: the budget ran out
 	// (errAliasBudget) or ctx ended (its error).
 	stop error
+	// filled lists the keys filled from dlt's configuration, with where
+	// each came from (never a value).
+	filled []string
 }
 
 // maxAliasExpansion is how many values the aliases of a file may add to it
@@ -89,6 +92,8 @@ var (
 	typeSchemaContract   = reflect.TypeFor[SchemaContract]()
 	typePaginator        = reflect.TypeFor[Paginator]()
 	typeResource         = reflect.TypeFor[Resource]()
+	typeEndpoint         = reflect.TypeFor[Endpoint]()
+	typeAuth             = reflect.TypeFor[Auth]()
 	typePos              = reflect.TypeFor[Pos]()
 )
 
@@ -289,6 +294,23 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) bool {
 		ok := d.decodeStruct(n, v, path)
 		v.FieldByName("Pos").Set(reflect.ValueOf(d.at[path]))
 		return ok
+	case typeAuth:
+		if isText(n) {
+			// dlt's shorthand: the auth type alone, its keys from dlt's
+			// configuration (see fillFromDlt).
+			s, ok := d.text(n, path+".type")
+			v.Set(reflect.ValueOf(Auth{Type: s}))
+			d.record(path+".type", nil, n)
+			return ok
+		}
+	case typeEndpoint:
+		if isText(n) {
+			// dlt's short form: the endpoint is its path.
+			d.record(path+".path", nil, n)
+			s, ok := d.text(n, path+".path")
+			v.Set(reflect.ValueOf(Endpoint{Path: s}))
+			return ok
+		}
 	case typeResource:
 		if isText(n) {
 			s, ok := d.text(n, path)
@@ -543,6 +565,10 @@ func (d *decoder) plain(n *yaml.Node, path string) any {
 type field struct {
 	key   string
 	index []int
+	// nullEmpty (tag option "nullempty") makes an explicit null in a *string
+	// field decode to "" instead of nil: dlt's None that turns a feature
+	// off (paginator total_path: null), unlike leaving the key out.
+	nullEmpty bool
 }
 
 var fieldCache sync.Map // reflect.Type -> []field
@@ -562,14 +588,14 @@ func fieldsOf(t reflect.Type) []field {
 		name, opts, _ := strings.Cut(tag, ",")
 		if opts == "inline" {
 			for _, inner := range fieldsOf(sf.Type) {
-				fs = append(fs, field{inner.key, append([]int{i}, inner.index...)})
+				fs = append(fs, field{inner.key, append([]int{i}, inner.index...), inner.nullEmpty})
 			}
 			continue
 		}
 		if name == "" {
 			name = strings.ToLower(sf.Name)
 		}
-		fs = append(fs, field{name, []int{i}})
+		fs = append(fs, field{name, []int{i}, opts == "nullempty"})
 	}
 	fieldCache.Store(t, fs)
 	return fs
@@ -593,6 +619,10 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) bool 
 			continue
 		}
 		d.record(kp, p.key, p.val)
+		if fv := v.FieldByIndex(fs[i].index); fs[i].nullEmpty && fv.Type() == reflect.TypeFor[*string]() && isNull(deref(p.val)) {
+			fv.Set(reflect.ValueOf(new(string)))
+			continue
+		}
 		d.decode(p.val, v.FieldByIndex(fs[i].index), kp)
 	}
 	return true

@@ -110,7 +110,10 @@ func ParseContext(ctx context.Context, file string, data []byte, opts LoadOption
 	case d.stop != nil:
 		return nil, fmt.Errorf("reading %s: %w", file, d.stop)
 	}
+	d.fillFromDlt(p)
 	p.at = d.at
+	p.dltFilled = d.filled
+	p.dltDest = sec.dltDestinationURLs(cmp.Or(p.Pipeline.Name, nameFromFile(file)))
 	p.credHeaders = d.credentialHeaders(p)
 	p.warnings = sec.warnings
 	p.secrets = slices.Clone(sec.values)
@@ -392,9 +395,30 @@ func (p *Pipeline) Resource(name string) *Resource {
 
 // DestinationURL returns the destination to load into: override when it is
 // not empty (a command-line flag), else pipeline.destination from the file,
-// else "duckdb:<pipeline name>.duckdb".
+// else "duckdb:<pipeline name>.duckdb". A bare dlt destination name
+// ("postgres", "duckdb") takes its credentials from dlt's configuration
+// (DESTINATION__POSTGRES__CREDENTIALS or [destination.postgres.credentials]);
+// when there are none, the name is returned as it is and opening it fails
+// naming what to set (see DltDestinationError).
 func (p *Pipeline) DestinationURL(override string) string {
-	return cmp.Or(override, p.Pipeline.Destination, "duckdb:"+p.Pipeline.Name+".duckdb")
+	u := cmp.Or(override, p.Pipeline.Destination, "duckdb:"+p.Pipeline.Name+".duckdb")
+	if d, ok := p.dltDest[u]; ok && d.err == nil {
+		return d.url
+	}
+	return u
+}
+
+// DltDestinationError explains why dest, a bare dlt destination name, has
+// no credentials; nil when dest is not such a name or has them.
+func (p *Pipeline) DltDestinationError(dest string) error {
+	return p.dltDest[dest].err
+}
+
+// FromDlt lists the keys the file left out that were filled from dlt's
+// configuration (environment variables, .dlt/secrets.toml,
+// .dlt/config.toml), each as "path from WHERE"; never a value.
+func (p *Pipeline) FromDlt() []string {
+	return slices.Clone(p.dltFilled)
 }
 
 // RetryPolicy returns the retry block with every field set from

@@ -12,8 +12,9 @@ import (
 
 var (
 	onCursorMissing = []string{"raise", "include", "exclude"}
+	rowOrders       = []string{"asc", "desc"}
 	incParamKeys    = []string{"type", "cursor_path", "initial_value", "end_value", "last_value_func", "lag",
-		"range_start", "range_end", "convert", "on_cursor_value_missing"}
+		"range_start", "range_end", "convert", "on_cursor_value_missing", "row_order"}
 	incPlaceholders = []string{template.StartValue, template.EndValue}
 )
 
@@ -32,7 +33,7 @@ func (v *validator) requests(p *Pipeline) {
 		if inc := e.Incremental; inc != nil {
 			incs++
 			ip := path + ".incremental"
-			v.incrementalValues(ip, inc.Convert, inc.OnCursorValueMissing)
+			v.incrementalValues(ip, inc.Convert, inc.OnCursorValueMissing, inc.RowOrder)
 		}
 		for _, k := range slices.Sorted(maps.Keys(e.Params)) {
 			m, ok := e.Params[k].(map[string]any)
@@ -63,7 +64,8 @@ func (v *validator) requests(p *Pipeline) {
 				}
 				conv, _ := m["convert"].(string)
 				miss, _ := m["on_cursor_value_missing"].(string)
-				v.incrementalValues(pp, conv, miss)
+				order, _ := m["row_order"].(string)
+				v.incrementalValues(pp, conv, miss, order)
 			case "":
 				// A plain object value (sent as JSON text).
 			default:
@@ -124,11 +126,14 @@ func (v *validator) requests(p *Pipeline) {
 	}
 }
 
-func (v *validator) incrementalValues(path, conv, missing string) {
+func (v *validator) incrementalValues(path, conv, missing, order string) {
 	if conv != "" && !converter.Known(conv) {
 		v.unknownValue(path+".convert", "convert", conv, converter.Names())
 	}
 	if missing != "" && !slices.Contains(onCursorMissing, missing) {
 		v.unknownValue(path+".on_cursor_value_missing", "on_cursor_value_missing", missing, onCursorMissing)
+	}
+	if order != "" && !slices.Contains(rowOrders, order) {
+		v.unknownValue(path+".row_order", "row_order", order, rowOrders)
 	}
 }

@@ -43,28 +43,31 @@ func (r *secretResolver) noteOrigin(v string, o SecretOrigin) {
 }
 
 // secretOrigin is where secret(name) found its value, following the same
-// order: the environment variable, the exact key path, then the leaf name.
+// order: the environment variable, then the first secrets file holding it.
 func (r *secretResolver) secretOrigin(name string) SecretOrigin {
 	if _, ok := r.lookupEnv(SecretEnvVar(name)); ok {
 		return SecretOrigin{EnvVar: SecretEnvVar(name)}
 	}
-	file := r.file
+	_, src, path, _ := r.find(name)
+	if src == nil {
+		src, path = r.tomlSource, strings.ToLower(name)
+	}
+	return src.origin(path)
+}
+
+// origin is the place of the value at key path in src: the file and every
+// key with the same last name holding that value (a token rotated away is
+// dead wherever it is written, so all of them are rewritten).
+func (src *tomlSource) origin(path string) SecretOrigin {
+	file := src.file
 	if abs, err := filepath.Abs(file); err == nil {
 		file = abs
 	}
-	ln := strings.ToLower(name)
-	v, ok := r.byPath[ln]
-	if !ok {
-		if paths := r.byLeaf[ln]; len(paths) > 0 {
-			v = r.byPath[paths[0]]
-		}
-	}
-	// Every key of that name holding the value: a token rotated away is
-	// dead wherever it is written, so all of them are rewritten.
-	leaf := ln[strings.LastIndexByte(ln, '.')+1:]
+	v := src.byPath[path]
+	leaf := path[strings.LastIndexByte(path, '.')+1:]
 	var keys []string
-	for _, p := range r.byLeaf[leaf] {
-		if r.byPath[p] == v {
+	for _, p := range src.byLeaf[leaf] {
+		if src.byPath[p] == v {
 			keys = append(keys, p)
 		}
 	}

@@ -14,20 +14,35 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// secretResolver looks up ${secrets.NAME} and ${env.NAME} references and
-// remembers every value it hands out, so others can redact them.
-type secretResolver struct {
-	lookupEnv func(string) (string, bool)
-	// file is the secrets file looked in; present is false when it does
-	// not exist.
+// tomlSource is one TOML file of secrets or settings, flattened.
+type tomlSource struct {
+	// file is the file looked in; present is false when it does not exist.
 	file    string
 	present bool
+	// secret is true for a file that may hold secrets (dlt's config.toml
+	// may not).
+	secret bool
 	// byPath maps lower-cased dotted paths ("sources.rest_api.client_id")
 	// to values; byLeaf maps lower-cased last keys to the paths holding
 	// them.
 	byPath map[string]string
 	byLeaf map[string][]string
-	values []string
+	// warning is set when the file may be read by others.
+	warning string
+}
+
+// secretResolver looks up ${secrets.NAME} and ${env.NAME} references and
+// dlt's configuration (see dltconfig.go), and remembers every secret value
+// it hands out, so others can redact them.
+type secretResolver struct {
+	lookupEnv func(string) (string, bool)
+	// tomlSource is restload's secrets file (LoadOptions.SecretsFile or
+	// .restload/secrets.toml).
+	*tomlSource
+	// dltSecrets and dltConfigs are dlt's .dlt/secrets.toml and
+	// .dlt/config.toml files that exist, most specific first.
+	dltSecrets, dltConfigs []*tomlSource
+	values                 []string
 	// warnings are problems that do not stop the load.
 	warnings []string
 	// ignoreMissing resolves unset references to "" (LoadOptions.IgnoreMissingSecrets).
@@ -37,31 +52,48 @@ type secretResolver struct {
 }
 
 // newSecretResolver reads the secrets file named by opts (or the default one
-// beside pipelineFile) and reports its problems to probs.
+// beside pipelineFile) and dlt's .dlt files, and reports their problems to
+// probs.
 func newSecretResolver(pipelineFile string, opts LoadOptions, probs *problems) *secretResolver {
-	r := &secretResolver{lookupEnv: opts.LookupEnv, byPath: map[string]string{}, byLeaf: map[string][]string{}, ignoreMissing: opts.IgnoreMissingSecrets}
+	r := &secretResolver{lookupEnv: opts.LookupEnv, ignoreMissing: opts.IgnoreMissingSecrets}
 	if r.lookupEnv == nil {
 		r.lookupEnv = os.LookupEnv
 	}
 	explicit := opts.SecretsFile != ""
-	r.file = opts.SecretsFile
+	file := opts.SecretsFile
 	if !explicit {
-		r.file = DefaultSecretsFile(pipelineFile)
+		file = DefaultSecretsFile(pipelineFile)
 	}
-	data, err := os.ReadFile(r.file)
+	r.tomlSource = readTOML(file, explicit, probs)
+	dirs := dltDirs(pipelineFile, r.lookupEnv)
+	r.dltSecrets = readDltFiles(dirs, "secrets.toml", true, probs)
+	r.dltConfigs = readDltFiles(dirs, "config.toml", false, probs)
+	for _, src := range append([]*tomlSource{r.tomlSource}, r.dltSecrets...) {
+		if src.warning != "" {
+			r.warnings = append(r.warnings, src.warning)
+		}
+	}
+	return r
+}
+
+// readTOML reads and flattens a TOML file. A missing file is a problem only
+// when explicit.
+func readTOML(file string, explicit bool, probs *problems) *tomlSource {
+	src := &tomlSource{file: file, secret: true, byPath: map[string]string{}, byLeaf: map[string][]string{}}
+	data, err := os.ReadFile(file)
 	switch {
 	case err == nil:
-		r.present = true
-		r.checkMode()
+		src.present = true
+		src.checkMode()
 	case errors.Is(err, fs.ErrNotExist) && !explicit:
-		return r
+		return src
 	default:
-		probs.list = append(probs.list, &Error{File: r.file, Msg: fmt.Sprintf("cannot read secrets file: %v", errors.Unwrap(err))})
-		return r
+		probs.list = append(probs.list, &Error{File: file, Msg: fmt.Sprintf("cannot read secrets file: %v", errors.Unwrap(err))})
+		return src
 	}
 	var tree map[string]any
 	if _, err := toml.Decode(string(data), &tree); err != nil {
-		e := &Error{File: r.file, Msg: "invalid TOML"}
+		e := &Error{File: file, Msg: "invalid TOML"}
 		var perr toml.ParseError
 		if errors.As(err, &perr) {
 			e.Line, e.Col = perr.Position.Line, perr.Position.Col
@@ -70,21 +102,21 @@ func newSecretResolver(pipelineFile string, opts LoadOptions, probs *problems) *
 			e.Msg = "invalid TOML: " + safeTOMLMessage(perr.Message)
 		}
 		probs.list = append(probs.list, e)
-		return r
+		return src
 	}
-	r.flatten("", tree)
-	return r
+	src.flatten("", tree)
+	return src
 }
 
 // checkMode warns, as ssh does for a private key, when the secrets file may
 // be read by its group or by others.
-func (r *secretResolver) checkMode() {
+func (r *tomlSource) checkMode() {
 	st, err := os.Stat(r.file)
 	if err != nil {
 		return
 	}
 	if mode := st.Mode().Perm(); mode&0o077 != 0 {
-		r.warnings = append(r.warnings, fmt.Sprintf("secrets file %s is readable by others (mode %04o); restrict it with: chmod 600 %s", r.file, mode, r.file))
+		r.warning = fmt.Sprintf("secrets file %s is readable by others (mode %04o); restrict it with: chmod 600 %s", r.file, mode, r.file)
 	}
 }
 
@@ -97,7 +129,7 @@ func safeTOMLMessage(msg string) string {
 	return msg
 }
 
-func (r *secretResolver) flatten(prefix string, tree map[string]any) {
+func (r *tomlSource) flatten(prefix string, tree map[string]any) {
 	for k, v := range tree {
 		p := strings.ToLower(k)
 		if prefix != "" {
@@ -138,30 +170,58 @@ func SecretEnvVar(name string) string {
 	return b.String()
 }
 
-// secret resolves a secret name. The error message names where it looked and
-// never contains a value.
+// lookup finds a secret name in src: its exact key path, else, for a name
+// without dots, the key of that name in any table when all hold the same
+// value. path is the key path found.
+func (src *tomlSource) lookup(name string) (v, path string, found bool, err error) {
+	ln := strings.ToLower(name)
+	if v, ok := src.byPath[ln]; ok {
+		return v, ln, true, nil
+	}
+	if strings.Contains(ln, ".") {
+		return "", "", false, nil
+	}
+	paths := src.byLeaf[ln]
+	distinct := map[string]bool{}
+	for _, p := range paths {
+		distinct[src.byPath[p]] = true
+	}
+	switch {
+	case len(distinct) == 1:
+		return src.byPath[paths[0]], paths[0], true, nil
+	case len(distinct) > 1:
+		paths = slices.Sorted(slices.Values(paths))
+		return "", "", false, fmt.Errorf("secret %q has different values in %s (%s); name one as ${secrets.%s}",
+			name, src.file, strings.Join(paths, ", "), paths[0])
+	}
+	return "", "", false, nil
+}
+
+// find looks a secret name up in restload's secrets file, then in dlt's
+// .dlt/secrets.toml files.
+func (r *secretResolver) find(name string) (v string, src *tomlSource, path string, err error) {
+	for _, src := range append([]*tomlSource{r.tomlSource}, r.dltSecrets...) {
+		v, path, ok, err := src.lookup(name)
+		if err != nil || ok {
+			return v, src, path, err
+		}
+	}
+	return "", nil, "", nil
+}
+
+// secret resolves a secret name: the environment variable, restload's
+// secrets file, then dlt's .dlt/secrets.toml. The error message names
+// where it looked and never contains a value.
 func (r *secretResolver) secret(name string) (string, error) {
 	if v, ok := r.lookupEnv(SecretEnvVar(name)); ok {
 		return v, nil
 	}
-	ln := strings.ToLower(name)
-	if v, ok := r.byPath[ln]; ok {
-		return v, nil
+	v, src, _, err := r.find(name)
+	if err != nil {
+		return "", err
 	}
-	if !strings.Contains(ln, ".") {
-		paths := r.byLeaf[ln]
-		distinct := map[string]bool{}
-		for _, p := range paths {
-			distinct[r.byPath[p]] = true
-		}
-		switch {
-		case len(distinct) == 1:
-			return r.byPath[paths[0]], nil
-		case len(distinct) > 1:
-			slices.Sort(paths)
-			return "", fmt.Errorf("secret %q has different values in %s (%s); name one as ${secrets.%s}",
-				name, r.file, strings.Join(paths, ", "), paths[0])
-		}
+	if src != nil {
+		return v, nil
 	}
 	if r.ignoreMissing {
 		// Keep the reference itself: required-key checks still pass, and
@@ -171,6 +231,9 @@ func (r *secretResolver) secret(name string) (string, error) {
 	where := r.file
 	if !r.present {
 		where += " (file not found)"
+	}
+	for _, d := range r.dltSecrets {
+		where += " or " + d.file
 	}
 	return "", fmt.Errorf("secret %q is not set: set the environment variable %s or add %s to %s",
 		name, SecretEnvVar(name), name, where)

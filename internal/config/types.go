@@ -58,6 +58,11 @@ type Pipeline struct {
 	warnings []string
 	// origins says where whole-reference values came from (see SecretOrigin).
 	origins map[string]SecretOrigin
+	// dltDest holds, per bare dlt destination name, its URL from dlt's
+	// credentials or why there is none; dltFilled lists what dlt's
+	// configuration filled in (see FromDlt).
+	dltDest   map[string]dltDest
+	dltFilled []string
 }
 
 // PipelineBlock holds the pipeline's own settings.
@@ -68,6 +73,10 @@ type PipelineBlock struct {
 	// TokenStore is where OAuth2 tokens are kept between runs (relative to
 	// the pipeline file); the --token-store flag overrides it.
 	TokenStore string `yaml:"token_store"`
+	// SourceName is the name dlt's rest_api_source was given (its name
+	// argument), which dlt's secrets are kept under
+	// (sources.rest_api.<name>.credentials); DefaultSourceName when empty.
+	SourceName string `yaml:"source_name"`
 }
 
 // Source is dlt's rest_api_source dict.
@@ -200,6 +209,10 @@ type Incremental struct {
 	EndParam      string  `yaml:"end_param"`
 	// OnCursorValueMissing is raise (default), include or exclude.
 	OnCursorValueMissing string `yaml:"on_cursor_value_missing"`
+	// RowOrder is asc or desc when the API returns records ordered by the
+	// cursor (as last_value_func orders them): paging stops once a record
+	// is past the range. "" means unknown.
+	RowOrder string `yaml:"row_order"`
 }
 
 // ColumnHint overrides inference for one column.

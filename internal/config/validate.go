@@ -29,6 +29,8 @@ type validator struct {
 	// secret holds the paths whose values hold a resolved secret; their
 	// values are never shown in messages.
 	secret map[string]bool
+	// source is the dlt source name secrets are looked up under.
+	source string
 }
 
 // show quotes the value at path for a message, or hides it when it holds a
@@ -87,6 +89,7 @@ func parentPath(p string) string {
 func (v *validator) srcPath(p string) string { return joinPath(v.src, p) }
 
 func (v *validator) pipeline(p *Pipeline) {
+	v.source = p.Pipeline.SourceName
 	v.fileName(p.Pipeline.Name, "pipeline.name")
 	v.fileName(p.Pipeline.Dataset, "pipeline.dataset")
 	v.client(&p.Source.Client, v.srcPath("client"))
@@ -201,6 +204,8 @@ func setKeys(s any) []string {
 type kindKeys struct {
 	required []string
 	optional []string
+	// hint, when set, says where a missing required key may be set.
+	hint func(key string) string
 }
 
 func (k kindKeys) all() []string { return append(slices.Clone(k.required), k.optional...) }
@@ -212,10 +217,14 @@ func (v *validator) auth(a *Auth, path string) {
 	}
 	k, ok := auth.Lookup(typ)
 	if !ok {
+		if v.refusePython(path, typ, "write the auth as a mapping such as {type: http_basic, username: ..., password: ...}; custom auth classes are not supported") {
+			return
+		}
 		v.unknownValue(path+".type", "auth type", typ, auth.Kinds())
 		return
 	}
-	v.kindKeys(a, path, typ+" auth", kindKeys{required: k.Required, optional: k.Optional})
+	v.kindKeys(a, path, typ+" auth", kindKeys{required: k.Required, optional: k.Optional,
+		hint: func(key string) string { return dltAuthHint(v.source, key) }})
 	c := *a
 	c.Type = typ
 	v.report(path, auth.Check(&c))
@@ -226,7 +235,12 @@ func (v *validator) auth(a *Auth, path string) {
 func (v *validator) kindKeys(s any, path, what string, kind kindKeys) {
 	set := setKeys(s)
 	for _, k := range kind.required {
-		if !slices.Contains(set, k) && !v.probs.bad[path+"."+k] {
+		// A key written as "" is set, as in dlt (None, not "", is missing).
+		if !slices.Contains(set, k) && !v.written(path+"."+k) && !v.probs.bad[path+"."+k] {
+			if kind.hint != nil {
+				v.errorf(path+"."+k, "missing required key for %s (%s)", what, kind.hint(k))
+				continue
+			}
 			v.errorf(path+"."+k, "missing required key for %s", what)
 		}
 	}
@@ -254,6 +268,9 @@ func (v *validator) paginator(pg *Paginator, path string) {
 	}
 	kind, ok := paginate.Lookup(pg.Type)
 	if !ok {
+		if v.refusePython(path, pg.Type, "write the paginator as a name or a mapping such as {type: single_page}; custom paginator classes are not supported") {
+			return
+		}
 		v.unknownValue(path+".type", "paginator type", pg.Type, paginate.Kinds())
 		return
 	}
@@ -302,6 +319,17 @@ var (
 // resource checks the keys of one resource (or of resource_defaults) as
 // written, before defaults are merged in.
 func (v *validator) resource(r *Resource, path string) {
+	v.refusePython(path+".name", r.Name, "a resource defined in Python (a dlt resource or generator) cannot be run; define it with an endpoint")
+	v.refusePython(path+".table_name", r.TableName, "table_name must be a string; a callable that picks the table per record is not supported")
+	if e := r.Endpoint; e != nil {
+		for _, k := range slices.Sorted(maps.Keys(e.Params)) {
+			// Only dlt's own objects: other call-like text (an API's
+			// filter language, "eq(status,open)") is a real value.
+			if s, ok := e.Params[k].(string); ok && strings.HasPrefix(strings.TrimSpace(s), "dlt.") {
+				v.refusePython(pathKey(path+".endpoint.params", k), s, "write an incremental block such as {cursor_path: ..., initial_value: ...} or a {type: incremental} param")
+			}
+		}
+	}
 	if wd := r.WriteDisposition; wd != nil {
 		wp := path + ".write_disposition"
 		dp := wp

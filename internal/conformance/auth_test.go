@@ -73,9 +73,12 @@ func TestAuth(t *testing.T) {
 			secrets: []string{"cs-occ-678", token},
 			data:    header("Authorization", "Bearer "+token),
 			tokenReq: func(s seen, form url.Values) error {
-				want := "Basic " + base64.StdEncoding.EncodeToString([]byte("cid-1:cs-occ-678"))
-				if got := s.Header.Get("Authorization"); got != want {
-					return fmt.Errorf("token request Authorization %q, want %q", got, want)
+				// dlt's OAuth2ClientCredentials: all in the form, no header.
+				if got := s.Header.Get("Authorization"); got != "" {
+					return fmt.Errorf("token request Authorization %q, want none (dlt sends the credentials in the form)", got)
+				}
+				if want := "client_id=cid-1&client_secret=cs-occ-678&grant_type=client_credentials&audience=https%3A%2F%2Fapi.example"; s.Body != want {
+					return fmt.Errorf("token request body %q, want %q", s.Body, want)
 				}
 				if form.Get("grant_type") != "client_credentials" || form.Get("audience") != "https://api.example" {
 					return fmt.Errorf("token request form %q, want grant_type=client_credentials and audience", s.Body)

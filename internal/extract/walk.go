@@ -68,6 +68,10 @@ type Limit struct {
 // errLimited ends a run that reached its Limit.
 var errLimited = errors.New("limit reached")
 
+// errRangeClosed stops a resource's paging when incremental.row_order shows
+// no later record can be in range (incremental.Cursor.Closed).
+var errRangeClosed = errors.New("incremental range closed")
+
 // limited reports whether n's Limit is used up.
 func (n *Node) limited() bool {
 	n.mu.Lock()
@@ -236,6 +240,10 @@ func (n *Node) run(ctx context.Context, parent map[string]any, parentB Bindings)
 		if n.limited() {
 			return errLimited
 		}
+		if cur != nil && cur.Closed() && parent == nil {
+			// dlt closes only a resource without a parent pipe.
+			return errRangeClosed
+		}
 		return nil
 	})
 	n.mu.Lock()
@@ -243,6 +251,9 @@ func (n *Node) run(ctx context.Context, parent map[string]any, parentB Bindings)
 	n.mu.Unlock()
 	if errors.Is(err, errLimited) {
 		return nil // the cursor is not saved: the resource was cut short
+	}
+	if errors.Is(err, errRangeClosed) {
+		err = nil // every record in range was seen: the cursor is saved
 	}
 	if err != nil {
 		return err

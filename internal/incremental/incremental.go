@@ -75,6 +75,10 @@ type Spec struct {
 	OnMissing string
 	// PrimaryKey identifies records for deduplication at the start value.
 	PrimaryKey []string
+	// RowOrder is "asc" or "desc" when the API returns records in that
+	// order of the cursor (as Min orders them), "" when unknown. See
+	// Cursor.Closed.
+	RowOrder string
 }
 
 // FromResource returns r's incremental spec, or nil when it has none.
@@ -89,7 +93,7 @@ func FromResource(r *config.Resource) *Spec {
 			Min: inc.LastValueFunc == "min", Lag: inc.Lag,
 			StartOpen: inc.RangeStart == "open", EndClosed: inc.RangeEnd == "closed",
 			Convert: inc.Convert, StartParam: inc.StartParam, EndParam: inc.EndParam,
-			OnMissing: inc.OnCursorValueMissing, PrimaryKey: r.PrimaryKey,
+			OnMissing: inc.OnCursorValueMissing, PrimaryKey: r.PrimaryKey, RowOrder: inc.RowOrder,
 		}
 	}
 	for name, v := range e.Params {
@@ -107,6 +111,7 @@ func FromResource(r *config.Resource) *Spec {
 		s.EndClosed = m["range_end"] == "closed"
 		s.Convert, _ = m["convert"].(string)
 		s.OnMissing, _ = m["on_cursor_value_missing"].(string)
+		s.RowOrder, _ = m["row_order"].(string)
 		return s
 	}
 	return nil
@@ -196,6 +201,8 @@ type Cursor struct {
 	// legacy is set when the stored hashes are the ones restload kept
 	// before it computed dlt's: a record is then also checked by those.
 	legacy bool
+	// closed is set when RowOrder says no later record can be in range.
+	closed bool
 }
 
 // Begin starts a run from st (nil on a first run, and always nil for a
@@ -257,6 +264,9 @@ func (c *Cursor) Keep(rec map[string]any) (bool, error) {
 			cmp = -cmp
 		}
 		if cmp < 0 || (cmp == 0 && c.spec.StartOpen) {
+			// As dlt: descending, a record at or before the start means
+			// the rest are too.
+			c.closed = c.closed || c.spec.RowOrder == "desc"
 			return false, nil
 		}
 	}
@@ -269,6 +279,7 @@ func (c *Cursor) Keep(rec map[string]any) (bool, error) {
 			cmp = -cmp
 		}
 		if cmp > 0 || (cmp == 0 && !c.spec.EndClosed) {
+			c.closed = c.closed || c.spec.RowOrder == "asc"
 			return false, nil
 		}
 	}
@@ -302,6 +313,12 @@ func (c *Cursor) Keep(rec map[string]any) (bool, error) {
 	}
 	return true, nil
 }
+
+// Closed reports whether a record passed to Keep showed, by the spec's
+// RowOrder, that the records still to come are all out of range: past
+// end_value ascending, at or before the start descending. The caller then
+// stops paging, as dlt closes the resource; what was kept is stored as usual.
+func (c *Cursor) Closed() bool { return c.closed }
 
 // State returns the state to store after a successful run: the last value
 // seen and the hashes of the records at it. It returns nil for a backfill.

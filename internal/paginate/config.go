@@ -21,7 +21,7 @@ type Config struct {
 	NextPagePath string `yaml:"next_page_path"`
 
 	// page_number and offset
-	TotalPath          *string `yaml:"total_path"` // nil: default; "": disabled
+	TotalPath          *string `yaml:"total_path,nullempty"` // nil: default; "" or null: disabled
 	StopAfterEmptyPage *bool   `yaml:"stop_after_empty_page"`
 	HasMorePath        string  `yaml:"has_more_path"`
 	LimitParam         string  `yaml:"limit_param"`

@@ -15,7 +15,7 @@ func init() {
 			Required: []string{"limit"},
 			Optional: []string{"offset", "offset_param", "offset_body_path", "limit_param", "limit_body_path",
 				"total_path", "maximum_offset", "stop_after_empty_page", "has_more_path"},
-			Doc: "`limit` **required**, `offset` (0), `offset_param` (`offset`) or `offset_body_path`, `limit_param` (`limit`) or `limit_body_path`, `total_path` (`total`, total items), `maximum_offset`, `stop_after_empty_page`, `has_more_path`",
+			Doc: "`limit` **required**, `offset` (0), `offset_param` (`offset`) or `offset_body_path`, `limit_param` (`limit`) or `limit_body_path`, `total_path` (`total`, total items; `null` or `\"\"` turns it off), `maximum_offset`, `stop_after_empty_page`, `has_more_path`",
 		},
 		Check: neverStops,
 		New:   func(c *Config) (Paginator, error) { return newOffset(c) },

@@ -14,7 +14,7 @@ func init() {
 			Optional: []string{"base_page", "page", "start_from_page", "page_param", "page_body_path",
 				"total_path", "maximum_page", "stop_after_empty_page", "has_more_path", "next_page_path",
 				"limit_param", "limit_body_path"},
-			Doc: "`base_page` (0), `page` (first page, default `base_page`), `start_from_page` **(restload alias of `page`)**, `page_param` (`page`) or `page_body_path`, `total_path` (`total`, total pages; `\"\"` disables), `maximum_page`, `stop_after_empty_page` (true), `has_more_path`, `limit_param` / `limit_body_path` **(restload)**, `next_page_path` **(restload: send the opaque value at this response path as the next page)**",
+			Doc: "`base_page` (0), `page` (first page, default `base_page`), `start_from_page` **(restload alias of `page`)**, `page_param` (`page`) or `page_body_path`, `total_path` (`total`, total pages; `null` or `\"\"` turns it off), `maximum_page`, `stop_after_empty_page` (true), `has_more_path`, `limit_param` / `limit_body_path` **(restload)**, `next_page_path` **(restload: send the opaque value at this response path as the next page)**",
 		},
 		Defaults: func(c *Config) {
 			if c.Page == nil && c.StartFromPage != nil {
