@@ -346,7 +346,10 @@ func (r *run) open(ctx context.Context) error {
 	if r.pkg, err = spool.Create(pkgRoot, spool.Manifest{LoadID: loadID, Pipeline: p.Pipeline.Name, Dataset: p.Pipeline.Dataset, Destination: target.Destination}); err != nil {
 		return err
 	}
-	r.env = &runEnv{p: p, tables: groupTables(p, r.ld.Stored(), r.resources), pkg: r.pkg, loadID: loadID, deps: deps, state: state, steps: compiled}
+	r.env = &runEnv{p: p, tables: groupTables(p, r.ld.Stored(), r.resources), pkg: r.pkg, loadID: loadID, boundary: r.start, deps: deps, state: state, steps: compiled}
+	if r.opts.Now != nil {
+		r.env.boundary = r.opts.Now()
+	}
 	return nil
 }
 

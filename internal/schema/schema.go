@@ -82,6 +82,9 @@ type Table struct {
 	// child table was named from, recorded only when the name had to be
 	// changed to avoid a collision (see Namer).
 	Source string `json:"source,omitempty"`
+	// Merge is how a merge resource's rows are merged, set by the loader on
+	// the tables it writes and merges (root and children); never stored.
+	Merge *MergeSpec `json:"-"`
 }
 
 // Column returns the column named name, or nil.

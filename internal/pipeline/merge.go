@@ -1,0 +1,73 @@
+package pipeline
+
+import (
+	"cmp"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/restload/restload/internal/config"
+	"github.com/restload/restload/internal/normalize"
+	"github.com/restload/restload/internal/schema"
+)
+
+// mergeSpec is how merge resource r's rows are merged: its strategy, its
+// scd2 columns and its hard_delete and dedup_sort columns.
+func mergeSpec(r *config.Resource) *schema.MergeSpec {
+	wd := r.WriteDisposition
+	m := &schema.MergeSpec{Strategy: cmp.Or(wd.Strategy, schema.DeleteInsert)}
+	for _, name := range slices.Sorted(maps.Keys(r.Columns)) {
+		c := r.Columns[name]
+		if c.HardDelete != nil && *c.HardDelete && m.HardDelete == "" {
+			m.HardDelete = columnName(name)
+		}
+		if c.DedupSort != "" && m.DedupSort == "" {
+			m.DedupSort, m.DedupDesc = columnName(name), c.DedupSort == "desc"
+		}
+	}
+	if m.Strategy == schema.Scd2 {
+		m.ValidFrom, m.ValidTo = validityColumns(wd)
+		m.RowVersion = schema.ColID
+		if wd.RowVersionColumnName != "" {
+			m.RowVersion = columnName(wd.RowVersionColumnName)
+		}
+		m.ActiveTo = wd.ActiveRecordTimestamp != ""
+	}
+	return m
+}
+
+// columnName is the column a hint's field name lands in.
+func columnName(field string) string {
+	return normalize.HintColumn(field)
+}
+
+func validityColumns(wd *config.WriteDisposition) (from, to string) {
+	if len(wd.ValidityColumnNames) == 2 {
+		return schema.NormalizeIdentifier(wd.ValidityColumnNames[0]), schema.NormalizeIdentifier(wd.ValidityColumnNames[1])
+	}
+	return schema.ColValidFrom, schema.ColValidTo
+}
+
+// scd2Spec is the normalization an scd2 resource's rows need (nil for any
+// other): validity columns and values, boundary being the valid-from when
+// the config sets no boundary_timestamp. Config has checked the
+// timestamps.
+func scd2Spec(r *config.Resource, boundary time.Time) *normalize.Scd2 {
+	wd := r.WriteDisposition
+	if wd == nil || wd.Disposition != schema.Merge || wd.Strategy != schema.Scd2 {
+		return nil
+	}
+	s := &normalize.Scd2{From: boundary.UTC()}
+	s.ValidFrom, s.ValidTo = validityColumns(wd)
+	if wd.BoundaryTimestamp != "" {
+		if t, err := config.ParseTimestamp(wd.BoundaryTimestamp); err == nil {
+			s.From = t
+		}
+	}
+	if wd.ActiveRecordTimestamp != "" {
+		if t, err := config.ParseTimestamp(wd.ActiveRecordTimestamp); err == nil {
+			s.To = &t
+		}
+	}
+	return s
+}
