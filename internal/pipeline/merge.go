@@ -2,11 +2,13 @@ package pipeline
 
 import (
 	"cmp"
+	"fmt"
 	"maps"
 	"slices"
 	"time"
 
 	"github.com/restload/restload/internal/config"
+	"github.com/restload/restload/internal/destination"
 	"github.com/restload/restload/internal/normalize"
 	"github.com/restload/restload/internal/schema"
 )
@@ -70,4 +72,25 @@ func scd2Spec(r *config.Resource, boundary time.Time) *normalize.Scd2 {
 		}
 	}
 	return s
+}
+
+// checkStrategies refuses, before any API call, a resource whose merge
+// strategy or merge hints dest cannot do.
+func checkStrategies(p *config.Pipeline, dest destination.Destination, url string, only []string) error {
+	for _, r := range selectResources(p, only) {
+		m := targetOf(r).Merge
+		if m == nil || destination.CanMergeWith(dest, m) {
+			continue
+		}
+		what := "merge strategy " + m.Strategy
+		switch {
+		case m.Strategy != schema.DeleteInsert && m.Strategy != schema.Upsert:
+		case m.HardDelete != "":
+			what = "the hard_delete hint (column " + m.HardDelete + ")"
+		default:
+			what = "the dedup_sort hint (column " + m.DedupSort + ")"
+		}
+		return fmt.Errorf("resource %s: destination %s cannot merge with %s: it merges by delete-insert only; use DuckDB, PostgreSQL or MySQL", r.Name, destination.Redact(url), what)
+	}
+	return nil
 }
