@@ -337,7 +337,7 @@ func KeyColumns(root *schema.Table) ([]*schema.Column, error) {
 		cols = append(cols, root.Column(k))
 	}
 	// The merge hints' columns decide the winner too (see Winners).
-	if del, sort := hintColumns(root, root.Columns); del != nil || sort != nil {
+	if del, sort := HintColumns(root, root.Columns); del != nil || sort != nil {
 		for _, c := range []*schema.Column{del, sort} {
 			if c != nil && !slices.Contains(cols, c) {
 				cols = append(cols, c)
@@ -459,7 +459,7 @@ func (s *Staging) MergeDirect(root *schema.Table, children []*schema.Table) ([]S
 		sqls = append(sqls, "DROP TABLE IF EXISTS "+losers)
 		create = "CREATE TEMP TABLE " + losersTable + " ON COMMIT DROP"
 	}
-	if del, sort := hintColumns(root, s.cols[root.Name]); del != nil || sort != nil {
+	if del, sort := HintColumns(root, s.cols[root.Name]); del != nil || sort != nil {
 		// With merge hints the winner is the first by dedup_sort, and one
 		// that deletes loses too (see Winners).
 		winners, deletes := ds.Winners(root, keys, s.cols[root.Name])

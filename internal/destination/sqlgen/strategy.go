@@ -40,10 +40,10 @@ func (s *Staging) scratch() Scratch {
 	}
 }
 
-// hintColumns returns the columns of root that its merge hints name and
+// HintColumns returns the columns of root that its merge hints name and
 // that staged (the columns staged for it) has: hard_delete's and
 // dedup_sort's, each nil when unset or absent.
-func hintColumns(root *schema.Table, staged []*schema.Column) (del, sort *schema.Column) {
+func HintColumns(root *schema.Table, staged []*schema.Column) (del, sort *schema.Column) {
 	m := root.Merge
 	if m == nil {
 		return nil, nil
@@ -82,7 +82,7 @@ func (ds *Dataset) Winners(root *schema.Table, src string, staged []*schema.Colu
 	}
 	keyList := strings.Join(keys, ", ")
 	id := q(schema.ColID)
-	del, sort := hintColumns(root, staged)
+	del, sort := HintColumns(root, staged)
 	order := id + coll + " DESC"
 	if sort != nil {
 		dir := "ASC"
@@ -153,7 +153,7 @@ func (ds *Dataset) insertOnly(root *schema.Table, children []*schema.Table, stag
 		return nil, ds.Errorf(root.Name, "merge", fmt.Errorf("the insert-only merge strategy needs a primary key"))
 	}
 	from := src
-	if del, _ := hintColumns(root, cols); del != nil {
+	if del, _ := HintColumns(root, cols); del != nil {
 		from = fmt.Sprintf("(SELECT * FROM %s WHERE %s = 0) f", src, ds.deletedExpr(del))
 	}
 	winners, _ := ds.Winners(&schema.Table{Name: root.Name, Columns: root.Columns, Merge: &schema.MergeSpec{DedupSort: root.Merge.DedupSort, DedupDesc: root.Merge.DedupDesc}}, from, cols)
