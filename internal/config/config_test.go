@@ -262,6 +262,7 @@ func TestErrors(t *testing.T) {
 			"testdata/errors/merge_strategy.yaml:23:27: source.resources[5].columns.seq.dedup_sort: applies only to the merge write disposition with a primary_key (strategies delete-insert, upsert, insert-only)",
 			"testdata/errors/merge_strategy.yaml:29:25: source.resources[6].columns.b.dedup_sort: only one column can be dedup_sort (a is too)",
 			`testdata/errors/merge_strategy.yaml:32:57: source.resources[7].write_disposition.strategy: unknown merge strategy "scd3" (did you mean "scd2"?)`,
+			"testdata/errors/merge_strategy.yaml:36:32: source.resources[8].columns.deleted.hard_delete: is not supported with the scd2 merge strategy (an absent record retires its version)",
 		}},
 		{"endpoint.yaml", []string{
 			"testdata/errors/endpoint.yaml:6:26: source.resources[0].max_table_nesting: must not be negative",

@@ -82,8 +82,11 @@ func (v *validator) mergeHints(r *Resource, path string) {
 		cp := pathKey(path+".columns", name)
 		if c.HardDelete != nil && *c.HardDelete {
 			hardDelete = append(hardDelete, name)
-			if !merge {
+			switch {
+			case !merge:
 				v.errorf(cp+".hard_delete", "applies only to the merge write disposition")
+			case wd.Strategy == "scd2":
+				v.errorf(cp+".hard_delete", "is not supported with the scd2 merge strategy (an absent record retires its version)")
 			}
 		}
 		if c.DedupSort == "" {

@@ -3,13 +3,16 @@ package pipeline_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/restload/restload/internal/config"
+	_ "github.com/restload/restload/internal/destination/iceberg"
 	"github.com/restload/restload/internal/pipeline"
 )
 
@@ -188,6 +191,32 @@ func TestDedupSort(t *testing.T) {
 					r := &itemsRun{dest: dest, dataset: dataset}
 					wantRows(t, "items", r.rows(t, "items", "id", "v"), []string{"id=1 v=" + c.want, "id=2 v=only"})
 				})
+			}
+		}
+	}
+}
+
+// TestMergeStrategyRefused: a destination that merges by delete-insert
+// only (files, Iceberg) refuses insert-only, scd2 and the merge hints
+// before any API call, naming the resource and what it cannot do.
+func TestMergeStrategyRefused(t *testing.T) {
+	cases := []struct{ extra, want string }{
+		{"      write_disposition: {disposition: merge, strategy: scd2}\n", "cannot merge with merge strategy scd2"},
+		{"      primary_key: id\n      write_disposition: {disposition: merge, strategy: insert-only}\n", "cannot merge with merge strategy insert-only"},
+		{"      primary_key: id\n      write_disposition: merge\n      columns:\n        deleted: {hard_delete: true}\n", "cannot merge with the hard_delete hint (column deleted)"},
+		{"      primary_key: id\n      write_disposition: merge\n      columns:\n        seq: {dedup_sort: asc}\n", "cannot merge with the dedup_sort hint (column seq)"},
+	}
+	for _, c := range cases {
+		for _, dest := range []string{"jsonl:", "parquet:", "iceberg:"} {
+			var calls atomic.Int32
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { calls.Add(1); fmt.Fprint(w, "[]") }))
+			err := mergeRun(t, dest+t.TempDir(), "refused", srv.URL, t.TempDir(), c.extra, time.Now())
+			srv.Close()
+			if err == nil || !strings.Contains(err.Error(), "resource items: destination "+dest) || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("%s %q: err = %v, want %q", dest, c.extra, err, c.want)
+			}
+			if calls.Load() != 0 {
+				t.Errorf("%s: the API was called %d times before the refusal", dest, calls.Load())
 			}
 		}
 	}
