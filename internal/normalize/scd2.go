@@ -1,6 +1,7 @@
 package normalize
 
 import (
+	"bytes"
 	"crypto/sha3"
 	"encoding/base64"
 	"encoding/json"
@@ -22,12 +23,17 @@ func (n *Normalizer) version(ts *tableState, vals []any) (id string, seen bool) 
 		}
 		content[c.Name] = vals[i]
 	}
-	b, err := json.Marshal(content) // keys sorted: the hash is the content's, not the column order's
-	if err != nil {
+	// As dlt's row hash: the columns' JSON, compact, keys sorted (the
+	// hash is the content's, not the column order's).
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(content); err != nil {
 		// Row values are JSON scalars and strings; this cannot happen.
-		b = fmt.Appendf(nil, "%v", content)
+		buf.Reset()
+		fmt.Fprintf(&buf, "%v", content)
 	}
-	id = digest(b)
+	id = digest(bytes.TrimSuffix(buf.Bytes(), []byte("\n")))
 	if _, ok := n.versions[id]; ok {
 		return id, true
 	}
@@ -50,9 +56,10 @@ func childHash(parentID any, table string, idx int) string {
 	return digest(fmt.Appendf(nil, "%v_%s_%d", parentID, table, idx))
 }
 
-// digest is a 128-bit SHAKE hash in unpadded base64, as dlt's digest128.
+// digest is dlt's digest128 with dlt's id length: 10 bytes of SHAKE128,
+// in unpadded base64 (14 characters).
 func digest(b []byte) string {
-	return base64.RawStdEncoding.EncodeToString(sha3.SumSHAKE128(b, 16))
+	return base64.RawStdEncoding.EncodeToString(sha3.SumSHAKE128(b, 10))
 }
 
 // HintColumn is the column name a hint's field (a column name, or a dotted
