@@ -2,6 +2,7 @@ package pipeline_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -13,26 +14,46 @@ import (
 
 	"github.com/restload/restload/internal/config"
 	_ "github.com/restload/restload/internal/destination/iceberg"
+	"github.com/restload/restload/internal/load"
 	"github.com/restload/restload/internal/pipeline"
 )
 
 // mergeRun runs itemsPipeline with extra (the resource's keys) at now
 // (Options.Now: scd2's boundary when the config sets none).
-func mergeRun(t *testing.T, dest, dataset, baseURL, work, extra string, now time.Time) error {
+func mergeRun(t *testing.T, dest, dataset, baseURL, work, extra string, now time.Time, parts ...*load.PartPolicy) error {
 	t.Helper()
 	p, err := config.Parse(filepath.Join(work, "items.yaml"), []byte(fmt.Sprintf(itemsPipeline, dataset, baseURL, extra)), config.LoadOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = pipeline.Run(context.Background(), p, pipeline.Options{Destination: dest, WorkDir: work, Now: func() time.Time { return now }})
+	opts := pipeline.Options{Destination: dest, WorkDir: work, Now: func() time.Time { return now }}
+	if len(parts) > 0 {
+		opts.Parts = parts[0]
+	}
+	_, err = pipeline.Run(context.Background(), p, opts)
 	return err
+}
+
+// onePerPage splits each phase's one page into pages of one record.
+func onePerPage(t *testing.T, phases [][]string) [][]string {
+	out := make([][]string, len(phases))
+	for i, pages := range phases {
+		var recs []json.RawMessage
+		if err := json.Unmarshal([]byte(pages[0]), &recs); err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range recs {
+			out[i] = append(out[i], "["+string(r)+"]")
+		}
+	}
+	return out
 }
 
 // scd2Pages are four runs of one item list: item 1 changes in run 2, item
 // 2 is absent in run 3 and back in run 4, item 3 is new in run 2.
 var scd2Pages = [][]string{
 	{`[{"id": 1, "v": "a", "tags": ["x"]}, {"id": 2, "v": "b"}]`},
-	{`[{"id": 1, "v": "a2", "tags": ["x"]}, {"id": 2, "v": "b"}, {"id": 3, "v": "c"}, {"id": 3, "v": "c"}]`},
+	{`[{"id": 3, "v": "c"}, {"id": 1, "v": "a2", "tags": ["x"]}, {"id": 2, "v": "b"}, {"id": 3, "v": "c"}]`},
 	{`[{"id": 1, "v": "a2", "tags": ["x"]}, {"id": 3, "v": "c"}]`},
 	{`[{"id": 2, "v": "b"}, {"id": 1, "v": "a2", "tags": ["x"]}, {"id": 3, "v": "c"}]`},
 }
@@ -60,40 +81,52 @@ func TestScd2(t *testing.T) {
 		}, "valid_from", "valid_to", " valid_to=9999-12-31T00:00:00Z", func(int) time.Time { return day(12) }},
 	}
 	for _, c := range cases {
-		for name, open := range driftDestinations(t) {
-			t.Run(c.name+"/"+name, func(t *testing.T) {
-				dest, dataset := open(t)
-				api := &pagesAPI{pages: scd2Pages}
-				srv := httptest.NewServer(api)
-				defer srv.Close()
-				work := t.TempDir()
-				row := func(id int, v string, from, to int) string {
-					s := fmt.Sprintf("id=%d v=%s %s=2024-%02d-01T00:00:00Z", id, v, c.from, from)
-					if to == 0 {
-						return s + c.active
-					}
-					return s + fmt.Sprintf(" %s=2024-%02d-01T00:00:00Z", c.to, to)
+		for _, parts := range []bool{false, true} {
+			for name, open := range driftDestinations(t) {
+				sub := c.name + "/" + name
+				if parts {
+					sub += "/parts"
 				}
-				want := [][]string{
-					{row(1, "a", 1, 0), row(2, "b", 1, 0)},
-					{row(1, "a", 1, 2), row(1, "a2", 2, 0), row(2, "b", 1, 0), row(3, "c", 2, 0)},
-					{row(1, "a", 1, 2), row(1, "a2", 2, 0), row(2, "b", 1, 3), row(3, "c", 2, 0)},
-					{row(1, "a", 1, 2), row(1, "a2", 2, 0), row(2, "b", 1, 3), row(2, "b", 4, 0), row(3, "c", 2, 0)},
-				}
-				for run := 1; run <= 4; run++ {
-					api.phase.Store(int32(run - 1))
-					if err := mergeRun(t, dest, dataset, srv.URL, work, c.extra(run), c.now(run)); err != nil {
-						t.Fatalf("run %d: %v", run, err)
+				t.Run(sub, func(t *testing.T) {
+					dest, dataset := open(t)
+					api := &pagesAPI{pages: scd2Pages}
+					var policy *load.PartPolicy
+					if parts {
+						// A record a page, a part a record: the load's rows
+						// are staged in many writes before the merge.
+						api.pages, policy = onePerPage(t, scd2Pages), &load.PartPolicy{MinRows: 1}
 					}
-					r := &itemsRun{dest: dest, dataset: dataset}
-					wantRows(t, fmt.Sprintf("run %d: items", run), r.rows(t, "items", "id", "v", c.from, c.to), want[run-1])
-					// Each version's list is stored once, under its own root.
-					tags := r.rows(t, "items__tags", "value")
-					if run > 1 && strings.Join(tags, ",") != "value=x,value=x" {
-						t.Errorf("run %d: items__tags = %v, want one x for each of item 1's two versions", run, tags)
+					srv := httptest.NewServer(api)
+					defer srv.Close()
+					work := t.TempDir()
+					row := func(id int, v string, from, to int) string {
+						s := fmt.Sprintf("id=%d v=%s %s=2024-%02d-01T00:00:00Z", id, v, c.from, from)
+						if to == 0 {
+							return s + c.active
+						}
+						return s + fmt.Sprintf(" %s=2024-%02d-01T00:00:00Z", c.to, to)
 					}
-				}
-			})
+					want := [][]string{
+						{row(1, "a", 1, 0), row(2, "b", 1, 0)},
+						{row(1, "a", 1, 2), row(1, "a2", 2, 0), row(2, "b", 1, 0), row(3, "c", 2, 0)},
+						{row(1, "a", 1, 2), row(1, "a2", 2, 0), row(2, "b", 1, 3), row(3, "c", 2, 0)},
+						{row(1, "a", 1, 2), row(1, "a2", 2, 0), row(2, "b", 1, 3), row(2, "b", 4, 0), row(3, "c", 2, 0)},
+					}
+					for run := 1; run <= 4; run++ {
+						api.phase.Store(int32(run - 1))
+						if err := mergeRun(t, dest, dataset, srv.URL, work, c.extra(run), c.now(run), policy); err != nil {
+							t.Fatalf("run %d: %v", run, err)
+						}
+						r := &itemsRun{dest: dest, dataset: dataset}
+						wantRows(t, fmt.Sprintf("run %d: items", run), r.rows(t, "items", "id", "v", c.from, c.to), want[run-1])
+						// Each version's list is stored once, under its own root.
+						tags := r.rows(t, "items__tags", "value")
+						if run > 1 && strings.Join(tags, ",") != "value=x,value=x" {
+							t.Errorf("run %d: items__tags = %v, want one x for each of item 1's two versions", run, tags)
+						}
+					}
+				})
+			}
 		}
 	}
 }
@@ -137,14 +170,20 @@ func TestHardDelete(t *testing.T) {
 			`[{"id": 1, "deleted": true}, {"id": 3, "v": "c", "deleted": true}, {"id": 2, "v": "b2", "deleted": null}, {"id": 4, "v": "d2", "deleted": false}]`},
 		{"timestamp", "deleted_at",
 			`[{"id": 1, "v": "a", "tags": ["x"]}, {"id": 2, "v": "b"}, {"id": 4, "v": "d"}]`,
-			`[{"id": 1, "deleted_at": "2024-05-01T00:00:00Z"}, {"id": 3, "v": "c", "deleted_at": "2024-05-01T00:00:00Z"}, {"id": 2, "v": "b2"}, {"id": 4, "v": "d2", "deleted_at": null}]`},
+			`[{"id": 2, "v": "b2"}, {"id": 1, "deleted_at": "2024-05-01T00:00:00Z"}, {"id": 3, "v": "c", "deleted_at": "2024-05-01T00:00:00Z"}, {"id": 4, "v": "d2", "deleted_at": null}]`},
 	}
 	for _, c := range cases {
-		for _, strategy := range []string{"delete-insert", "upsert"} {
+		for _, strategy := range []string{"delete-insert", "upsert", "delete-insert/parts"} {
 			for name, open := range driftDestinations(t) {
 				t.Run(c.name+"/"+strategy+"/"+name, func(t *testing.T) {
 					dest, dataset := open(t)
 					api := &pagesAPI{pages: [][]string{{c.run1}, {c.run2}}}
+					var policy *load.PartPolicy
+					if s, ok := strings.CutSuffix(strategy, "/parts"); ok {
+						// A part a record: the hard_delete column is staged
+						// from the second part of the second run on.
+						strategy, api.pages, policy = s, onePerPage(t, api.pages), &load.PartPolicy{MinRows: 1}
+					}
 					srv := httptest.NewServer(api)
 					defer srv.Close()
 					work := t.TempDir()
@@ -153,7 +192,7 @@ func TestHardDelete(t *testing.T) {
 					wantTags := [][]string{{"value=x"}, nil}
 					for run := 1; run <= 2; run++ {
 						api.phase.Store(int32(run - 1))
-						if err := mergeRun(t, dest, dataset, srv.URL, work, extra, time.Now()); err != nil {
+						if err := mergeRun(t, dest, dataset, srv.URL, work, extra, time.Now(), policy); err != nil {
 							t.Fatalf("run %d: %v", run, err)
 						}
 						r := &itemsRun{dest: dest, dataset: dataset}
