@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/restload/restload/internal/config"
@@ -82,15 +83,76 @@ func checkStrategies(p *config.Pipeline, dest destination.Destination, url strin
 		if m == nil || destination.CanMergeWith(dest, m) {
 			continue
 		}
-		what := "merge strategy " + m.Strategy
-		switch {
-		case m.Strategy != schema.DeleteInsert && m.Strategy != schema.Upsert:
-		case m.HardDelete != "":
-			what = "the hard_delete hint (column " + m.HardDelete + ")"
-		default:
-			what = "the dedup_sort hint (column " + m.DedupSort + ")"
-		}
-		return fmt.Errorf("resource %s: destination %s cannot merge with %s: it merges by delete-insert only; use DuckDB, PostgreSQL or MySQL", r.Name, destination.Redact(url), what)
+		what, _ := strategyProblem(m)
+		return fmt.Errorf("resource %s: destination %s cannot merge with %s: %s", r.Name, destination.Redact(url), what, deleteInsertOnlyHint)
 	}
 	return nil
+}
+
+const deleteInsertOnlyHint = "it merges by delete-insert only; use DuckDB, PostgreSQL or MySQL"
+
+// strategyProblem says what of m a destination that merges by
+// delete-insert only cannot do ("" when nothing), and the config field
+// that asks for it (relative to the resource).
+func strategyProblem(m *schema.MergeSpec) (what, field string) {
+	switch {
+	case m.Strategy != schema.DeleteInsert && m.Strategy != schema.Upsert:
+		return "merge strategy " + m.Strategy, "write_disposition.strategy"
+	case m.HardDelete != "":
+		return "the hard_delete hint (column " + m.HardDelete + ")", "columns"
+	case m.DedupSort != "":
+		return "the dedup_sort hint (column " + m.DedupSort + ")", "columns"
+	}
+	return "", ""
+}
+
+// deleteInsertOnly are the destination schemes that merge by delete-insert
+// only (see destination.MergeStrategist): CheckStrategies knows them
+// without opening the destination.
+var deleteInsertOnly = []string{"jsonl", "parquet", "iceberg"}
+
+// CheckStrategies returns, for `restload check`, the problems a run into
+// the destination the pipeline file names would refuse before extracting:
+// a merge strategy or merge hint a file or Iceberg destination cannot do,
+// placed where the file asks for it. It opens nothing; with no destination
+// in the file it finds none.
+func CheckStrategies(p *config.Pipeline) config.Errors {
+	scheme, _, _ := strings.Cut(p.Pipeline.Destination, ":")
+	if !slices.Contains(deleteInsertOnly, scheme) {
+		return nil
+	}
+	var errs config.Errors
+	for i := range p.Source.Resources {
+		r := &p.Source.Resources[i]
+		m := targetOf(r).Merge
+		if m == nil {
+			continue
+		}
+		what, field := strategyProblem(m)
+		if what == "" {
+			continue
+		}
+		if field == "columns" {
+			// The hint itself, where its column's name is a plain key.
+			for _, name := range slices.Sorted(maps.Keys(r.Columns)) {
+				c := r.Columns[name]
+				if m.HardDelete != "" && c.HardDelete != nil && *c.HardDelete {
+					field = "columns." + name + ".hard_delete"
+					break
+				}
+				if m.HardDelete == "" && c.DedupSort != "" {
+					field = "columns." + name + ".dedup_sort"
+					break
+				}
+			}
+		}
+		path := p.SourcePath(fmt.Sprintf("resources[%d].%s", i, field))
+		pos, ok := p.Position(path)
+		if !ok {
+			pos, path = r.Pos, p.SourcePath(fmt.Sprintf("resources[%d]", i))
+		}
+		errs = append(errs, &config.Error{File: cmp.Or(pos.File, p.File), Line: pos.Line, Col: pos.Col, Path: path,
+			Msg: fmt.Sprintf("destination %s cannot merge with %s: %s", destination.Redact(p.Pipeline.Destination), what, deleteInsertOnlyHint)})
+	}
+	return errs
 }
