@@ -101,6 +101,8 @@ type Tx interface {
 	// Merge folds the rows staged (ModeStage) for root and its child tables
 	// into the targets: for each primary key of root, the staged row with the
 	// greatest _dlt_id wins and replaces the target's row and its children.
+	// A MergeStrategist merges as root.Merge says instead (insert-only,
+	// scd2, hard_delete, dedup_sort; see schema.MergeSpec).
 	Merge(ctx context.Context, root *schema.Table, children []*schema.Table) error
 	Commit(ctx context.Context) error
 	// Rollback abandons the transaction; it is safe after Commit.
