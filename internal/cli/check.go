@@ -14,6 +14,7 @@ import (
 	"github.com/restload/restload/internal/auth"
 	"github.com/restload/restload/internal/config"
 	"github.com/restload/restload/internal/destination"
+	"github.com/restload/restload/internal/pipeline"
 	"github.com/restload/restload/internal/steps"
 )
 
@@ -59,6 +60,7 @@ func dryBuild(p *config.Pipeline) config.Errors {
 			}
 		}
 	}
+	errs = append(errs, pipeline.CheckStrategies(p)...)
 	if err := dryAuth(p, p.Source.Client.Auth); err != nil {
 		errs = append(errs, &config.Error{File: p.File, Msg: fmt.Sprintf("client auth: %v", err)})
 	}

@@ -191,6 +191,28 @@ source:
 `,
 			want: []string{`pipeline\.yaml:8:\d+: resource a: paginator: page_number: maximum_page 3 must be greater than the first page 5`},
 		},
+		{
+			name: "a merge strategy the destination cannot do",
+			src: `pipeline: {name: bad, destination: "parquet:./out"}
+source:
+  client: {base_url: http://127.0.0.1:1/v2}
+  resources:
+    - name: a
+      write_disposition: {disposition: merge, strategy: scd2}
+    - name: b
+      primary_key: id
+      write_disposition: merge
+      columns:
+        deleted: {hard_delete: true}
+    - name: c
+      primary_key: id
+      write_disposition: merge
+`,
+			want: []string{
+				`pipeline\.yaml:6:57: source\.resources\[0\]\.write_disposition\.strategy: destination parquet:\./out cannot merge with merge strategy scd2: it merges by delete-insert only; use DuckDB, PostgreSQL or MySQL`,
+				`pipeline\.yaml:11:\d+: source\.resources\[1\]\.columns\.deleted\.hard_delete: destination parquet:\./out cannot merge with the hard_delete hint \(column deleted\): it merges by delete-insert only`,
+			},
+		},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

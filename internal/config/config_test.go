@@ -64,7 +64,7 @@ func TestLoadSeed(t *testing.T) {
 				if !reflect.DeepEqual(e.Params, map[string]any{"limit": 100}) {
 					t.Errorf("%s params = %#v, want limit 100 from resource_defaults", r.Name, e.Params)
 				}
-				if !slices.Equal(r.PrimaryKey, StringList{"id"}) || *r.WriteDisposition != (WriteDisposition{"merge", "delete-insert"}) {
+				if !slices.Equal(r.PrimaryKey, StringList{"id"}) || r.WriteDisposition.Disposition != "merge" || r.WriteDisposition.Strategy != "delete-insert" {
 					t.Errorf("%s primary key %v, write disposition %+v", r.Name, r.PrimaryKey, r.WriteDisposition)
 				}
 				pg := e.Paginator
@@ -161,7 +161,7 @@ func TestMergeDefaults(t *testing.T) {
 		{"path defaults to name", orders.Endpoint.Path, "orders"},
 		{"primary key from resource", orders.PrimaryKey, StringList{"order_id"}},
 		{"primary key from defaults", customers.PrimaryKey, StringList{"id"}},
-		{"write disposition", *orders.WriteDisposition, WriteDisposition{"merge", "upsert"}},
+		{"write disposition", *orders.WriteDisposition, WriteDisposition{Disposition: "merge", Strategy: "upsert"}},
 		{"columns deep-merged", orders.Columns, map[string]ColumnHint{
 			"created_at": {DataType: "timestamp"},
 			"amount":     {DataType: "decimal", Precision: ptr(10), Scale: ptr(2)},
@@ -249,9 +249,20 @@ func TestErrors(t *testing.T) {
 		}},
 		{"write_disposition.yaml", []string{
 			`testdata/errors/write_disposition.yaml:6:26: source.resources[0].write_disposition: unknown write disposition "upsert" (want one of append, replace, merge)`,
-			`testdata/errors/write_disposition.yaml:9:57: source.resources[1].write_disposition.strategy: merge strategy "scd2" is not supported yet (use delete-insert or upsert)`,
 			"testdata/errors/write_disposition.yaml:10:7: source.resources[2].primary_key: the merge write disposition needs a primary_key",
 			"testdata/errors/write_disposition.yaml:13:59: source.resources[3].write_disposition.strategy: a strategy applies only to the merge disposition",
+		}},
+		{"merge_strategy.yaml", []string{
+			"testdata/errors/merge_strategy.yaml:7:7: source.resources[1].primary_key: the insert-only merge strategy needs a primary_key",
+			"testdata/errors/merge_strategy.yaml:11:88: source.resources[2].write_disposition.validity_column_names: applies only to the scd2 merge strategy",
+			"testdata/errors/merge_strategy.yaml:13:86: source.resources[3].write_disposition.validity_column_names: want two column names, [valid from, valid to], got 1",
+			`testdata/errors/merge_strategy.yaml:13:114: source.resources[3].write_disposition.boundary_timestamp: want a date or date-time such as 2024-01-31 or 2024-01-31T12:00:00Z, got "yesterday"`,
+			`testdata/errors/merge_strategy.yaml:19:31: source.resources[4].columns.updated.dedup_sort: unknown dedup_sort "up" (want one of desc, asc)`,
+			"testdata/errors/merge_strategy.yaml:22:32: source.resources[5].columns.deleted.hard_delete: applies only to the merge write disposition",
+			"testdata/errors/merge_strategy.yaml:23:27: source.resources[5].columns.seq.dedup_sort: applies only to the merge write disposition with a primary_key (strategies delete-insert, upsert, insert-only)",
+			"testdata/errors/merge_strategy.yaml:29:25: source.resources[6].columns.b.dedup_sort: only one column can be dedup_sort (a is too)",
+			`testdata/errors/merge_strategy.yaml:32:57: source.resources[7].write_disposition.strategy: unknown merge strategy "scd3" (did you mean "scd2"?)`,
+			"testdata/errors/merge_strategy.yaml:36:32: source.resources[8].columns.deleted.hard_delete: is not supported with the scd2 merge strategy (an absent record retires its version)",
 		}},
 		{"endpoint.yaml", []string{
 			"testdata/errors/endpoint.yaml:6:26: source.resources[0].max_table_nesting: must not be negative",

@@ -159,11 +159,24 @@ type TableReference struct {
 }
 
 // WriteDisposition is append, replace or merge, written either as a string or
-// as {disposition, strategy}. After Load, Strategy is "delete-insert" or
-// "upsert" for merge and "" otherwise.
+// as {disposition, strategy, ...}. After Load, Strategy is "delete-insert",
+// "upsert", "insert-only" or "scd2" for merge and "" otherwise. The other
+// keys are scd2's (dlt's TScd2StrategyDict); check refuses them elsewhere.
 type WriteDisposition struct {
 	Disposition string `yaml:"disposition"`
 	Strategy    string `yaml:"strategy"`
+	// ValidityColumnNames names scd2's [valid from, valid to] columns
+	// (default _dlt_valid_from, _dlt_valid_to).
+	ValidityColumnNames []string `yaml:"validity_column_names"`
+	// ActiveRecordTimestamp is the valid-to value of an active record
+	// (default NULL); BoundaryTimestamp the valid-from of new versions and
+	// valid-to of retired ones (default the load's time). Both are dates
+	// or date-times, UTC when no offset is given (see ParseTimestamp).
+	ActiveRecordTimestamp string `yaml:"active_record_timestamp"`
+	BoundaryTimestamp     string `yaml:"boundary_timestamp"`
+	// RowVersionColumnName is the column that tells versions apart
+	// (default: the row hash in _dlt_id).
+	RowVersionColumnName string `yaml:"row_version_column_name"`
 }
 
 // Endpoint is how a resource's records are requested.
@@ -224,6 +237,12 @@ type ColumnHint struct {
 	Scale      *int   `yaml:"scale"`
 	Unique     *bool  `yaml:"unique"`
 	Timezone   *bool  `yaml:"timezone"`
+	// HardDelete marks the column whose true (or, not a bool, non-null)
+	// value deletes the record's row in a merge.
+	HardDelete *bool `yaml:"hard_delete"`
+	// DedupSort (asc or desc) picks which of a load's records with one
+	// primary key a merge keeps: the lowest or the highest value.
+	DedupSort string `yaml:"dedup_sort"`
 }
 
 // ProcessingStep is one filter or map expression.

@@ -310,7 +310,6 @@ func (v *validator) buildPaginators(p *Pipeline) {
 
 var (
 	dispositions   = []string{"append", "replace", "merge"}
-	mergeStrategy  = []string{"delete-insert", "upsert", "scd2", "insert-only"}
 	contractModes  = []string{"evolve", "freeze", "discard_row", "discard_value"}
 	lastValueFuncs = []string{"max", "min"}
 	rangeBounds    = []string{"closed", "open"}
@@ -342,15 +341,7 @@ func (v *validator) resource(r *Resource, path string) {
 		case !slices.Contains(dispositions, wd.Disposition):
 			v.unknownValue(dp, "write disposition", wd.Disposition, dispositions)
 		}
-		switch {
-		case wd.Strategy == "":
-		case wd.Disposition != "merge" && wd.Disposition != "":
-			v.errorf(wp+".strategy", "a strategy applies only to the merge disposition")
-		case wd.Strategy == "scd2" || wd.Strategy == "insert-only":
-			v.errorf(wp+".strategy", "merge strategy %s is not supported yet (use delete-insert or upsert)", v.show(wp+".strategy", wd.Strategy))
-		case !slices.Contains(mergeStrategy, wd.Strategy):
-			v.unknownValue(wp+".strategy", "merge strategy", wd.Strategy, mergeStrategy[:2])
-		}
+		v.strategy(wd, wp)
 	}
 	for i, k := range r.PrimaryKey {
 		if k == "" {
@@ -560,9 +551,8 @@ func (v *validator) merged(p *Pipeline) {
 	for i := range p.Source.Resources {
 		r := &p.Source.Resources[i]
 		path := v.srcPath(fmt.Sprintf("resources[%d]", i))
-		if wd := r.WriteDisposition; wd.Disposition == "merge" && len(r.PrimaryKey) == 0 && len(r.MergeKey) == 0 {
-			v.errorf(path+".primary_key", "the merge write disposition needs a primary_key")
-		}
+		v.mergeKeys(r, path)
+		v.mergeHints(r, path)
 		if r.Endpoint.JSON != nil && r.Endpoint.Data != nil {
 			v.errorf(path+".endpoint.data", "json and data cannot both be set")
 		}

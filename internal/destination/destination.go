@@ -54,6 +54,24 @@ func CanMerge(d Destination) bool {
 	return !ok || c.CanMerge()
 }
 
+// MergeStrategist is implemented by a destination whose Merge does every
+// merge strategy (insert-only and scd2 besides delete-insert and upsert)
+// and honours the hard_delete and dedup_sort hints, as the root table's
+// schema.MergeSpec says. A destination without it merges by delete-insert
+// only; the pipeline refuses to run anything else into it.
+type MergeStrategist interface {
+	MergeStrategies() bool
+}
+
+// CanMergeWith reports whether d can merge as m says: any way when d is a
+// MergeStrategist, else only delete-insert or upsert without hints.
+func CanMergeWith(d Destination, m *schema.MergeSpec) bool {
+	if ms, ok := d.(MergeStrategist); ok && ms.MergeStrategies() {
+		return true
+	}
+	return m == nil || (m.Strategy == schema.DeleteInsert || m.Strategy == schema.Upsert || m.Strategy == "") && m.HardDelete == "" && m.DedupSort == ""
+}
+
 // Counter is implemented by a destination that can count a table's
 // committed rows without reading them (SQL databases: count(*)). Like Read,
 // Count returns an error wrapping ErrNoTable for a table that is absent.
@@ -83,6 +101,8 @@ type Tx interface {
 	// Merge folds the rows staged (ModeStage) for root and its child tables
 	// into the targets: for each primary key of root, the staged row with the
 	// greatest _dlt_id wins and replaces the target's row and its children.
+	// A MergeStrategist merges as root.Merge says instead (insert-only,
+	// scd2, hard_delete, dedup_sort; see schema.MergeSpec).
 	Merge(ctx context.Context, root *schema.Table, children []*schema.Table) error
 	Commit(ctx context.Context) error
 	// Rollback abandons the transaction; it is safe after Commit.

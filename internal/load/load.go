@@ -388,6 +388,15 @@ func (l *Load) write(ctx context.Context, pkg *spool.Package, pkgSchema *schema.
 		return nil
 	}
 	tables := append([]*schema.Table{root}, target.Children(root.Name)...)
+	if r.WriteDisposition == schema.Merge && r.Merge != nil {
+		// The destination merges as the run's config says (see
+		// schema.MergeSpec); the stored tables are left alone.
+		for i, t := range tables {
+			tables[i] = t.Clone()
+			tables[i].Merge = r.Merge
+		}
+		root = tables[0]
+	}
 	mode := destination.ModeAppend
 	switch r.WriteDisposition {
 	case schema.Replace:

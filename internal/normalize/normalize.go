@@ -2,6 +2,7 @@ package normalize
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 
@@ -43,8 +44,10 @@ type Normalizer struct {
 	mergeCols map[string]bool
 	record    int64
 	cur       map[string]any // the record being normalized
-	counts    Counts
-	warnings  []string
+	// versions holds the row hashes of the root rows emitted (Spec.Scd2).
+	versions map[string]struct{}
+	counts   Counts
+	warnings []string
 }
 
 // New returns a Normalizer for the resource spec describes, growing s and
@@ -109,7 +112,18 @@ func (l *Layout) New(spec Spec, loadID string) (*Normalizer, error) {
 	for _, k := range spec.MergeKey {
 		n.mergeCols[schema.ColumnPath(hintPath(k)...)] = true
 	}
-	for k, h := range spec.Hints {
+	if sc := spec.Scd2; sc != nil {
+		hints := maps.Clone(spec.Hints)
+		if hints == nil {
+			hints = map[string]schema.Hint{}
+		}
+		for _, c := range []string{sc.ValidFrom, sc.ValidTo} {
+			hints[c] = schema.Hint{DataType: schema.Timestamp}
+		}
+		n.spec.Hints = hints
+		n.versions = map[string]struct{}{}
+	}
+	for k, h := range n.spec.Hints {
 		if h.DataType != "" {
 			if _, err := schema.ParseDataType(string(h.DataType)); err != nil {
 				return nil, fmt.Errorf("resource %q: column %q: %w", spec.Resource, k, err)

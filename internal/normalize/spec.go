@@ -1,6 +1,10 @@
 package normalize
 
-import "github.com/restload/restload/internal/schema"
+import (
+	"time"
+
+	"github.com/restload/restload/internal/schema"
+)
 
 // Spec is one resource's normalization settings, built by the caller from
 // its config.
@@ -32,6 +36,8 @@ type Spec struct {
 	MaxNesting *int
 	// Contract is the resource's schema contract.
 	Contract Contract
+	// Scd2, when set, makes the root rows versions (see Scd2).
+	Scd2 *Scd2
 }
 
 // Counts reports what a Normalizer did.
@@ -59,3 +65,18 @@ type Counts struct {
 // take seconds and hundreds of MB; no real API nests near 64 levels, and
 // names that deep are cut to 63 bytes around a hash anyway.
 const DefaultMaxNesting = 64
+
+// Scd2 makes a resource's root rows versions, for the scd2 merge strategy:
+// each row's _dlt_id is a hash of its content (its non-system columns
+// with a value), each child row's a hash of its parent's id, table and
+// list position, so a record loaded again unchanged gets the same ids; a
+// record repeated within a load is kept once; and the validity columns,
+// made timestamps, get From and To.
+type Scd2 struct {
+	// ValidFrom and ValidTo name the validity columns.
+	ValidFrom, ValidTo string
+	// From is the valid-from of this load's rows (the boundary timestamp);
+	// To the valid-to of an active row, nil for NULL.
+	From time.Time
+	To   *time.Time
+}

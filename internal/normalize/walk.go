@@ -95,7 +95,19 @@ func (n *Normalizer) row(ts *tableState, rec map[string]any, elem *element, l li
 		}
 	}
 	ts.seq++
-	var id any = ts.rowID()
+	var id any
+	switch {
+	case n.spec.Scd2 == nil:
+		id = ts.rowID()
+	case ts.isRoot:
+		h, seen := n.version(ts, rb.vals)
+		if seen {
+			return nil
+		}
+		id = h
+	default:
+		id = childHash(l.parentID, ts.t.Name, l.idx)
+	}
 	rb.vals[ts.idCol] = id
 	if ts.isRoot {
 		rb.vals[ts.loadCol] = n.loadIDv

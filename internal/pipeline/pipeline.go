@@ -309,7 +309,9 @@ func (r *run) open(ctx context.Context) error {
 	}
 	r.onClose(func() { r.dest.Close() })
 	destination.SetLockWait(r.dest, destination.LockWait{Timeout: opts.LockTimeout, Log: r.log})
-	checkCapabilities(p, r.dest, destURL, opts.Resources, r.log)
+	if err := checkCapabilities(p, r.dest, destURL, opts.Resources, r.log); err != nil {
+		return err
+	}
 	target := spool.Target{Pipeline: p.Pipeline.Name, Destination: destination.Identity(destURL), Dataset: p.Pipeline.Dataset}
 	r.nul = load.NULCounts{}
 	r.onClose(func() { warnNUL(r.log, r.nul) })
@@ -346,7 +348,10 @@ func (r *run) open(ctx context.Context) error {
 	if r.pkg, err = spool.Create(pkgRoot, spool.Manifest{LoadID: loadID, Pipeline: p.Pipeline.Name, Dataset: p.Pipeline.Dataset, Destination: target.Destination}); err != nil {
 		return err
 	}
-	r.env = &runEnv{p: p, tables: groupTables(p, r.ld.Stored(), r.resources), pkg: r.pkg, loadID: loadID, deps: deps, state: state, steps: compiled}
+	r.env = &runEnv{p: p, tables: groupTables(p, r.ld.Stored(), r.resources), pkg: r.pkg, loadID: loadID, boundary: r.start, deps: deps, state: state, steps: compiled}
+	if r.opts.Now != nil {
+		r.env.boundary = r.opts.Now()
+	}
 	return nil
 }
 
@@ -560,10 +565,14 @@ func reload(ctx context.Context, dest destination.Destination, pkg *spool.Packag
 
 // checkCapabilities warns, once and before any API call, of resources the
 // destination cannot merge (files): they are appended, as dlt's filesystem
-// destination does.
-func checkCapabilities(p *config.Pipeline, dest destination.Destination, url string, only []string, log *slog.Logger) {
+// destination does. A merge strategy or hint the destination cannot do
+// (see destination.MergeStrategist) is an error.
+func checkCapabilities(p *config.Pipeline, dest destination.Destination, url string, only []string, log *slog.Logger) error {
+	if err := checkStrategies(p, dest, url, only); err != nil {
+		return err
+	}
 	if destination.CanMerge(dest) {
-		return
+		return nil
 	}
 	var names []string
 	for _, r := range selectResources(p, only) {
@@ -572,13 +581,14 @@ func checkCapabilities(p *config.Pipeline, dest destination.Destination, url str
 		}
 	}
 	if len(names) == 0 {
-		return
+		return nil
 	}
 	what := "resource " + names[0] + " uses"
 	if len(names) > 1 {
 		what = "resources " + strings.Join(names, ", ") + " use"
 	}
 	log.Warn(fmt.Sprintf("%s write_disposition merge, which destination %s cannot do (files cannot update rows in place): their records are appended, as dlt's filesystem destination does; rows loaded again appear again", what, destination.Redact(url)))
+	return nil
 }
 
 func selectResources(p *config.Pipeline, only []string) []*config.Resource {

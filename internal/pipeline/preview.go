@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/restload/restload/internal/config"
 	"github.com/restload/restload/internal/extract"
@@ -121,7 +122,7 @@ func Preview(ctx context.Context, p *config.Pipeline, opts PreviewOptions) (*Pre
 // returns the tables they make.
 func previewTables(r *config.Resource, recs []map[string]any) ([]*schema.Table, error) {
 	s := &schema.Schema{}
-	norm, err := normalize.New(s, specFor(r), "preview")
+	norm, err := normalize.New(s, specFor(r, time.Now()), "preview")
 	if err != nil {
 		return nil, err
 	}

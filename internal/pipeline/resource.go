@@ -63,7 +63,10 @@ type runEnv struct {
 	tables *runTables
 	pkg    *spool.Package
 	loadID string
-	deps   *resourceDeps
+	// boundary is the scd2 boundary timestamp when the config sets none:
+	// Options.Now at the start of the run, else the run's start.
+	boundary time.Time
+	deps     *resourceDeps
 	// state is the stored pipeline state, read at the start of the run.
 	state map[string]json.RawMessage
 	// steps are the compiled processing steps, by resource.
@@ -314,7 +317,7 @@ func newNode(env *runEnv, r *config.Resource, loaded bool) (*node, error) {
 	n.group = env.tables.groups[r.Name]
 	n.files = env.tables.files[r.Name]
 	n.own = n.group.own
-	norm, err := n.group.layout.New(specFor(r), env.loadID)
+	norm, err := n.group.layout.New(specFor(r, env.boundary), env.loadID)
 	if err != nil {
 		return nil, fmt.Errorf("resource %s: %w", r.Name, err)
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
+	"time"
 
 	"github.com/restload/restload/internal/config"
 	"github.com/restload/restload/internal/normalize"
@@ -20,6 +21,9 @@ func targetOf(r *config.Resource) spool.ResourceTarget {
 	if r.WriteDisposition != nil {
 		t.WriteDisposition = r.WriteDisposition.Disposition
 	}
+	if t.WriteDisposition == schema.Merge {
+		t.Merge = mergeSpec(r)
+	}
 	return t
 }
 
@@ -27,7 +31,7 @@ func targetOf(r *config.Resource) spool.ResourceTarget {
 // table, disposition, keys, column hints, max_table_nesting and schema
 // contract. Config validation has already rejected unknown data types and
 // contract modes; normalize.New checks them again.
-func specFor(r *config.Resource) normalize.Spec {
+func specFor(r *config.Resource, boundary time.Time) normalize.Spec {
 	t := targetOf(r)
 	s := normalize.Spec{
 		Resource:         r.Name,
@@ -38,6 +42,7 @@ func specFor(r *config.Resource) normalize.Spec {
 		MaxNesting:       r.MaxTableNesting,
 		Hints:            hints(r.Columns),
 		References:       references(r.References),
+		Scd2:             scd2Spec(r, boundary),
 	}
 	if c := r.SchemaContract; c != nil {
 		s.Contract = normalize.Contract{

@@ -101,6 +101,9 @@ type Table struct {
 	// of this table to another table's, kept in the schema as dlt keeps
 	// them (no destination makes a foreign key of them).
 	References []Reference `json:"references,omitempty"`
+	// Merge is how a merge resource's rows are merged, set by the loader on
+	// the tables it writes and merges (root and children); never stored.
+	Merge *MergeSpec `json:"-"`
 }
 
 // Reference is one entry of dlt's `references` table hint: Columns of the

@@ -66,6 +66,9 @@ type ResourceTarget struct {
 	// resource's rows stay apart on disk, in the column order of its own
 	// schema, and are loaded as its own.
 	Files string `json:"files,omitempty"`
+	// Merge is a merge resource's strategy and merge hints (nil:
+	// delete-insert without hints).
+	Merge *schema.MergeSpec `json:"merge,omitempty"`
 }
 
 // Counts are what extracting one resource counted.

@@ -136,8 +136,9 @@ var dialect = &sqlgen.Dialect{
 }
 
 var (
-	_ destination.Destination = (*DuckDB)(nil)
-	_ destination.Counter     = (*DuckDB)(nil)
+	_ destination.Destination     = (*DuckDB)(nil)
+	_ destination.Counter         = (*DuckDB)(nil)
+	_ destination.MergeStrategist = (*DuckDB)(nil)
 )
 
 // Open opens (creating if needed) the DuckDB database at path for dataset.
@@ -268,3 +269,7 @@ func (d *DuckDB) Read(ctx context.Context, table string, fn func(row map[string]
 	}
 	return nil
 }
+
+// MergeStrategies reports true: Merge does every merge strategy and hint
+// (see sqlgen.MergeStaged and sqlgen.Dataset.Winners).
+func (d *DuckDB) MergeStrategies() bool { return true }

@@ -105,14 +105,14 @@ func (t *tx) Write(ctx context.Context, tb *schema.Table, mode destination.Mode,
 	if err := t.run(ctx, stmts); err != nil {
 		return 0, err
 	}
-	n, err := t.appendRows(ctx, tb, rows, keys)
+	n, err := t.appendRows(ctx, tb, t.staging.Into(tb, mode), rows, keys)
 	if err != nil {
 		return n, t.fail(t.d.sql.Errorf(tb.Name, "write", outOfMemory(err)))
 	}
 	return n, nil
 }
 
-// appendRows writes rows into tb's columns of the table (which may hold
+// appendRows writes rows into tb's columns of table into (which may hold
 // more columns, left NULL, or hold them in another order) through CSV
 // files that DuckDB reads (see csvChunkBytes). With keys, each row's key
 // values also go to the key staging table.
@@ -120,7 +120,7 @@ func (t *tx) Write(ctx context.Context, tb *schema.Table, mode destination.Mode,
 // Encoding and inserting overlap: while DuckDB reads one chunk's files on
 // the load's connection (on its own goroutine), this goroutine encodes the
 // next chunk. At most two chunks' files exist at a time.
-func (t *tx) appendRows(ctx context.Context, tb *schema.Table, rows destination.RowSource, keys *sqlgen.Keys) (int64, error) {
+func (t *tx) appendRows(ctx context.Context, tb *schema.Table, into string, rows destination.RowSource, keys *sqlgen.Keys) (int64, error) {
 	conv, err := destination.NewRowConverter(tb.Columns, converterFor)
 	if err != nil {
 		return 0, err
@@ -133,7 +133,7 @@ func (t *tx) appendRows(ctx context.Context, tb *schema.Table, rows destination.
 	if keys != nil {
 		kvals = make([]any, len(keys.Columns))
 	}
-	ins := t.startInserter(ctx, t.d.sql.Table(tb.Name), keys)
+	ins := t.startInserter(ctx, into, keys)
 	defer func() {
 		if data != nil {
 			data.remove()
@@ -311,7 +311,7 @@ func (t *tx) Merge(ctx context.Context, root *schema.Table, children []*schema.T
 	if err := t.check(); err != nil {
 		return err
 	}
-	stmts, err := t.staging.MergeDirect(root, children)
+	stmts, err := t.staging.Merge(root, children)
 	if err != nil {
 		return err
 	}

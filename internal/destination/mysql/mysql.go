@@ -66,8 +66,9 @@ type MySQL struct {
 }
 
 var (
-	_ destination.Destination = (*MySQL)(nil)
-	_ destination.Counter     = (*MySQL)(nil)
+	_ destination.Destination     = (*MySQL)(nil)
+	_ destination.Counter         = (*MySQL)(nil)
+	_ destination.MergeStrategist = (*MySQL)(nil)
 )
 
 // newDialect is MySQL's SQL for sqlgen, with text in collation (a binary
@@ -363,3 +364,7 @@ func checkTable(tb *schema.Table) error {
 }
 
 var errDone = errors.New("mysql: transaction already finished")
+
+// MergeStrategies reports true: Merge does every merge strategy and hint
+// (see sqlgen.MergeStaged and sqlgen.Dataset.Winners).
+func (m *MySQL) MergeStrategies() bool { return true }

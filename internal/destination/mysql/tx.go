@@ -6,6 +6,7 @@ import (
 	"database/sql/driver"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -42,6 +43,10 @@ type op struct {
 	merge    bool // a Merge of table with children
 	children []*schema.Table
 	keys     []*op // for a merge: the root's staged writes
+	// staged holds, for a merge that stages rows whole (insert-only,
+	// scd2), the children's staged writes by table.
+	staged map[string][]*op
+	stmts  []sqlgen.Stmt // that merge's statements, made by Merge
 }
 
 var (
@@ -219,7 +224,7 @@ func (t *tx) Merge(ctx context.Context, root *schema.Table, children []*schema.T
 	}
 	keys := t.staged[root.Name]
 	delete(t.staged, root.Name)
-	if len(keys) == 0 || len(root.PrimaryKey()) == 0 {
+	if len(keys) == 0 || len(root.PrimaryKey()) == 0 && !schema.StagesRows(root) {
 		return nil
 	}
 	if _, err := sqlgen.KeyColumns(root); err != nil {
@@ -234,7 +239,20 @@ func (t *tx) Merge(ctx context.Context, root *schema.Table, children []*schema.T
 	for _, c := range children {
 		cc = append(cc, c.Clone())
 	}
-	t.ops = append(t.ops, &op{table: root.Clone(), merge: true, children: cc, keys: keys})
+	o := &op{table: root.Clone(), merge: true, children: cc, keys: keys}
+	if schema.StagesRows(root) {
+		o.staged = map[string][]*op{}
+		for _, c := range children {
+			o.staged[c.Name] = t.staged[c.Name]
+			delete(t.staged, c.Name)
+		}
+		stmts, err := t.stagedSQL(o)
+		if err != nil {
+			return err
+		}
+		o.stmts = stmts
+	}
+	t.ops = append(t.ops, o)
 	return nil
 }
 
@@ -315,6 +333,9 @@ func (t *tx) replay(o *op) []sqlgen.Stmt {
 	target := t.m.sql.Table(name)
 	if !o.merge {
 		var stmts []sqlgen.Stmt
+		if o.mode == destination.ModeStage && schema.StagesRows(o.table) {
+			return nil // its merge reads the rows (stagedSQL)
+		}
 		if o.mode == destination.ModeReplace {
 			stmts = append(stmts, sqlgen.Stmt{Table: name, Op: "replace", SQL: "DELETE FROM " + target})
 		}
@@ -323,6 +344,9 @@ func (t *tx) replay(o *op) []sqlgen.Stmt {
 			stmts = append(stmts, sqlgen.Stmt{Table: name, Op: "write", SQL: fmt.Sprintf("INSERT INTO %s (%s) SELECT %s FROM %s", target, cols, cols, o.temp)})
 		}
 		return stmts
+	}
+	if schema.StagesRows(o.table) {
+		return o.stmts
 	}
 	return t.mergeSQL(o)
 }
@@ -347,17 +371,43 @@ func (t *tx) mergeSQL(o *op) []sqlgen.Stmt {
 		on[i] = fmt.Sprintf("w.%s = t.%s", quote(k), quote(k))
 	}
 	id := quote(schema.ColID)
+	// The merge hints' columns, where any part staged them, decide too.
+	last := o.keys[len(o.keys)-1].table.Columns
+	del, sort := sqlgen.HintColumns(root, last)
+	var hints []string
+	for _, c := range []*schema.Column{del, sort} {
+		if c != nil && !slices.Contains(pk, c.Name) {
+			hints = append(hints, c.Name)
+		}
+	}
 	staged := make([]string, len(o.keys))
 	for i, k := range o.keys {
-		staged[i] = fmt.Sprintf("SELECT %s, %s FROM %s", strings.Join(keyCols, ", "), id, k.temp)
+		cols := slices.Clone(keyCols)
+		for _, h := range hints {
+			if k.table.Column(h) != nil {
+				cols = append(cols, quote(h))
+			} else {
+				cols = append(cols, "NULL AS "+quote(h))
+			}
+		}
+		staged[i] = fmt.Sprintf("SELECT %s, %s FROM %s", strings.Join(cols, ", "), id, k.temp)
 	}
 	winners, losers := t.m.sql.Table("_restload_winners"), t.m.sql.Table("_restload_losers")
+	win := fmt.Sprintf("SELECT %s, max(%s) AS _restload_winner FROM (%s) s GROUP BY %s",
+		strings.Join(keyCols, ", "), id, strings.Join(staged, " UNION ALL "), strings.Join(keyCols, ", "))
+	lose := "t." + id + " <> w._restload_winner"
+	if del != nil || sort != nil {
+		var deletes bool
+		win, deletes = t.m.sql.Winners(root, "("+strings.Join(staged, " UNION ALL ")+") u", last)
+		if deletes {
+			lose = "(" + lose + " OR w._restload_deleted = 1)"
+		}
+	}
 	sqls := []string{
 		"DROP TEMPORARY TABLE IF EXISTS " + winners + ", " + losers,
-		fmt.Sprintf("CREATE TEMPORARY TABLE %s (INDEX (%s)) AS SELECT %s, max(%s) AS _restload_winner FROM (%s) s GROUP BY %s",
-			winners, strings.Join(index, ", "), strings.Join(keyCols, ", "), id, strings.Join(staged, " UNION ALL "), strings.Join(keyCols, ", ")),
-		fmt.Sprintf("CREATE TEMPORARY TABLE %s (INDEX (%s(64))) AS SELECT t.%s FROM %s t JOIN %s w ON %s WHERE t.%s <> w._restload_winner",
-			losers, id, id, t.m.sql.Table(root.Name), winners, strings.Join(on, " AND "), id),
+		fmt.Sprintf("CREATE TEMPORARY TABLE %s (INDEX (%s)) AS %s", winners, strings.Join(index, ", "), win),
+		fmt.Sprintf("CREATE TEMPORARY TABLE %s (INDEX (%s(64))) AS SELECT t.%s FROM %s t JOIN %s w ON %s WHERE %s",
+			losers, id, id, t.m.sql.Table(root.Name), winners, strings.Join(on, " AND "), lose),
 	}
 	for _, c := range o.children {
 		sqls = append(sqls, fmt.Sprintf("DELETE c FROM %s c JOIN %s l ON c.%s = l.%s", t.m.sql.Table(c.Name), losers, quote(schema.ColRootID), id))
@@ -393,4 +443,50 @@ func (t *tx) Rollback(context.Context) error {
 	}
 	t.end()
 	return nil
+}
+
+// stagedSQL is the statements of a merge whose rows were staged whole
+// (insert-only, scd2; see sqlgen.Dataset.MergeStaged): each table's staged
+// writes are gathered into one temporary table, in the table's latest
+// columns, which the merge reads.
+func (t *tx) stagedSQL(o *op) ([]sqlgen.Stmt, error) {
+	ds := t.m.sql
+	var stmts []sqlgen.Stmt
+	gathered := map[string]string{}
+	cols := map[string][]*schema.Column{}
+	gather := func(name string, writes []*op) {
+		if len(writes) == 0 {
+			return
+		}
+		last := writes[len(writes)-1].table.Columns
+		defs := make([]string, len(last))
+		for i, c := range last {
+			typ, _ := ds.Dialect.Type(c) // Write made these types already
+			defs[i] = quote(c.Name) + " " + typ
+		}
+		t.temps++
+		into := ds.Table("_restload_stage_" + strconv.Itoa(t.temps))
+		stmts = append(stmts, sqlgen.Stmt{Table: name, Op: "merge", SQL: fmt.Sprintf("CREATE TEMPORARY TABLE %s (%s)", into, strings.Join(defs, ", "))})
+		for _, w := range writes {
+			list := ds.ColumnList(w.table.Columns)
+			stmts = append(stmts, sqlgen.Stmt{Table: name, Op: "merge", SQL: fmt.Sprintf("INSERT INTO %s (%s) SELECT %s FROM %s", into, list, list, w.temp)})
+		}
+		gathered[name], cols[name] = into, last
+	}
+	gather(o.table.Name, o.keys)
+	for _, c := range o.children {
+		gather(c.Name, o.staged[c.Name])
+	}
+	scratch := sqlgen.Scratch{
+		Create: func(name, query string) []string {
+			return []string{"DROP TEMPORARY TABLE IF EXISTS " + ds.Table(name), "CREATE TEMPORARY TABLE " + ds.Table(name) + " AS " + query}
+		},
+		Name: ds.Table,
+		Drop: func(name string) string { return "DROP TEMPORARY TABLE IF EXISTS " + ds.Table(name) },
+	}
+	merge, err := ds.MergeStaged(o.table, o.children, func(table string) (string, []*schema.Column) { return gathered[table], cols[table] }, scratch)
+	if err != nil {
+		return nil, err
+	}
+	return append(stmts, merge...), nil
 }

@@ -65,8 +65,9 @@ var dialect = &sqlgen.Dialect{
 }
 
 var (
-	_ destination.Destination = (*Postgres)(nil)
-	_ destination.Counter     = (*Postgres)(nil)
+	_ destination.Destination     = (*Postgres)(nil)
+	_ destination.Counter         = (*Postgres)(nil)
+	_ destination.MergeStrategist = (*Postgres)(nil)
 )
 
 // Open connects to the server at url (checking it answers) for dataset. The
@@ -229,3 +230,7 @@ func checkTable(tb *schema.Table) error {
 }
 
 var errDone = errors.New("postgres: transaction already finished")
+
+// MergeStrategies reports true: Merge does every merge strategy and hint
+// (see sqlgen.MergeStaged and sqlgen.Dataset.Winners).
+func (p *Postgres) MergeStrategies() bool { return true }

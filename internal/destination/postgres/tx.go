@@ -145,7 +145,11 @@ func (t *tx) Write(ctx context.Context, tb *schema.Table, mode destination.Mode,
 		return out, nil
 	})
 	stop := t.p.watchLocks(ctx, t.tx.Conn().PgConn(), tb.Name)
-	copied, err := t.tx.CopyFrom(ctx, pgx.Identifier{t.p.dataset, tb.Name}, conv.Names(), src)
+	into := pgx.Identifier{t.p.dataset, tb.Name}
+	if mode == destination.ModeStage && schema.StagesRows(tb) {
+		into = pgx.Identifier{"pg_temp", tb.Name} // see sqlgen.Staging.Into
+	}
+	copied, err := t.tx.CopyFrom(ctx, into, conv.Names(), src)
 	stop()
 	if err != nil {
 		err = t.p.lockTimeoutError(tb.Name, err)
@@ -171,7 +175,7 @@ func (t *tx) Merge(ctx context.Context, root *schema.Table, children []*schema.T
 	if t.done {
 		return errDone
 	}
-	stmts, err := t.staging.MergeDirect(root, children)
+	stmts, err := t.staging.Merge(root, children)
 	if err != nil {
 		return err
 	}

@@ -380,7 +380,8 @@ func (s *Staging) DropAll() []Stmt {
 const losersTable = `"_restload_losers"`
 
 // KeyColumns returns the columns a direct merge stages for root: its
-// primary key and _dlt_id, in that order. It returns nil when root has no
+// primary key, the columns of its merge hints (hard_delete, dedup_sort)
+// and _dlt_id, in that order. It returns nil when root has no
 // primary key (its rows are simply appended) and an error when root lacks
 // _dlt_id.
 func KeyColumns(root *schema.Table) ([]*schema.Column, error) {
@@ -392,9 +393,17 @@ func KeyColumns(root *schema.Table) ([]*schema.Column, error) {
 	if id == nil {
 		return nil, fmt.Errorf("rows to merge lack the %s column", schema.ColID)
 	}
-	cols := make([]*schema.Column, 0, len(pk)+1)
+	cols := make([]*schema.Column, 0, len(pk)+3)
 	for _, k := range pk {
 		cols = append(cols, root.Column(k))
+	}
+	// The merge hints' columns decide the winner too (see Winners).
+	if del, sort := HintColumns(root, root.Columns); del != nil || sort != nil {
+		for _, c := range []*schema.Column{del, sort} {
+			if c != nil && !slices.Contains(cols, c) {
+				cols = append(cols, c)
+			}
+		}
 	}
 	return append(cols, id), nil
 }
@@ -422,6 +431,11 @@ func (k *Keys) Values(row, dst []any) {
 // path can fill that table too merges this way (see MergeDirect), writing
 // every row once instead of staging it and copying it again.
 func (s *Staging) PrepareWrite(tb *schema.Table, mode destination.Mode) (stmts []Stmt, keys *Keys, err error) {
+	if mode == destination.ModeStage && schema.StagesRows(tb) {
+		// The rows go to tb's staging table whole (see Into).
+		stmts, err := s.Stage(tb)
+		return stmts, nil, err
+	}
 	if mode == destination.ModeStage {
 		cols, err := KeyColumns(tb)
 		if err != nil {
@@ -442,6 +456,37 @@ func (s *Staging) PrepareWrite(tb *schema.Table, mode destination.Mode) (stmts [
 		return nil, nil, err
 	}
 	return append(stmts, more...), keys, nil
+}
+
+// Into is the table a bulk load of tb's rows with mode goes into, quoted
+// and qualified: tb's staging table when its merge stages rows whole
+// (schema.StagesRows; PrepareWrite made it), else tb itself.
+func (s *Staging) Into(tb *schema.Table, mode destination.Mode) string {
+	if mode == destination.ModeStage && schema.StagesRows(tb) {
+		return s.ds.StagingTable(tb.Name)
+	}
+	return s.ds.Table(tb.Name)
+}
+
+// Merge returns the statements that merge root's rows staged in this
+// transaction: MergeStaged's for the strategies that stage rows whole,
+// else MergeDirect's.
+func (s *Staging) Merge(root *schema.Table, children []*schema.Table) ([]Stmt, error) {
+	if !schema.StagesRows(root) {
+		return s.MergeDirect(root, children)
+	}
+	stage := func(table string) (string, []*schema.Column) {
+		cols, ok := s.cols[table]
+		if !ok {
+			return "", nil
+		}
+		return s.ds.StagingTable(table), cols
+	}
+	stmts, err := s.ds.MergeStaged(root, children, stage, s.scratch())
+	if err != nil {
+		return nil, err
+	}
+	return append(stmts, s.Drop(append([]*schema.Table{root}, children...))...), nil
 }
 
 // MergeDirect returns the statements that finish a direct merge of root:
@@ -475,14 +520,26 @@ func (s *Staging) MergeDirect(root *schema.Table, children []*schema.Table) ([]S
 		sqls = append(sqls, "DROP TABLE IF EXISTS "+losers)
 		create = "CREATE TEMP TABLE " + losersTable + " ON COMMIT DROP"
 	}
-	// For each staged key, the winner is its greatest staged _dlt_id; every
-	// other row of root with that key loses. One aggregate and one join,
-	// both of which DuckDB can spill (an EXISTS and a NOT IN took 20-40%
-	// longer).
-	sqls = append(sqls, fmt.Sprintf(
-		"%s AS SELECT t.%s FROM %s t JOIN (SELECT %s, max(%s%s) AS %s FROM %s GROUP BY %s) w ON %s WHERE t.%s%s <> w.%s",
-		create, id, ds.Table(root.Name), strings.Join(keyList, ", "), id, d.IDCollation, q("_restload_winner"), keys,
-		strings.Join(keyList, ", "), strings.Join(win, " AND "), id, d.IDCollation, q("_restload_winner")))
+	if del, sort := HintColumns(root, s.cols[root.Name]); del != nil || sort != nil {
+		// With merge hints the winner is the first by dedup_sort, and one
+		// that deletes loses too (see Winners).
+		winners, deletes := ds.Winners(root, keys, s.cols[root.Name])
+		cond := fmt.Sprintf("t.%s%s <> w.%s", id, d.IDCollation, q("_restload_winner"))
+		if deletes {
+			cond = fmt.Sprintf("(%s OR w.%s = 1)", cond, q("_restload_deleted"))
+		}
+		sqls = append(sqls, fmt.Sprintf("%s AS SELECT t.%s FROM %s t JOIN (%s) w ON %s WHERE %s",
+			create, id, ds.Table(root.Name), winners, strings.Join(win, " AND "), cond))
+	} else {
+		// For each staged key, the winner is its greatest staged _dlt_id;
+		// every other row of root with that key loses. One aggregate and
+		// one join, both of which DuckDB can spill (an EXISTS and a NOT IN
+		// took 20-40% longer).
+		sqls = append(sqls, fmt.Sprintf(
+			"%s AS SELECT t.%s FROM %s t JOIN (SELECT %s, max(%s%s) AS %s FROM %s GROUP BY %s) w ON %s WHERE t.%s%s <> w.%s",
+			create, id, ds.Table(root.Name), strings.Join(keyList, ", "), id, d.IDCollation, q("_restload_winner"), keys,
+			strings.Join(keyList, ", "), strings.Join(win, " AND "), id, d.IDCollation, q("_restload_winner")))
+	}
 	for _, c := range children {
 		if c.Column(schema.ColRootID) == nil {
 			return nil, ds.Errorf(c.Name, "merge", fmt.Errorf("child table lacks the %s column", schema.ColRootID))
