@@ -88,6 +88,7 @@ var (
 	typeWriteDisposition = reflect.TypeFor[WriteDisposition]()
 	typeSchemaContract   = reflect.TypeFor[SchemaContract]()
 	typePaginator        = reflect.TypeFor[Paginator]()
+	typePrefetch         = reflect.TypeFor[Prefetch]()
 	typeResource         = reflect.TypeFor[Resource]()
 	typePos              = reflect.TypeFor[Pos]()
 )
@@ -274,6 +275,17 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) bool {
 		}
 		if n.Kind != yaml.MappingNode {
 			d.wrongType(n, path, "a string or a mapping")
+			return false
+		}
+	case typePrefetch:
+		if n.Kind == yaml.ScalarNode {
+			pages := new(int)
+			ok := d.decodeInt(n, reflect.ValueOf(pages).Elem(), path)
+			v.Set(reflect.ValueOf(Prefetch{Pages: pages}))
+			return ok
+		}
+		if n.Kind != yaml.MappingNode {
+			d.wrongType(n, path, "a number of pages or a mapping {pages, speculative}")
 			return false
 		}
 	case typePaginator:
