@@ -262,7 +262,7 @@ func (l *Limits) Pages() int {
 }
 
 // DefaultPrefetch is Limits.Prefetch when the file leaves it out.
-const DefaultPrefetch = 4
+const DefaultPrefetch = 8
 
 // Prefetch is limits.prefetch: `prefetch: 4`, or `prefetch: {pages: 4,
 // speculative: true}` to fetch pages ahead also when no total tells how

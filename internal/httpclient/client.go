@@ -326,7 +326,7 @@ func (c *Client) send(ctx context.Context, req *http.Request, read bool) (*http.
 			}
 			r.Body = body
 		}
-		sent, err := host.acquire(ctx, c.now(), c.sleep)
+		gen, err := host.acquire(ctx, c.now, c.sleep)
 		if err != nil {
 			cancel(nil)
 			return nil, nil, fail(attempt, err)
@@ -337,7 +337,10 @@ func (c *Client) send(ctx context.Context, req *http.Request, read bool) (*http.
 			now := c.now()
 			host.pace.observe(resp.Header, now, c.Policy.maxDelay())
 			if resp.StatusCode == http.StatusTooManyRequests {
-				host.pace.tooMany(now, sent)
+				if r := host.pace.tooMany(now, gen); r > 0 {
+					c.logger().LogAttrs(ctx, slog.LevelDebug, "429: pacing the host slower",
+						slog.String("host", req.URL.Host), slog.Float64("requests_per_second", math.Round(r*10)/10))
+				}
 			} else {
 				host.pace.ok(now)
 			}

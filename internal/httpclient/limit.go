@@ -30,7 +30,7 @@ type HostLimits struct {
 // it was served at in the last second (estimateWindow), once it served at
 // least minEstimateServed requests.
 const (
-	decreaseFactor    = 0.7
+	decreaseFactor    = 0.8
 	increasePerSecond = 0.25
 	estimateWindow    = time.Second
 	minEstimateWindow = 100 * time.Millisecond
@@ -39,6 +39,12 @@ const (
 	floorDivisor        = 16
 	minUnconfiguredRate = 1.0
 	minEstimateServed   = 2
+	// maxLate is how late after its slot a request may still go; one
+	// later than that takes a new slot, so that requests held up together
+	// (a stalled machine) do not go together.
+	maxLate = 100 * time.Millisecond
+	// maxReserves bounds how many times one request takes a new slot.
+	maxReserves = 4
 )
 
 // hostState is the limiter state of one host.
@@ -87,24 +93,33 @@ func (c *Client) host(h string) *hostState {
 }
 
 // acquire takes a concurrency slot, then waits for the host's next request
-// slot (see pacer.reserve). It returns when the request was let go, which
-// tooMany needs.
-func (s *hostState) acquire(ctx context.Context, now time.Time, sleep func(context.Context, time.Duration) error) (time.Time, error) {
+// slot (see pacer.reserve). It returns the pacing generation the request
+// went out in, which tooMany needs.
+func (s *hostState) acquire(ctx context.Context, clock func() time.Time, sleep func(context.Context, time.Duration) error) (uint64, error) {
+	now := clock()
 	if s.sem != nil {
 		select {
 		case s.sem <- struct{}{}:
 		case <-ctx.Done():
-			return time.Time{}, fmt.Errorf("waiting for a connection slot: %w", ctx.Err())
+			return 0, fmt.Errorf("waiting for a connection slot: %w", ctx.Err())
 		}
 	}
-	slot := s.pace.reserve(now)
-	if d := slot.Sub(now); d > 0 {
-		if err := sleep(ctx, d); err != nil {
-			s.release()
-			return time.Time{}, fmt.Errorf("waiting for the rate limit: %w", ctx.Err())
+	for try := 0; ; try++ {
+		slot, gen := s.pace.reserve(now)
+		if d := slot.Sub(now); d > 0 {
+			if err := sleep(ctx, d); err != nil {
+				s.release()
+				return 0, fmt.Errorf("waiting for the rate limit: %w", ctx.Err())
+			}
+			now = clock()
+		}
+		// A slot given before the last cut, or one woken up much later
+		// than its time (a stalled machine: its neighbours would go
+		// together), is taken again at the pace of now.
+		if try == maxReserves-1 || s.pace.current(gen, slot, now) {
+			return gen, nil
 		}
 	}
-	return slot, nil
 }
 
 func (s *hostState) release() {
@@ -123,7 +138,7 @@ type pacer struct {
 	rate    float64 // the rate now; 0: not paced (no configured rate, no 429 yet)
 	step    float64 // additive increase, requests/s per second
 	grown   time.Time
-	cut     time.Time // the last decrease
+	gen     uint64    // cuts so far
 	next    time.Time // the next free slot
 
 	// served holds when the last requests were answered with success, for
@@ -161,8 +176,8 @@ func (p *pacer) limit(now time.Time) float64 {
 }
 
 // reserve takes the next request slot and returns its time (now, or later
-// to wait for).
-func (p *pacer) reserve(now time.Time) time.Time {
+// to wait for) and the pacing generation it belongs to.
+func (p *pacer) reserve(now time.Time) (time.Time, uint64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	slot := now
@@ -179,7 +194,15 @@ func (p *pacer) reserve(now time.Time) time.Time {
 	if p.first.IsZero() {
 		p.first = slot
 	}
-	return slot
+	return slot, p.gen
+}
+
+// current reports whether a request given slot in generation gen may go
+// at now: no cut since, and not later than maxLate after its time.
+func (p *pacer) current(gen uint64, slot, now time.Time) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return gen == p.gen && (p.rate == 0 && p.quota == 0 || now.Sub(slot) <= maxLate)
 }
 
 // ok counts a request answered without a 429 (for the first estimate).
@@ -197,13 +220,15 @@ func (p *pacer) ok(now time.Time) {
 	p.served = append(p.served[i:], now)
 }
 
-// tooMany lowers the rate after a 429 to a request let go at sent: by
-// decreaseFactor, once per round trip.
-func (p *pacer) tooMany(now, sent time.Time) {
+// tooMany lowers the rate after a 429 to a request sent in generation gen:
+// by decreaseFactor, once per round trip (a request sent before the last
+// cut does not cut again). It returns the new rate, 0 when it did not
+// change.
+func (p *pacer) tooMany(now time.Time, gen uint64) float64 {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if sent.Before(p.cut) {
-		return // sent before the last cut: that cut answered it
+	if gen != p.gen {
+		return 0 // sent before the last cut: that cut answered it
 	}
 	cur := p.limit(now)
 	if cur == 0 {
@@ -218,7 +243,7 @@ func (p *pacer) tooMany(now, sent time.Time) {
 			}
 		}
 		if n < minEstimateServed {
-			return
+			return 0
 		}
 		cur = max(float64(n)/window.Seconds(), minUnconfiguredRate)
 		p.served = nil
@@ -229,11 +254,12 @@ func (p *pacer) tooMany(now, sent time.Time) {
 	}
 	p.rate = max(cur*decreaseFactor, floor)
 	p.step = cur * increasePerSecond
-	p.grown, p.cut = now, now
-	// Slots already given stand; the next one keeps the new spacing.
-	if gap := now.Add(time.Duration(float64(time.Second) / p.rate)); gap.After(p.next) {
-		p.next = gap
-	}
+	p.grown = now
+	p.gen++
+	// Slots given before are taken again (see current): the next goes one
+	// new interval from now.
+	p.next = now.Add(time.Duration(float64(time.Second) / p.rate))
+	return p.rate
 }
 
 // observe reads the API's rate-limit headers: what remains of its quota

@@ -154,30 +154,51 @@ func TestAIMD(t *testing.T) {
 	clk := newVClock()
 	c := pacedClient(clk, 20)
 	p := &c.host("api.test").pace
-	sent := p.reserve(clk.now())
-	p.reserve(clk.now()) // a second request in flight
+	_, gen := p.reserve(clk.now())
+	_, gen2 := p.reserve(clk.now()) // a second request in flight
 	clk.sleep(context.Background(), time.Second)
-	p.tooMany(clk.now(), sent)
-	if r := c.Rate("api.test"); r != 14 {
-		t.Fatalf("rate after a 429 = %v, want 14", r)
+	p.tooMany(clk.now(), gen)
+	if r := c.Rate("api.test"); r != 16 {
+		t.Fatalf("rate after a 429 = %v, want 16", r)
 	}
-	p.tooMany(clk.now(), sent) // the other request, sent before the cut
-	if r := c.Rate("api.test"); r != 14 {
-		t.Fatalf("rate after a second 429 of the same round = %v, want still 14", r)
+	p.tooMany(clk.now(), gen2) // the other request, sent before the cut
+	if r := c.Rate("api.test"); r != 16 {
+		t.Fatalf("rate after a second 429 of the same round = %v, want still 16", r)
 	}
 	clk.sleep(context.Background(), 500*time.Millisecond)
-	if r := c.Rate("api.test"); math.Abs(r-16.5) > 1e-9 {
-		t.Fatalf("rate half a second after = %v, want 16.5 (14 + 20*0.25/s * 0.5s)", r)
+	if r := c.Rate("api.test"); math.Abs(r-18.5) > 1e-9 {
+		t.Fatalf("rate half a second after = %v, want 18.5 (16 + 20*0.25/s * 0.5s)", r)
 	}
 	clk.sleep(context.Background(), 2*time.Second)
 	if r := c.Rate("api.test"); r != 20 {
 		t.Fatalf("rate 2.5 s after = %v, want back at the configured 20", r)
 	}
 	// A 429 to a request sent after the cut cuts again.
-	later := p.reserve(clk.now())
+	_, later := p.reserve(clk.now())
 	p.tooMany(clk.now(), later)
-	if r := c.Rate("api.test"); r != 14 {
-		t.Fatalf("rate after a later 429 = %v, want 14", r)
+	if r := c.Rate("api.test"); r != 16 {
+		t.Fatalf("rate after a later 429 = %v, want 16", r)
+	}
+}
+
+// TestSlotsTakenAgainAfterACut: requests waiting for slots given at the old
+// pace, or woken long after their slot, take new slots at the pace of now.
+func TestSlotsTakenAgainAfterACut(t *testing.T) {
+	clk := newVClock()
+	p := &pacer{ceiling: 10, rate: 10}
+	now := clk.now()
+	s1, g1 := p.reserve(now)
+	s2, g2 := p.reserve(now)
+	if !s2.Equal(s1.Add(100*time.Millisecond)) || !p.current(g1, s1, now) {
+		t.Fatalf("slots %v, %v: want 100ms apart, the first one current", s1, s2)
+	}
+	p.tooMany(now, g1)
+	if p.current(g2, s2, s2) {
+		t.Error("a slot given before a cut is still current")
+	}
+	s3, g3 := p.reserve(now)
+	if !p.current(g3, s3, s3.Add(maxLate)) || p.current(g3, s3, s3.Add(maxLate+time.Millisecond)) {
+		t.Errorf("a slot is current up to maxLate after its time, and no later")
 	}
 }
 
