@@ -106,7 +106,7 @@ type Result struct {
 	Requests  int64   `json:"requests,omitempty"`
 	Served429 int64   `json:"served_429,omitempty"`
 	Ideal     float64 `json:"ideal_seconds,omitempty"`
-	Error       string `json:"error,omitempty"`
+	Error     string  `json:"error,omitempty"`
 }
 
 // Report is what -out receives.
