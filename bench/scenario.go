@@ -23,50 +23,60 @@ var scenarios = map[string]func(ctx context.Context, o options, tmp string) []Re
 
 // Scenario constants, from issue 15's targets.
 const (
-	latencyPages     = 40
-	latencyPerPage   = 100 * time.Millisecond
-	rateAPILimit     = 100 // requests a second the rate-limited API allows
-	rateConfigured   = 95  // limits.requests_per_second of the paced run
-	ratePagesPerRes  = 50
-	rateResources    = 8
-	rateRetryAfter   = "1"
-	scenarioDest     = "jsonl"
-	scenarioMode     = "append"
-	scenarioResource = "files"
+	latencyPages    = 40
+	latencyPerPage  = 100 * time.Millisecond
+	rateAPILimit    = 100 // requests a second the rate-limited API allows
+	rateConfigured  = 95  // limits.requests_per_second of the paced run
+	ratePagesPerRes = 50
+	rateResources   = 8
+	rateRetryAfter  = "1"
+	scenarioDest    = "jsonl"
+	scenarioMode    = "append"
 )
 
 // latencyScenario: one seed resource of 40 pages, every data request
 // answered after 100 ms; once as restload runs by default (pages fetched
 // ahead, the seed's total read as a record count) and once one page at a
 // time (limits.prefetch: 1) for comparison. Ideal: the first page, then
-// the rest limits.prefetch (4) at a time.
+// the rest limits.prefetch (8 by default) at a time.
 func latencyScenario(ctx context.Context, o options, tmp string) []Result {
 	var out []Result
-	for _, run := range []struct{ tag, limits string }{
-		{"latency", ""},
-		{"latency-prefetch1", "limits:\n  prefetch: 1\n"},
+	ahead := latencyPerPage.Seconds() * float64(1+(latencyPages-1+config.DefaultPrefetch-1)/config.DefaultPrefetch)
+	for _, run := range []scenarioRun{
+		{"latency", "", ahead},
+		{"latency-prefetch1", "limits:\n  prefetch: 1\n", latencyPerPage.Seconds() * latencyPages},
 	} {
-		api, err := mockapi.Start(ctx, "127.0.0.1:0", mockapi.Options{Records: latencyPages * o.Limit, Latency: latencyPerPage})
-		if err != nil {
-			return append(out, Result{Name: run.tag, Error: err.Error()})
-		}
-		so := o
-		so.Records, so.pipelineExtra = latencyPages*o.Limit, run.limits
-		r := runRestload(ctx, api, so, tmp, scenarioDest, scenarioMode, []string{scenarioResource}, run.tag)
-		r.Name = run.tag
-		r.Requests, r.Served429 = served(api)
-		r.Ideal = latencyPerPage.Seconds() * float64(1+(latencyPages-1+config.DefaultPrefetch-1)/config.DefaultPrefetch)
-		if run.limits != "" {
-			r.Ideal = latencyPerPage.Seconds() * latencyPages
-		}
-		api.Close()
-		printScenario(r)
+		r := run.run(ctx, o, tmp, mockapi.Options{Records: latencyPages * o.Limit, Latency: latencyPerPage}, 1)
 		out = append(out, r)
 		if ctx.Err() != nil {
 			break
 		}
 	}
 	return out
+}
+
+// scenarioRun is one run of a scenario: its name, the limits block of its
+// pipeline and its ideal time.
+type scenarioRun struct {
+	tag, limits string
+	ideal       float64
+}
+
+// run runs the seed pipeline's first resources (in the seed's order) against a mock
+// API started with opts.
+func (s scenarioRun) run(ctx context.Context, o options, tmp string, opts mockapi.Options, resources int) Result {
+	api, err := mockapi.Start(ctx, "127.0.0.1:0", opts)
+	if err != nil {
+		return Result{Name: s.tag, Error: err.Error()}
+	}
+	defer api.Close()
+	o.Records, o.pipelineExtra = opts.Records, s.limits
+	r := runRestload(ctx, api, o, tmp, scenarioDest, scenarioMode, api.Server.Resources()[:resources], s.tag)
+	r.Name = s.tag
+	r.Requests, r.Served429 = served(api)
+	r.Ideal = s.ideal
+	printScenario(r)
+	return r
 }
 
 // rateLimitScenario: an API allowing 100 requests a second (a token bucket
@@ -76,27 +86,11 @@ func latencyScenario(ctx context.Context, o options, tmp string) []Result {
 func rateLimitScenario(ctx context.Context, o options, tmp string) []Result {
 	var out []Result
 	pages := float64(ratePagesPerRes * rateResources)
-	for _, run := range []struct {
-		tag, limits string
-		ideal       float64
-	}{
+	for _, run := range []scenarioRun{
 		{"ratelimit-95", fmt.Sprintf("limits:\n  requests_per_second: %d\n", rateConfigured), pages / rateConfigured},
 		{"ratelimit-none", "", pages / rateAPILimit},
 	} {
-		api, err := mockapi.Start(ctx, "127.0.0.1:0", mockapi.Options{Records: ratePagesPerRes * o.Limit,
-			RateLimit: rateAPILimit, RetryAfter: rateRetryAfter})
-		if err != nil {
-			return append(out, Result{Name: run.tag, Error: err.Error()})
-		}
-		so := o
-		so.Records, so.pipelineExtra = ratePagesPerRes*o.Limit, run.limits
-		resources := api.Server.Resources()[:rateResources]
-		r := runRestload(ctx, api, so, tmp, scenarioDest, scenarioMode, resources, run.tag)
-		r.Name = run.tag
-		r.Requests, r.Served429 = served(api)
-		r.Ideal = run.ideal
-		api.Close()
-		printScenario(r)
+		r := run.run(ctx, o, tmp, mockapi.Options{Records: ratePagesPerRes * o.Limit, RateLimit: rateAPILimit, RetryAfter: rateRetryAfter}, rateResources)
 		out = append(out, r)
 		if ctx.Err() != nil {
 			break

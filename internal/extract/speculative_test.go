@@ -1,12 +1,10 @@
 package extract_test
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -35,23 +33,10 @@ func seedPage(total int) func(r *http.Request, n int) (int, any) {
 func runSeed(t *testing.T, a *pagedAPI, prefetch int, speculative bool, pag paginate.Config) outcome {
 	t.Helper()
 	x := &extract.Extractor{Client: &httpclient.Client{HTTP: a.Client()}, Prefetch: prefetch, Speculative: speculative}
-	var o outcome
-	st, err := x.Run(context.Background(), extract.Resource{
+	return collect(x, extract.Resource{
 		Name: "items", BaseURL: a.URL, Paginator: &config.Paginator{Config: pag},
 		Endpoint: &config.Endpoint{Path: "items", Method: "GET", DataSelector: "data", Params: map[string]any{"limit": 2}},
-	}, func(ctx context.Context, p extract.Page) error {
-		ids := make([]string, len(p.Records))
-		for i, r := range p.Records {
-			ids[i] = fmt.Sprint(r["id"])
-		}
-		o.pages = append(o.pages, fmt.Sprintf("%d:%s", p.Number, strings.Join(ids, ",")))
-		return nil
 	})
-	o.stats = st
-	if err != nil {
-		o.err = err.Error()
-	}
-	return o
 }
 
 // aheadGate wraps reply so that page 2 is answered only once page 3 has been
@@ -193,28 +178,7 @@ func TestSpeculativePrefetch(t *testing.T) {
 			}
 			ahead := newPagedAPI(t, param, reply)
 			got := runSeed(t, ahead, 4, true, tt.pag)
-			if len(want.pages) != tt.wantPages {
-				t.Errorf("page by page: %d pages %q, want %d", len(want.pages), want.pages, tt.wantPages)
-			}
-			if wantErr := strings.ReplaceAll(tt.wantErr, "GET /", "GET "+seq.URL+"/"); want.err != wantErr {
-				t.Errorf("page by page: error %q, want %q", want.err, wantErr)
-			}
-			if !slices.Equal(got.pages, want.pages) {
-				t.Errorf("speculative, fn saw\n %q\npage by page\n %q", got.pages, want.pages)
-			}
-			if gotErr := strings.ReplaceAll(got.err, ahead.URL, seq.URL); gotErr != want.err {
-				t.Errorf("speculative, error %q; page by page %q", gotErr, want.err)
-			}
-			if got.stats != want.stats {
-				t.Errorf("speculative, stats %+v; page by page %+v", got.stats, want.stats)
-			}
-			ahead.mu.Lock()
-			defer ahead.mu.Unlock()
-			for n, times := range ahead.fetched {
-				if times > 1 {
-					t.Errorf("page %d requested %d times", n, times)
-				}
-			}
+			compareRuns(t, seq, ahead, want, got, tt.wantPages, tt.wantErr)
 		})
 	}
 }

@@ -106,6 +106,19 @@ func (a *bucketAPI) served() (ok, tooMany int, rate float64) {
 	return a.ok, a.tooMany, float64(a.ok-1) / a.ended.Sub(a.firstOK).Seconds()
 }
 
+// check fails t unless the API served at least minShare of its rate and
+// answered at most max429 of the requests 429.
+func (a *bucketAPI) check(t *testing.T, minShare, max429 float64) {
+	t.Helper()
+	ok, tooMany, rate := a.served()
+	if rate < minShare*a.rate {
+		t.Errorf("served at %.1f requests/s, want at least %.0f%% of the API's %g", rate, 100*minShare, a.rate)
+	}
+	if frac := float64(tooMany) / float64(ok+tooMany); frac > max429 {
+		t.Errorf("%d of %d requests answered 429 (%.0f%%), want at most %.0f%%", tooMany, ok+tooMany, 100*frac, 100*max429)
+	}
+}
+
 func pacedClient(clk *vclock, rps float64) *Client {
 	return &Client{
 		Policy: Policy{MaxRetries: 5, BackoffFactor: 0.01, StatusCodes: []int{429}, MaxDelay: time.Minute},
@@ -138,13 +151,7 @@ func TestRateRecoversAfter429(t *testing.T) {
 	clk := newVClock()
 	a := newBucketAPI(t, clk, 20, 1)
 	a.get(t, pacedClient(clk, 40), 400)
-	ok, tooMany, rate := a.served()
-	if rate < 0.75*20 {
-		t.Errorf("served at %.1f requests/s, want at least 75%% of the API's 20", rate)
-	}
-	if frac := float64(tooMany) / float64(ok+tooMany); frac > 0.08 {
-		t.Errorf("%d of %d requests answered 429 (%.0f%%), want at most 8%%", tooMany, ok+tooMany, 100*frac)
-	}
+	a.check(t, 0.75, 0.08)
 }
 
 // TestAIMD: a 429 multiplies the rate by decreaseFactor once (not again for
@@ -209,13 +216,7 @@ func TestUnconfiguredHostLearns(t *testing.T) {
 	a := newBucketAPI(t, clk, 50, 5)
 	c := pacedClient(clk, 0)
 	a.get(t, c, 500)
-	ok, tooMany, rate := a.served()
-	if rate < 0.75*50 {
-		t.Errorf("served at %.1f requests/s, want at least 75%% of the API's 50", rate)
-	}
-	if frac := float64(tooMany) / float64(ok+tooMany); frac > 0.10 {
-		t.Errorf("%d of %d requests answered 429 (%.0f%%), want at most 10%%", tooMany, ok+tooMany, 100*frac)
-	}
+	a.check(t, 0.75, 0.10)
 }
 
 // TestRetryAfterStillWins: the retry of a 429 waits what Retry-After says,
