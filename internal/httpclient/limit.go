@@ -39,10 +39,6 @@ const (
 	floorDivisor        = 16
 	minUnconfiguredRate = 1.0
 	minEstimateServed   = 2
-	// maxLate is how late after its slot a request may still go; one
-	// later than that takes a new slot, so that requests held up together
-	// (a stalled machine) do not go together.
-	maxLate = 100 * time.Millisecond
 	// maxReserves bounds how many times one request takes a new slot.
 	maxReserves = 4
 )
@@ -113,10 +109,9 @@ func (s *hostState) acquire(ctx context.Context, clock func() time.Time, sleep f
 			}
 			now = clock()
 		}
-		// A slot given before the last cut, or one woken up much later
-		// than its time (a stalled machine: its neighbours would go
-		// together), is taken again at the pace of now.
-		if try == maxReserves-1 || s.pace.current(gen, slot, now) {
+		// A slot given before the last cut is taken again at the pace of
+		// now.
+		if try == maxReserves-1 || s.pace.current(gen) {
 			return gen, nil
 		}
 	}
@@ -197,12 +192,13 @@ func (p *pacer) reserve(now time.Time) (time.Time, uint64) {
 	return slot, p.gen
 }
 
-// current reports whether a request given slot in generation gen may go
-// at now: no cut since, and not later than maxLate after its time.
-func (p *pacer) current(gen uint64, slot, now time.Time) bool {
+// current reports whether a request given a slot in generation gen may
+// go: there was no cut since. (A request woken up late still goes: taking
+// a new slot would lose its own, and on a busy machine most wake up late.)
+func (p *pacer) current(gen uint64) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return gen == p.gen && (p.rate == 0 && p.quota == 0 || now.Sub(slot) <= maxLate)
+	return gen == p.gen
 }
 
 // ok counts a request answered without a 429 (for the first estimate).
