@@ -12,6 +12,9 @@
 //     write disposition of -modes, in a child process so its peak RSS can be
 //     read from the kernel's rusage.
 //
+// With -scenarios it runs API-bound scenarios instead (a latency-bound and
+// a rate-limited mock API; see scenario.go).
+//
 // It prints one table row per run (records/s, pages/s, seconds, peak RSS
 // and the ratio of its time to the floor's) and writes the same as JSON to
 // -out/<timestamp>.json for comparison across commits. See bench/README.md.
@@ -61,6 +64,11 @@ type options struct {
 	Solo      bool          `json:"solo"`
 	Alone     bool          `json:"duckdb_alone"`
 	Extra     []string      `json:"extra_args,omitempty"`
+	Scenarios []string      `json:"scenarios,omitempty"`
+
+	// pipelineExtra is YAML appended to the pipeline file (a scenario's
+	// limits block).
+	pipelineExtra string
 
 	postgres string
 	mysql    string
@@ -92,7 +100,13 @@ type Result struct {
 	// db and dataset are where a DuckDB run loaded its rows.
 	db, dataset string
 	Skipped     string `json:"skipped,omitempty"`
-	Error       string `json:"error,omitempty"`
+
+	// A scenario's (-scenarios): the data requests the mock answered, how
+	// many of them 429, and the run's ideal time.
+	Requests  int64   `json:"requests,omitempty"`
+	Served429 int64   `json:"served_429,omitempty"`
+	Ideal     float64 `json:"ideal_seconds,omitempty"`
+	Error     string  `json:"error,omitempty"`
 }
 
 // Report is what -out receives.
@@ -118,7 +132,7 @@ func main() {
 	// garbage collector settings restload runs with.
 	cli.SetGCDefaults(os.Getenv)
 	var o options
-	var resources, dests, modes, extra string
+	var resources, dests, modes, extra, scens string
 	flag.IntVar(&o.Records, "records", 100_000, "records per resource served by the mock API")
 	flag.IntVar(&o.Limit, "limit", 100, "page size (the seed pipeline's `limit` param)")
 	flag.DurationVar(&o.Latency, "latency", 0, "latency the mock adds to every data request")
@@ -129,6 +143,7 @@ func main() {
 	flag.BoolVar(&o.Alone, "duckdb-alone", true, "after each DuckDB run, time DuckDB alone storing the same rows (a copy of the run's tables into a new file in one transaction)")
 	flag.BoolVar(&o.Solo, "solo", false, "also time each resource alone (into the first destination, first mode) and compare the slowest with the full run")
 	flag.StringVar(&extra, "args", "", "extra arguments for `restload run`, space-separated")
+	flag.StringVar(&scens, "scenarios", "", "run these API-bound scenarios instead (latency, ratelimit), each against a mock of its own")
 	flag.StringVar(&o.postgres, "postgres", envOr("RESTLOAD_TEST_POSTGRES", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"), "PostgreSQL URL (runs are skipped when unreachable)")
 	flag.StringVar(&o.mysql, "mysql", envOr("RESTLOAD_TEST_MYSQL", "mysql://root@127.0.0.1:3306/test"), "MySQL or MariaDB URL (runs are skipped when unreachable)")
 	flag.StringVar(&o.bin, "bin", "", "restload binary to measure (default: build ./cmd/restload)")
@@ -141,6 +156,13 @@ func main() {
 	o.Dests = split(dests)
 	o.Modes = split(modes)
 	o.Extra = strings.Fields(extra)
+	o.Scenarios = split(scens)
+	for _, sc := range o.Scenarios {
+		if scenarios[sc] == nil {
+			fmt.Fprintf(os.Stderr, "bench: unknown scenario %q (want latency or ratelimit)\n", sc)
+			os.Exit(2)
+		}
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -170,6 +192,15 @@ func run(ctx context.Context, o options) error {
 		}
 	}
 
+	rep := Report{Started: time.Now().UTC(), Commit: commit(), Go: runtime.Version(), CPUs: runtime.NumCPU(), Options: o}
+	if len(o.Scenarios) > 0 {
+		for _, sc := range o.Scenarios {
+			rep.Results = append(rep.Results, scenarios[sc](ctx, o, tmp)...)
+		}
+		printScenarioTable(os.Stdout, rep.Results)
+		return writeReport(o, rep)
+	}
+
 	api, err := mockapi.Start(ctx, "127.0.0.1:0", mockapi.Options{Records: o.Records, Latency: o.Latency})
 	if err != nil {
 		return err
@@ -181,7 +212,6 @@ func run(ctx context.Context, o options) error {
 	fmt.Fprintf(os.Stderr, "mock API on %s: %d resources x %d records, limit %d, latency %s, workers %d\n",
 		api.URL, len(o.Resources), o.Records, o.Limit, o.Latency, o.Workers)
 
-	rep := Report{Started: time.Now().UTC(), Commit: commit(), Go: runtime.Version(), CPUs: runtime.NumCPU(), Options: o}
 	floor, err := runFloor(ctx, api, o, o.Resources)
 	if err != nil {
 		return fmt.Errorf("floor: %w", err)
@@ -240,17 +270,23 @@ func run(ctx context.Context, o options) error {
 	}
 
 	printTable(os.Stdout, rep.Results)
-	if o.out != "" {
-		if err := os.MkdirAll(o.out, 0o755); err != nil {
-			return err
-		}
-		path := filepath.Join(o.out, rep.Started.Format("20060102T150405Z")+".json")
-		b, _ := json.MarshalIndent(rep, "", "  ")
-		if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
-			return err
-		}
-		fmt.Fprintln(os.Stderr, "results written to", path)
+	return writeReport(o, rep)
+}
+
+// writeReport writes rep as JSON to o.out, unless it is "".
+func writeReport(o options, rep Report) error {
+	if o.out == "" {
+		return nil
 	}
+	if err := os.MkdirAll(o.out, 0o755); err != nil {
+		return err
+	}
+	path := filepath.Join(o.out, rep.Started.Format("20060102T150405Z")+".json")
+	b, _ := json.MarshalIndent(rep, "", "  ")
+	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
+		return err
+	}
+	fmt.Fprintln(os.Stderr, "results written to", path)
 	return nil
 }
 
@@ -364,7 +400,7 @@ func runRestload(ctx context.Context, api *mockapi.Running, o options, tmp, dest
 		return res
 	}
 	dataset := "bench_" + strings.ReplaceAll(tag, "-", "_") + "_" + strconv.FormatInt(time.Now().Unix(), 36)
-	pipelineFile, err := writePipeline(api, dir, o.Limit, disposition, dataset)
+	pipelineFile, err := writePipeline(api, dir, o.Limit, disposition, dataset, o.pipelineExtra)
 	if err != nil {
 		res.Error = err.Error()
 		return res
@@ -475,8 +511,8 @@ func child(ctx context.Context, bin string, args []string) (measure, error) {
 }
 
 // writePipeline writes the seed pipeline pointed at api with the given page
-// size, write disposition and dataset.
-func writePipeline(api *mockapi.Running, dir string, limit int, disposition, dataset string) (string, error) {
+// size, write disposition and dataset, and extra YAML at its end.
+func writePipeline(api *mockapi.Running, dir string, limit int, disposition, dataset, extra string) (string, error) {
 	data, err := examples.FS.ReadFile("analytics/pipeline.yaml")
 	if err != nil {
 		return "", err
@@ -494,7 +530,7 @@ func writePipeline(api *mockapi.Running, dir string, limit int, disposition, dat
 		s = strings.ReplaceAll(s, r[0], r[1])
 	}
 	path := filepath.Join(dir, "pipeline.yaml")
-	return path, os.WriteFile(path, []byte(s), 0o644)
+	return path, os.WriteFile(path, []byte(s+extra), 0o644)
 }
 
 // pgDataset checks PostgreSQL is reachable, or drops the dataset's schemas.

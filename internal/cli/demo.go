@@ -131,6 +131,8 @@ func mockAPICmd(g *globals) *cobra.Command {
 	f.BoolVar(&o.RotateRefreshToken, "rotate-refresh-token", false, "issue a new refresh token on each refresh")
 	f.DurationVar(&o.Latency, "latency", 0, "latency added to every data request")
 	f.IntVar(&o.RateLimitEvery, "rate-limit-every", 0, "answer 429 in bursts every N data requests")
+	f.Float64Var(&o.RateLimit, "rate-limit", 0, "allow N data requests a second (a token bucket of --rate-burst), 429 with Retry-After above it")
+	f.IntVar(&o.RateBurst, "rate-burst", 0, "--rate-limit's bucket size (0: a tenth of a second's requests)")
 	f.IntVar(&o.BurstLen, "burst", 1, "length of each 429 burst")
 	f.StringVar(&o.RetryAfter, "retry-after", "1", "Retry-After header on 429s (seconds or HTTP date)")
 	f.IntVar(&o.FaultEvery, "fault-every", 0, "answer every Nth data request with a 5xx")

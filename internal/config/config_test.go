@@ -234,7 +234,7 @@ func TestErrors(t *testing.T) {
 		}},
 		{"paginator.yaml", []string{
 			`testdata/errors/paginator.yaml:4:16: source.client.paginator.type: unknown paginator type "curser" (did you mean "cursor"?)`,
-			"testdata/errors/paginator.yaml:10:24: source.resources[0].endpoint.paginator.cursor_path: not used by page_number paginator (it takes base_page, has_more_path, limit_body_path, limit_param, maximum_page, next_page_path, page, page_body_path, page_param, start_from_page, stop_after_empty_page, total_path)",
+			"testdata/errors/paginator.yaml:10:24: source.resources[0].endpoint.paginator.cursor_path: not used by page_number paginator (it takes base_page, has_more_path, limit_body_path, limit_param, maximum_page, next_page_path, page, page_body_path, page_param, start_from_page, stop_after_empty_page, total_counts, total_path)",
 			"testdata/errors/paginator.yaml:12:28: source.resources[0].endpoint.paginator.start_from_page: cannot be used together with page",
 			"testdata/errors/paginator.yaml:14:27: source.resources[0].endpoint.paginator.page_body_path: cannot be used together with page_param",
 			"testdata/errors/paginator.yaml:17:9: source.resources[1].endpoint.paginator.limit: missing required key for offset paginator",

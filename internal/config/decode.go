@@ -91,6 +91,7 @@ var (
 	typeWriteDisposition = reflect.TypeFor[WriteDisposition]()
 	typeSchemaContract   = reflect.TypeFor[SchemaContract]()
 	typePaginator        = reflect.TypeFor[Paginator]()
+	typePrefetch         = reflect.TypeFor[Prefetch]()
 	typeResource         = reflect.TypeFor[Resource]()
 	typeEndpoint         = reflect.TypeFor[Endpoint]()
 	typeAuth             = reflect.TypeFor[Auth]()
@@ -279,6 +280,17 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) bool {
 		}
 		if n.Kind != yaml.MappingNode {
 			d.wrongType(n, path, "a string or a mapping")
+			return false
+		}
+	case typePrefetch:
+		if n.Kind == yaml.ScalarNode {
+			pages := new(int)
+			ok := d.decodeInt(n, reflect.ValueOf(pages).Elem(), path)
+			v.Set(reflect.ValueOf(Prefetch{Pages: pages}))
+			return ok
+		}
+		if n.Kind != yaml.MappingNode {
+			d.wrongType(n, path, "a number of pages or a mapping {pages, speculative}")
 			return false
 		}
 	case typePaginator:

@@ -276,8 +276,9 @@ type Limits struct {
 	RequestsPerSecond float64 `yaml:"requests_per_second"`
 	// Prefetch is how many pages of one resource are fetched at once when
 	// the paginator knows how many there are (page_number or offset with a
-	// total); nil means DefaultPrefetch, 1 one page at a time.
-	Prefetch *int `yaml:"prefetch"`
+	// total), or, speculative, whenever it numbers its pages; written as a
+	// number (the pages) or {pages, speculative}. Nil means DefaultPrefetch.
+	Prefetch *Prefetch `yaml:"prefetch"`
 	// MaxResponseBytes caps a response body, decompressed; nil means
 	// DefaultMaxResponseBytes.
 	MaxResponseBytes *int64 `yaml:"max_response_bytes"`
@@ -310,14 +311,28 @@ func (l *Limits) Pages() int {
 }
 
 // DefaultPrefetch is Limits.Prefetch when the file leaves it out.
-const DefaultPrefetch = 4
+const DefaultPrefetch = 8
 
-// PrefetchPages returns l.Prefetch, or DefaultPrefetch when l or it is nil.
+// Prefetch is limits.prefetch: `prefetch: 4`, or `prefetch: {pages: 4,
+// speculative: true}` to fetch pages ahead also when no total tells how
+// many there are (pages past the end are discarded).
+type Prefetch struct {
+	Pages       *int `yaml:"pages"`
+	Speculative bool `yaml:"speculative"`
+}
+
+// PrefetchPages returns l.Prefetch's pages, or DefaultPrefetch when l or
+// they are nil; 1 is one page at a time.
 func (l *Limits) PrefetchPages() int {
-	if l == nil || l.Prefetch == nil {
+	if l == nil || l.Prefetch == nil || l.Prefetch.Pages == nil {
 		return DefaultPrefetch
 	}
-	return *l.Prefetch
+	return *l.Prefetch.Pages
+}
+
+// SpeculativePrefetch reports whether limits.prefetch is speculative.
+func (l *Limits) SpeculativePrefetch() bool {
+	return l != nil && l.Prefetch != nil && l.Prefetch.Speculative
 }
 
 // StringList is a list of strings that may be written as a single string.

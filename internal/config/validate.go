@@ -515,8 +515,12 @@ func (v *validator) limits(l *Limits) {
 	if l.RequestsPerSecond < 0 {
 		v.errorf("limits.requests_per_second", "must not be negative")
 	}
-	if l.Prefetch != nil && *l.Prefetch < 1 {
-		v.errorf("limits.prefetch", "want at least 1 (1 fetches one page at a time)")
+	if l.Prefetch != nil && l.Prefetch.Pages != nil && *l.Prefetch.Pages < 1 {
+		path := "limits.prefetch"
+		if v.written(path + ".pages") {
+			path += ".pages"
+		}
+		v.errorf(path, "want at least 1 (1 fetches one page at a time)")
 	}
 	if l.MaxResponseBytes != nil && *l.MaxResponseBytes < 1 {
 		v.errorf("limits.max_response_bytes", "want at least 1 (bytes)")

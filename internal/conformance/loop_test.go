@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/restload/restload/internal/config"
 	"github.com/restload/restload/internal/pipeline"
 )
 
@@ -106,7 +107,8 @@ source:
 					t.Errorf("error %q does not say %q", msg, w)
 				}
 			}
-			if n := len(a.Requests("/items")); n > 5 {
+			// The first page, then at most the pages fetched ahead.
+			if n := len(a.Requests("/items")); n > 1+config.DefaultPrefetch {
 				t.Errorf("%d requests to /items before stopping", n)
 			}
 			if res.hasTable(t, "items") {

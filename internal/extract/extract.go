@@ -18,9 +18,10 @@
 //
 // When a page_number or offset paginator has read the total from a
 // response, the pages it plans are fetched ahead, Extractor.Prefetch at a
-// time, and still handed over in page order (see Extractor.Run); every
-// other paginator goes one page at a time, as each request depends on the
-// previous response.
+// time, and still handed over in page order (see Extractor.Run); with
+// Extractor.Speculative they are fetched ahead without a total too, pages
+// past the end discarded. Every other paginator goes one page at a time,
+// as each request depends on the previous response.
 //
 // Walk runs a parent/child tree of resources (Node): a parent's pages
 // stream, and each page's records drive its children (bound to the parent
@@ -120,6 +121,10 @@ type Extractor struct {
 	// one page at a time. The HTTP client's per-host limits still bound
 	// the requests in flight across resources.
 	Prefetch int
+	// Speculative, with Prefetch above 1, fetches pages ahead also when
+	// nothing tells how many remain, as long as the paginator can number
+	// them (page_number, offset): pages past the end are discarded.
+	Speculative bool
 }
 
 // Error is an extraction failure: which resource, which page, which URL.
@@ -167,7 +172,10 @@ func (e *StatusError) Error() string {
 // paginator and to fn one by one in page order, so where pagination stops,
 // which errors are reported and the order of records are those of a page
 // by page walk. Pages fetched past a stop (an empty page, has_more false)
-// are discarded, and the fetches still in flight are cancelled.
+// are discarded, errors included, and the fetches still in flight are
+// cancelled. With x.Speculative, a paginator that numbers its pages but
+// does not know how many remain (paginate.Planner's Speculate) has the next
+// Prefetch-1 pages fetched while each page is handled, in the same way.
 func (x *Extractor) Run(ctx context.Context, r Resource, fn func(ctx context.Context, p Page) error) (Stats, error) {
 	var st Stats
 	req, err := newRequest(r)
@@ -185,8 +193,8 @@ func (x *Extractor) Run(ctx context.Context, r Resource, fn func(ctx context.Con
 	for page := 1; ; {
 		plan := x.plan(pl, page)
 		var more bool
-		if plan.Pages > 1 {
-			x.logger().Debug("fetching pages ahead", "resource", r.Name, "from_page", page, "pages", plan.Pages, "prefetch", x.Prefetch)
+		if plan.Pages > 1 || plan.Open {
+			x.logger().Debug("fetching pages ahead", "resource", r.Name, "from_page", page, "pages", plan.Pages, "speculative", plan.Open, "prefetch", x.Prefetch)
 			var done int
 			done, more, err = w.ahead(ctx, req, plan, page)
 			page += done
@@ -202,17 +210,21 @@ func (x *Extractor) Run(ctx context.Context, r Resource, fn func(ctx context.Con
 }
 
 // plan returns the pages from page on to fetch ahead: those the paginator
-// has planned, up to MaxPages. Fewer than 2 means one page at a time.
+// has planned (or, with Speculative and no count known, an open plan), up
+// to MaxPages. Fewer than 2, and not open, means one page at a time.
 func (x *Extractor) plan(pl paginate.Planner, page int) paginate.Plan {
 	if pl == nil || x.Prefetch < 2 {
 		return paginate.Plan{}
 	}
 	plan, ok := pl.Plan()
+	if !ok && x.Speculative {
+		plan, ok = pl.Speculate()
+	}
 	if !ok {
 		return paginate.Plan{}
 	}
-	if x.MaxPages > 0 {
-		plan.Pages = min(plan.Pages, x.MaxPages-page+1)
+	if left := x.MaxPages - page + 1; x.MaxPages > 0 && (plan.Open || plan.Pages > left) {
+		plan.Pages, plan.Open = left, false
 	}
 	return plan
 }
@@ -262,7 +274,7 @@ func (w *walk) ahead(ctx context.Context, base *request, plan paginate.Plan, fir
 	queue := make(chan chan fetched, w.x.Prefetch) // results, in page order
 	wg.Go(func() {
 		defer close(queue)
-		for k := 1; k <= plan.Pages; k++ {
+		for k := 1; plan.Open || k <= plan.Pages; k++ {
 			select {
 			case slots <- struct{}{}:
 			case <-fctx.Done():

@@ -81,11 +81,16 @@ type outcome struct {
 func runItems(t *testing.T, a *pagedAPI, pag *config.Paginator, prefetch, maxPages int, actions []config.ResponseAction) outcome {
 	t.Helper()
 	x := &extract.Extractor{Client: &httpclient.Client{HTTP: a.Client()}, Prefetch: prefetch, MaxPages: maxPages}
-	var o outcome
-	st, err := x.Run(context.Background(), extract.Resource{
+	return collect(x, extract.Resource{
 		Name: "items", BaseURL: a.URL, Paginator: pag,
 		Endpoint: &config.Endpoint{Path: "items", Method: "GET", DataSelector: "data", ResponseActions: actions},
-	}, func(ctx context.Context, p extract.Page) error {
+	})
+}
+
+// collect runs r with x and returns what the run showed its caller.
+func collect(x *extract.Extractor, r extract.Resource) outcome {
+	var o outcome
+	st, err := x.Run(context.Background(), r, func(ctx context.Context, p extract.Page) error {
 		ids := make([]string, len(p.Records))
 		for i, r := range p.Records {
 			ids[i] = fmt.Sprint(r["id"])
@@ -98,6 +103,36 @@ func runItems(t *testing.T, a *pagedAPI, pag *config.Paginator, prefetch, maxPag
 		o.err = err.Error()
 	}
 	return o
+}
+
+// compareRuns checks a run page by page (want, against seq) and one
+// fetching ahead (got, against ahead): fn saw the same pages in the same
+// order, wantPages of them, the runs ended with the same error, wantErr
+// (its URLs written "GET /..."), and no page was requested twice.
+func compareRuns(t *testing.T, seq, ahead *pagedAPI, want, got outcome, wantPages int, wantErr string) {
+	t.Helper()
+	if len(want.pages) != wantPages {
+		t.Errorf("page by page: fn saw %d pages %q, want %d", len(want.pages), want.pages, wantPages)
+	}
+	if wantErr = strings.ReplaceAll(wantErr, "GET /", "GET "+seq.URL+"/"); want.err != wantErr {
+		t.Errorf("page by page: error\n %q\nwant\n %q", want.err, wantErr)
+	}
+	if !slices.Equal(got.pages, want.pages) {
+		t.Errorf("fetching ahead, fn saw\n %q\npage by page\n %q", got.pages, want.pages)
+	}
+	if gotErr := strings.ReplaceAll(got.err, ahead.URL, seq.URL); gotErr != want.err {
+		t.Errorf("fetching ahead, error\n %q\npage by page\n %q", gotErr, want.err)
+	}
+	if got.stats != want.stats {
+		t.Errorf("fetching ahead, stats %+v; page by page %+v", got.stats, want.stats)
+	}
+	ahead.mu.Lock()
+	defer ahead.mu.Unlock()
+	for n, times := range ahead.fetched {
+		if times > 1 {
+			t.Errorf("page %d requested %d times", n, times)
+		}
+	}
 }
 
 // TestPrefetchMatchesPageByPage runs each API once page by page and once
@@ -224,29 +259,7 @@ func TestPrefetchMatchesPageByPage(t *testing.T) {
 			ahead := newPagedAPI(t, param, tt.reply)
 			got := runItems(t, ahead, tt.pag, 4, tt.maxPages, tt.actions)
 
-			if len(want.pages) != tt.wantPages {
-				t.Errorf("page by page: fn saw %d pages %q, want %d", len(want.pages), want.pages, tt.wantPages)
-			}
-			wantErr := strings.ReplaceAll(tt.wantErr, "GET /", "GET "+seq.URL+"/")
-			if want.err != wantErr {
-				t.Errorf("page by page: error\n %q\nwant\n %q", want.err, wantErr)
-			}
-			if !slices.Equal(got.pages, want.pages) {
-				t.Errorf("fetching ahead, fn saw\n %q\npage by page\n %q", got.pages, want.pages)
-			}
-			if gotErr := strings.ReplaceAll(got.err, ahead.URL, seq.URL); gotErr != want.err {
-				t.Errorf("fetching ahead, error\n %q\npage by page\n %q", gotErr, want.err)
-			}
-			if got.stats != want.stats {
-				t.Errorf("fetching ahead, stats %+v; page by page %+v", got.stats, want.stats)
-			}
-			ahead.mu.Lock()
-			defer ahead.mu.Unlock()
-			for n, times := range ahead.fetched {
-				if times > 1 {
-					t.Errorf("page %d requested %d times", n, times)
-				}
-			}
+			compareRuns(t, seq, ahead, want, got, tt.wantPages, tt.wantErr)
 		})
 	}
 }

@@ -124,6 +124,9 @@ type Client struct {
 	Policy Policy
 	// Limits bounds concurrency and request rate for each host separately.
 	Limits HostLimits
+	// Hosts, when set, holds the host limits instead, shared with the
+	// other clients given the same Hosts (Limits is then not used).
+	Hosts *Hosts
 	// Logger receives one record per retry; nil discards them.
 	Logger *slog.Logger
 	// Redactor masks secrets in errors and logs; nil masks only
@@ -132,7 +135,8 @@ type Client struct {
 	// Sleep waits d or until ctx is done, returning ctx's error then. Nil
 	// uses a timer; tests inject a recorder.
 	Sleep func(ctx context.Context, d time.Duration) error
-	// Now is the clock for Retry-After dates and slowdowns; nil is time.Now.
+	// Now is the clock for Retry-After dates and request pacing; nil is
+	// time.Now. Sleep waits for both.
 	Now func() time.Time
 	// Timeout bounds each attempt, from sending the request to the end of
 	// its body (for Do, until the body is closed); 0 means none beyond
@@ -148,8 +152,8 @@ type Client struct {
 	// bodyHint is the size of the last body DoRead read.
 	bodyHint atomic.Int64
 
-	hostsMu sync.Mutex
-	hosts   map[string]*hostState
+	ownOnce sync.Once
+	own     Hosts // when Hosts is nil
 }
 
 // StatusError is a response with status 400 or above, returned by Do after
@@ -322,12 +326,25 @@ func (c *Client) send(ctx context.Context, req *http.Request, read bool) (*http.
 			}
 			r.Body = body
 		}
-		if err := host.acquire(ctx, c.now()); err != nil {
+		gen, err := host.acquire(ctx, c.now, c.sleep)
+		if err != nil {
 			cancel(nil)
 			return nil, nil, fail(attempt, err)
 		}
 		resp, err := hc.Do(r)
 		host.release()
+		if err == nil {
+			now := c.now()
+			host.pace.observe(resp.Header, now, c.Policy.maxDelay())
+			if resp.StatusCode == http.StatusTooManyRequests {
+				if r := host.pace.tooMany(now, gen); r > 0 {
+					c.logger().LogAttrs(ctx, slog.LevelDebug, "429: pacing the host slower",
+						slog.String("host", req.URL.Host), slog.Float64("requests_per_second", math.Round(r*10)/10))
+				}
+			} else {
+				host.pace.ok(now)
+			}
+		}
 
 		retries := attempt < c.Policy.MaxRetries
 		if err != nil {
@@ -343,9 +360,6 @@ func (c *Client) send(ctx context.Context, req *http.Request, read bool) (*http.
 				return nil, nil, err
 			}
 			continue
-		}
-		if resp.StatusCode == http.StatusTooManyRequests {
-			host.throttled(c.now())
 		}
 		if resp.StatusCode < 400 && !read {
 			resp.Body = &cancelBody{ReadCloser: resp.Body, cancel: cancel}

@@ -281,32 +281,3 @@ func TestConcurrencyLimit(t *testing.T) {
 		t.Fatalf("peak concurrency %d, limit 2", p)
 	}
 }
-
-func TestSlowdownOn429(t *testing.T) {
-	srv, _ := script(t, []int{429, 200, 200}, nil, "")
-	now := time.Now()
-	c := &Client{
-		Policy: Policy{MaxRetries: 1, StatusCodes: []int{429}},
-		Limits: HostLimits{RequestsPerSecond: 8},
-		Sleep:  (&sleeper{}).sleep,
-		Now:    func() time.Time { return now },
-	}
-	host := strings.TrimPrefix(srv.URL, "http://")
-	get := func() {
-		req, _ := http.NewRequest("GET", srv.URL, nil)
-		resp, err := c.Do(context.Background(), req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-	}
-	get()
-	if r := c.Rate(host); r != 4 {
-		t.Fatalf("rate after 429 = %v, want 4", r)
-	}
-	now = now.Add(SlowdownPeriod + time.Second)
-	get()
-	if r := c.Rate(host); r != 8 {
-		t.Fatalf("rate after slowdown period = %v, want 8", r)
-	}
-}

@@ -3,10 +3,12 @@ package httpclient
 import (
 	"context"
 	"fmt"
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
-
-	"golang.org/x/time/rate"
 )
 
 // HostLimits bounds the load put on each host. The zero value is unlimited.
@@ -14,68 +16,105 @@ type HostLimits struct {
 	// Concurrency is the most requests in flight to one host (0: no bound).
 	Concurrency int
 	// RequestsPerSecond is the steady request rate to one host (0: no
-	// bound). After a 429 the host's rate is halved (down to a sixteenth of
-	// this) and restored once SlowdownPeriod passes without another 429.
+	// bound), kept without bursts: one request every 1/RequestsPerSecond.
+	// A 429 lowers it (see pacer) and it climbs back.
 	RequestsPerSecond float64
 }
 
-// SlowdownPeriod is how long a host stays slowed down after its last 429.
-const SlowdownPeriod = time.Minute
+// How a host's rate moves with 429s (additive increase, multiplicative
+// decrease): a 429 multiplies the rate by decreaseFactor, at most once per
+// round trip (429s to requests sent before the last cut do not cut it
+// again); it then grows back by increasePerSecond of the rate before the
+// cut each second, up to the configured rate. A host without a configured
+// rate is not paced until its first 429, which starts pacing it at the rate
+// it was served at in the last second (estimateWindow), once it served at
+// least minEstimateServed requests.
+const (
+	decreaseFactor    = 0.8
+	increasePerSecond = 0.25
+	estimateWindow    = time.Second
+	minEstimateWindow = 100 * time.Millisecond
+	// floorDivisor bounds the decrease: never below the configured rate
+	// over it, or minUnconfiguredRate without one.
+	floorDivisor        = 16
+	minUnconfiguredRate = 1.0
+	minEstimateServed   = 2
+	// maxReserves bounds how many times one request takes a new slot.
+	maxReserves = 4
+)
 
 // hostState is the limiter state of one host.
 type hostState struct {
-	sem     chan struct{} // nil: no concurrency bound
-	limiter *rate.Limiter // nil: no rate bound
-	base    rate.Limit
-
-	mu        sync.Mutex
-	slowUntil time.Time
+	sem  chan struct{} // nil: no concurrency bound
+	pace pacer
 }
 
-func (c *Client) host(h string) *hostState {
-	c.hostsMu.Lock()
-	defer c.hostsMu.Unlock()
-	if s, ok := c.hosts[h]; ok {
+// Hosts holds the limits of each host: its concurrency slots and its
+// pacing. Clients that share one (Client.Hosts) share each host's limits,
+// so every resource of a run, whichever auth its client has, counts
+// against the same rate. Safe for concurrent use; the zero value is
+// unlimited.
+type Hosts struct {
+	limits HostLimits
+	mu     sync.Mutex
+	m      map[string]*hostState
+}
+
+// NewHosts returns the limits of hosts, each bounded by l.
+func NewHosts(l HostLimits) *Hosts { return &Hosts{limits: l} }
+
+func (hs *Hosts) host(h string) *hostState {
+	hs.mu.Lock()
+	defer hs.mu.Unlock()
+	if s, ok := hs.m[h]; ok {
 		return s
 	}
-	if c.hosts == nil {
-		c.hosts = make(map[string]*hostState)
+	if hs.m == nil {
+		hs.m = make(map[string]*hostState)
 	}
-	s := &hostState{}
-	if c.Limits.Concurrency > 0 {
-		s.sem = make(chan struct{}, c.Limits.Concurrency)
+	s := &hostState{pace: pacer{ceiling: hs.limits.RequestsPerSecond, rate: hs.limits.RequestsPerSecond}}
+	if hs.limits.Concurrency > 0 {
+		s.sem = make(chan struct{}, hs.limits.Concurrency)
 	}
-	if c.Limits.RequestsPerSecond > 0 {
-		s.base = rate.Limit(c.Limits.RequestsPerSecond)
-		burst := max(1, int(c.Limits.RequestsPerSecond))
-		s.limiter = rate.NewLimiter(s.base, burst)
-	}
-	c.hosts[h] = s
+	hs.m[h] = s
 	return s
 }
 
-// acquire takes a concurrency slot, then waits for the rate limiter.
-func (s *hostState) acquire(ctx context.Context, now time.Time) error {
+func (c *Client) host(h string) *hostState {
+	if c.Hosts != nil {
+		return c.Hosts.host(h)
+	}
+	c.ownOnce.Do(func() { c.own.limits = c.Limits })
+	return c.own.host(h)
+}
+
+// acquire takes a concurrency slot, then waits for the host's next request
+// slot (see pacer.reserve). It returns the pacing generation the request
+// went out in, which tooMany needs.
+func (s *hostState) acquire(ctx context.Context, clock func() time.Time, sleep func(context.Context, time.Duration) error) (uint64, error) {
+	now := clock()
 	if s.sem != nil {
 		select {
 		case s.sem <- struct{}{}:
 		case <-ctx.Done():
-			return fmt.Errorf("waiting for a connection slot: %w", ctx.Err())
+			return 0, fmt.Errorf("waiting for a connection slot: %w", ctx.Err())
 		}
 	}
-	if s.limiter != nil {
-		s.mu.Lock()
-		if !s.slowUntil.IsZero() && now.After(s.slowUntil) {
-			s.slowUntil = time.Time{}
-			s.limiter.SetLimit(s.base)
+	for try := 0; ; try++ {
+		slot, gen := s.pace.reserve(now)
+		if d := slot.Sub(now); d > 0 {
+			if err := sleep(ctx, d); err != nil {
+				s.release()
+				return 0, fmt.Errorf("waiting for the rate limit: %w", ctx.Err())
+			}
+			now = clock()
 		}
-		s.mu.Unlock()
-		if err := s.limiter.Wait(ctx); err != nil {
-			s.release()
-			return fmt.Errorf("waiting for the rate limit: %w", err)
+		// A slot given before the last cut is taken again at the pace of
+		// now.
+		if try == maxReserves-1 || s.pace.current(gen) {
+			return gen, nil
 		}
 	}
-	return nil
 }
 
 func (s *hostState) release() {
@@ -84,23 +123,252 @@ func (s *hostState) release() {
 	}
 }
 
-// throttled halves the host's rate after a 429.
-func (s *hostState) throttled(now time.Time) {
-	if s.limiter == nil {
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.slowUntil = now.Add(SlowdownPeriod)
-	s.limiter.SetLimit(max(s.limiter.Limit()/2, s.base/16))
+// pacer spaces one host's requests: a request slot every 1/rate, no burst
+// (a slot not taken is lost), at the lowest of the configured rate (as AIMD
+// moves it after 429s) and the rate the API's rate-limit headers allow.
+// Its methods are safe for concurrent use; time comes from the caller.
+type pacer struct {
+	mu      sync.Mutex
+	ceiling float64 // the configured rate; 0: none
+	rate    float64 // the rate now; 0: not paced (no configured rate, no 429 yet)
+	step    float64 // additive increase, requests/s per second
+	grown   time.Time
+	gen     uint64    // cuts so far
+	next    time.Time // the next free slot
+
+	// served holds when the last requests were answered with success, for
+	// the first estimate of a host without a configured rate.
+	served []time.Time
+	first  time.Time // the first slot given
+
+	// From the API's rate-limit headers: quota requests/s until quotaEnd,
+	// and nothing before hold.
+	quota    float64
+	quotaEnd time.Time
+	hold     time.Time
 }
 
-// Rate returns the current request rate limit for host, 0 when unlimited;
-// it shows the effect of 429 slowdowns.
-func (c *Client) Rate(host string) float64 {
-	s := c.host(host)
-	if s.limiter == nil {
-		return 0
+// grow applies the additive increase up to now. Called with mu held.
+func (p *pacer) grow(now time.Time) {
+	if p.rate == 0 || p.step == 0 || !now.After(p.grown) {
+		return
 	}
-	return float64(s.limiter.Limit())
+	p.rate += p.step * now.Sub(p.grown).Seconds()
+	p.grown = now
+	if p.ceiling > 0 && p.rate >= p.ceiling {
+		p.rate, p.step = p.ceiling, 0
+	}
+}
+
+// limit is the rate requests go at now (0: not paced). Called with mu held.
+func (p *pacer) limit(now time.Time) float64 {
+	p.grow(now)
+	r := p.rate
+	if p.quota > 0 && now.Before(p.quotaEnd) && (r == 0 || p.quota < r) {
+		r = p.quota
+	}
+	return r
+}
+
+// reserve takes the next request slot and returns its time (now, or later
+// to wait for) and the pacing generation it belongs to.
+func (p *pacer) reserve(now time.Time) (time.Time, uint64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	slot := now
+	if p.hold.After(slot) {
+		slot = p.hold
+	}
+	r := p.limit(now)
+	if r > 0 {
+		if p.next.After(slot) {
+			slot = p.next
+		}
+		p.next = slot.Add(time.Duration(float64(time.Second) / r))
+	}
+	if p.first.IsZero() {
+		p.first = slot
+	}
+	return slot, p.gen
+}
+
+// current reports whether a request given a slot in generation gen may
+// go: there was no cut since. (A request woken up late still goes: taking
+// a new slot would lose its own, and on a busy machine most wake up late.)
+func (p *pacer) current(gen uint64) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return gen == p.gen
+}
+
+// ok counts a request answered without a 429 (for the first estimate).
+func (p *pacer) ok(now time.Time) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.ceiling > 0 || p.rate > 0 {
+		return // paced already: no estimate needed
+	}
+	cutoff := now.Add(-estimateWindow)
+	i := 0
+	for i < len(p.served) && p.served[i].Before(cutoff) {
+		i++
+	}
+	p.served = append(p.served[i:], now)
+}
+
+// tooMany lowers the rate after a 429 to a request sent in generation gen:
+// by decreaseFactor, once per round trip (a request sent before the last
+// cut does not cut again). It returns the new rate, 0 when it did not
+// change.
+func (p *pacer) tooMany(now time.Time, gen uint64) float64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if gen != p.gen {
+		return 0 // sent before the last cut: that cut answered it
+	}
+	cur := p.limit(now)
+	if cur == 0 {
+		// Not paced yet: start from the rate the host served lately, if
+		// it served any (a first request answered 429 tells no rate:
+		// Retry-After alone decides then).
+		window := min(max(now.Sub(p.first), minEstimateWindow), estimateWindow)
+		n := 0
+		for _, t := range p.served {
+			if !t.Before(now.Add(-window)) {
+				n++
+			}
+		}
+		if n < minEstimateServed {
+			return 0
+		}
+		cur = max(float64(n)/window.Seconds(), minUnconfiguredRate)
+		p.served = nil
+	}
+	floor := minUnconfiguredRate
+	if p.ceiling > 0 {
+		floor = p.ceiling / floorDivisor
+	}
+	p.rate = max(cur*decreaseFactor, floor)
+	p.step = cur * increasePerSecond
+	p.grown = now
+	p.gen++
+	// Slots given before are taken again (see current): the next goes one
+	// new interval from now.
+	p.next = now.Add(time.Duration(float64(time.Second) / p.rate))
+	return p.rate
+}
+
+// observe reads the API's rate-limit headers: what remains of its quota
+// and when the quota resets paces the host so the remainder lasts until
+// then; nothing remaining holds the host until the reset. Resets are capped
+// at maxWait (the retry policy's longest wait); values that do not parse,
+// are negative or reset in the past are ignored.
+func (p *pacer) observe(h http.Header, now time.Time, maxWait time.Duration) {
+	remaining, reset, ok := rateLimitHeaders(h, now)
+	if !ok {
+		return
+	}
+	reset = min(reset, maxWait)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	end := now.Add(reset)
+	if remaining <= 0 {
+		if end.After(p.hold) {
+			p.hold = end
+		}
+		return
+	}
+	p.quota, p.quotaEnd = remaining/reset.Seconds(), end
+}
+
+// Rate returns the current request rate limit for host, 0 when it is not
+// paced; it shows the effect of 429s and rate-limit headers.
+func (c *Client) Rate(host string) float64 {
+	p := &c.host(host).pace
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.limit(c.now())
+}
+
+// rateLimitHeaders reads how many requests remain and when the quota
+// resets, from the most restrictive of: X-RateLimit-Remaining and
+// X-RateLimit-Reset (seconds, or a Unix time in seconds or milliseconds),
+// the IETF draft's RateLimit-Remaining and RateLimit-Reset (seconds), and
+// its RateLimit field (`limit=100, remaining=5, reset=3`, or the later
+// drafts' `"policy";r=5;t=3`, one item per policy). ok is false when no
+// usable pair was sent; reset is then above zero.
+func rateLimitHeaders(h http.Header, now time.Time) (remaining float64, reset time.Duration, ok bool) {
+	consider := func(rem, res string) {
+		r, err := strconv.ParseFloat(strings.TrimSpace(rem), 64)
+		if err != nil || r < 0 || math.IsNaN(r) || math.IsInf(r, 0) {
+			return
+		}
+		d, good := resetIn(res, now)
+		if !good {
+			return
+		}
+		// Keep the pair that allows the lowest rate.
+		if !ok || r/d.Seconds() < remaining/reset.Seconds() {
+			remaining, reset, ok = r, d, true
+		}
+	}
+	for _, prefix := range []string{"X-RateLimit-", "RateLimit-", "X-Rate-Limit-"} {
+		if rem, res := h.Get(prefix+"Remaining"), h.Get(prefix+"Reset"); rem != "" && res != "" {
+			consider(rem, res)
+		}
+	}
+	for _, field := range h.Values("RateLimit") {
+		var rem7, res7 string // draft 7: one list of key=value for one policy
+		for item := range strings.SplitSeq(field, ",") {
+			var rem, res string
+			for param := range strings.SplitSeq(item, ";") {
+				k, v, found := strings.Cut(strings.TrimSpace(param), "=")
+				if !found {
+					continue
+				}
+				v = strings.Trim(strings.TrimSpace(v), `"`)
+				switch strings.ToLower(strings.TrimSpace(k)) {
+				case "r":
+					rem = v
+				case "t":
+					res = v
+				case "remaining":
+					rem7 = v
+				case "reset":
+					res7 = v
+				}
+			}
+			if rem != "" && res != "" {
+				consider(rem, res)
+			}
+		}
+		if rem7 != "" && res7 != "" {
+			consider(rem7, res7)
+		}
+	}
+	return remaining, reset, ok
+}
+
+// resetIn reads a reset value: seconds from now, or a Unix time in seconds
+// (above 1e9) or milliseconds (above 1e12). A reset that is not after now
+// is not usable.
+func resetIn(v string, now time.Time) (time.Duration, bool) {
+	f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) || f <= 0 {
+		return 0, false
+	}
+	secs := f
+	switch {
+	case f > 1e12:
+		secs = f/1e3 - float64(now.UnixNano())/1e9
+	case f > 1e9:
+		secs = f - float64(now.UnixNano())/1e9
+	}
+	if secs <= 0 {
+		return 0, false
+	}
+	if secs > float64(math.MaxInt64/int64(time.Second)) {
+		return time.Duration(math.MaxInt64), true
+	}
+	return time.Duration(secs * float64(time.Second)), true
 }

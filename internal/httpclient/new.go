@@ -23,8 +23,11 @@ type Options struct {
 	CredentialHeaders []string
 	Policy            Policy
 	Limits            HostLimits
-	Redactor          *Redactor
-	Logger            *slog.Logger
+	// Hosts, when set, is the host limits every client built with these
+	// Options shares (see Client.Hosts); Limits is then not used.
+	Hosts    *Hosts
+	Redactor *Redactor
+	Logger   *slog.Logger
 	// Timeout, IdleReadTimeout and MaxBodyBytes bound each attempt and the
 	// body it reads (see Client).
 	Timeout         time.Duration
@@ -65,6 +68,7 @@ func New(o Options) (*Client, error) {
 		HTTP:     &http.Client{Transport: rt, CheckRedirect: RedirectPolicy(base.CheckRedirect)},
 		Policy:   o.Policy,
 		Limits:   o.Limits,
+		Hosts:    o.Hosts,
 		Logger:   o.Logger,
 		Redactor: o.Redactor,
 

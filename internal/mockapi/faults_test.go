@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 )
@@ -83,5 +84,26 @@ func TestLatencyHonoursCancellation(t *testing.T) {
 	}
 	if st := s.Stats(); st.DataRequests != 1 {
 		t.Errorf("stats %+v", st)
+	}
+}
+
+// TestRateLimit: the bucket lets RateBurst requests through at once and
+// answers the rest 429 with Retry-After, counted in Stats.
+func TestRateLimit(t *testing.T) {
+	s := New(Options{RateLimit: 0.5, RateBurst: 3, RetryAfter: "2"}) // refills one token in 2 s
+	tok := accessToken(t, s)
+	var codes []int
+	for range 5 {
+		rec := get(t, s, tok, "/v2/files?page=1")
+		codes = append(codes, rec.Code)
+		if rec.Code == http.StatusTooManyRequests && rec.Header().Get("Retry-After") != "2" {
+			t.Errorf("Retry-After %q, want 2", rec.Header().Get("Retry-After"))
+		}
+	}
+	if want := []int{200, 200, 200, 429, 429}; !slices.Equal(codes, want) {
+		t.Errorf("statuses %v, want %v", codes, want)
+	}
+	if st := s.Stats(); st.Served429 != 2 || st.DataRequests != 5 {
+		t.Errorf("stats %+v, want 2 of 5 requests answered 429", st)
 	}
 }

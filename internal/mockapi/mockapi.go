@@ -30,6 +30,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"github.com/restload/restload/internal/jsontext"
+	"math"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -88,6 +89,14 @@ type Options struct {
 	// authenticated data requests from 1, the last BurstLen of every
 	// RateLimitEvery requests are answered 429 with Retry-After.
 	RateLimitEvery int
+	// RateLimit, when > 0, is the rate of authenticated data requests
+	// allowed, in requests a second: a token bucket of RateBurst requests
+	// refilled at RateLimit a second; a request that finds it empty is
+	// answered 429 with Retry-After (RetryAfter), before any Latency.
+	RateLimit float64
+	// RateBurst is RateLimit's bucket size (<= 0 means a tenth of a
+	// second's requests, at least 1).
+	RateBurst int
 	// BurstLen is the number of consecutive 429s per cycle (<= 0 means 1).
 	BurstLen int
 	// RetryAfter is the Retry-After header value on 429s ("" means
@@ -163,8 +172,8 @@ func (o Options) Validate() error {
 			return fmt.Errorf("mockapi: negative record count %d for %q", n, name)
 		}
 	}
-	if o.RateLimitEvery < 0 || o.FaultEvery < 0 || o.MaxFaultStreak < 0 || o.Latency < 0 {
-		return fmt.Errorf("mockapi: RateLimitEvery, FaultEvery, MaxFaultStreak and Latency must not be negative")
+	if o.RateLimitEvery < 0 || o.FaultEvery < 0 || o.MaxFaultStreak < 0 || o.Latency < 0 || o.RateLimit < 0 {
+		return fmt.Errorf("mockapi: RateLimitEvery, RateLimit, FaultEvery, MaxFaultStreak and Latency must not be negative")
 	}
 	return o.validateBodyFault()
 }
@@ -215,6 +224,10 @@ type Server struct {
 
 	otherMu      sync.Mutex
 	otherHeaders []http.Header // requests that reached the other host
+
+	bucketMu     sync.Mutex
+	bucket       float64 // RateLimit's tokens
+	bucketFilled time.Time
 }
 
 var _ http.Handler = (*Server)(nil)
@@ -524,6 +537,12 @@ func (s *Server) serveList(w http.ResponseWriter, r *http.Request, res int, faul
 	}
 	n := s.dataReqs.Add(1)
 
+	if !s.allowed() {
+		s.served429.Add(1)
+		w.Header().Set("Retry-After", s.opts.RetryAfter)
+		writeError(w, http.StatusTooManyRequests, "rate_limited", fmt.Sprintf("more than %g requests a second", s.opts.RateLimit))
+		return
+	}
 	if d := s.opts.Latency; d > 0 {
 		t := time.NewTimer(d)
 		select {
@@ -579,6 +598,31 @@ func (s *Server) serveList(w http.ResponseWriter, r *http.Request, res int, faul
 		return
 	}
 	s.serveAnalyticsPage(w, r, q.Get("page"), res, limit, bodyFault)
+}
+
+// allowed takes a token of the RateLimit bucket; false when it is empty.
+func (s *Server) allowed() bool {
+	if s.opts.RateLimit <= 0 {
+		return true
+	}
+	burst := float64(s.opts.RateBurst)
+	if burst <= 0 {
+		burst = max(1, math.Floor(s.opts.RateLimit/10))
+	}
+	s.bucketMu.Lock()
+	defer s.bucketMu.Unlock()
+	now := time.Now()
+	if s.bucketFilled.IsZero() {
+		s.bucket = burst
+	} else {
+		s.bucket = min(burst, s.bucket+now.Sub(s.bucketFilled).Seconds()*s.opts.RateLimit)
+	}
+	s.bucketFilled = now
+	if s.bucket < 1 {
+		return false
+	}
+	s.bucket--
+	return true
 }
 
 // writePage writes a list page, with the body fault when fault is set.

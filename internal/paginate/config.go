@@ -21,11 +21,15 @@ type Config struct {
 	NextPagePath string `yaml:"next_page_path"`
 
 	// page_number and offset
-	TotalPath          *string `yaml:"total_path,nullempty"` // nil: default; "" or null: disabled
-	StopAfterEmptyPage *bool   `yaml:"stop_after_empty_page"`
-	HasMorePath        string  `yaml:"has_more_path"`
-	LimitParam         string  `yaml:"limit_param"`
-	LimitBodyPath      string  `yaml:"limit_body_path"`
+	TotalPath *string `yaml:"total_path,nullempty"` // nil: default; "" or null: disabled
+	// TotalCounts says what page_number's total_path counts: "pages" (dlt's
+	// reading, the default) or "records" (restload; the page count is then
+	// the total over the page size sent in limit_param or limit_body_path).
+	TotalCounts        string `yaml:"total_counts"`
+	StopAfterEmptyPage *bool  `yaml:"stop_after_empty_page"`
+	HasMorePath        string `yaml:"has_more_path"`
+	LimitParam         string `yaml:"limit_param"`
+	LimitBodyPath      string `yaml:"limit_body_path"`
 
 	// offset
 	Limit          *int   `yaml:"limit"`

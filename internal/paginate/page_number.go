@@ -13,8 +13,8 @@ func init() {
 			Name: "page_number", Rank: 1,
 			Optional: []string{"base_page", "page", "start_from_page", "page_param", "page_body_path",
 				"total_path", "maximum_page", "stop_after_empty_page", "has_more_path", "next_page_path",
-				"limit_param", "limit_body_path"},
-			Doc: "`base_page` (0), `page` (first page, default `base_page`), `start_from_page` **(restload alias of `page`)**, `page_param` (`page`) or `page_body_path`, `total_path` (`total`, total pages; `null` or `\"\"` turns it off), `maximum_page`, `stop_after_empty_page` (true), `has_more_path`, `limit_param` / `limit_body_path` **(restload)**, `next_page_path` **(restload: send the opaque value at this response path as the next page)**",
+				"limit_param", "limit_body_path", "total_counts"},
+			Doc: "`base_page` (0), `page` (first page, default `base_page`), `start_from_page` **(restload alias of `page`)**, `page_param` (`page`) or `page_body_path`, `total_path` (`total`, total pages; `null` or `\"\"` turns it off), `total_counts` **(restload: `pages` (default) or `records`: total_path counts records, pages of the size sent in `limit_param`)**, `maximum_page`, `stop_after_empty_page` (true), `has_more_path`, `limit_param` / `limit_body_path` **(restload)**, `next_page_path` **(restload: send the opaque value at this response path as the next page)**",
 		},
 		Defaults: func(c *Config) {
 			if c.Page == nil && c.StartFromPage != nil {
@@ -22,8 +22,20 @@ func init() {
 				c.Page = &n
 			}
 		},
-		Check: neverStops,
-		New:   func(c *Config) (Paginator, error) { return newPageNumber(c) },
+		Check: func(c *Config) []kind.Problem {
+			out := neverStops(c)
+			switch c.TotalCounts {
+			case "", "pages":
+			case "records":
+				if c.LimitParam == "" && c.LimitBodyPath == "" {
+					out = append(out, kind.Problem{Key: "total_counts", Msg: "records needs the page size: set limit_param or limit_body_path"})
+				}
+			default:
+				out = append(out, kind.Problem{Key: "total_counts", Msg: fmt.Sprintf("%q is neither pages nor records", c.TotalCounts)})
+			}
+			return out
+		},
+		New: func(c *Config) (Paginator, error) { return newPageNumber(c) },
 	})
 }
 
@@ -31,7 +43,9 @@ func init() {
 //
 // It stops, whichever comes first, when: a page has no records
 // (stop_after_empty_page, default true); the next page would be past
-// total_path's page count; the next page number reaches maximum_page (as in
+// total_path's page count (or, with total_counts: records, past the pages
+// that hold total_path's record count, counted from the first page asked
+// for); the next page number reaches maximum_page (as in
 // dlt, maximum_page itself is not fetched); has_more_path reads false; a
 // page holds fewer records than the limit sent in limit_param; or, with
 // next_page_path, the value there is null or missing. Without
@@ -39,8 +53,16 @@ func init() {
 // stop it (the seed API's own signals); a root "hasMore": true or non-null
 // "nextPage" overrides the short-page rule, for APIs that cap the limit.
 // Nothing ever overrides maximum_page.
+//
+// In the seed's form (start_from_page or limit_param, no total_path and no
+// next_page_path) a root "total" is read as a record count, but only to
+// plan the pages fetched ahead (see Plan): it never stops pagination, so an
+// API whose "total" means something else loses nothing by it.
 type PageNumber struct {
 	page           int
+	first          int // the first page asked for
+	totalRecords   bool
+	hintPath       string // seed form: a record count that only plans
 	base           int
 	param          string
 	bodyPath       string
@@ -52,12 +74,15 @@ type PageNumber struct {
 	limitBodyPath  string
 	nextPagePath   string
 
-	limit     int // from the request's limit_param; 0: unknown
-	token     any // next_page_path value to send next
-	hasNext   bool
-	total     int  // total_path's page count on the last page
-	haveTotal bool // the last page had one
-	g         guard
+	limit    int // from the request's limit_param; 0: unknown
+	token    any // next_page_path value to send next
+	hasNext  bool
+	seen     int  // records on the pages so far
+	end      int  // the first page number not to fetch, from the last page's total
+	haveEnd  bool // the last page gave one
+	records  int  // the last page's record total (total_counts: records, or the seed form's)
+	haveRecs bool // the last page had one
+	g        guard
 	reason
 }
 
@@ -81,15 +106,21 @@ func newPageNumber(cfg *Config) (*PageNumber, error) {
 	if start != nil {
 		p.page = *start
 	}
+	p.first = p.page
+	p.totalRecords = cfg.TotalCounts == "records"
 	seedForm := cfg.StartFromPage != nil || cfg.LimitParam != "" || cfg.LimitBodyPath != ""
 	switch {
 	case cfg.TotalPath != nil:
 		p.totalPath = *cfg.TotalPath
-	case seedForm || cfg.NextPagePath != "":
+	case p.totalRecords:
+		p.totalPath = "total"
+	case cfg.NextPagePath != "":
+	case seedForm:
 		// The seed's form (start_from_page, limit_param) comes from APIs
 		// whose "total" counts records, not pages; reading it as dlt's
 		// page count would stop too early or too late. There, total_path
-		// is off unless written out.
+		// is off unless written out, and "total" only plans pages ahead.
+		p.hintPath = "total"
 	default:
 		p.totalPath = "total"
 	}
@@ -120,7 +151,8 @@ func (p *PageNumber) readLimit(req *Request) {
 // Update decides from the page whether to fetch another.
 func (p *PageNumber) Update(resp *Response) error {
 	p.g.begin()
-	p.hasNext, p.haveTotal = false, false
+	p.hasNext, p.haveEnd, p.haveRecs = false, false, false
+	p.seen += resp.Records
 	if p.stopAfterEmpty && resp.Records == 0 {
 		p.stop("page had no records")
 		return nil
@@ -138,15 +170,38 @@ func (p *PageNumber) Update(resp *Response) error {
 		v, ok := response.Lookup(resp.Body, p.totalPath)
 		if ok && v != nil {
 			total, err := toInt(v)
-			if err != nil {
+			switch {
+			case err != nil && p.totalRecords:
+				return fmt.Errorf("page_number: total_path %q holds %v, not a record count", p.totalPath, v)
+			case err != nil:
 				return fmt.Errorf("page_number: total_path %q holds %v, not a page count", p.totalPath, v)
+			case p.totalRecords && p.limit == 0:
+				// No page size to count pages with: count records.
+				p.records, p.haveRecs = total, true
+				stopIf(p.seen >= total, "%s says %d records, all read", p.totalPath, total)
+				why = fmt.Sprintf("%s says %d records, %d read", p.totalPath, total, p.seen)
+			case p.totalRecords:
+				p.records, p.haveRecs = total, true
+				pages := p.pagesOf(total)
+				p.end, p.haveEnd = p.first+pages, true
+				stopIf(p.page >= p.end, "%s says %d records, %d pages of %d, all read", p.totalPath, total, pages, p.limit)
+				why = fmt.Sprintf("%s says %d records, %d pages of %d", p.totalPath, total, pages, p.limit)
+			default:
+				p.end, p.haveEnd = total+p.base, true
+				stopIf(p.page >= p.end, "%s says %d pages, all read", p.totalPath, total)
+				why = fmt.Sprintf("%s says %d pages", p.totalPath, total)
 			}
-			p.total, p.haveTotal = total, true
 			explicit = true
-			stopIf(p.page >= total+p.base, "%s says %d pages, all read", p.totalPath, total)
-			why = fmt.Sprintf("%s says %d pages", p.totalPath, total)
 		} else if !p.stopAfterEmpty && p.maxPage == nil && p.hasMorePath == "" && p.limit == 0 {
 			return fmt.Errorf("page_number: total_path %q not found in the response and nothing else can end pagination; set total_path to the page count's path, or has_more_path, maximum_page or stop_after_empty_page", p.totalPath)
+		}
+	}
+	if p.hintPath != "" && p.limit > 0 {
+		if v, ok := response.Lookup(resp.Body, p.hintPath); ok {
+			if total, err := toInt(v); err == nil && total >= 0 {
+				p.records, p.haveRecs = total, true
+				p.end, p.haveEnd = p.first+p.pagesOf(total), true
+			}
 		}
 	}
 	if p.hasMorePath != "" {
@@ -211,6 +266,11 @@ func (p *PageNumber) Update(resp *Response) error {
 		p.more("%s (%s)", sent(p.param, p.bodyPath, p.page), why)
 	}
 	return nil
+}
+
+// pagesOf returns how many pages of p.limit records hold total records.
+func (p *PageNumber) pagesOf(total int) int {
+	return int((int64(max(total, 0)) + int64(p.limit) - 1) / int64(p.limit))
 }
 
 // HasNext reports whether another page should be fetched.

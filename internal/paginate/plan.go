@@ -5,10 +5,14 @@ package paginate
 // build the request of any later page without seeing the ones before it,
 // so a caller may fetch pages ahead, in parallel.
 //
-// PageNumber plans when total_path read a page count from the last page
-// (and next_page_path is not set); Offset plans when total_path read an
-// item count. Cursors, links and page numbers without a total do not: each
-// of their requests depends on the previous response.
+// This is the one place that knows how many pages remain. PageNumber plans
+// when the last page gave a total (and next_page_path is not set): a page
+// count at total_path (dlt's reading), a record count with total_counts:
+// records, or, in the seed's form, a root "total" read as a record count
+// (which plans but never stops pagination); the page count of a record
+// count is the total over the page size sent in limit_param. Offset plans
+// when total_path read an item count. Cursors and links do not: each of
+// their requests depends on the previous response.
 //
 // Planning never replaces Update: a caller fetching ahead still passes
 // every page to Update, in page order, and stops where HasNext says so. An
@@ -24,6 +28,13 @@ type Planner interface {
 	// known and the caller must go one page at a time. It is meaningful
 	// after Update, when HasNext is true.
 	Plan() (plan Plan, ok bool)
+	// Speculate returns an open plan (Plan.Open) of the pages after the
+	// last page Update saw, for a caller that fetches them before knowing
+	// where they end (limits.prefetch speculative): page numbers and
+	// offsets can be counted on, only the last page is unknown. ok is false
+	// when the next request depends on the response (next_page_path, a
+	// cursor, a link) or HasNext is false.
+	Speculate() (plan Plan, ok bool)
 }
 
 // Plan is the pages a Planner expects to follow. It does not change with
@@ -31,11 +42,15 @@ type Planner interface {
 type Plan struct {
 	// Pages is how many pages remain, the next one included.
 	Pages int
-	set   func(req *Request, k int)
+	// Open is set when how many pages remain is not known (Pages is 0):
+	// any k >= 1 may be asked for, and those past the end answer with an
+	// empty page, or an error, that the caller discards.
+	Open bool
+	set  func(req *Request, k int)
 }
 
-// Request sets req to ask for the k-th planned page (1 <= k <= Pages); the
-// first is what Next would ask for.
+// Request sets req to ask for the k-th planned page (1 <= k <= Pages, or
+// any k >= 1 when Open); the first is what Next would ask for.
 func (p Plan) Request(req *Request, k int) { p.set(req, k) }
 
 var (
@@ -44,19 +59,37 @@ var (
 	_ Planner = (*Auto)(nil)
 )
 
-// Plan plans the page numbers up to total_path's page count.
+// Plan plans the page numbers up to the last page's total.
 func (p *PageNumber) Plan() (Plan, bool) {
-	if !p.hasNext || !p.haveTotal || p.nextPagePath != "" {
+	if !p.hasNext || !p.haveEnd || p.nextPagePath != "" {
 		return Plan{}, false
 	}
-	end := p.total + p.base // first page number not to fetch
+	return p.plan(p.end), true
+}
+
+// Speculate plans page numbers without an end (but maximum_page).
+func (p *PageNumber) Speculate() (Plan, bool) {
+	if !p.hasNext || p.nextPagePath != "" {
+		return Plan{}, false
+	}
+	if p.maxPage != nil {
+		return p.plan(*p.maxPage), true
+	}
+	pl := p.plan(p.page)
+	pl.Open = true
+	return pl, true
+}
+
+// plan plans the page numbers from the next up to end (not included),
+// capped by maximum_page.
+func (p *PageNumber) plan(end int) Plan {
 	if p.maxPage != nil {
 		end = min(end, *p.maxPage)
 	}
 	next, param, bodyPath := p.page, p.param, p.bodyPath
 	return Plan{Pages: max(end-next, 0), set: func(req *Request, k int) {
 		setParam(req, param, bodyPath, next+k-1)
-	}}, true
+	}}
 }
 
 // Plan plans the offsets up to total_path's item count.
@@ -64,7 +97,25 @@ func (p *Offset) Plan() (Plan, bool) {
 	if !p.hasNext || !p.haveTotal {
 		return Plan{}, false
 	}
-	end := p.total // first offset not to fetch
+	return p.plan(p.total), true
+}
+
+// Speculate plans offsets without an end (but maximum_offset).
+func (p *Offset) Speculate() (Plan, bool) {
+	if !p.hasNext {
+		return Plan{}, false
+	}
+	if p.maxOffset != nil {
+		return p.plan(*p.maxOffset), true
+	}
+	pl := p.plan(p.offset)
+	pl.Open = true
+	return pl, true
+}
+
+// plan plans the offsets from the next up to end (not included), capped by
+// maximum_offset.
+func (p *Offset) plan(end int) Plan {
 	if p.maxOffset != nil {
 		end = min(end, *p.maxOffset)
 	}
@@ -75,13 +126,21 @@ func (p *Offset) Plan() (Plan, bool) {
 	}
 	return Plan{Pages: n, set: func(req *Request, k int) {
 		setParam(req, param, bodyPath, next+(k-1)*limit)
-	}}, true
+	}}
 }
 
 // Plan forwards to the detected paginator when it plans.
 func (a *Auto) Plan() (Plan, bool) {
 	if pl, ok := a.p.(Planner); ok {
 		return pl.Plan()
+	}
+	return Plan{}, false
+}
+
+// Speculate forwards to the detected paginator when it plans.
+func (a *Auto) Speculate() (Plan, bool) {
+	if pl, ok := a.p.(Planner); ok {
+		return pl.Speculate()
 	}
 	return Plan{}, false
 }

@@ -2,7 +2,8 @@ package paginate
 
 // RecordTotaler is an optional interface of a Paginator that reads from
 // the response how many records the resource has in all (offset's
-// total_path item count), for the progress display's percentage.
+// total_path item count, page_number's record count), for the progress
+// display's percentage.
 type RecordTotaler interface {
 	// RecordTotal returns the total the last page gave, if it gave one.
 	RecordTotal() (int64, bool)
@@ -19,6 +20,12 @@ func RecordTotal(p Paginator) (int64, bool) {
 
 // RecordTotal returns total_path's item count on the last page.
 func (p *Offset) RecordTotal() (int64, bool) { return int64(p.total), p.haveTotal && p.total > 0 }
+
+// RecordTotal returns the last page's record count (total_counts: records,
+// or the seed form's "total").
+func (p *PageNumber) RecordTotal() (int64, bool) {
+	return int64(p.records), p.haveRecs && p.records > 0
+}
 
 // RecordTotal is the detected paginator's record total.
 func (a *Auto) RecordTotal() (int64, bool) {

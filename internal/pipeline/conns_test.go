@@ -9,12 +9,13 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/restload/restload/internal/config"
 	"github.com/restload/restload/internal/mockapi"
 	"github.com/restload/restload/internal/pipeline"
 )
 
 // TestConnectionsReused runs the example pipeline (8 resources, pages
-// fetched 4 ahead) against a server that counts the TCP connections it
+// fetched limits.prefetch ahead) against a server that counts the TCP connections it
 // accepts: finished requests hand their connection to the next ones, so
 // the run opens about as many connections as it has requests in flight,
 // not one per page.
@@ -43,8 +44,8 @@ func TestConnectionsReused(t *testing.T) {
 	if pages != 8*30 {
 		t.Fatalf("the run fetched %d pages, want 240 (8 resources x 3000 records / 100)", pages)
 	}
-	// In flight at once: 8 resources x 4 pages, and the token request.
-	if max := int64(pipeline.DefaultWorkers*4 + 1); conns.Load() > max {
+	// In flight at once: 8 resources x prefetch pages, and the token request.
+	if max := int64(pipeline.DefaultWorkers*config.DefaultPrefetch + 1); conns.Load() > max {
 		t.Errorf("the run opened %d connections for %d requests, want at most %d", conns.Load(), pages+1, max)
 	}
 	t.Logf("%d connections for %d pages", conns.Load(), pages)

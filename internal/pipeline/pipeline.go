@@ -402,7 +402,7 @@ func (r *run) clients(redactor *httpclient.Redactor) (*resourceDeps, error) {
 	}
 	deps := &resourceDeps{redactor: redactor, log: r.log, obs: opts.Observer, tokens: opts.TokenStore, now: opts.Now, limit: opts.Limit,
 		http: httpclient.Options{Base: hc, Origin: apiHost, CredentialHeaders: p.CredentialHeaders(),
-			Policy: p.Retry.Policy(), Limits: limits(p.Limits), Redactor: redactor, Logger: r.log,
+			Policy: p.Retry.Policy(), Hosts: httpclient.NewHosts(limits(p.Limits)), Redactor: redactor, Logger: r.log,
 			Timeout: time.Duration(p.Source.Client.Timeout), IdleReadTimeout: time.Duration(p.Source.Client.IdleReadTimeout),
 			MaxBodyBytes: p.Limits.ResponseBytes()}}
 	if deps.shared, err = deps.client(p.Source.Client.Auth); err != nil {

@@ -274,7 +274,7 @@ func newNode(env *runEnv, r *config.Resource, loaded bool) (*node, error) {
 		Resource: extract.Resource{Name: r.Name, BaseURL: env.p.Source.Client.BaseURL, Endpoint: endpoint,
 			Paginator: paginator, Headers: env.p.Source.Client.Headers},
 		Extractor: &extract.Extractor{Client: client, Redactor: d.redactor, Logger: d.log,
-			Prefetch: env.p.Limits.PrefetchPages(), MaxPages: env.p.Limits.Pages(), OnPage: totalTo(d.obs, r)},
+			Prefetch: env.p.Limits.PrefetchPages(), Speculative: env.p.Limits.SpeculativePrefetch(), MaxPages: env.p.Limits.Pages(), OnPage: totalTo(d.obs, r)},
 		Refs:              extract.ParentRefs(r),
 		IncludeFromParent: r.IncludeFromParent,
 		Limit:             d.limit,

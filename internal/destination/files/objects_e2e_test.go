@@ -57,7 +57,7 @@ func TestSeedPipelineIntoS3(t *testing.T) {
 	opts := mockapi.Options{
 		Records:        600,
 		RecordsPer:     map[string]int{"teams": 0, "templates": 99},
-		TokenTTL:       200 * time.Millisecond,
+		TokenTTL:       time.Second, // 200 ms tokens got 401s when a loaded machine held pages fetched ahead past the renewal margin
 		Latency:        5 * time.Millisecond,
 		FaultEvery:     9,
 		RateLimitEvery: 13,
