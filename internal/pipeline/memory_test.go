@@ -39,8 +39,8 @@ func TestMemoryBudget(t *testing.T) {
 		opt                int64
 		wantGo, wantDest   int64
 	}{
-		{name: "duckdb, from the file", dest: "duckdb", limits: "limits: {memory: 512MiB}\n", wantGo: 96 * mib, wantDest: 192 * mib},
-		{name: "duckdb, the option wins", dest: "duckdb", limits: "limits: {memory: 512MiB}\n", opt: 1024 * mib, wantGo: 224 * mib, wantDest: 448 * mib},
+		{name: "duckdb, from the file", dest: "duckdb", limits: "limits: {memory: 512MiB}\n", wantGo: 96 * mib, wantDest: 144 * mib},
+		{name: "duckdb, the option wins", dest: "duckdb", limits: "limits: {memory: 512MiB}\n", opt: 1024 * mib, wantGo: 224 * mib, wantDest: 336 * mib},
 		{name: "jsonl", dest: "jsonl", limits: "limits: {memory: 512MiB}\n", wantGo: 288 * mib},
 		{name: "no budget", dest: "jsonl", wantGo: -1},
 	}

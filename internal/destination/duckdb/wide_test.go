@@ -71,3 +71,47 @@ func memoryLimit(t *testing.T, d destination.Destination) string {
 	}
 	return s
 }
+
+// TestLongRowAmongShort: a Write whose long row comes between short ones
+// (the long one alone needs memory_limit raised, see memory.go) loads
+// every row once, in its columns, with its keys staged for the merge.
+func TestLongRowAmongShort(t *testing.T) {
+	ctx := context.Background()
+	tb := &schema.Table{Name: "mixed", Resource: "mixed", WriteDisposition: schema.Merge, Columns: []*schema.Column{
+		{Name: "id", Type: schema.BigInt, PrimaryKey: true}, {Name: "body", Type: schema.Text, Nullable: true},
+		{Name: "_dlt_id", Type: schema.Text}, {Name: "_dlt_load_id", Type: schema.Text}}}
+	long := strings.Repeat("x", 2<<20)
+	rows := [][]any{{int64(1), "short <&>", "a1", "L"}, {int64(2), long, "a2", "L"}, {int64(3), "after", "a3", "L"}, {int64(1), "again", "a4", "L"}}
+	d, err := destination.Open(ctx, "duckdb:"+filepath.Join(t.TempDir(), "m.duckdb"), "ds")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	tx, err := d.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	if err := tx.Apply(ctx, []schema.Change{{Kind: schema.AddTable, Table: tb}}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := tx.Write(ctx, tb, destination.ModeStage, destinationtest.NewRows(rows...)); err != nil || n != 4 {
+		t.Fatalf("wrote %d rows (%v), want 4", n, err)
+	}
+	if err := tx.Merge(ctx, tb, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got := map[int64]string{}
+	if err := d.Read(ctx, "mixed", func(row map[string]any) error {
+		got[row["id"].(int64)] = row["body"].(string)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 3 || got[1] != "again" || got[2] != long || got[3] != "after" {
+		t.Errorf("rows after the merge: %d, id 1 %q, id 3 %q, id 2 %d bytes; want 3 rows: again, after, %d bytes", len(got), got[1], got[3], len(got[2]), len(long))
+	}
+}
