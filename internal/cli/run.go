@@ -38,6 +38,7 @@ type runFlags struct {
 	memProfile  string
 	limit       int
 	maxPages    int
+	memory      string
 }
 
 func (f *runFlags) register(c *cobra.Command) {
@@ -52,6 +53,7 @@ func (f *runFlags) register(c *cobra.Command) {
 	c.Flags().DurationVar(&f.lockTimeout, "lock-timeout", destination.DefaultLockTimeout, "longest wait for a lock another session holds on the dataset (a load committing, a table lock, a files dataset's lock file)")
 	c.Flags().IntVar(&f.limit, "limit", 0, "load at most N records per resource, then stop it quietly (0: all; like dlt's add_limit; an incremental cursor is not saved)")
 	c.Flags().IntVar(&f.maxPages, "max-pages", 0, "read at most N pages per resource, then stop it quietly (0: all)")
+	c.Flags().StringVar(&f.memory, "memory", "", "memory budget for the whole process, e.g. 512MB or 2GiB (Go's heap and DuckDB's memory_limit get shares; overrides limits.memory)")
 	c.Flags().StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the run to this file")
 	c.Flags().StringVar(&f.memProfile, "memprofile", "", "write a heap profile (after the run) to this file")
 	_ = c.Flags().MarkHidden("cpuprofile")
@@ -67,6 +69,10 @@ func runCmd(g *globals) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) (err error) {
 			if f.limit < 0 || f.maxPages < 0 {
 				return usageError{errors.New("--limit and --max-pages take a positive number (0: no limit)")}
+			}
+			memory, err := parseMemory(f.memory)
+			if err != nil {
+				return err
 			}
 			stopProfiles, err := startProfiles(f.cpuProfile, f.memProfile)
 			if err != nil {
@@ -86,7 +92,7 @@ func runCmd(g *globals) *cobra.Command {
 			}
 			sum, err := g.runWithProgress(cmd.Context(), p, f.progress, pipeline.Options{
 				Destination: f.dest, WorkDir: f.workDir, Workers: f.workers, Resources: f.resources, LockTimeout: f.lockTimeout,
-				Limit:      extract.Limit{Records: f.limit, Pages: f.maxPages},
+				Limit: extract.Limit{Records: f.limit, Pages: f.maxPages}, Memory: memory,
 				TokenStore: &auth.Store{Dir: auth.StoreDir(p.File, p.Pipeline.TokenStore, f.tokenStore), Pipeline: p.Pipeline.Name, Origin: p.SecretOrigin},
 			})
 			if werr := writeSummaryJSON(f.summaryJSON, sum); werr != nil && err == nil {
@@ -97,6 +103,21 @@ func runCmd(g *globals) *cobra.Command {
 	}
 	f.register(c)
 	return c
+}
+
+// parseMemory reads run --memory ("": no budget from the command line).
+func parseMemory(s string) (int64, error) {
+	if s == "" {
+		return 0, nil
+	}
+	b, err := config.ParseByteSize(s)
+	if err == nil && b < config.MinMemory {
+		err = fmt.Errorf("want at least %s", config.MinMemory)
+	}
+	if err != nil {
+		return 0, usageError{fmt.Errorf("--memory: %w", err)}
+	}
+	return int64(b), nil
 }
 
 // runWithProgress runs p with a progress display in mode and a logger

@@ -87,6 +87,7 @@ func countNodes(n *yaml.Node) int {
 
 var (
 	typeDuration         = reflect.TypeFor[Duration]()
+	typeByteSize         = reflect.TypeFor[ByteSize]()
 	typeStringList       = reflect.TypeFor[StringList]()
 	typeWriteDisposition = reflect.TypeFor[WriteDisposition]()
 	typeSchemaContract   = reflect.TypeFor[SchemaContract]()
@@ -252,6 +253,8 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) bool {
 	switch t {
 	case typeDuration:
 		return d.decodeDuration(n, v, path)
+	case typeByteSize:
+		return d.decodeByteSize(n, v, path)
 	case typeStringList:
 		if isText(n) {
 			s, ok := d.text(n, path)
@@ -515,6 +518,22 @@ func (d *decoder) decodeDuration(n *yaml.Node, v reflect.Value, path string) boo
 		}
 	}
 	d.wrongType(n, path, want)
+	return false
+}
+
+func (d *decoder) decodeByteSize(n *yaml.Node, v reflect.Value, path string) bool {
+	if n.Kind == yaml.ScalarNode && (n.Tag == "!!int" || n.Tag == "!!float" || n.Tag == "!!str") {
+		s, ok := d.text(n, path)
+		if !ok {
+			return false
+		}
+		b, err := ParseByteSize(s)
+		if err == nil {
+			v.SetInt(int64(b))
+			return true
+		}
+	}
+	d.wrongType(n, path, `a size such as "512MB" or "2GiB", or a number of bytes`)
 	return false
 }
 

@@ -285,6 +285,10 @@ type Limits struct {
 	// MaxPages stops a resource with an error after this many pages (for
 	// a child resource, per parent record); nil means DefaultMaxPages.
 	MaxPages *int `yaml:"max_pages"`
+	// Memory bounds the whole process (0: the defaults): Go's soft memory
+	// limit and, for DuckDB, its memory_limit get their shares of it (see
+	// pipeline.Options.Memory). run --memory overrides it.
+	Memory ByteSize `yaml:"memory"`
 }
 
 // Defaults of Limits.MaxResponseBytes (256 MiB) and Limits.MaxPages.

@@ -92,6 +92,9 @@ type Options struct {
 	// Limit caps the records and pages each resource extracts (run
 	// --limit, --max-pages); the zero value caps nothing.
 	Limit extract.Limit
+	// Memory is the run's memory budget in bytes (run --memory; 0: the
+	// file's limits.memory; neither: the defaults). See applyMemory.
+	Memory int64
 	// AfterExtract, when set, is called after the package is sealed and
 	// before its load commits (tests use it to simulate a crash).
 	AfterExtract func(pkgDir string)
@@ -309,6 +312,9 @@ func (r *run) open(ctx context.Context) error {
 	}
 	r.onClose(func() { r.dest.Close() })
 	destination.SetLockWait(r.dest, destination.LockWait{Timeout: opts.LockTimeout, Log: r.log})
+	if err := r.applyMemory(ctx); err != nil {
+		return err
+	}
 	if err := checkCapabilities(p, r.dest, destURL, opts.Resources, r.log); err != nil {
 		return err
 	}

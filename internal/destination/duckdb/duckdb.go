@@ -106,6 +106,9 @@ type DuckDB struct {
 	// the data), or the system's temporary directory ("") for an
 	// in-memory database.
 	tmpDir, tmpPrefix string
+	// urlMemory is set when the URL's query sets memory_limit, which
+	// LimitMemory then leaves alone.
+	urlMemory bool
 }
 
 func tmpFilesOf(path string) (dir, prefix string) {
@@ -139,6 +142,7 @@ var (
 	_ destination.Destination     = (*DuckDB)(nil)
 	_ destination.Counter         = (*DuckDB)(nil)
 	_ destination.MergeStrategist = (*DuckDB)(nil)
+	_ destination.MemoryLimiter   = (*DuckDB)(nil)
 )
 
 // Open opens (creating if needed) the DuckDB database at path for dataset.
@@ -171,6 +175,10 @@ func Open(ctx context.Context, path, dataset string) (*DuckDB, error) {
 	}
 	d := &DuckDB{connector: connector, db: db, name: name, catalog: catalog, dataset: dataset}
 	d.tmpDir, d.tmpPrefix = tmpFilesOf(path)
+	_, query, _ := strings.Cut(path, "?")
+	if q, err := url.ParseQuery(query); err == nil && q.Has("memory_limit") {
+		d.urlMemory = true
+	}
 	if d.tmpDir != "" {
 		// The database is open, so no other process is loading into it:
 		// row files left by a killed load are garbage.

@@ -82,6 +82,20 @@ func (t *tx) restoreMemory() {
 	_, _ = t.conn.ExecContext(context.Background(), "SET memory_limit = "+sqlString(t.memLimit))
 }
 
+// LimitMemory sets DuckDB's memory_limit to bytes, the share of a run's
+// memory budget DuckDB gets (destination.MemoryLimiter), unless the URL's
+// query sets memory_limit. Wide or long chunks still raise it for their
+// transaction (see raiseMemory): they cannot load below what they need.
+func (d *DuckDB) LimitMemory(ctx context.Context, bytes int64) error {
+	if d.urlMemory {
+		return nil
+	}
+	if _, err := d.db.ExecContext(ctx, fmt.Sprintf("SET GLOBAL memory_limit = '%dB'", bytes)); err != nil {
+		return fmt.Errorf("%s: set memory_limit: %w", d.name, err)
+	}
+	return nil
+}
+
 // parseBytes reads a size as DuckDB shows a setting ("122.0 MiB",
 // "1.5 GB", "512 bytes"); an unreadable one is taken as 128 MiB, restoring
 // which is harmless: the limit is only ever raised above it.

@@ -152,3 +152,39 @@ func TestOpenKeepsRowFilesInUse(t *testing.T) {
 		t.Errorf("stale row file kept: %v", err)
 	}
 }
+
+// TestLimitMemory: a run's memory budget reaches DuckDB's memory_limit
+// (the session a load uses sees it), unless the URL sets memory_limit.
+func TestLimitMemory(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct{ name, path, want string }{
+		{"file", filepath.Join(dir, "a.duckdb"), "190.7 MiB"},
+		{"in-memory", ":memory:", "190.7 MiB"},
+		{"url wins", filepath.Join(dir, "b.duckdb") + "?memory_limit=1GB", "953.6 MiB"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			d, err := Open(ctx, tc.path, "ds")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer d.Close()
+			var lim destination.Destination = d
+			if err := lim.(destination.MemoryLimiter).LimitMemory(ctx, 200e6); err != nil {
+				t.Fatal(err)
+			}
+			load, err := d.Begin(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer load.Rollback(ctx)
+			var got string
+			if err := load.(*tx).conn.QueryRowContext(ctx, "SELECT current_setting('memory_limit')").Scan(&got); err != nil {
+				t.Fatal(err)
+			}
+			if got != tc.want {
+				t.Errorf("memory_limit in a load = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}

@@ -48,7 +48,7 @@ func outOfMemory(err error) error {
 	if !strings.Contains(msg, "Out of Memory Error") && !strings.Contains(msg, "failed to pin block") && !strings.Contains(msg, "could not allocate block") {
 		return err
 	}
-	return fmt.Errorf("%w\n(restload: a database file's memory_limit defaults to %s; raise it in the destination URL, e.g. duckdb:PATH?memory_limit=2GB)", err, fileSetting("memory_limit"))
+	return fmt.Errorf("%w\n(restload: a database file's memory_limit defaults to %s; raise it in the destination URL, e.g. duckdb:PATH?memory_limit=2GB, or give the run a larger budget, run --memory or limits.memory)", err, fileSetting("memory_limit"))
 }
 
 func fileSetting(name string) string {
