@@ -108,7 +108,7 @@ func TestColumnHintsAsDlt(t *testing.T) {
 			}
 			if c.name == "postgres" {
 				idx, _ := json.Marshal(query(fmt.Sprintf("SELECT indexname FROM pg_indexes WHERE schemaname = '%s' ORDER BY 1", dataset)))
-				if want := `[{"indexname":"items__dlt_id_key"},{"indexname":"items_name_key"}]`; string(idx) != want {
+				if want := `[{"indexname":"_dlt_pipeline_state__dlt_id_key"},{"indexname":"items__dlt_id_key"},{"indexname":"items_name_key"}]`; string(idx) != want {
 					t.Errorf("indexes %s, want %s", idx, want)
 				}
 			}

@@ -97,6 +97,12 @@ func AddTables(doc *Object, s *schema.Schema) bool {
 			tables.Set(t.Name, dt)
 			changed = true
 		}
+		if len(t.References) > 0 {
+			if _, ok := dt.Get("references"); !ok {
+				dt.Set("references", referencesJSON(t.References))
+				changed = true
+			}
+		}
 		cols := dt.Ensure("columns")
 		for _, c := range t.Columns {
 			if cols.Obj(c.Name) != nil {
@@ -201,6 +207,7 @@ func ToSchema(doc *Object) *schema.Schema {
 		if t.Resource == "" && t.Parent == "" {
 			t.Resource = name
 		}
+		t.References = referencesOf(dt)
 		cols := dt.Obj("columns")
 		for _, cn := range cols.Keys() {
 			dc := cols.Obj(cn)
@@ -280,3 +287,63 @@ func flag(o *Object, key string, def bool) bool {
 }
 
 var _ json.Marshaler = (*Object)(nil)
+
+// referencesJSON is rs as dlt's table "references" hint.
+func referencesJSON(rs []schema.Reference) []any {
+	out := make([]any, len(rs))
+	for i, r := range rs {
+		o := NewObject()
+		o.Set("columns", strings2any(r.Columns))
+		o.Set("referenced_table", r.ReferencedTable)
+		o.Set("referenced_columns", strings2any(r.ReferencedColumns))
+		if r.Label != "" {
+			o.Set("label", r.Label)
+		}
+		if r.Cardinality != "" {
+			o.Set("cardinality", r.Cardinality)
+		}
+		out[i] = o
+	}
+	return out
+}
+
+// referencesOf reads dt's "references" hint; entries it cannot read are
+// left out.
+func referencesOf(dt *Object) []schema.Reference {
+	v, _ := dt.Get("references")
+	list, _ := v.([]any)
+	var out []schema.Reference
+	for _, e := range list {
+		o, ok := e.(*Object)
+		if !ok {
+			continue
+		}
+		r := schema.Reference{ReferencedTable: o.Str("referenced_table"), Label: o.Str("label"), Cardinality: o.Str("cardinality")}
+		r.Columns = anyStrings(o, "columns")
+		r.ReferencedColumns = anyStrings(o, "referenced_columns")
+		if r.ReferencedTable != "" && len(r.Columns) > 0 {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func strings2any(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
+}
+
+func anyStrings(o *Object, key string) []string {
+	v, _ := o.Get(key)
+	list, _ := v.([]any)
+	var out []string
+	for _, e := range list {
+		if s, ok := e.(string); ok {
+			out = append(out, s)
+		}
+	}
+	return out
+}

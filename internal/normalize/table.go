@@ -115,7 +115,11 @@ func (ts *tableState) reindex() {
 // child tables have none.
 func (n *Normalizer) addSystemColumns(ts *tableState) {
 	var cols []*schema.Column
-	id := &schema.Column{Name: schema.ColID, Type: schema.Text, System: true, Unique: true}
+	// Under scd2 a root row's _dlt_id is its row hash, which a record that
+	// comes back shares with its retired version: dlt drops the unique hint
+	// there (extract/hints.py), and so does restload.
+	unique := !(ts.isRoot && n.spec.Scd2 != nil)
+	id := &schema.Column{Name: schema.ColID, Type: schema.Text, System: true, Unique: unique}
 	if ts.isRoot {
 		cols = []*schema.Column{{Name: schema.ColLoadID, Type: schema.Text, System: true}, id}
 	} else {
