@@ -3,6 +3,7 @@ package incremental
 import (
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"sync"
 )
 
@@ -101,6 +102,11 @@ func (t *Tracker) Encode() (json.RawMessage, bool, error) {
 	t.next.CursorPath, t.next.InitialValue, t.next.StartValue = t.spec.CursorPath, t.spec.InitialValue, t.spec.InitialValue
 	if t.was != nil && t.was.LastValue != nil {
 		t.next.StartValue = t.was.LastValue
+		// dlt moves start_value only with last_value: a run that found
+		// nothing newer leaves the stored state as it was.
+		if t.was.StartValue != nil && reflect.DeepEqual(t.was.LastValue, t.next.LastValue) {
+			t.next.StartValue = t.was.StartValue
+		}
 	}
 	if t.next.Hashes == nil {
 		t.next.Hashes = []string{}
