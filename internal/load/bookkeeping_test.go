@@ -46,12 +46,13 @@ func TestLatestVersionOnly(t *testing.T) {
 	d := openURL(t, "duckdb:"+filepath.Join(t.TempDir(), "v.duckdb"), "v")
 	loadVersions(t, d, "v", 3)
 	vs, err := load.Versions(ctx, d)
-	if err != nil || len(vs) != 3 || vs[2].Version != 3 {
-		t.Fatalf("Versions = %d versions, %v; want 3", len(vs), err)
+	// dlt stores a new schema first as version 2 (see newSchemaDoc).
+	if err != nil || len(vs) != 3 || vs[2].Version != 4 {
+		t.Fatalf("Versions = %d versions, %v; want 3, the last version 4", len(vs), err)
 	}
 	v, err := load.Latest(ctx, d)
-	if err != nil || v == nil || v.Version != 3 || v.Schema.Table("events").Column("cd") == nil {
-		t.Fatalf("Latest = %+v, %v; want version 3 with column cd", v, err)
+	if err != nil || v == nil || v.Version != 4 || v.Schema.Table("events").Column("cd") == nil {
+		t.Fatalf("Latest = %+v, %v; want version 4 with column cd", v, err)
 	}
 	rc := &destinationtest.ReadCounter{Destination: d}
 	l, err := load.Begin(ctx, rc, "1700000001.000000")
@@ -67,10 +68,10 @@ func TestLatestVersionOnly(t *testing.T) {
 	}
 }
 
-// TestLoadsReportsCorruptState: a _dlt_pipeline_state row whose state does
-// not decode is an error naming the table and the load, not a load with
-// its details left empty.
-func TestLoadsReportsCorruptState(t *testing.T) {
+// TestStateReportsCorruptState: a _dlt_pipeline_state row whose state does
+// not decode is an error naming the pipeline and the load, not a state
+// left empty.
+func TestStateReportsCorruptState(t *testing.T) {
 	ctx := context.Background()
 	d := openURL(t, "duckdb:"+filepath.Join(t.TempDir(), "c.duckdb"), "c")
 	loadVersions(t, d, "c", 1)
@@ -80,10 +81,11 @@ func TestLoadsReportsCorruptState(t *testing.T) {
 		{Name: "created_at", Type: schema.Timestamp}, {Name: "version_hash", Type: schema.Text, Nullable: true},
 		{Name: schema.ColLoadID, Type: schema.Text}, {Name: schema.ColID, Type: schema.Text},
 	}}
-	row := []any{int64(1), int64(4), "p", `{"not": "closed"`, time.Now().UTC(), "h", "1700000009.000000", "x.1"}
-	destinationtest.CommitRows(t, d, st, nil, destination.ModeAppend, row)
-	_, err := load.Loads(ctx, d)
-	if err == nil || !strings.Contains(err.Error(), "_dlt_pipeline_state row of load 1700000009.000000: decode state: invalid JSON") {
-		t.Errorf("Loads with a corrupt state: %v, want an error naming the state row", err)
+	// The state row of the load loadVersions made, replaced by a corrupt one.
+	destinationtest.CommitRows(t, d, st, nil, destination.ModeReplace,
+		[]any{int64(1), int64(4), "p", `{"not": "closed"`, time.Now().UTC(), "h", "1700000000.000001", "x.1"})
+	_, err := load.State(ctx, d, "p")
+	if err == nil || !strings.Contains(err.Error(), "read state of pipeline p (load 1700000000.000001): decode state: invalid JSON") {
+		t.Errorf("State with a corrupt state: %v, want an error naming the state row", err)
 	}
 }
