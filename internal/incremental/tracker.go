@@ -3,7 +3,6 @@ package incremental
 import (
 	"encoding/json"
 	"fmt"
-	"reflect"
 	"sync"
 )
 
@@ -104,7 +103,7 @@ func (t *Tracker) Encode() (json.RawMessage, bool, error) {
 		t.next.StartValue = t.was.LastValue
 		// dlt moves start_value only with last_value: a run that found
 		// nothing newer leaves the stored state as it was.
-		if t.was.StartValue != nil && reflect.DeepEqual(t.was.LastValue, t.next.LastValue) {
+		if t.was.StartValue != nil && sameJSON(t.was.LastValue, t.next.LastValue) {
 			t.next.StartValue = t.was.StartValue
 		}
 	}
@@ -116,4 +115,12 @@ func (t *Tracker) Encode() (json.RawMessage, bool, error) {
 		return nil, false, fmt.Errorf("encode incremental state: %w", err)
 	}
 	return b, true, nil
+}
+
+// sameJSON reports whether a and b encode to the same JSON (a value read
+// back from the store and one from a record may differ in Go type only).
+func sameJSON(a, b any) bool {
+	ja, errA := json.Marshal(a)
+	jb, errB := json.Marshal(b)
+	return errA == nil && errB == nil && string(ja) == string(jb)
 }
