@@ -3,6 +3,7 @@ package load_test
 import (
 	"context"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -87,5 +88,46 @@ func TestStateReportsCorruptState(t *testing.T) {
 	_, err := load.State(ctx, d, "p")
 	if err == nil || !strings.Contains(err.Error(), "read state of pipeline p (load 1700000000.000001): decode state: invalid JSON") {
 		t.Errorf("State with a corrupt state: %v, want an error naming the state row", err)
+	}
+}
+
+// TestStateRowOnlyWhenChanged: as dlt, a load stores the pipeline state
+// only when it changed (its version hash differs from the stored one's);
+// Loads still gives every load its pipeline, times, schema version and
+// rows, from _dlt_loads and the rows carrying its load id.
+func TestStateRowOnlyWhenChanged(t *testing.T) {
+	ctx := context.Background()
+	d := openURL(t, "duckdb:"+filepath.Join(t.TempDir(), "s.duckdb"), "s")
+	root := t.TempDir()
+	events := &schema.Table{Name: "events", Resource: "events", WriteDisposition: schema.Append, Columns: cols(schema.ColLoadID, schema.ColID, "n")}
+	for i, cursor := range []string{`1`, `1`, `2`} {
+		id := "1700000000.00000" + string(rune('1'+i))
+		spec := pkgSpec{loadID: id, pipeline: "p", tables: []*schema.Table{events},
+			resources: []spool.ResourceSummary{{ResourceTarget: spool.ResourceTarget{Name: "events", Table: "events", WriteDisposition: schema.Append}}},
+			rows:      map[string][][]any{"events": {{id, id + ".a", int64(i)}, {id, id + ".b", int64(i)}}},
+			state:     map[string]string{"events.cursor": cursor}}
+		if _, err := load.Package(ctx, d, makePackage(t, root, "s", spec)); err != nil {
+			t.Fatalf("load %s: %v", id, err)
+		}
+	}
+	var stateLoads []string
+	for _, r := range destinationtest.ReadAll(t, d, load.StateTable) {
+		stateLoads = append(stateLoads, r[schema.ColLoadID].(string))
+	}
+	slices.Sort(stateLoads)
+	if want := []string{"1700000000.000001", "1700000000.000003"}; !slices.Equal(stateLoads, want) {
+		t.Errorf("state rows of loads %v, want %v (the second load changed nothing)", stateLoads, want)
+	}
+	loads, err := load.Loads(ctx, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(loads) != 3 {
+		t.Fatalf("%d loads, want 3", len(loads))
+	}
+	for _, l := range loads {
+		if l.Pipeline != "p" || l.Rows["events"] != 2 || l.SchemaVersion != 2 || l.StartedAt.Unix() != 1700000000 || l.FinishedAt.Before(l.StartedAt) {
+			t.Errorf("load %+v, want pipeline p, 2 events rows, schema version 2, started at 1700000000", l)
+		}
 	}
 }
