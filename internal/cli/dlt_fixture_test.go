@@ -43,7 +43,7 @@ var dltGenerated = map[string]bool{
 func dltPipeline(dataset string) string {
 	page := "{type: page_number, base_page: 1, page_param: page, total_path: null, has_more_path: hasMore}"
 	var b strings.Builder
-	fmt.Fprintf(&b, `pipeline: {name: analytics, dataset: %s}
+	fmt.Fprintf(&b, `pipeline: {name: analytics, dataset: %s, source_name: analytics}
 source:
   client:
     base_url: "{{API}}/"

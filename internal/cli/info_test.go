@@ -102,7 +102,7 @@ func TestInfoEveryDestination(t *testing.T) {
 				t.Fatalf("info: exit %d\n%s%s", code, out, errOut)
 			}
 			for _, re := range []string{
-				`(?m)^1700000000\.000001\s+events_pipe\s+loaded\s+.*\sv1\s+3$`,
+				`(?m)^1700000000\.000001\s+events_pipe\s+loaded\s+.*\sv2\s+3$`,
 				`(?m)^events\s+3\s*$`,
 				`(?m)^events_pipe\s+events\.updated_at\s+"2024-05-06T07:08:09Z"\s+1700000000\.000001$`,
 			} {

@@ -101,6 +101,11 @@ func (t *Tracker) Encode() (json.RawMessage, bool, error) {
 	t.next.CursorPath, t.next.InitialValue, t.next.StartValue = t.spec.CursorPath, t.spec.InitialValue, t.spec.InitialValue
 	if t.was != nil && t.was.LastValue != nil {
 		t.next.StartValue = t.was.LastValue
+		// dlt moves start_value only with last_value: a run that found
+		// nothing newer leaves the stored state as it was.
+		if t.was.StartValue != nil && sameJSON(t.was.LastValue, t.next.LastValue) {
+			t.next.StartValue = t.was.StartValue
+		}
 	}
 	if t.next.Hashes == nil {
 		t.next.Hashes = []string{}
@@ -110,4 +115,12 @@ func (t *Tracker) Encode() (json.RawMessage, bool, error) {
 		return nil, false, fmt.Errorf("encode incremental state: %w", err)
 	}
 	return b, true, nil
+}
+
+// sameJSON reports whether a and b encode to the same JSON (a value read
+// back from the store and one from a record may differ in Go type only).
+func sameJSON(a, b any) bool {
+	ja, errA := json.Marshal(a)
+	jb, errB := json.Marshal(b)
+	return errA == nil && errB == nil && string(ja) == string(jb)
 }

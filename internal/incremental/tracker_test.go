@@ -74,3 +74,39 @@ func jsonString(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
 }
+
+// TestTrackerStartValueMovesWithLastValue: as dlt, start_value becomes the
+// stored last_value only when the run moved last_value; a run that found
+// nothing newer stores the state as it was.
+func TestTrackerStartValueMovesWithLastValue(t *testing.T) {
+	spec := &Spec{CursorPath: "ts", InitialValue: json.Number("0")}
+	for _, c := range []struct {
+		seen      int
+		wantStart string
+	}{{5, "0"}, {8, "5"}} {
+		stored := json.RawMessage(`{"cursor_path": "ts", "initial_value": 0, "last_value": 5, "start_value": 0, "unique_hashes": []}`)
+		tr, err := NewTracker(spec, false, stored)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cur, key, err := tr.Begin(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := cur.Keep(map[string]any{"ts": json.Number(jsonString(c.seen))}); err != nil {
+			t.Fatal(err)
+		}
+		tr.Done(key, cur)
+		raw, _, err := tr.Encode()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := Decode(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if jsonString(got.StartValue) != c.wantStart {
+			t.Errorf("a run seeing %d: start_value %v, want %s (stored: %s)", c.seen, got.StartValue, c.wantStart, raw)
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -168,28 +169,27 @@ func StoredSchema(ctx context.Context, d destination.Destination) (*schema.Schem
 	return v.Schema, nil
 }
 
-// LoadInfo is one committed load: its _dlt_loads row and, for a load
-// restload made, what restload recorded of it in the pipeline state.
+// LoadInfo is one committed load, as _dlt_loads and the tables beside it
+// tell (dlt keeps nothing else of a load, and neither does restload).
 type LoadInfo struct {
 	LoadID     string `json:"load_id"`
 	SchemaName string `json:"schema_name"`
 	SchemaHash string `json:"schema_version_hash"`
 	Status     Status `json:"status"`
-	// Pipeline and the details are known for loads restload made (dlt
-	// records none of them); a dlt load's times are its inserted_at.
+	// Pipeline is the pipeline whose state row the load wrote, else the
+	// one of the load's schema that wrote the latest state before it.
 	Pipeline string `json:"pipeline_name"`
-	loadDetails
-}
-
-// loadDetails is what restload keeps of a load where dlt keeps none of
-// it: in the pipeline state written with the load, under restload.load
-// (dlt carries unknown state keys along).
-type loadDetails struct {
-	StartedAt     time.Time               `json:"started_at"`
-	FinishedAt    time.Time               `json:"finished_at"`
-	SchemaVersion int                     `json:"schema_version"`
-	Rows          map[string]int64        `json:"rows"`
-	Resources     []spool.ResourceSummary `json:"resources"`
+	// StartedAt is the time the load id holds (the Unix time the run
+	// began, as dlt's load ids do; FinishedAt when it holds none),
+	// FinishedAt its inserted_at.
+	StartedAt  time.Time `json:"started_at"`
+	FinishedAt time.Time `json:"finished_at"`
+	// SchemaVersion is the version of the schema whose hash the load
+	// recorded (0 when none is stored).
+	SchemaVersion int `json:"schema_version"`
+	// Rows counts, per root table, the rows of this load still in the
+	// dataset (by _dlt_load_id): a later merge or replace leaves fewer.
+	Rows map[string]int64 `json:"rows"`
 }
 
 // stateKey is restload's top-level key in dlt's pipeline state.
@@ -205,8 +205,70 @@ func loadRows(ctx context.Context, d destination.Destination) ([]loadRow, error)
 	return out, nil
 }
 
-// Loads reads the loads table, oldest first, with what restload recorded
-// of each load it made. A state that does not decode is an error.
+// versionNumbers maps each stored schema version hash to its version.
+func versionNumbers(ctx context.Context, d destination.Destination) (map[string]int, error) {
+	out := map[string]int{}
+	err := d.Read(ctx, VersionsTable, func(row map[string]any) error {
+		if h, _ := row["version_hash"].(string); h != "" {
+			out[h] = int(toInt(row["version"]))
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, destination.ErrNoTable) {
+		return nil, fmt.Errorf("read schema versions: %w", err)
+	}
+	return out, nil
+}
+
+// loadIDTime is the time a load id holds: dlt's and restload's are the
+// Unix time (seconds, with a fraction) the run began. Zero when it is not.
+func loadIDTime(id string) time.Time {
+	sec, frac, _ := strings.Cut(id, ".")
+	s, err := strconv.ParseInt(sec, 10, 64)
+	if err != nil || s <= 0 {
+		return time.Time{}
+	}
+	var ns int64
+	if frac != "" {
+		f, err := strconv.ParseFloat("0."+frac, 64)
+		if err != nil {
+			return time.Time{}
+		}
+		ns = int64(f * 1e9)
+	}
+	return time.Unix(s, ns).UTC()
+}
+
+// rowsByLoad counts, per load id and root table of the newest stored
+// schema, the rows still in the table (one read of each table).
+func rowsByLoad(ctx context.Context, d destination.Destination) (map[string]map[string]int64, error) {
+	latest, _, err := latestAfter(ctx, d, 0)
+	if err != nil || latest == nil {
+		return nil, err
+	}
+	out := map[string]map[string]int64{}
+	for _, t := range latest.Schema.Tables {
+		if t.Parent != "" || t.Column(schema.ColLoadID) == nil {
+			continue
+		}
+		err := d.Read(ctx, t.Name, func(row map[string]any) error {
+			id, _ := row[schema.ColLoadID].(string)
+			if out[id] == nil {
+				out[id] = map[string]int64{}
+			}
+			out[id][t.Name]++
+			return nil
+		})
+		if err != nil && !errors.Is(err, destination.ErrNoTable) {
+			return nil, fmt.Errorf("count rows of table %s: %w", t.Name, err)
+		}
+	}
+	return out, nil
+}
+
+// Loads reads the loads table, oldest first, each load with what the
+// dataset tells of it (see LoadInfo). It reads every root table to count
+// rows by load.
 func Loads(ctx context.Context, d destination.Destination) ([]LoadInfo, error) {
 	if err := migrate(ctx, d); err != nil {
 		return nil, err
@@ -215,43 +277,40 @@ func Loads(ctx context.Context, d destination.Destination) ([]LoadInfo, error) {
 	if err != nil {
 		return nil, err
 	}
-	summaries := map[string]LoadInfo{}
+	versions, err := versionNumbers(ctx, d)
+	if err != nil {
+		return nil, err
+	}
+	pipelines := map[string]string{}
 	err = stateTable.read(ctx, d, nil, func(r stateRow) error {
-		st, err := dltstate.DecompressState(r.State)
-		if err != nil {
-			return fmt.Errorf("%s row of load %s: %w", StateTable, r.LoadID, err)
-		}
-		raw, ok := st.Obj(stateKey).Get("load")
-		if !ok {
-			return nil
-		}
-		b, err := dltstate.Marshal(raw, false)
-		if err != nil {
-			return err
-		}
-		var s loadDetails
-		if err := json.Unmarshal(b, &s); err != nil {
-			return fmt.Errorf("%s row of load %s: restload.load: %w", StateTable, r.LoadID, err)
-		}
-		summaries[r.LoadID] = LoadInfo{Pipeline: r.PipelineName, loadDetails: s}
+		pipelines[r.LoadID] = r.PipelineName
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("read loads: %w", err)
 	}
+	counts, err := rowsByLoad(ctx, d)
+	if err != nil {
+		return nil, fmt.Errorf("read loads: %w", err)
+	}
+	last := map[string]string{} // schema name -> pipeline of its latest state row
 	out := make([]LoadInfo, len(rows))
 	for i, r := range rows {
-		li := summaries[r.LoadID]
-		li.LoadID, li.SchemaName, li.SchemaHash = r.LoadID, r.SchemaName, r.SchemaVersionHash
-		li.Status = Loaded
+		li := LoadInfo{LoadID: r.LoadID, SchemaName: r.SchemaName, SchemaHash: r.SchemaVersionHash,
+			Status: Loaded, FinishedAt: r.InsertedAt, StartedAt: loadIDTime(r.LoadID),
+			SchemaVersion: versions[r.SchemaVersionHash], Rows: counts[r.LoadID]}
 		if r.Status != 0 {
 			li.Status = Status(fmt.Sprintf("status %d", r.Status))
 		}
-		if li.FinishedAt.IsZero() {
-			li.FinishedAt = r.InsertedAt
+		if p, ok := pipelines[r.LoadID]; ok {
+			last[r.SchemaName] = p
 		}
-		if li.StartedAt.IsZero() {
+		li.Pipeline = last[r.SchemaName]
+		if li.StartedAt.IsZero() || li.StartedAt.After(li.FinishedAt) {
 			li.StartedAt = li.FinishedAt
+		}
+		if li.Rows == nil {
+			li.Rows = map[string]int64{}
 		}
 		out[i] = li
 	}
@@ -421,18 +480,21 @@ func newState(m spool.Manifest, schemaName string) *dltstate.Object {
 }
 
 // sourceName is the source whose resources hold st's cursors: the one
-// source st already has, else schemaName (dlt names a source's schema
-// after it).
-func sourceName(st *dltstate.Object, schemaName string) string {
+// source st already has, else source (the configured source name, which
+// dlt also names the schema after).
+func sourceName(st *dltstate.Object, source string) string {
 	if keys := st.Obj("sources").Keys(); len(keys) == 1 {
 		return keys[0]
 	}
-	return schemaName
+	return source
 }
 
 // nextState returns pipeline m.Pipeline's state after load m: the stored
-// one (nil: a new one) with m's state and load summary in it.
-func nextState(stored *dltstate.Object, m spool.Manifest, schemaName string, sum loadDetails) (*dltstate.Object, error) {
+// one (nil: a new one) with m's state in it, and whether it changed as dlt
+// sees it (its version hash differs from the stored one's): dlt stores a
+// state with a load only then. Cursors go under source's resources unless
+// the stored state names its source.
+func nextState(stored *dltstate.Object, m spool.Manifest, schemaName, source string) (*dltstate.Object, bool, error) {
 	st := stored.Clone()
 	if st == nil {
 		st = newState(m, schemaName)
@@ -446,7 +508,7 @@ func nextState(stored *dltstate.Object, m spool.Manifest, schemaName string, sum
 	if !has {
 		st.Set("schema_names", append(list, schemaName))
 	}
-	src := sourceName(st, schemaName)
+	src := sourceName(st, source)
 	keys := make([]string, 0, len(m.State))
 	for k := range m.State {
 		keys = append(keys, k)
@@ -455,7 +517,7 @@ func nextState(stored *dltstate.Object, m spool.Manifest, schemaName string, sum
 	for _, k := range keys {
 		v, err := dltstate.Parse(m.State[k])
 		if err != nil {
-			return nil, fmt.Errorf("state %s: %w", k, err)
+			return nil, false, fmt.Errorf("state %s: %w", k, err)
 		}
 		doc, _ := v.(*dltstate.Object)
 		res, isInc := strings.CutPrefix(k, incremental.Key(""))
@@ -471,19 +533,19 @@ func nextState(stored *dltstate.Object, m spool.Manifest, schemaName string, sum
 			own.Delete(k)
 		}
 	}
-	b, err := json.Marshal(sum)
+	// Earlier restload versions kept each load's details here; they are
+	// derived from _dlt_loads now (see Loads).
+	if own := st.Obj(stateKey); own != nil {
+		own.Delete("load")
+		if len(own.Keys()) == 0 {
+			st.Delete(stateKey)
+		}
+	}
+	_, h, err := dltstate.BumpStateVersion(st)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	sv, err := dltstate.Parse(b)
-	if err != nil {
-		return nil, err
-	}
-	st.Ensure(stateKey).Set("load", sv)
-	if _, _, err := dltstate.BumpStateVersion(st); err != nil {
-		return nil, err
-	}
-	return st, nil
+	return st, stored == nil || stored.Str("_version_hash") != h, nil
 }
 
 // stateRowOf is the _dlt_pipeline_state row of st for load loadID.

@@ -14,6 +14,7 @@
 package load
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -76,13 +77,17 @@ func Package(ctx context.Context, d destination.Destination, pkg *spool.Package)
 	if err := migrate(ctx, d); err != nil {
 		return nil, err
 	}
-	loads, err := Loads(ctx, d)
+	loads, err := loadRows(ctx, d)
 	if err != nil {
 		return nil, err
 	}
 	for _, l := range loads {
-		if l.LoadID == m.LoadID && l.Status == StatusLoaded {
-			res := &Result{LoadID: m.LoadID, AlreadyLoaded: true, SchemaVersion: l.SchemaVersion, Rows: l.Rows}
+		if l.LoadID == m.LoadID && l.Status == 0 {
+			versions, err := versionNumbers(ctx, d)
+			if err != nil {
+				return nil, err
+			}
+			res := &Result{LoadID: m.LoadID, AlreadyLoaded: true, SchemaVersion: versions[l.SchemaVersionHash]}
 			return res, pkg.Remove()
 		}
 	}
@@ -319,12 +324,17 @@ func (l *Load) bookkeeping(ctx context.Context, m spool.Manifest, pkgSchema *sch
 	// The version stored is the package's schema over the stored one, as
 	// Package would compute it, whatever order resources were loaded in.
 	target := union(l.stored, pkgSchema)
-	name := m.Pipeline
+	// A new schema is named after the source, as dlt names it (the
+	// source's name, rest_api unless the config names it).
+	name := cmp.Or(m.Source, m.Pipeline)
 	var doc *dltstate.Object
 	if l.latest != nil {
 		doc, name = l.latest.doc.Clone(), l.latest.doc.Str("name")
 	} else {
-		doc = dltstate.NewSchema(name)
+		var err error
+		if doc, err = newSchemaDoc(name, target); err != nil {
+			return nil, fmt.Errorf("load %s: schema version: %w", m.LoadID, err)
+		}
 	}
 	target.Name = name
 	changes := schema.Diff(orEmpty(l.stored), target)
@@ -354,17 +364,18 @@ func (l *Load) bookkeeping(ctx context.Context, m spool.Manifest, pkgSchema *sch
 	if err != nil {
 		return nil, fmt.Errorf("load %s: %w", m.LoadID, err)
 	}
-	st, err := nextState(stored, m, name, loadDetails{StartedAt: m.CreatedAt, FinishedAt: now,
-		SchemaVersion: int(version), Rows: l.rows, Resources: m.Resources})
+	st, changed, err := nextState(stored, m, name, cmp.Or(m.Source, name))
 	if err != nil {
 		return nil, fmt.Errorf("load %s: state: %w", m.LoadID, err)
 	}
-	sr, err := stateRowOf(st, m.LoadID, now, ids.next())
-	if err != nil {
-		return nil, fmt.Errorf("load %s: state: %w", m.LoadID, err)
-	}
-	if err := stateTable.write(ctx, l.tx, destination.ModeAppend, []stateRow{sr}); err != nil {
-		return nil, fmt.Errorf("load %s: write state: %w", m.LoadID, err)
+	if changed { // as dlt, a state row only when the state changed
+		sr, err := stateRowOf(st, m.LoadID, now, ids.next())
+		if err != nil {
+			return nil, fmt.Errorf("load %s: state: %w", m.LoadID, err)
+		}
+		if err := stateTable.write(ctx, l.tx, destination.ModeAppend, []stateRow{sr}); err != nil {
+			return nil, fmt.Errorf("load %s: write state: %w", m.LoadID, err)
+		}
 	}
 	lr := loadRow{LoadID: m.LoadID, SchemaName: name, Status: 0, InsertedAt: now, SchemaVersionHash: hash}
 	if err := loadsTable.write(ctx, l.tx, destination.ModeAppend, []loadRow{lr}); err != nil {
@@ -580,4 +591,46 @@ func toInt(v any) int64 {
 		return n
 	}
 	return 0
+}
+
+// newSchemaDoc is a new stored schema named name, at the point where dlt
+// stores its first version: dlt hashes a new schema once when it is made
+// (version 1), once more when extraction adds the tables the resources
+// declare (their names, dispositions and key columns, before any data),
+// and bumps it when normalizing adds the columns inferred. The version
+// stored is then 2 with those two hashes in previous_hashes, newest first;
+// the caller adds target's tables and bumps it.
+func newSchemaDoc(name string, target *schema.Schema) (*dltstate.Object, error) {
+	doc := dltstate.NewSchema(name)
+	_, h0, err := dltstate.BumpSchemaVersion(doc)
+	if err != nil {
+		return nil, err
+	}
+	hints := &schema.Schema{Name: name}
+	for _, t := range target.Tables {
+		if t.Parent != "" || isSystem(t.Name) {
+			continue
+		}
+		ht := &schema.Table{Name: t.Name, Resource: t.Resource, WriteDisposition: t.WriteDisposition}
+		for _, c := range t.Columns {
+			if c.PrimaryKey || c.MergeKey {
+				ht.Columns = append(ht.Columns, &schema.Column{Name: c.Name, PrimaryKey: c.PrimaryKey, MergeKey: c.MergeKey})
+			}
+		}
+		hints.Tables = append(hints.Tables, ht)
+	}
+	hinted := doc.Clone()
+	dltstate.AddTables(hinted, hints)
+	for _, t := range hints.Tables {
+		hinted.Obj("tables").Obj(t.Name).Delete("x-normalizer") // no data seen yet
+	}
+	h1, err := dltstate.SchemaVersionHash(hinted)
+	if err != nil {
+		return nil, err
+	}
+	if h1 != h0 {
+		doc.Set("version_hash", h1)
+		doc.Set("previous_hashes", []any{h0})
+	}
+	return doc, nil
 }

@@ -173,8 +173,9 @@ func TestPackageRoundTrip(t *testing.T) {
 			if err != nil {
 				t.Fatalf("load 1: %v", err)
 			}
-			if r1.SchemaVersion != 1 || r1.Rows["events"] != 2 || r1.Rows["snap"] != 1 {
-				t.Errorf("load 1 result: version %d rows %v, want version 1, events=2 snap=1", r1.SchemaVersion, r1.Rows)
+			// dlt stores a new schema first as version 2 (see newSchemaDoc).
+			if r1.SchemaVersion != 2 || r1.Rows["events"] != 2 || r1.Rows["snap"] != 1 {
+				t.Errorf("load 1 result: version %d rows %v, want version 2, events=2 snap=1", r1.SchemaVersion, r1.Rows)
 			}
 
 			// The second load adds a column and moves the cursor.
@@ -218,8 +219,8 @@ func TestPackageRoundTrip(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(vs) != 2 || vs[0].Version != 1 || vs[1].Version != 2 || vs[1].LoadID != second.loadID {
-				t.Fatalf("versions = %+v, want 1 and 2 (from load %s)", vs, second.loadID)
+			if len(vs) != 2 || vs[0].Version != 2 || vs[1].Version != 3 || vs[1].LoadID != second.loadID {
+				t.Fatalf("versions = %+v, want 2 and 3 (from load %s)", vs, second.loadID)
 			}
 			if len(vs[1].Changes) != 1 || vs[1].Changes[0].Kind != schema.AddColumn || vs[1].Changes[0].Column.Name != "extra" {
 				t.Errorf("version 2 changes = %+v, want one add_column extra", vs[1].Changes)
@@ -239,7 +240,7 @@ func TestPackageRoundTrip(t *testing.T) {
 			if want := []string{"1700000000.000001/p1/loaded", "1700000000.000002/p1/loaded", "1700000000.000003/p2/loaded"}; !reflect.DeepEqual(ids, want) {
 				t.Errorf("loads = %v, want %v", ids, want)
 			}
-			if len(loads) > 0 && (loads[0].Rows["events"] != 2 || loads[0].SchemaVersion != 1 || loads[0].FinishedAt.Before(loads[0].StartedAt)) {
+			if len(loads) > 0 && (loads[0].Rows["events"] != 2 || loads[0].SchemaVersion != 2 || loads[0].FinishedAt.Before(loads[0].StartedAt)) {
 				t.Errorf("first load record = %+v", loads[0])
 			}
 
@@ -305,7 +306,7 @@ func TestPackageMerge(t *testing.T) {
 }
 
 // TestOverlappingLoads plays two machines loading different resources into
-// one dataset at once: both begin on schema version 1, the second to begin
+// one dataset at once: both begin on schema version 2, the second to begin
 // commits first. The later commit must number its version after the
 // earlier one's and keep the table the earlier one added; both loads'
 // rows stay.
@@ -362,8 +363,8 @@ func TestOverlappingLoads(t *testing.T) {
 			if err != nil {
 				t.Fatalf("commit a: %v", err)
 			}
-			if rb.SchemaVersion != 2 || ra.SchemaVersion != 3 {
-				t.Errorf("versions: b %d, a %d; want 2 and 3", rb.SchemaVersion, ra.SchemaVersion)
+			if rb.SchemaVersion != 3 || ra.SchemaVersion != 4 {
+				t.Errorf("versions: b %d, a %d; want 3 and 4", rb.SchemaVersion, ra.SchemaVersion)
 			}
 			versions, err := load.Versions(ctx, d)
 			if err != nil {
@@ -373,8 +374,8 @@ func TestOverlappingLoads(t *testing.T) {
 			for _, v := range versions {
 				nums = append(nums, v.Version)
 			}
-			if len(versions) != 3 || nums[2] != 3 {
-				t.Fatalf("stored versions %v, want 1, 2, 3", nums)
+			if len(versions) != 3 || nums[2] != 4 {
+				t.Fatalf("stored versions %v, want 2, 3, 4", nums)
 			}
 			for _, name := range []string{"base", "a", "b"} {
 				if versions[2].Schema.Table(name) == nil {

@@ -49,8 +49,8 @@ func TestCorruptStoredSchema(t *testing.T) {
 			db.Close()
 			d = openURL(t, "duckdb:"+path, "ds")
 			vs, err := load.Versions(ctx, d)
-			if err == nil || !strings.Contains(err.Error(), "schema version 1: corrupt schema") || !strings.Contains(err.Error(), c.want) {
-				t.Fatalf("Versions() = %+v, %v; want an error naming version 1 and %q", vs, err, c.want)
+			if err == nil || !strings.Contains(err.Error(), "schema version 2: corrupt schema") || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("Versions() = %+v, %v; want an error naming version 2 and %q", vs, err, c.want)
 			}
 		})
 	}

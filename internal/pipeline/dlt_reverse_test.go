@@ -57,7 +57,7 @@ func TestNewDatasetReadableByDLT(t *testing.T) {
 			t.Errorf("stored schema lacks %s", k)
 		}
 	}
-	if sch["engine_version"] != 11.0 || sch["name"] != "rev" || sch["version_hash"] != versions[0]["version_hash"] {
+	if sch["engine_version"] != 11.0 || sch["name"] != "rest_api" || sch["version_hash"] != versions[0]["version_hash"] {
 		t.Errorf("stored schema engine %v name %v hash %v (row %v)", sch["engine_version"], sch["name"], sch["version_hash"], versions[0]["version_hash"])
 	}
 	tables := sch["tables"].(map[string]any)
@@ -81,17 +81,17 @@ func TestNewDatasetReadableByDLT(t *testing.T) {
 			}
 		}
 	}
-	if l := loads[0]; l["status"] != int64(0) || l["schema_version_hash"] != versions[0]["version_hash"] || l["schema_name"] != "rev" {
+	if l := loads[0]; l["status"] != int64(0) || l["schema_version_hash"] != versions[0]["version_hash"] || l["schema_name"] != "rest_api" {
 		t.Errorf("load row %v", l)
 	}
 	st := decodeLikeDLT(t, states[0]["state"].(string))
 	if states[0]["_dlt_load_id"] != loads[0]["load_id"] || states[0]["version_hash"] != st["_version_hash"] {
 		t.Errorf("state row %v does not match its load or its state", states[0])
 	}
-	if st["_state_engine_version"] != 4.0 || st["pipeline_name"] != "rev" || st["default_schema_name"] != "rev" {
+	if st["_state_engine_version"] != 4.0 || st["pipeline_name"] != "rev" || st["default_schema_name"] != "rest_api" {
 		t.Errorf("state %v", st)
 	}
-	inc := dig(t, st, "sources", "rev", "resources", "items", "incremental", "updated_at").(map[string]any)
+	inc := dig(t, st, "sources", "rest_api", "resources", "items", "incremental", "updated_at").(map[string]any)
 	if inc["last_value"] != "2024-01-01T00:00:00Z" || inc["initial_value"] != "2000-01-01T00:00:00Z" {
 		t.Errorf("cursor %v", inc)
 	}

@@ -129,7 +129,7 @@ func TestMigrateLegacyBookkeeping(t *testing.T) {
 		}
 	}
 	doc := decodeLikeDLT(t, newest["state"].(string))
-	inc := dig(t, doc, "sources", "legacy", "resources", "items", "incremental", "updated_at").(map[string]any)
+	inc := dig(t, doc, "sources", "rest_api", "resources", "items", "incremental", "updated_at").(map[string]any)
 	if inc["last_value"] != "2024-01-03T00:00:00Z" {
 		t.Errorf("dlt's cursor = %v", inc)
 	}

@@ -26,6 +26,7 @@
 package pipeline
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -351,7 +352,7 @@ func (r *run) open(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if r.pkg, err = spool.Create(pkgRoot, spool.Manifest{LoadID: loadID, Pipeline: p.Pipeline.Name, Dataset: p.Pipeline.Dataset, Destination: target.Destination}); err != nil {
+	if r.pkg, err = spool.Create(pkgRoot, spool.Manifest{LoadID: loadID, Pipeline: p.Pipeline.Name, Source: cmp.Or(p.Pipeline.SourceName, config.DefaultSourceName), Dataset: p.Pipeline.Dataset, Destination: target.Destination}); err != nil {
 		return err
 	}
 	r.env = &runEnv{p: p, tables: groupTables(p, r.ld.Stored(), r.resources), pkg: r.pkg, loadID: loadID, boundary: r.start, deps: deps, state: state, steps: compiled}

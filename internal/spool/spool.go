@@ -33,6 +33,11 @@ type Manifest struct {
 	LoadID   string `json:"load_id"`
 	Pipeline string `json:"pipeline"`
 	Dataset  string `json:"dataset"`
+	// Source is the source's name (pipeline.source_name): a new dataset's
+	// schema and its state's sources.<name> are named after it, as dlt
+	// names them. Empty in packages of earlier restload versions (the
+	// pipeline's name is used then).
+	Source string `json:"source,omitempty"`
 	// Destination is where the package is to be loaded, as
 	// destination.Identity names it (no password); empty in packages of
 	// restload versions that did not record it. See Manifest.For.
