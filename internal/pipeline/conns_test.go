@@ -44,8 +44,13 @@ func TestConnectionsReused(t *testing.T) {
 	if pages != 8*30 {
 		t.Fatalf("the run fetched %d pages, want 240 (8 resources x 3000 records / 100)", pages)
 	}
-	// In flight at once: 8 resources x prefetch pages, and the token request.
-	if max := int64(pipeline.DefaultWorkers*config.DefaultPrefetch + 1); conns.Load() > max {
+	// In flight at once: 8 resources x prefetch pages, and the token
+	// request. net/http dials when no idle connection is free and keeps
+	// the dialed one even when an idle one freed up first, so a run may
+	// open a few more than it has in flight; a quarter more is the margin.
+	// One connection per page would be 241.
+	inFlight := int64(pipeline.DefaultWorkers*config.DefaultPrefetch + 1)
+	if max := inFlight + inFlight/4; conns.Load() > max {
 		t.Errorf("the run opened %d connections for %d requests, want at most %d", conns.Load(), pages+1, max)
 	}
 	t.Logf("%d connections for %d pages", conns.Load(), pages)

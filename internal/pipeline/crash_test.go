@@ -16,6 +16,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/restload/restload/internal/destination"
 	"github.com/restload/restload/internal/destination/destinationtest"
@@ -35,6 +36,39 @@ type gate struct {
 	api *mockapi.Server
 	mu  sync.Mutex
 	cur *gateRun
+	// open counts the server's open connections (connState).
+	open atomic.Int64
+}
+
+// connState keeps g.open.
+func (g *gate) connState(_ net.Conn, s http.ConnState) {
+	switch s {
+	case http.StateNew:
+		g.open.Add(1)
+	case http.StateClosed, http.StateHijacked:
+		g.open.Add(-1)
+	}
+}
+
+// quiet waits until a killed process's connections are all gone: a
+// request it wrote just before it died may sit in the listen backlog and
+// be accepted after the next run began, where connRun would stamp it with
+// that run. Open connections must stay at zero for a while to count.
+func (g *gate) quiet(t *testing.T) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	still := 0
+	for still < 10 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the killed run's %d connections were still open after 10 s", g.open.Load())
+		}
+		time.Sleep(20 * time.Millisecond)
+		if g.open.Load() == 0 {
+			still++
+		} else {
+			still = 0
+		}
+	}
 }
 
 type gateRun struct {
@@ -328,6 +362,7 @@ func TestCrashAndResume(t *testing.T) {
 	g.reset(0, nil)
 	srv := httptest.NewUnstartedServer(g)
 	srv.Config.ConnContext = g.connRun
+	srv.Config.ConnState = g.connState
 	srv.Start()
 	defer srv.Close()
 	env := &crashEnv{bin: bin, api: api, gate: g, url: srv.URL}
@@ -396,6 +431,7 @@ func TestCrashAndResume(t *testing.T) {
 						p, err := packages(file)
 						pendingAtFirstCall.Store(fmt.Sprint(p, err))
 					}
+					g.quiet(t)
 					second := g.reset(0, onFirst)
 					sum := env.start(t, file, url, "").wantOK(t)
 

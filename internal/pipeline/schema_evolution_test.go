@@ -295,7 +295,7 @@ func TestSchemaEvolutionThreeLoads(t *testing.T) {
 				t.Fatalf("load 1: %v", err)
 			}
 			st := e.state(t)
-			sameList(t, "load 1: versions", st.versions, []string{"v1: table files, table files__tags, table grants"})
+			sameList(t, "load 1: versions", st.versions, []string{"v2: table files, table files__tags, table grants"})
 			sameList(t, "load 1: files columns", st.columns["files"], []string{
 				"id bigint pk", "name text", "owner text", "size_bytes bigint", "_dlt_load_id text", "_dlt_id text"})
 			sameList(t, "load 1: files__tags columns", st.columns["files__tags"], []string{
@@ -305,8 +305,8 @@ func TestSchemaEvolutionThreeLoads(t *testing.T) {
 			sameList(t, "load 1: files", st.files, []string{
 				"id=1 name=a owner=ann size_bytes=100", "id=2 name=b owner=bob size_bytes=200"})
 			sameList(t, "load 1: files__tags", st.tags, []string{"file=1 idx=0 value=x", "file=1 idx=1 value=y"})
-			if sum.SchemaVersion != 1 || st.lastLoad != sum.LoadID {
-				t.Errorf("load 1: summary schema version %d, want 1, stored with load %s, want %s", sum.SchemaVersion, st.lastLoad, sum.LoadID)
+			if sum.SchemaVersion != 2 || st.lastLoad != sum.LoadID {
+				t.Errorf("load 1: summary schema version %d, want 2 (dlt stores a new schema as version 2), stored with load %s, want %s", sum.SchemaVersion, st.lastLoad, sum.LoadID)
 			}
 
 			// Load 2: a new field, a drifting type, deeper nesting.
@@ -316,8 +316,8 @@ func TestSchemaEvolutionThreeLoads(t *testing.T) {
 			}
 			st = e.state(t)
 			sameList(t, "load 2: versions", st.versions, []string{
-				"v1: table files, table files__tags, table grants",
-				"v2: column files.created_at timestamp, column files.owner__email text, column files.owner__name text, " +
+				"v2: table files, table files__tags, table grants",
+				"v3: column files.created_at timestamp, column files.owner__email text, column files.owner__name text, " +
 					"column files.size_bytes__v_text text, column files__tags.k text, column files__tags.v text"})
 			sameList(t, "load 2: files columns", st.columns["files"], []string{
 				"id bigint pk", "name text", "owner text", "size_bytes bigint", "_dlt_load_id text", "_dlt_id text",
@@ -341,8 +341,8 @@ func TestSchemaEvolutionThreeLoads(t *testing.T) {
 			if fs := sum.Resources[0]; fs.Name != "files" || fs.Variants != 1 || fs.VariantValues != 1 {
 				t.Errorf("load 2: files summary %+v, want 1 variant column holding 1 value", fs)
 			}
-			if sum.SchemaVersion != 2 || st.lastLoad != sum.LoadID {
-				t.Errorf("load 2: summary schema version %d, want 2, stored with load %s, want %s", sum.SchemaVersion, st.lastLoad, sum.LoadID)
+			if sum.SchemaVersion != 3 || st.lastLoad != sum.LoadID {
+				t.Errorf("load 2: summary schema version %d, want 3, stored with load %s, want %s", sum.SchemaVersion, st.lastLoad, sum.LoadID)
 			}
 
 			// Load 3: files' second record has no id. files fails before
@@ -365,9 +365,9 @@ func TestSchemaEvolutionThreeLoads(t *testing.T) {
 			}
 			prev := st
 			st = e.state(t)
-			sameList(t, "load 3: versions", st.versions, append(prev.versions, "v3: column grants.expires_at date"))
+			sameList(t, "load 3: versions", st.versions, append(prev.versions, "v4: column grants.expires_at date"))
 			if st.lastLoad != sum.LoadID {
-				t.Errorf("load 3: version 3 stored with load %s, want %s", st.lastLoad, sum.LoadID)
+				t.Errorf("load 3: version 4 stored with load %s, want %s", st.lastLoad, sum.LoadID)
 			}
 			sameList(t, "load 3: files (unchanged)", st.files, prev.files)
 			sameList(t, "load 3: files__tags (unchanged)", st.tags, prev.tags)
@@ -455,7 +455,7 @@ func TestSchemaContractDiscard(t *testing.T) {
 			sameList(t, "files", st.files, tc.wantFiles)
 			sameList(t, "files__tags", st.tags, tc.wantTags)
 			// Nothing was added, so the schema did not change.
-			sameList(t, "versions", st.versions, []string{"v1: table files, table files__tags, table grants"})
+			sameList(t, "versions", st.versions, []string{"v2: table files, table files__tags, table grants"})
 		})
 	}
 }
