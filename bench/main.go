@@ -185,10 +185,14 @@ func run(ctx context.Context, o options) error {
 	if o.bin == "" {
 		o.bin = filepath.Join(tmp, "restload")
 		fmt.Fprintln(os.Stderr, "building ./cmd/restload ...")
-		b := exec.CommandContext(ctx, "go", "build", "-o", o.bin, "./cmd/restload")
+		linked := o.bin + ".linked"
+		b := exec.CommandContext(ctx, "go", "build", "-o", linked, "./cmd/restload")
 		b.Stdout, b.Stderr = os.Stderr, os.Stderr
 		if err := b.Run(); err != nil {
 			return fmt.Errorf("build restload: %w", err)
+		}
+		if err := copyBinary(linked, o.bin); err != nil {
+			return err
 		}
 	}
 
@@ -643,4 +647,31 @@ func envOr(k, def string) string {
 		return v
 	}
 	return def
+}
+
+// copyBinary copies the freshly linked binary with plain writes, as an
+// installed or downloaded binary is written. The linker writes its output
+// through a memory map, and until the kernel drops those page-cache pages a
+// process started from the file maps them in large chunks: measured here,
+// `restload version` peaked at 125 MB started from the linker's file and at
+// 85 MB from a copy (or from the same file after dropping caches), which
+// would put 40 MB into every run's peak RSS that no installed binary has.
+func copyBinary(from, to string) error {
+	in, err := os.Open(from)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(to, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o755)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return fmt.Errorf("copy the restload binary: %w", err)
+	}
+	if err := out.Close(); err != nil {
+		return err
+	}
+	return os.Remove(from)
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -19,7 +21,11 @@ type tx struct {
 	p       *Postgres
 	tx      pgx.Tx
 	staging *sqlgen.Staging // staging tables made in this transaction
-	done    bool
+	// idUnique holds the tables this transaction created without their
+	// _dlt_id UNIQUE constraint (sqlgen.ApplyIDUniqueLater): it is added
+	// after the table's first COPY, or at the latest before COMMIT.
+	idUnique map[string]bool
+	done     bool
 }
 
 var (
@@ -49,13 +55,36 @@ func (t *tx) Apply(ctx context.Context, changes []schema.Change) error {
 	if err := t.p.sql.CheckNames(changes, checkTable, checkIdent); err != nil {
 		return err
 	}
-	stmts, err := t.p.sql.Apply(changes)
+	stmts, err := t.p.sql.ApplyIDUniqueLater(changes)
 	if err != nil {
 		return err
 	}
+	later := make(map[string]bool)
+	for _, c := range changes {
+		if c.Kind == schema.AddTable && c.Table != nil && t.p.sql.HasIDUnique(c.Table) {
+			later[c.Table.Name] = true
+		}
+	}
 	for _, s := range stmts {
-		if err := t.create(ctx, s); err != nil {
+		// A table that did not exist before and that this statement made
+		// gets its _dlt_id constraint later; one that was there (made by
+		// an earlier load, or by another load while this one waited) has
+		// it already.
+		var absent bool
+		if later[s.Table] && s.Op == "create table" {
+			if err := t.tx.QueryRow(ctx, "SELECT to_regclass($1) IS NULL", t.p.sql.Table(s.Table)).Scan(&absent); err != nil {
+				return t.p.sql.Errorf(s.Table, s.Op, err)
+			}
+		}
+		created, err := t.create(ctx, s)
+		if err != nil {
 			return err
+		}
+		if absent && created {
+			if t.idUnique == nil {
+				t.idUnique = make(map[string]bool)
+			}
+			t.idUnique[s.Table] = true
 		}
 	}
 	return nil
@@ -67,27 +96,39 @@ func (t *tx) Apply(ctx context.Context, changes []schema.Change) error {
 // key in its catalog (IF NOT EXISTS looked before the other committed):
 // s is then rolled back to the savepoint and run again, and finds the
 // name there.
-func (t *tx) create(ctx context.Context, s sqlgen.Stmt) error {
+// It reports whether s ran on its first attempt: when it did not, another
+// load made the name.
+func (t *tx) create(ctx context.Context, s sqlgen.Stmt) (first bool, err error) {
 	for attempt := 0; ; attempt++ {
 		if _, err := t.tx.Exec(ctx, "SAVEPOINT restload_create"); err != nil {
-			return t.p.sql.Errorf(s.Table, s.Op, err)
+			return false, t.p.sql.Errorf(s.Table, s.Op, err)
 		}
 		err := t.run(ctx, []sqlgen.Stmt{s})
 		var pe *pgconn.PgError
 		if err != nil && attempt < 2 && errors.As(err, &pe) && pe.Code == "23505" { // unique_violation
 			if _, rerr := t.tx.Exec(ctx, "ROLLBACK TO SAVEPOINT restload_create"); rerr != nil {
-				return t.p.sql.Errorf(s.Table, s.Op, rerr)
+				return false, t.p.sql.Errorf(s.Table, s.Op, rerr)
 			}
 			continue
 		}
 		if err != nil {
-			return err
+			return false, err
 		}
 		if _, err := t.tx.Exec(ctx, "RELEASE SAVEPOINT restload_create"); err != nil {
-			return t.p.sql.Errorf(s.Table, s.Op, err)
+			return false, t.p.sql.Errorf(s.Table, s.Op, err)
 		}
+		return attempt == 0, nil
+	}
+}
+
+// addIDUnique gives table name the _dlt_id UNIQUE constraint Apply left
+// out, if it is still owed.
+func (t *tx) addIDUnique(ctx context.Context, name string) error {
+	if !t.idUnique[name] {
 		return nil
 	}
+	delete(t.idUnique, name)
+	return t.run(ctx, []sqlgen.Stmt{t.p.sql.AddIDUnique(name)})
 }
 
 // Write copies rows into the table (ModeAppend), replaces its rows
@@ -163,6 +204,11 @@ func (t *tx) Write(ctx context.Context, tb *schema.Table, mode destination.Mode,
 			return copied, t.p.sql.Errorf(tb.Name, "stage keys", err)
 		}
 	}
+	if into[0] == t.p.dataset {
+		if err := t.addIDUnique(ctx, tb.Name); err != nil {
+			return copied, err
+		}
+	}
 	return copied, nil
 }
 
@@ -197,6 +243,11 @@ func (t *tx) Serialize(ctx context.Context) error {
 func (t *tx) Commit(ctx context.Context) error {
 	if t.done {
 		return errDone
+	}
+	for _, name := range slices.Sorted(maps.Keys(t.idUnique)) {
+		if err := t.addIDUnique(ctx, name); err != nil {
+			return err
+		}
 	}
 	t.done = true
 	if err := t.tx.Commit(ctx); err != nil {
