@@ -21,10 +21,32 @@ func TestAppendStringMatchesEncodingJSON(t *testing.T) {
 		}
 		strs = append(strs, string(b))
 	}
+	// Longer plain text with a byte that needs escaping (any byte value)
+	// at any place: the eight-byte fast path must stop at each.
+	for c := range 256 {
+		for n := range 40 {
+			for _, at := range []int{0, n / 2, n - 1} {
+				b := []byte("the quick brown fox jumps over the lazy dog"[:n])
+				if at >= 0 && at < n {
+					b[at] = byte(c)
+				}
+				strs = append(strs, string(b))
+			}
+		}
+	}
 	for _, s := range strs {
 		want, _ := json.Marshal(s)
 		if got := AppendString(nil, s); string(got) != string(want) {
 			t.Fatalf("string %q: got %s, want %s", s, got, want)
 		}
+	}
+}
+
+func BenchmarkAppendString(b *testing.B) {
+	s := "Quarterly revenue dashboard for the EMEA sales team (v2)"
+	buf := make([]byte, 0, 128)
+	b.SetBytes(int64(len(s)))
+	for b.Loop() {
+		buf = AppendString(buf[:0], s)
 	}
 }
