@@ -156,7 +156,8 @@ func TestRateRecoversAfter429(t *testing.T) {
 
 // TestAIMD: a 429 multiplies the rate by decreaseFactor once (not again for
 // requests sent before the cut), and the rate then grows back linearly to
-// the configured rate, and no further.
+// the configured rate, and no further. (Nothing was served, so the served
+// rate does not bound the cut.)
 func TestAIMD(t *testing.T) {
 	clk := newVClock()
 	c := pacedClient(clk, 20)
@@ -173,8 +174,8 @@ func TestAIMD(t *testing.T) {
 		t.Fatalf("rate after a second 429 of the same round = %v, want still 16", r)
 	}
 	clk.sleep(context.Background(), 500*time.Millisecond)
-	if r := c.Rate("api.test"); math.Abs(r-18.5) > 1e-9 {
-		t.Fatalf("rate half a second after = %v, want 18.5 (16 + 20*0.25/s * 0.5s)", r)
+	if r := c.Rate("api.test"); math.Abs(r-18) > 1e-9 {
+		t.Fatalf("rate half a second after = %v, want 18 (16 + 16*0.25/s * 0.5s)", r)
 	}
 	clk.sleep(context.Background(), 2*time.Second)
 	if r := c.Rate("api.test"); r != 20 {
@@ -362,5 +363,76 @@ func TestHostsShared(t *testing.T) {
 	}
 	if host := strings.TrimPrefix(a.URL, "http://"); clients[0].Rate(host) != 10 || clients[2].Rate(host) != 10 {
 		t.Errorf("rates %v, %v, want 10", clients[0].Rate(host), clients[2].Rate(host))
+	}
+}
+
+// TestSlowStartGrowsWithAnswers: a host without a configured rate, first
+// cut from a low estimate, grows back with each answer (by a tenth, up to
+// twice the rate it serves), not with time: waiting out a Retry-After
+// raises nothing.
+func TestSlowStartGrowsWithAnswers(t *testing.T) {
+	t0 := newVClock().now()
+	p := &pacer{}
+	_, gen := p.reserve(t0)
+	p.ok(t0.Add(100 * time.Millisecond))
+	p.ok(t0.Add(200 * time.Millisecond))
+	// Two answers in the 500 ms since the first request: 4/s, cut to 3.6
+	// (the served rate bounds the cut: 90% of 4).
+	if r := p.tooMany(t0.Add(500*time.Millisecond), gen); math.Abs(r-3.6) > 1e-9 {
+		t.Fatalf("first cut to %v, want 3.6", r)
+	}
+	p.mu.Lock()
+	idle := p.limit(t0.Add(3 * time.Second))
+	p.mu.Unlock()
+	if math.Abs(idle-3.6) > 1e-9 {
+		t.Errorf("rate after 2.5 s without answers = %v, want still 3.6", idle)
+	}
+	// Answers 10 ms apart: each raises the rate by at most a tenth, and
+	// never past twice the rate served in the last second.
+	prev := idle
+	for i := range 60 {
+		at := t0.Add(3*time.Second + time.Duration(i)*10*time.Millisecond)
+		p.ok(at)
+		p.mu.Lock()
+		r := p.limit(at)
+		p.mu.Unlock()
+		served := float64(i + 1) // answers in the last second, per second
+		if r > prev*1.1+1e-9 || (r > prev && r > 2*served+1e-9) {
+			t.Fatalf("answer %d raised the rate from %v to %v (%v/s served)", i+1, prev, r, served)
+		}
+		prev = r
+	}
+	if prev < 50 {
+		t.Errorf("rate after 60 answers in 0.6 s = %v, want it grown to at least 50", prev)
+	}
+}
+
+// TestCutsStopNearTheServedRate: 429s that keep coming for requests sent
+// after each cut (slow start overshot) cut the rate by a fifth while it is
+// well above what the host served in the last second, then by 5% only, so
+// no cut lands far below 90% of the served rate.
+func TestCutsStopNearTheServedRate(t *testing.T) {
+	t0 := newVClock().now()
+	p := &pacer{rate: 1000, step: 1, grown: t0.Add(time.Second)}
+	p.reserve(t0)
+	for i := range 100 { // 100 answers in the last second
+		p.ok(t0.Add(time.Duration(i) * 10 * time.Millisecond))
+	}
+	now := t0.Add(time.Second)
+	rate := 1000.0
+	for i := range 20 {
+		_, gen := p.reserve(now)
+		r := p.tooMany(now, gen)
+		switch {
+		case i == 0 && math.Abs(r-800) > 1e-9:
+			t.Fatalf("first cut from 1000 to %v, want 800", r)
+		case r > 0.95*rate+1e-9:
+			t.Fatalf("a cut from %v to %v, want at least 5%% less", rate, r)
+		case rate > 90 && r < 0.95*90-1e-9:
+			t.Fatalf("a cut from %v to %v, want none far below the 90/s that is 90%% of the served rate", rate, r)
+		case rate <= 90 && math.Abs(r-0.95*rate) > 1e-9:
+			t.Fatalf("a cut from %v to %v, want 5%% below 90%% of the served rate", rate, r)
+		}
+		rate = r
 	}
 }
