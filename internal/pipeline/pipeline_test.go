@@ -76,9 +76,9 @@ func seedEndToEnd(t *testing.T, dir, dest, dataset string) {
 	opts := mockapi.Options{
 		Records:            records,
 		RecordsPer:         map[string]int{"teams": 0, "templates": 99},
-		TokenTTL:           500 * time.Millisecond, // shorter than a run: ~15 requests per worker x 50 ms latency; 200 ms tokens got 401s on a loaded machine
+		TokenTTL:           500 * time.Millisecond, // shorter than a run: ~10 requests one after another per resource x 80 ms latency; 200 ms tokens got 401s on a loaded machine
 		RotateRefreshToken: true,
-		Latency:            50 * time.Millisecond,
+		Latency:            80 * time.Millisecond,
 		FaultEvery:         9,
 		RateLimitEvery:     13,
 		BurstLen:           2,
@@ -100,6 +100,14 @@ func seedEndToEnd(t *testing.T, dir, dest, dataset string) {
 		defer api.Close()
 		p := examplePipeline(t, api)
 		p.Pipeline.Dataset = dataset
+		// One page at a time, so a run outlasts the tokens: with pages
+		// fetched 8 ahead, all of a resource's pages took two round trips
+		// and a run could end before its first token expired.
+		one := 1
+		if p.Limits == nil {
+			p.Limits = &config.Limits{}
+		}
+		p.Limits.Prefetch = &config.Prefetch{Pages: &one}
 		sum, err := pipeline.Run(ctx, p, pipeline.Options{Parts: partRows(200), Destination: dest, WorkDir: filepath.Join(dir, "work")})
 		if err != nil {
 			t.Fatalf("run %d: %v", run, err)
