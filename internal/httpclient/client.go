@@ -332,7 +332,7 @@ func (c *Client) send(ctx context.Context, req *http.Request, read bool) (*http.
 			return nil, nil, fail(attempt, err)
 		}
 		resp, err := hc.Do(r)
-		host.release()
+		host.done(err == nil && resp.StatusCode != http.StatusTooManyRequests, err == nil && resp.StatusCode == http.StatusTooManyRequests)
 		if err == nil {
 			now := c.now()
 			host.pace.observe(resp.Header, now, c.Policy.maxDelay())

@@ -53,7 +53,74 @@ const (
 // hostState is the limiter state of one host.
 type hostState struct {
 	sem  chan struct{} // nil: no concurrency bound
+	win  window
 	pace pacer
+}
+
+// A host with neither a configured rate nor a concurrency bound starts
+// with initialWindow requests in flight at most; each answer without a
+// 429 opens the window by one (so it doubles each round trip), until it
+// reaches maxWindow or the first 429 hands the host to the pacer, and the
+// window is gone. A run that starts all its resources and their pages
+// ahead at once (8 x 8 by default) would otherwise send them in one burst
+// before the API could answer a single 429, and each request it refused
+// would wait out a Retry-After.
+const (
+	initialWindow = 10
+	maxWindow     = 256
+)
+
+// window bounds the requests in flight to one host while it is new (see
+// initialWindow). Safe for concurrent use.
+type window struct {
+	mu       sync.Mutex
+	size     int // 0: no bound
+	inflight int
+	wake     chan struct{} // closed when a request leaves or the window opens
+}
+
+// enter waits until the window has room for one more request.
+func (w *window) enter(ctx context.Context) error {
+	for {
+		w.mu.Lock()
+		if w.size == 0 || w.inflight < w.size {
+			w.inflight++
+			w.mu.Unlock()
+			return nil
+		}
+		if w.wake == nil {
+			w.wake = make(chan struct{})
+		}
+		wake := w.wake
+		w.mu.Unlock()
+		select {
+		case <-wake:
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for a request slot: %w", ctx.Err())
+		}
+	}
+}
+
+// leave ends a request that entered: answered without a 429 opens the
+// window by one, a 429 opens it for good (the pacer takes over).
+func (w *window) leave(answered, tooMany bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.inflight--
+	if w.size > 0 {
+		switch {
+		case tooMany:
+			w.size = 0
+		case answered:
+			if w.size++; w.size >= maxWindow {
+				w.size = 0
+			}
+		}
+	}
+	if w.wake != nil {
+		close(w.wake)
+		w.wake = nil
+	}
 }
 
 // Hosts holds the limits of each host: its concurrency slots and its
@@ -82,6 +149,8 @@ func (hs *Hosts) host(h string) *hostState {
 	s := &hostState{pace: pacer{ceiling: hs.limits.RequestsPerSecond, rate: hs.limits.RequestsPerSecond}}
 	if hs.limits.Concurrency > 0 {
 		s.sem = make(chan struct{}, hs.limits.Concurrency)
+	} else if hs.limits.RequestsPerSecond == 0 {
+		s.win.size = initialWindow
 	}
 	hs.m[h] = s
 	return s
@@ -107,6 +176,12 @@ func (s *hostState) acquire(ctx context.Context, clock func() time.Time, sleep f
 			return 0, fmt.Errorf("waiting for a connection slot: %w", ctx.Err())
 		}
 	}
+	if err := s.win.enter(ctx); err != nil {
+		if s.sem != nil {
+			<-s.sem
+		}
+		return 0, err
+	}
 	for try := 0; ; try++ {
 		slot, gen := s.pace.reserve(now)
 		if d := slot.Sub(now); d > 0 {
@@ -124,7 +199,13 @@ func (s *hostState) acquire(ctx context.Context, clock func() time.Time, sleep f
 	}
 }
 
-func (s *hostState) release() {
+// release gives back what acquire took, for a request that was not sent.
+func (s *hostState) release() { s.done(false, false) }
+
+// done gives back what acquire took once the request is answered (or
+// failed): answered without a 429, or answered 429.
+func (s *hostState) done(answered, tooMany bool) {
+	s.win.leave(answered, tooMany)
 	if s.sem != nil {
 		<-s.sem
 	}

@@ -436,3 +436,43 @@ func TestCutsStopNearTheServedRate(t *testing.T) {
 		rate = r
 	}
 }
+
+// TestNewHostRampsUp: a host with no configured rate or concurrency gets
+// at most initialWindow requests before it has answered any, then one
+// more for each answer; every request gets through.
+func TestNewHostRampsUp(t *testing.T) {
+	var mu sync.Mutex
+	answered, early := 0, 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		if answered == 0 {
+			early++
+		}
+		mu.Unlock()
+		time.Sleep(50 * time.Millisecond)
+		mu.Lock()
+		answered++
+		mu.Unlock()
+		fmt.Fprint(w, `{}`)
+	}))
+	defer srv.Close()
+	c := &Client{Policy: Policy{MaxRetries: 0}}
+	var wg sync.WaitGroup
+	errs := make(chan error, 40)
+	for i := range 40 {
+		wg.Go(func() {
+			req, _ := http.NewRequest("GET", srv.URL+"/items?i="+strconv.Itoa(i), nil)
+			if _, _, err := c.DoRead(context.Background(), req); err != nil {
+				errs <- err
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	if early > initialWindow || answered != 40 {
+		t.Errorf("%d requests reached the server before the first answer, want at most %d; %d answered, want 40", early, initialWindow, answered)
+	}
+}
