@@ -3,6 +3,7 @@ package pipeline_test
 import (
 	"context"
 	"net/http"
+	"os"
 	"path/filepath"
 	"runtime/debug"
 	"strings"
@@ -47,7 +48,9 @@ func TestMemoryBudget(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			before := debug.SetMemoryLimit(-1)
-			var during atomic.Int64
+			gcBefore := debug.SetGCPercent(-1)
+			debug.SetGCPercent(gcBefore)
+			var during, gcDuring atomic.Int64
 			p := servedPipeline(t, tc.limits+`
 pipeline: {name: mem, dataset: mem}
 source:
@@ -57,6 +60,9 @@ source:
       endpoint: {path: items, paginator: single_page}
 `, func(w http.ResponseWriter, r *http.Request) {
 				during.Store(debug.SetMemoryLimit(-1))
+				gc := debug.SetGCPercent(-1)
+				debug.SetGCPercent(gc)
+				gcDuring.Store(int64(gc))
 				w.Header().Set("Content-Type", "application/json")
 				w.Write([]byte(`[{"id": 1}, {"id": 2}]`))
 			})
@@ -85,6 +91,18 @@ source:
 			}
 			if got := destGot.Load(); got != tc.wantDest {
 				t.Errorf("destination's limit = %d MiB, want %d MiB", got/mib, tc.wantDest/mib)
+			}
+			// With a budget the collector runs at Go's limit only (GOGC
+			// off), unless the environment sets GOGC.
+			wantGC := int64(gcBefore)
+			if tc.wantGo >= 0 && os.Getenv("GOGC") == "" {
+				wantGC = -1
+			}
+			if got := gcDuring.Load(); got != wantGC {
+				t.Errorf("GOGC during the run = %d, want %d", got, wantGC)
+			}
+			if gc := debug.SetGCPercent(gcBefore); gc != gcBefore {
+				t.Errorf("GOGC after the run = %d, want it set back to %d", gc, gcBefore)
 			}
 			if after := debug.SetMemoryLimit(-1); after != before {
 				t.Errorf("Go's memory limit after the run = %d, want it set back to %d", after, before)
