@@ -332,11 +332,12 @@ func (c *Client) send(ctx context.Context, req *http.Request, read bool) (*http.
 			return nil, nil, fail(attempt, err)
 		}
 		resp, err := hc.Do(r)
-		host.done(err == nil && resp.StatusCode != http.StatusTooManyRequests, err == nil && resp.StatusCode == http.StatusTooManyRequests)
+		tooMany := err == nil && resp.StatusCode == http.StatusTooManyRequests
+		host.done(err == nil && !tooMany, tooMany)
 		if err == nil {
 			now := c.now()
 			host.pace.observe(resp.Header, now, c.Policy.maxDelay())
-			if resp.StatusCode == http.StatusTooManyRequests {
+			if tooMany {
 				if r := host.pace.tooMany(now, gen); r > 0 {
 					c.logger().LogAttrs(ctx, slog.LevelDebug, "429: pacing the host slower",
 						slog.String("host", req.URL.Host), slog.Float64("requests_per_second", math.Round(r*10)/10))

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -319,12 +320,14 @@ func (p *pacer) ok(now time.Time) {
 // and how many answers that counts. Called with mu held.
 func (p *pacer) servedRate(now time.Time) (float64, int) {
 	window := min(max(now.Sub(p.first), minEstimateWindow), estimateWindow)
-	n := 0
-	for _, t := range p.served {
-		if !t.Before(now.Add(-window)) {
-			n++
-		}
-	}
+	// served is in time order (as ok trims it; answers stamped within
+	// microseconds of each other may swap, which moves the count by
+	// those): count from the first answer in the window
+	// (ok calls this for every answer during slow start; a scan of a
+	// second's answers each time would grow with the square of the rate).
+	from := now.Add(-window)
+	i, _ := slices.BinarySearchFunc(p.served, from, func(t, from time.Time) int { return t.Compare(from) })
+	n := len(p.served) - i
 	return float64(n) / window.Seconds(), n
 }
 

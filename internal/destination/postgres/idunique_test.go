@@ -64,7 +64,8 @@ func TestIDUniqueAfterFirstCopy(t *testing.T) {
 		if err := r.Scan(&tb, &name, &def); err != nil {
 			t.Fatal(err)
 		}
-		got = append(got, tb+" "+name+" "+def[strings.Index(def, " USING "):])
+		_, using, _ := strings.Cut(def, " USING ")
+		got = append(got, tb+" "+name+"  USING "+using)
 	}
 	if err := r.Err(); err != nil {
 		t.Fatal(err)

@@ -71,7 +71,7 @@ func (t *tx) Apply(ctx context.Context, changes []schema.Change) error {
 		// an earlier load, or by another load while this one waited) has
 		// it already.
 		var absent bool
-		if later[s.Table] && s.Op == "create table" {
+		if later[s.Table] && s.Op == sqlgen.OpCreateTable {
 			if err := t.tx.QueryRow(ctx, "SELECT to_regclass($1) IS NULL", t.p.sql.Table(s.Table)).Scan(&absent); err != nil {
 				return t.p.sql.Errorf(s.Table, s.Op, err)
 			}

@@ -177,6 +177,9 @@ func (ds *Dataset) Apply(changes []schema.Change) ([]Stmt, error) {
 	return ds.apply(changes, true)
 }
 
+// OpCreateTable is the Op of the statements Apply makes to create a table.
+const OpCreateTable = "create table"
+
 // ApplyIDUniqueLater is Apply with the _dlt_id UNIQUE clause left out of
 // each CREATE TABLE: AddIDUnique adds it once the table's first rows are
 // in. PostgreSQL builds a unique index over rows already stored by sorting
@@ -220,9 +223,9 @@ func (ds *Dataset) apply(changes []schema.Change, idUnique bool) ([]Stmt, error)
 		case schema.AddTable:
 			defs, err := ds.columnDefs(c.Table.Columns, true, idUnique)
 			if err != nil {
-				return nil, ds.Errorf(name, "create table", err)
+				return nil, ds.Errorf(name, OpCreateTable, err)
 			}
-			stmts = append(stmts, Stmt{name, "create table", fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s (%s)", ds.Table(name), defs)})
+			stmts = append(stmts, Stmt{name, OpCreateTable, fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s (%s)", ds.Table(name), defs)})
 		case schema.AddColumn:
 			if c.Column == nil {
 				return nil, ds.Errorf(name, "add column", errors.New("add_column change without a column"))
