@@ -285,7 +285,7 @@ func (n *Normalizer) nameFields(ts *tableState, pending []pendingValue) {
 // table), only on the stored schema.
 func (n *Normalizer) steal(ts *tableState, f *field) {
 	cand := schema.ColumnPath(f.path...)
-	source := strings.Join(f.path, ".")
+	source := schema.SourcePath(f.path...)
 	if schema.ColumnSource(cand, f.path...) != "" {
 		return
 	}

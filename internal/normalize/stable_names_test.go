@@ -164,3 +164,58 @@ func TestNamesIndependentOfOrder(t *testing.T) {
 		})
 	}
 }
+
+// TestDottedKeysAreOwnFields: JSON keys may hold any bytes, so the key
+// "a.b" and the field b under a are two fields with two columns, and a key
+// spelled like a variant column's bookkeeping ("variant:a__b:text") is an
+// ordinary field: a text value of a.b still goes to a__b's variant column.
+// Before, both fields were recorded as source "a.b" and got one column name
+// twice (the fuzz target found it as "____" from the keys "" and ".").
+func TestDottedKeysAreOwnFields(t *testing.T) {
+	recs := records(t, `[{"a.b": 1, "a": {"b": 2}, "variant:a__b:text": 3, "": {"": 4}, ".": 5},
+		{"a": {"b": "x"}}]`)
+	want := []string{
+		".=____ .=x a.b=a__b a.b=a_b variant:a__b:text=variant_a_b_text",
+		"a.b=a__b__v_text",
+	}
+	stored, got := runNames(t, nil, recs)
+	if !slices.Equal(got, want) {
+		t.Fatalf("names: %q, want %q", got, want)
+	}
+	if err := stored.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	// A later run over the stored schema gives every field the same column
+	// and adds none.
+	again, got := runNames(t, stored, recs)
+	if !slices.Equal(got, want) {
+		t.Fatalf("second run names: %q, want %q", got, want)
+	}
+	if d := schema.Diff(stored, again); len(d) != 0 {
+		t.Fatalf("second run changed the schema: %+v", d)
+	}
+}
+
+// TestLegacyDottedSources: schemas stored before field names were escaped
+// in sources recorded "user.name" for the key "user.name" and for the
+// field name under user alike. The stored column names tell them apart,
+// so a dataset loaded by an earlier restload keeps its columns.
+func TestLegacyDottedSources(t *testing.T) {
+	stored := &schema.Schema{Name: "d", Tables: []*schema.Table{{Name: "things", Columns: []*schema.Column{
+		{Name: "user_name", Type: schema.BigInt, Nullable: true, Source: "user.name"},
+		{Name: "owner__first_name", Type: schema.BigInt, Nullable: true, Source: "owner.firstName"},
+		{Name: "a_b", Type: schema.BigInt, Nullable: true, Source: "a:b"},
+		{Name: "a_b_1", Type: schema.BigInt, Nullable: true, Source: "a.b"},
+	}}}}
+	recs := records(t, `[{"user.name": 1, "owner": {"firstName": 2}, "a:b": 3, "a.b": 4}]`)
+	after, got := runNames(t, stored, recs)
+	want := []string{"a.b=a_b_1 a:b=a_b owner.firstName=owner__first_name user.name=user_name"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("names: %q, want %q", got, want)
+	}
+	for _, c := range after.Tables[0].Columns {
+		if !c.System && !slices.Contains([]string{"user_name", "owner__first_name", "a_b", "a_b_1"}, c.Name) {
+			t.Errorf("new column %q", c.Name)
+		}
+	}
+}

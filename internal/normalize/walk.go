@@ -149,7 +149,7 @@ func (n *Normalizer) place(ts *tableState, fields map[string]*field, prefix []st
 		// owns the name now, and a field that normalizes to the same
 		// name is renamed, with a warning.
 		f.held = false
-		if name, _ := n.namer.Name(ts.t.Name, strings.Join(f.path, "."), f.name); name != f.name {
+		if name, _ := n.namer.Name(ts.t.Name, schema.SourcePath(f.path...), f.name); name != f.name {
 			// Another field took the hinted column first: this one
 			// gets a column of its own.
 			f.name, f.col, f.typ, f.hinted = name, -1, "", false

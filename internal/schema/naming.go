@@ -238,11 +238,63 @@ func (n *Namer) Seed(s *Schema) {
 		return
 	}
 	for _, t := range s.Tables {
-		n.seed("", t.Name, t.Source, false)
+		source := t.Source
+		if t.Parent != "" && strings.HasPrefix(source, t.Parent+".") {
+			source = t.Parent + "." + legacySource(strings.TrimPrefix(source, t.Parent+"."), t.Name, t.Parent)
+		}
+		n.seed("", t.Name, source, false)
 		for _, c := range t.Columns {
-			n.seed(t.Name, c.Name, c.Source, c.System)
+			n.seed(t.Name, c.Name, legacySource(c.Source, c.Name, ""), c.System)
 		}
 	}
+}
+
+// legacySource reads a source recorded before SourcePath escaped field
+// names, when sources were the path's names joined with "." as they were:
+// "user.name" was the key "user.name" (column user_name) or the field name
+// under user (user__name). The stored name tells which: the path reading is
+// kept when it gives the name (or the name with a "_<n>" suffix), as every
+// restload before the escape read it, else the single key's when that gives
+// it. The result is in SourcePath's form, so an upgraded run asks for the
+// same source and keeps the column. A source in SourcePath's form already
+// comes back unchanged. parent is the parent table of a child table's
+// source ("" for a column's).
+func legacySource(source, name, parent string) string {
+	if source == "" || strings.Contains(source, `\`) || strings.HasPrefix(source, "variant:") || !strings.ContainsAny(source, ".:") {
+		return source
+	}
+	candidate := func(path ...string) string {
+		if parent == "" {
+			return ColumnPath(path...)
+		}
+		parts := []string{parent}
+		for _, p := range path {
+			parts = append(parts, NormalizeIdentifier(p))
+		}
+		return JoinPath(parts...)
+	}
+	parts := strings.Split(source, ".")
+	if len(parts) > 1 && namedAs(name, candidate(parts...)) {
+		return SourcePath(parts...)
+	}
+	if namedAs(name, candidate(source)) {
+		return SourcePath(source)
+	}
+	return SourcePath(parts...)
+}
+
+// namedAs reports whether name is candidate or candidate made unique with
+// a "_<n>" suffix (see withSuffix).
+func namedAs(name, candidate string) bool {
+	if name == candidate {
+		return true
+	}
+	i := strings.LastIndexByte(name, '_')
+	if i < 0 {
+		return false
+	}
+	k, err := strconv.Atoi(name[i+1:])
+	return err == nil && k > 0 && withSuffix(candidate, k) == name
 }
 
 func (n *Namer) seed(scope, name, source string, reserved bool) {
@@ -352,7 +404,7 @@ func (n *Namer) Steal(scope, name, source string) string {
 // row down) in table: ColumnPath(path...) made unique. The source recorded
 // is the path joined with ".".
 func (n *Namer) Column(table string, path ...string) (name string, renamed bool) {
-	return n.Name(table, strings.Join(path, "."), ColumnPath(path...))
+	return n.Name(table, SourcePath(path...), ColumnPath(path...))
 }
 
 // Table names the child table holding the list at the source path under
@@ -364,8 +416,29 @@ func (n *Namer) Table(parent string, path ...string) (name string, renamed bool)
 	for _, p := range path {
 		parts = append(parts, NormalizeIdentifier(p))
 	}
-	source := parent + "." + strings.Join(path, ".")
+	source := parent + "." + SourcePath(path...)
 	return n.Name("", source, JoinPath(parts...))
+}
+
+// sourceEscaper escapes the bytes SourcePath gives a meaning.
+var sourceEscaper = strings.NewReplacer(`\`, `\\`, ".", `\.`, ":", `\:`)
+
+// SourcePath is the source name the Namer records for a nested field path:
+// the field names joined with ".", each with "\", "." and ":" escaped by a
+// "\". Field names are arbitrary JSON keys, so a plain join would give the
+// key "a.b" and the path a -> b one source, and so one column; a key such as
+// "variant:x:text" would read like a variant column's source. A path of
+// keys without those bytes (nearly all) reads as the plain join, the form
+// stored schemas have always recorded.
+func SourcePath(path ...string) string {
+	if len(path) == 1 && !strings.ContainsAny(path[0], `\.:`) {
+		return path[0]
+	}
+	parts := make([]string, len(path))
+	for i, p := range path {
+		parts[i] = sourceEscaper.Replace(p)
+	}
+	return strings.Join(parts, ".")
 }
 
 // ColumnSource is the Column.Source to record for a column named name from
@@ -381,7 +454,7 @@ func ColumnSource(name string, path ...string) string {
 	if name == strings.Join(path, PathSeparator) {
 		return ""
 	}
-	return strings.Join(path, ".")
+	return SourcePath(path...)
 }
 
 // TableSource is ColumnSource for the child table named name holding the
@@ -391,7 +464,7 @@ func TableSource(name, parent string, path ...string) string {
 	if name == parent+PathSeparator+strings.Join(path, PathSeparator) {
 		return ""
 	}
-	return parent + "." + strings.Join(path, ".")
+	return parent + "." + SourcePath(path...)
 }
 
 // Warnings returns one message per name that had to be changed to avoid a

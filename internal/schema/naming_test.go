@@ -143,3 +143,44 @@ func TestNamerTable(t *testing.T) {
 		t.Errorf("got %q", got)
 	}
 }
+
+// TestNamerLegacyTableSources: a child table stored before sources were
+// escaped ("files.a.b" for the list under the key "a.b", and for the list b
+// under a) keeps its name, and the two lists get distinct tables.
+func TestNamerLegacyTableSources(t *testing.T) {
+	s := &Schema{Tables: []*Table{
+		{Name: "files"},
+		{Name: "files__a_b", Parent: "files", Source: "files.a.b"},
+		{Name: "files__x__y_z", Parent: "files", Source: "files.x.yZ"},
+	}}
+	n := NewNamer()
+	n.Seed(s)
+	for _, c := range []struct {
+		path []string
+		want string
+	}{
+		{[]string{"a.b"}, "files__a_b"},
+		{[]string{"a", "b"}, "files__a__b"},
+		{[]string{"x", "yZ"}, "files__x__y_z"},
+		{[]string{"x.yZ"}, "files__x_y_z"},
+	} {
+		if got, _ := n.Table("files", c.path...); got != c.want {
+			t.Errorf("table for %q = %q, want %q", c.path, got, c.want)
+		}
+	}
+}
+
+func TestSourcePath(t *testing.T) {
+	distinct := [][]string{{"a.b"}, {"a", "b"}, {`a\`, "b"}, {`a\.b`}, {"variant:a:text"}, {""}, {"", ""}, {"."}}
+	seen := map[string][]string{}
+	for _, p := range distinct {
+		s := SourcePath(p...)
+		if o, dup := seen[s]; dup {
+			t.Errorf("paths %q and %q share source %q", o, p, s)
+		}
+		seen[s] = p
+	}
+	if got := SourcePath("owner", "firstName"); got != "owner.firstName" {
+		t.Errorf("plain path: %q (stored schemas record owner.firstName)", got)
+	}
+}
