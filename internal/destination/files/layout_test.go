@@ -130,6 +130,14 @@ func TestParquetRowGroups(t *testing.T) {
 	if groups != 10 || maxRows != 32_768 {
 		t.Errorf("%d rows went into %d row groups of at most %d rows, want 10 of at most 32768", rows, groups, maxRows)
 	}
+	// Compressed as dlt's files are (pyarrow's default codec).
+	var codecs string
+	if err := db.QueryRowContext(ctx, `SELECT string_agg(DISTINCT compression, ',') FROM parquet_metadata(?)`, glob).Scan(&codecs); err != nil {
+		t.Fatal(err)
+	}
+	if codecs != "SNAPPY" {
+		t.Errorf("column chunks compressed with %s, want SNAPPY (as dlt writes)", codecs)
+	}
 	var count, sum int64
 	if err := db.QueryRowContext(ctx, `SELECT count(*), sum(n) FROM read_parquet(?)`, glob).Scan(&count, &sum); err != nil {
 		t.Fatal(err)
