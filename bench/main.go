@@ -5,7 +5,7 @@
 //
 //   - the floor: a client that only fetches every page of every resource
 //     (-workers resources at a time, as restload runs them) and decodes each
-//     body with response.Decode, the decoder restload uses (encoding/json's
+//     body with response.DecodeOwned, the decoder restload uses (encoding/json's
 //     types, with UseNumber); nothing is normalized or stored;
 //   - `restload run` of the seed pipeline (examples/analytics/pipeline.yaml,
 //     URLs pointed at the mock) into each destination of -dests, for each
@@ -350,7 +350,7 @@ func floorResource(ctx context.Context, c *http.Client, base, token string, limi
 		if resp.StatusCode != http.StatusOK {
 			return records, pages, fmt.Errorf("GET %s: %s", req.URL, resp.Status)
 		}
-		v, err := response.Decode(body)
+		v, err := response.DecodeOwned(body)
 		if err != nil {
 			return records, pages, fmt.Errorf("GET %s: %w", req.URL, err)
 		}

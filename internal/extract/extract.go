@@ -475,7 +475,7 @@ func (x *Extractor) fetch(ctx context.Context, r Resource, req *request, page in
 	if len(bytes.TrimSpace(body)) == 0 {
 		return resp, false, nil
 	}
-	if resp.Body, err = response.Decode(body); err != nil {
+	if resp.Body, err = response.DecodeOwned(body); err != nil {
 		ct := hresp.Header.Get("Content-Type")
 		return nil, false, x.pageErr(r, req, page, fmt.Errorf("response is not JSON (Content-Type %q): %w; body starts: %s", ct, err, x.snippet(body)))
 	}

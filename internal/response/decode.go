@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // maxDepth bounds the nesting of arrays and objects, as encoding/json does.
@@ -44,11 +45,29 @@ func (e *SyntaxError) Error() string {
 // body that starts with a byte-order mark: a UTF-8 one is skipped, and a
 // UTF-16 one (either byte order) makes the body UTF-16.
 func Decode(b []byte) (any, error) {
+	return decodeDoc(b, false)
+}
+
+// DecodeOwned is Decode for a b that the caller hands over: b must not be
+// changed afterwards, for as long as the document or any value cut from it
+// is in use. The document's strings then share b's memory instead of a copy
+// of it. A page body read for decoding is never written again, and the copy
+// was an eighth of the bytes a load allocates.
+func DecodeOwned(b []byte) (any, error) {
+	return decodeDoc(b, true)
+}
+
+func decodeDoc(b []byte, owned bool) (any, error) {
 	b, err := withoutBOM(b)
 	if err != nil {
 		return nil, err
 	}
-	d := decoder{b: b, s: string(b)}
+	d := decoder{b: b}
+	if owned && len(b) > 0 {
+		d.s = unsafe.String(unsafe.SliceData(b), len(b))
+	} else {
+		d.s = string(b)
+	}
 	d.skipSpace()
 	if d.i >= len(d.b) {
 		return nil, d.errorf("unexpected end of JSON input")

@@ -67,6 +67,11 @@ func checkSameAsStd(t *testing.T, in []byte) {
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("Decode(%q) = %#v, encoding/json gives %#v", in, got, want)
 	}
+	// DecodeOwned, which shares the input's memory, gives the same.
+	owned, oerr := DecodeOwned(bytes.Clone(in))
+	if oerr != nil || !reflect.DeepEqual(owned, want) {
+		t.Fatalf("DecodeOwned(%q) = %#v, %v; encoding/json gives %#v", in, owned, oerr, want)
+	}
 }
 
 func TestDecodeErrors(t *testing.T) {
@@ -150,7 +155,7 @@ func BenchmarkDecode(b *testing.B) {
 	for _, bc := range []struct {
 		name string
 		fn   func([]byte) (any, error)
-	}{{"Decode", Decode}, {"encoding_json", stdDecode}} {
+	}{{"Decode", Decode}, {"DecodeOwned", DecodeOwned}, {"encoding_json", stdDecode}} {
 		b.Run(bc.name, func(b *testing.B) {
 			b.SetBytes(int64(size))
 			b.ReportAllocs()
