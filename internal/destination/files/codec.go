@@ -354,10 +354,14 @@ func appendJSONValue(b []byte, c *schema.Column, v any) ([]byte, error) {
 		}
 		v = json.RawMessage(x) // compacted (and checked) by json.Marshal
 	case time.Time:
+		// Formatted straight into b: a date or RFC 3339 time holds nothing
+		// JSON escapes (digits, "-", ":", ".", "+", "T", "Z").
+		layout := time.RFC3339Nano
 		if c.Type == schema.Date {
-			return jsontext.AppendString(b, x.Format(time.DateOnly)), nil
+			layout = time.DateOnly
 		}
-		return jsontext.AppendString(b, x.Format(time.RFC3339Nano)), nil
+		b = append(b, '"')
+		return append(x.AppendFormat(b, layout), '"'), nil
 	}
 	m, err := json.Marshal(v)
 	return append(b, m...), err
