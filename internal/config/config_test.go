@@ -571,3 +571,51 @@ func TestSuggest(t *testing.T) {
 		}
 	}
 }
+
+// TestEnvInAuthLocatorsIsNotSecret: an auth block's token URL, type or
+// scopes taken from the environment only locate a credential, so the
+// value is not redacted from every URL that shares it (the seed reads its
+// base URL and token URL from one variable); credentials from the
+// environment still are, and so is a token URL whose query or user
+// information the variable fills.
+func TestEnvInAuthLocatorsIsNotSecret(t *testing.T) {
+	src := `
+source:
+  client:
+    base_url: ${env.API}/v2
+    auth:
+      type: oauth2
+      token_url: ${env.API}/v2/auth/token
+      client_id: ${env.ID}
+      client_secret: ${env.SECRET}
+      refresh_token: ${env.REFRESH}
+      scopes: ["${env.SCOPE}"]
+  resources: [files]
+`
+	p, err := Parse("p.yaml", []byte(src), LoadOptions{LookupEnv: env(
+		"API", "https://api.example.com", "ID", "id-1", "SECRET", "s-2", "REFRESH", "r-3", "SCOPE", "read")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := p.SecretValues()
+	slices.Sort(got)
+	if want := []string{"id-1", "r-3", "s-2"}; !slices.Equal(got, want) {
+		t.Errorf("secret values = %q, want %q (the API's URL and the scope are not secrets)", got, want)
+	}
+
+	for _, c := range []struct{ tokenURL, api string }{
+		{"https://auth.example.com/token?key=${env.API}", "k-4"},
+		{"${env.API}/token", "https://user:pw@auth.example.com"},
+		{"${env.API}/token", "https://auth.example.com/t?sig=abc"},
+	} {
+		src := "source:\n  client:\n    base_url: https://x.io\n    auth: {type: oauth2, token_url: \"" + c.tokenURL +
+			"\", client_id: a, client_secret: b, refresh_token: c}\n  resources: [files]\n"
+		p, err := Parse("p.yaml", []byte(src), LoadOptions{LookupEnv: env("API", c.api)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Contains(p.SecretValues(), c.api) {
+			t.Errorf("token_url %s with API=%s: %q is not kept secret (%q)", c.tokenURL, c.api, c.api, p.SecretValues())
+		}
+	}
+}

@@ -248,11 +248,44 @@ func (r *secretResolver) remember(v string) {
 	}
 }
 
-// sensitivePath reports whether a value at path is a credential even when it
-// comes from ${env.NAME}: anything under an auth block or in headers.
-func sensitivePath(path string) bool {
+// sensitiveEnv reports whether v, the value of an ${env.NAME} reference
+// in the setting at path, after the text before (the setting's value up to
+// the reference, expanded), is a credential: anything in headers, and
+// anything under an auth block but the settings that only say where a
+// credential goes or how it is asked for (authLocators). A token URL from
+// the environment shares its host with the API's base URL, often from the
+// same variable (the seed's ${env.ANALYTICS_URL}); were it a secret, every
+// logged and reported URL of the API would lose its host to redaction. A
+// reference in a token URL's query or fragment, or a value carrying one or
+// user information ("?", "#", "@"), stays a secret.
+func sensitiveEnv(path, before, v string) bool {
 	p := "." + path + "."
-	return strings.Contains(p, ".auth.") || strings.Contains(p, ".headers.") || strings.Contains(p, ".headers[")
+	if strings.Contains(p, ".headers.") || strings.Contains(p, ".headers[") {
+		return true
+	}
+	i := strings.LastIndex(p, ".auth.")
+	if i < 0 {
+		return false
+	}
+	field := p[i+len(".auth."):]
+	if j := strings.IndexAny(field, ".["); j >= 0 {
+		field = field[:j]
+	}
+	switch {
+	case !authLocators[field]:
+		return true
+	case strings.HasSuffix(field, "token_url"):
+		return strings.ContainsAny(before, "?#") || strings.ContainsAny(v, "?#@")
+	}
+	return false
+}
+
+// authLocators are the auth settings that are not credentials: the auth
+// type, where an API key goes, the token endpoints, the scopes asked for
+// and a token's default lifetime.
+var authLocators = map[string]bool{
+	"type": true, "name": true, "location": true, "token_url": true, "access_token_url": true,
+	"scopes": true, "default_token_expiration": true,
 }
 
 // expand replaces ${secrets.NAME}, ${env.NAME} and ${env.NAME:-default}
@@ -320,7 +353,7 @@ func (d *decoder) expand(s string, n *yaml.Node, path string) (string, bool) {
 				ok = false
 				continue
 			}
-			if sensitivePath(path) {
+			if sensitiveEnv(path, b.String(), v) {
 				d.sec.remember(v)
 				d.secretAt[path] = true
 			}
