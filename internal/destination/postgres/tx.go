@@ -85,6 +85,7 @@ func (t *tx) Apply(ctx context.Context, changes []schema.Change) error {
 				t.idUnique = make(map[string]bool)
 			}
 			t.idUnique[s.Table] = true
+			t.staging.Created(s.Table)
 		}
 	}
 	return nil

@@ -320,12 +320,23 @@ func (ds *Dataset) Select(table string, cols []ReadColumn) string {
 type Staging struct {
 	ds   *Dataset
 	cols map[string][]*schema.Column
+	// fresh holds the root tables whose every row was staged for a direct
+	// merge since this transaction created them (see Created).
+	fresh map[string]bool
 }
 
 // NewStaging starts tracking the staging tables of a transaction.
 func (ds *Dataset) NewStaging() *Staging {
-	return &Staging{ds: ds, cols: map[string][]*schema.Column{}}
+	return &Staging{ds: ds, cols: map[string][]*schema.Column{}, fresh: map[string]bool{}}
 }
+
+// Created tells s that this transaction created table name, so it held no
+// row before. Until a write that is not a direct merge's staging, or the
+// merge itself, the table's rows are exactly those whose keys its key
+// staging table holds, and MergeDirect finds the losers among those keys
+// alone instead of joining the whole (wide) table: the first load of a
+// merge resource, usually its largest, merges at the cost of its keys.
+func (s *Staging) Created(name string) { s.fresh[name] = true }
 
 // Stage returns the statements that make sure tb's staging table exists
 // with all of tb's columns, and counts them as run: the caller must run
@@ -473,6 +484,9 @@ func (k *Keys) Values(row, dst []any) {
 // path can fill that table too merges this way (see MergeDirect), writing
 // every row once instead of staging it and copying it again.
 func (s *Staging) PrepareWrite(tb *schema.Table, mode destination.Mode) (stmts []Stmt, keys *Keys, err error) {
+	if mode != destination.ModeStage || schema.StagesRows(tb) {
+		delete(s.fresh, tb.Name) // rows that no key staging table holds
+	}
 	if mode == destination.ModeStage && schema.StagesRows(tb) {
 		// The rows go to tb's staging table whole (see Into).
 		stmts, err := s.Stage(tb)
@@ -548,6 +562,14 @@ func (s *Staging) MergeDirect(root *schema.Table, children []*schema.Table) ([]S
 		return s.Drop([]*schema.Table{root}), nil
 	}
 	keys := ds.StagingTable(root.Name)
+	// The rows that may lose: the whole table, or, while every row of a
+	// table this transaction created is staged (Created), the staged keys.
+	target := ds.Table(root.Name)
+	if s.fresh[root.Name] {
+		target = keys
+	}
+	// After this merge the table holds rows a later part's keys will not.
+	delete(s.fresh, root.Name)
 	id, rootID := q(schema.ColID), q(schema.ColRootID)
 	keyList := make([]string, len(pk))
 	win := make([]string, len(pk))
@@ -571,7 +593,7 @@ func (s *Staging) MergeDirect(root *schema.Table, children []*schema.Table) ([]S
 			cond = fmt.Sprintf("(%s OR w.%s = 1)", cond, q("_restload_deleted"))
 		}
 		sqls = append(sqls, fmt.Sprintf("%s AS SELECT t.%s FROM %s t JOIN (%s) w ON %s WHERE %s",
-			create, id, ds.Table(root.Name), winners, strings.Join(win, " AND "), cond))
+			create, id, target, winners, strings.Join(win, " AND "), cond))
 	} else {
 		// For each staged key, the winner is its greatest staged _dlt_id;
 		// every other row of root with that key loses. One aggregate and
@@ -579,7 +601,7 @@ func (s *Staging) MergeDirect(root *schema.Table, children []*schema.Table) ([]S
 		// took 20-40% longer).
 		sqls = append(sqls, fmt.Sprintf(
 			"%s AS SELECT t.%s FROM %s t JOIN (SELECT %s, max(%s%s) AS %s FROM %s GROUP BY %s) w ON %s WHERE t.%s%s <> w.%s",
-			create, id, ds.Table(root.Name), strings.Join(keyList, ", "), id, d.IDCollation, q("_restload_winner"), keys,
+			create, id, target, strings.Join(keyList, ", "), id, d.IDCollation, q("_restload_winner"), keys,
 			strings.Join(keyList, ", "), strings.Join(win, " AND "), id, d.IDCollation, q("_restload_winner")))
 	}
 	for _, c := range children {
