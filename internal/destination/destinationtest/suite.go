@@ -8,6 +8,7 @@ import (
 	"math"
 	"math/big"
 	"reflect"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -26,6 +27,11 @@ type Caps struct {
 	// Destination, sees only committed rows. The replace case then checks
 	// that readers see the old rows until Commit.
 	IsolatedRead bool
+	// MergeHints is true when Tx.Merge honors the merge hints of
+	// schema.MergeSpec (dedup_sort, hard_delete). When false, the suite
+	// checks that Merge with a hint fails with destination.ErrUnsupported
+	// rather than merging as if it had none.
+	MergeHints bool
 }
 
 // Opener opens a Destination for dataset. It registers any cleanup (closing
@@ -48,6 +54,7 @@ func Run(t *testing.T, open Opener, caps Caps) {
 		{"merge_with_children", testMerge, !caps.Merge},
 		{"merge_composite_key", testMergeComposite, !caps.Merge},
 		{"merge_awkward_keys", testMergeAwkwardKeys, !caps.Merge},
+		{"merge_into_new_table", func(t *testing.T, d destination.Destination) { testMergeIntoNewTable(t, d, caps) }, !caps.Merge},
 		{"merge_unsupported", testMergeUnsupported, caps.Merge},
 		{"rollback", testRollback, false},
 		{"missing_table", testMissingTable, false},
@@ -427,6 +434,98 @@ func testMerge(t *testing.T, d destination.Destination) {
 	})
 	wantColumn(t, ReadAll(t, d, "orders"), "status", "new", "shipped", "cancelled")
 	wantColumn(t, ReadAll(t, d, "orders__items"), "sku", "plum", "kept")
+}
+
+// testMergeIntoNewTable: a merge into a table its own load created (which
+// a destination may finish from the staged keys alone, the table holding
+// nothing else: sqlgen.Staging.Created) keeps one row per key, the last
+// staged, in every shape a load takes: duplicate keys in one write, a
+// resource merged in two parts in one transaction (the second part's keys
+// meet the first part's winners), rows appended to the table before the
+// merge in the same transaction, a dedup_sort hint; and a later load
+// merges into the table it left.
+func testMergeIntoNewTable(t *testing.T, d destination.Destination, caps Caps) {
+	type step struct {
+		mode  destination.Mode
+		rows  [][]any
+		merge bool // after this write
+	}
+	row := func(id int, v string, n int, dltID string) []any { return []any{dltID, int64(id), v, int64(n)} }
+	cases := []struct {
+		name  string
+		sort  bool
+		loads [][]step
+		want  []string // id=v, by id
+	}{
+		{"duplicate keys in one write", false, [][]step{{
+			{destination.ModeStage, [][]any{row(1, "a", 0, "d1"), row(1, "b", 0, "d2"), row(2, "c", 0, "d3")}, true},
+		}}, []string{"1=b", "2=c"}},
+		{"two parts in one load", false, [][]step{{
+			{destination.ModeStage, [][]any{row(1, "a", 0, "d1"), row(2, "b", 0, "d2")}, true},
+			{destination.ModeStage, [][]any{row(1, "c", 0, "d3")}, true},
+		}}, []string{"1=c", "2=b"}},
+		{"appended before the merge", false, [][]step{{
+			{destination.ModeAppend, [][]any{row(1, "old", 0, "d1")}, false},
+			{destination.ModeStage, [][]any{row(1, "new", 0, "d2")}, true},
+		}}, []string{"1=new"}},
+		{"dedup_sort", true, [][]step{{
+			{destination.ModeStage, [][]any{row(1, "low", 1, "d1"), row(1, "high", 9, "d2"), row(1, "mid", 5, "d3")}, true},
+		}}, []string{"1=high"}},
+		{"then a load into the existing table", false, [][]step{
+			{{destination.ModeStage, [][]any{row(1, "a", 0, "d1"), row(2, "b", 0, "d2")}, true}},
+			{{destination.ModeStage, [][]any{row(2, "c", 0, "e1"), row(2, "d", 0, "e2"), row(3, "e", 0, "e3")}, true}},
+		}, []string{"1=a", "2=d", "3=e"}},
+	}
+	for i, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			tb := table(fmt.Sprintf("fresh%d", i), "", schema.Merge,
+				col(schema.ColID, schema.Text), pk(col("id", schema.BigInt)), col("v", schema.Text), col("n", schema.BigInt))
+			if c.sort {
+				tb.Merge = &schema.MergeSpec{DedupSort: "n", DedupDesc: true}
+				if !caps.MergeHints {
+					// Refused, not merged as if there were no hint.
+					ctx := context.Background()
+					tx, err := d.Begin(ctx)
+					if err != nil {
+						t.Fatal(err)
+					}
+					defer tx.Rollback(ctx)
+					if err := tx.Apply(ctx, addTables(tb)); err != nil {
+						t.Fatal(err)
+					}
+					write(t, ctx, tx, tb, destination.ModeStage, c.loads[0][0].rows...)
+					if err := tx.Merge(ctx, tb, nil); !errors.Is(err, destination.ErrUnsupported) {
+						t.Fatalf("Merge with dedup_sort: %v, want an error wrapping destination.ErrUnsupported", err)
+					}
+					return
+				}
+			}
+			for j, steps := range c.loads {
+				var changes []schema.Change
+				if j == 0 {
+					changes = addTables(tb)
+				}
+				load(t, d, changes, func(ctx context.Context, tx destination.Tx) {
+					for _, s := range steps {
+						write(t, ctx, tx, tb, s.mode, s.rows...)
+						if s.merge {
+							if err := tx.Merge(ctx, tb, nil); err != nil {
+								t.Fatalf("Merge: %v", err)
+							}
+						}
+					}
+				})
+			}
+			var got []string
+			for _, r := range ReadAll(t, d, tb.Name) {
+				got = append(got, fmt.Sprintf("%v=%v", r["id"], r["v"]))
+			}
+			sort.Strings(got)
+			if !reflect.DeepEqual(got, c.want) {
+				t.Errorf("rows %q, want %q", got, c.want)
+			}
+		})
+	}
 }
 
 func testMergeComposite(t *testing.T, d destination.Destination) {

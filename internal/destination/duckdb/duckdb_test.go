@@ -33,7 +33,7 @@ func openFile(tb testing.TB, dataset string) destination.Destination {
 func TestConformance(t *testing.T) {
 	destinationtest.Run(t, func(t *testing.T, dataset string) destination.Destination {
 		return openFile(t, dataset)
-	}, destinationtest.Caps{Merge: true, IsolatedRead: true})
+	}, destinationtest.Caps{Merge: true, IsolatedRead: true, MergeHints: true})
 }
 
 func TestConformanceInMemory(t *testing.T) {
@@ -44,7 +44,7 @@ func TestConformanceInMemory(t *testing.T) {
 		}
 		t.Cleanup(func() { d.Close() })
 		return d
-	}, destinationtest.Caps{Merge: true, IsolatedRead: true})
+	}, destinationtest.Caps{Merge: true, IsolatedRead: true, MergeHints: true})
 }
 
 func BenchmarkWrite(b *testing.B) {

@@ -84,7 +84,30 @@ func (t *tx) Apply(ctx context.Context, changes []schema.Change) error {
 	if err != nil {
 		return err
 	}
-	return t.run(ctx, stmts)
+	// The tables that do not exist yet: this transaction creates them
+	// (one writer holds the database file), so a merge into one needs
+	// only its staged keys (sqlgen.Staging.Created).
+	var created []string
+	for _, c := range changes {
+		if c.Kind != schema.AddTable || c.Table == nil {
+			continue
+		}
+		var n int
+		if err := t.conn.QueryRowContext(ctx, `SELECT count(*) FROM information_schema.tables
+			WHERE table_catalog = current_database() AND table_schema = ? AND table_name = ?`, t.d.dataset, c.Table.Name).Scan(&n); err != nil {
+			return t.fail(t.d.sql.Errorf(c.Table.Name, "create", err))
+		}
+		if n == 0 {
+			created = append(created, c.Table.Name)
+		}
+	}
+	if err := t.run(ctx, stmts); err != nil {
+		return err
+	}
+	for _, name := range created {
+		t.staging.Created(name)
+	}
+	return nil
 }
 
 // Write appends rows to the table (ModeAppend), replaces its rows

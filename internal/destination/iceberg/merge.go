@@ -27,6 +27,21 @@ func (t *tx) Merge(ctx context.Context, root *schema.Table, children []*schema.T
 	if t.done {
 		return errDone
 	}
+	// Only delete-insert, without merge hints: the pipeline refuses the
+	// rest before a run starts, and a caller that did not is told here
+	// rather than given a merge that ignored what it asked for.
+	var asked string
+	switch m := root.Merge; {
+	case schema.StrategyOf(root) != schema.DeleteInsert:
+		asked = "merge strategy " + schema.StrategyOf(root)
+	case m != nil && m.HardDelete != "":
+		asked = "the hard_delete hint (column " + m.HardDelete + ")"
+	case m != nil && m.DedupSort != "":
+		asked = "the dedup_sort hint (column " + m.DedupSort + ")"
+	}
+	if asked != "" {
+		return t.d.errorf(root.Name, "merge", fmt.Errorf("%s: %w (Iceberg merges by delete-insert only)", asked, destination.ErrUnsupported))
+	}
 	var keys []string
 	for _, c := range root.Columns {
 		if c.PrimaryKey {

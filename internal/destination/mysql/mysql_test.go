@@ -37,7 +37,7 @@ func openDataset(tb testing.TB, dataset string) destination.Destination {
 func TestConformance(t *testing.T) {
 	destinationtest.Run(t, func(t *testing.T, dataset string) destination.Destination {
 		return openDataset(t, dataset)
-	}, destinationtest.Caps{Merge: true, IsolatedRead: true})
+	}, destinationtest.Caps{Merge: true, IsolatedRead: true, MergeHints: true})
 }
 
 func BenchmarkWrite(b *testing.B) {

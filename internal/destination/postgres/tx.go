@@ -59,19 +59,21 @@ func (t *tx) Apply(ctx context.Context, changes []schema.Change) error {
 	if err != nil {
 		return err
 	}
-	later := make(map[string]bool)
+	added := make(map[string]*schema.Table)
 	for _, c := range changes {
-		if c.Kind == schema.AddTable && c.Table != nil && t.p.sql.HasIDUnique(c.Table) {
-			later[c.Table.Name] = true
+		if c.Kind == schema.AddTable && c.Table != nil {
+			added[c.Table.Name] = c.Table
 		}
 	}
 	for _, s := range stmts {
 		// A table that did not exist before and that this statement made
-		// gets its _dlt_id constraint later; one that was there (made by
-		// an earlier load, or by another load while this one waited) has
-		// it already.
+		// holds only this load's rows (sqlgen.Staging.Created) and gets
+		// its _dlt_id constraint later; one that was there (made by an
+		// earlier load, or by another load while this one waited) has it
+		// already.
 		var absent bool
-		if later[s.Table] && s.Op == sqlgen.OpCreateTable {
+		tb := added[s.Table]
+		if tb != nil && s.Op == sqlgen.OpCreateTable {
 			if err := t.tx.QueryRow(ctx, "SELECT to_regclass($1) IS NULL", t.p.sql.Table(s.Table)).Scan(&absent); err != nil {
 				return t.p.sql.Errorf(s.Table, s.Op, err)
 			}
@@ -81,11 +83,13 @@ func (t *tx) Apply(ctx context.Context, changes []schema.Change) error {
 			return err
 		}
 		if absent && created {
-			if t.idUnique == nil {
-				t.idUnique = make(map[string]bool)
-			}
-			t.idUnique[s.Table] = true
 			t.staging.Created(s.Table)
+			if t.p.sql.HasIDUnique(tb) {
+				if t.idUnique == nil {
+					t.idUnique = make(map[string]bool)
+				}
+				t.idUnique[s.Table] = true
+			}
 		}
 	}
 	return nil
