@@ -285,17 +285,30 @@ type Limits struct {
 	// MaxPages stops a resource with an error after this many pages (for
 	// a child resource, per parent record); nil means DefaultMaxPages.
 	MaxPages *int `yaml:"max_pages"`
+	// MaxColumns fails a resource whose records would give one table more
+	// columns than this; nil means DefaultMaxColumns.
+	MaxColumns *int `yaml:"max_columns"`
 	// Memory bounds the whole process (0: the defaults): Go's soft memory
 	// limit and, for DuckDB, its memory_limit get their shares of it (see
 	// pipeline.Options.Memory). run --memory overrides it.
 	Memory ByteSize `yaml:"memory"`
 }
 
-// Defaults of Limits.MaxResponseBytes (256 MiB) and Limits.MaxPages.
+// Defaults of Limits.MaxResponseBytes (256 MiB), Limits.MaxPages and
+// Limits.MaxColumns.
 const (
 	DefaultMaxResponseBytes = 256 << 20
 	DefaultMaxPages         = 100000
+	DefaultMaxColumns       = 10000
 )
+
+// Columns returns l.MaxColumns, or DefaultMaxColumns when l or it is nil.
+func (l *Limits) Columns() int {
+	if l == nil || l.MaxColumns == nil {
+		return DefaultMaxColumns
+	}
+	return *l.MaxColumns
+}
 
 // ResponseBytes returns l.MaxResponseBytes, or DefaultMaxResponseBytes when
 // l or it is nil.

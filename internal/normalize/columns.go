@@ -211,6 +211,17 @@ func (n *Normalizer) resolvePending(ts *tableState, rb *rowBuilder) (bool, error
 		adds = append(adds, add)
 	}
 	rb.pending = rb.pending[:0]
+	if max := n.spec.MaxColumns; max > 0 && len(adds) > 0 {
+		added := 0
+		for _, a := range adds {
+			if a.skip {
+				continue
+			}
+			if added++; len(ts.t.Columns)+added > max {
+				return false, &ColumnLimitError{Table: ts.t.Name, Column: a.name, Limit: max}
+			}
+		}
+	}
 	for _, a := range adds {
 		if a.skip {
 			n.counts.DiscardedValues++

@@ -50,6 +50,7 @@ var (
 	_ RecordError = (*ContractError)(nil)
 	_ RecordError = (*NullError)(nil)
 	_ RecordError = (*KeyTypeError)(nil)
+	_ RecordError = (*ColumnLimitError)(nil)
 	_ RecordError = placed{}
 )
 
@@ -163,4 +164,22 @@ func (e *KeyTypeError) Error() string {
 		why = "its data_type hint says so"
 	}
 	return fmt.Sprintf("key column %q of table %q is %s (%s) but this record's key is %s: a key keeps one type, so nothing of the resource is loaded; hint the column data_type: text in a new dataset, or fix the API's data", e.Column, e.Table, e.Type, why, e.ValueType)
+}
+
+// ColumnLimitError is returned for a record that would give a table more
+// columns than Spec.MaxColumns. Records whose keys are data rather than
+// names (an object keyed by ids or dates) add columns without end; the
+// bound turns that into an error before rows grow as wide as the table and
+// the destination refuses it (PostgreSQL holds 1,600 columns).
+type ColumnLimitError struct {
+	Place
+	Table  string
+	Column string // the first column over the limit
+	Limit  int
+}
+
+func (e *ColumnLimitError) Error() string {
+	return fmt.Sprintf("table %q would get more than %d columns (the next: %q), the limit (limits.max_columns): "+
+		"an object whose keys are ids or values makes a column per key; give its field data_type: json under columns, "+
+		"lower max_table_nesting, or raise limits.max_columns", e.Table, e.Limit, e.Column)
 }

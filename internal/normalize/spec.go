@@ -34,6 +34,10 @@ type Spec struct {
 	// this many levels are stored as JSON. Nil means DefaultMaxNesting; 0
 	// stores every object and list of a record as JSON.
 	MaxNesting *int
+	// MaxColumns bounds the columns of each table the resource writes
+	// (system and variant columns included): a record that would add one
+	// more fails with a *ColumnLimitError. 0 means no bound.
+	MaxColumns int
 	// Contract is the resource's schema contract.
 	Contract Contract
 	// Scd2, when set, makes the root rows versions (see Scd2).

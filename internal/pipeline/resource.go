@@ -317,7 +317,9 @@ func newNode(env *runEnv, r *config.Resource, loaded bool) (*node, error) {
 	n.group = env.tables.groups[r.Name]
 	n.files = env.tables.files[r.Name]
 	n.own = n.group.own
-	norm, err := n.group.layout.New(specFor(r, env.boundary), env.loadID)
+	spec := specFor(r, env.boundary)
+	spec.MaxColumns = env.p.Limits.Columns()
+	norm, err := n.group.layout.New(spec, env.loadID)
 	if err != nil {
 		return nil, fmt.Errorf("resource %s: %w", r.Name, err)
 	}

@@ -74,3 +74,69 @@ func servedPipeline(t *testing.T, src string, serve http.HandlerFunc) *config.Pi
 	}
 	return p
 }
+
+// TestColumnLimit: records whose keys are data (an object keyed by ids)
+// add a column per key; past limits.max_columns the resource fails with an
+// error naming the page, the record, the table and the way out, before
+// its rows grow as wide as the table, and nothing of it is loaded; the
+// other resource loads. The same records load whole with the object's
+// field hinted data_type json.
+func TestColumnLimit(t *testing.T) {
+	var recs []any
+	for i := range 40 {
+		recs = append(recs, map[string]any{"id": i, "scores": map[string]any{fmt.Sprintf("user_%d", i): i, fmt.Sprintf("user_%d", i+1000): i}})
+	}
+	body, _ := json.Marshal(recs)
+	src := `
+pipeline: {name: cols, dataset: cols}
+limits: {max_columns: 50}
+source:
+  client: {base_url: BASE}
+  resources:
+    - name: keyed
+      endpoint: {path: keyed, paginator: single_page}
+      HINT
+    - name: plain
+      endpoint: {path: plain, paginator: single_page}
+`
+	serve := func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if strings.HasSuffix(r.URL.Path, "/keyed") {
+			w.Write(body)
+		} else {
+			w.Write([]byte(`[{"id": 1, "name": "a"}]`))
+		}
+	}
+	dir := t.TempDir()
+	dest := "duckdb:" + filepath.Join(dir, "cols.duckdb")
+	p := servedPipeline(t, strings.Replace(src, "HINT", "", 1), serve)
+	_, err := pipeline.Run(context.Background(), p, pipeline.Options{Destination: dest, WorkDir: filepath.Join(dir, "work")})
+	want := `resource keyed: page 1: record 24: table "keyed" would get more than 50 columns (the next: "scores__user_23"), the limit (limits.max_columns)`
+	if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "data_type: json") {
+		t.Fatalf("run error = %v, want it to contain %q", err, want)
+	}
+	d, err := destination.Open(context.Background(), dest, "cols")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := destination.Count(context.Background(), d, "plain"); err != nil || n != 1 {
+		t.Errorf("plain: %d rows (%v), want 1", n, err)
+	}
+	if n, _ := destination.Count(context.Background(), d, "keyed"); n != 0 {
+		t.Errorf("keyed: %d rows loaded from a failed resource, want 0", n)
+	}
+	d.Close()
+
+	p = servedPipeline(t, strings.Replace(src, "HINT", "columns: {scores: {data_type: json}}", 1), serve)
+	if _, err := pipeline.Run(context.Background(), p, pipeline.Options{Destination: dest, WorkDir: filepath.Join(dir, "work")}); err != nil {
+		t.Fatalf("with the json hint: %v", err)
+	}
+	d, err = destination.Open(context.Background(), dest, "cols")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if n, err := destination.Count(context.Background(), d, "keyed"); err != nil || n != 40 {
+		t.Errorf("keyed with the json hint: %d rows (%v), want 40", n, err)
+	}
+}
