@@ -288,19 +288,32 @@ type Limits struct {
 	// MaxColumns fails a resource whose records would give one table more
 	// columns than this; nil means DefaultMaxColumns.
 	MaxColumns *int `yaml:"max_columns"`
+	// MaxTables fails a resource whose records would make it write more
+	// tables than this (its own and its child tables); nil means
+	// DefaultMaxTables.
+	MaxTables *int `yaml:"max_tables"`
 	// Memory bounds the whole process (0: the defaults): Go's soft memory
 	// limit and, for DuckDB, its memory_limit get their shares of it (see
 	// pipeline.Options.Memory). run --memory overrides it.
 	Memory ByteSize `yaml:"memory"`
 }
 
-// Defaults of Limits.MaxResponseBytes (256 MiB), Limits.MaxPages and
-// Limits.MaxColumns.
+// Defaults of Limits.MaxResponseBytes (256 MiB), Limits.MaxPages,
+// Limits.MaxColumns and Limits.MaxTables.
 const (
 	DefaultMaxResponseBytes = 256 << 20
 	DefaultMaxPages         = 100000
 	DefaultMaxColumns       = 10000
+	DefaultMaxTables        = 1000
 )
+
+// Tables returns l.MaxTables, or DefaultMaxTables when l or it is nil.
+func (l *Limits) Tables() int {
+	if l == nil || l.MaxTables == nil {
+		return DefaultMaxTables
+	}
+	return *l.MaxTables
+}
 
 // Columns returns l.MaxColumns, or DefaultMaxColumns when l or it is nil.
 func (l *Limits) Columns() int {

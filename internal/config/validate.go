@@ -531,6 +531,9 @@ func (v *validator) limits(l *Limits) {
 	if l.MaxColumns != nil && *l.MaxColumns < 1 {
 		v.errorf("limits.max_columns", "want at least 1")
 	}
+	if l.MaxTables != nil && *l.MaxTables < 1 {
+		v.errorf("limits.max_tables", "want at least 1")
+	}
 	if l.Memory != 0 && l.Memory < MinMemory {
 		v.errorf("limits.memory", "want at least %s (or leave it out for the defaults)", MinMemory)
 	}

@@ -51,6 +51,7 @@ var (
 	_ RecordError = (*NullError)(nil)
 	_ RecordError = (*KeyTypeError)(nil)
 	_ RecordError = (*ColumnLimitError)(nil)
+	_ RecordError = (*TableLimitError)(nil)
 	_ RecordError = placed{}
 )
 
@@ -182,4 +183,20 @@ func (e *ColumnLimitError) Error() string {
 	return fmt.Sprintf("table %q would get more than %d columns (the next: %q), the limit (limits.max_columns): "+
 		"an object whose keys are ids or values makes a column per key; give its field data_type: json under columns, "+
 		"lower max_table_nesting, or raise limits.max_columns", e.Table, e.Limit, e.Column)
+}
+
+// TableLimitError is returned for a record that would make its resource
+// write more tables than Spec.MaxTables: lists under keys that are data
+// (an object of lists keyed by ids) make a child table per key, and each
+// table a resource writes holds a writer open until the load is sealed.
+type TableLimitError struct {
+	Place
+	Table string // the first table over the limit
+	Limit int
+}
+
+func (e *TableLimitError) Error() string {
+	return fmt.Sprintf("the resource would write more than %d tables (the next: %q), the limit (limits.max_tables): "+
+		"an object whose keys are ids or values makes a child table per list under it; give its field data_type: json "+
+		"under columns, lower max_table_nesting, or raise limits.max_tables", e.Limit, e.Table)
 }

@@ -38,6 +38,10 @@ type Spec struct {
 	// (system and variant columns included): a record that would add one
 	// more fails with a *ColumnLimitError. 0 means no bound.
 	MaxColumns int
+	// MaxTables bounds the tables the resource writes (its root table and
+	// child tables): a record that would make it write one more fails with
+	// a *TableLimitError. 0 means no bound.
+	MaxTables int
 	// Contract is the resource's schema contract.
 	Contract Contract
 	// Scd2, when set, makes the root rows versions (see Scd2).

@@ -43,6 +43,9 @@ func (n *Normalizer) table(name, parent, source string, level int) (*tableState,
 	if ts := n.tables[name]; ts != nil {
 		return ts, true, nil
 	}
+	if max := n.spec.MaxTables; max > 0 && len(n.tables) >= max {
+		return nil, false, &TableLimitError{Table: name, Limit: max}
+	}
 	t := n.s.Table(name)
 	if t == nil {
 		if v, err := n.decide(nil, &ContractError{Entity: "tables", Table: name}); err != nil || v != accept {

@@ -318,7 +318,7 @@ func newNode(env *runEnv, r *config.Resource, loaded bool) (*node, error) {
 	n.files = env.tables.files[r.Name]
 	n.own = n.group.own
 	spec := specFor(r, env.boundary)
-	spec.MaxColumns = env.p.Limits.Columns()
+	spec.MaxColumns, spec.MaxTables = env.p.Limits.Columns(), env.p.Limits.Tables()
 	norm, err := n.group.layout.New(spec, env.loadID)
 	if err != nil {
 		return nil, fmt.Errorf("resource %s: %w", r.Name, err)

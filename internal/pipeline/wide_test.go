@@ -140,3 +140,41 @@ source:
 		t.Errorf("keyed with the json hint: %d rows (%v), want 40", n, err)
 	}
 }
+
+// TestTableLimit: lists under keys that are data make a child table per
+// key; past limits.max_tables the resource fails, naming the page, the
+// record and the table, and nothing of it is loaded.
+func TestTableLimit(t *testing.T) {
+	var recs []any
+	for i := range 30 {
+		recs = append(recs, map[string]any{"id": i, "by_user": map[string]any{fmt.Sprintf("u%02d", i): []any{i, i + 1}}})
+	}
+	body, _ := json.Marshal(recs)
+	p := servedPipeline(t, `
+pipeline: {name: tabs, dataset: tabs}
+limits: {max_tables: 10}
+source:
+  client: {base_url: BASE}
+  resources:
+    - name: keyed
+      endpoint: {path: keyed, paginator: single_page}
+`, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(body)
+	})
+	dir := t.TempDir()
+	dest := "duckdb:" + filepath.Join(dir, "tabs.duckdb")
+	_, err := pipeline.Run(context.Background(), p, pipeline.Options{Destination: dest, WorkDir: filepath.Join(dir, "work")})
+	want := `resource keyed: page 1: record 10: the resource would write more than 10 tables (the next: "keyed__by_user__u09"), the limit (limits.max_tables)`
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("run error = %v, want it to contain %q", err, want)
+	}
+	d, err := destination.Open(context.Background(), dest, "tabs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if n, _ := destination.Count(context.Background(), d, "keyed"); n != 0 {
+		t.Errorf("keyed: %d rows loaded from a failed resource, want 0", n)
+	}
+}
