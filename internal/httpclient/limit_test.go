@@ -189,6 +189,26 @@ func TestAIMD(t *testing.T) {
 	}
 }
 
+// TestProbeIsGentleWithoutARate: without a configured rate the increase
+// after a cut probes for the API's limit, by probePerSecond of the rate a
+// second (a twentieth), not TestAIMD's quarter: climbing a quarter a
+// second, the rate was back over the limit a fraction of a second after
+// each cut.
+func TestProbeIsGentleWithoutARate(t *testing.T) {
+	t0 := newVClock().now()
+	p := &pacer{rate: 100}
+	_, gen := p.reserve(t0)
+	if r := p.tooMany(t0, gen); r != 80 {
+		t.Fatalf("rate after a 429 = %v, want 80", r)
+	}
+	if r := p.limit(t0.Add(time.Second)); math.Abs(r-84) > 1e-9 {
+		t.Fatalf("rate a second after the cut = %v, want 84 (80 + 80*0.05/s)", r)
+	}
+	if r := p.limit(t0.Add(11 * time.Second)); math.Abs(r-124) > 1e-9 {
+		t.Fatalf("rate 11 s after the cut = %v, want 124 (linear, no ceiling)", r)
+	}
+}
+
 // TestSlotsTakenAgainAfterACut: requests waiting for slots given at the old
 // pace take new slots at the pace of now.
 func TestSlotsTakenAgainAfterACut(t *testing.T) {
