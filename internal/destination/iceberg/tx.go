@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -15,6 +16,7 @@ import (
 	iceberg "github.com/apache/iceberg-go"
 	"github.com/apache/iceberg-go/catalog"
 	"github.com/apache/iceberg-go/table"
+	"github.com/jackc/pgx/v5/pgconn"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/restload/restload/internal/destination"
@@ -279,7 +281,7 @@ func (d *Iceberg) ensureNamespace(ctx context.Context) error {
 	if err != nil || ok {
 		return err
 	}
-	err = d.cat.CreateNamespace(ctx, d.ns, nil)
+	err = retrySerializable(ctx, func() error { return d.cat.CreateNamespace(ctx, d.ns, nil) })
 	if errors.Is(err, catalog.ErrNamespaceAlreadyExists) {
 		return nil
 	}
@@ -357,11 +359,53 @@ func (d *Iceberg) create(ctx context.Context, name string, def *schema.Table) (*
 	if d.warehouse != "" {
 		opts = append(opts, catalog.WithLocation(d.warehouse+"/"+d.ns[0]+"/"+name))
 	}
-	tbl, err := d.cat.CreateTable(ctx, d.ident(name), sc, opts...)
+	var tbl *table.Table
+	err = retrySerializable(ctx, func() (err error) {
+		tbl, err = d.cat.CreateTable(ctx, d.ident(name), sc, opts...)
+		return err
+	})
 	if errors.Is(err, catalog.ErrTableAlreadyExists) {
 		return d.cat.LoadTable(ctx, d.ident(name))
 	}
 	return tbl, err
+}
+
+// serializableAttempts bounds how often retrySerializable runs a catalog
+// write.
+const serializableAttempts = 8
+
+// retrySerializable runs fn, a catalog write, again while it fails with a
+// serialization failure, up to serializableAttempts times in all, waiting
+// longer each time. iceberg-go's SQL catalog writes in SERIALIZABLE
+// transactions and tries three times within ~30 ms; loads writing to
+// catalogs of one database at once (a fleet's shares, several pipelines)
+// can conflict for longer than that. A serialization failure changed
+// nothing, so running the write again is safe.
+func retrySerializable(ctx context.Context, fn func() error) error {
+	for attempt := 1; ; attempt++ {
+		err := fn()
+		if err == nil || !serializationFailure(err) || attempt >= serializableAttempts {
+			return err
+		}
+		t := time.NewTimer(time.Duration(attempt) * 50 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+// serializationFailure reports whether err is PostgreSQL's serialization
+// failure (SQLSTATE 40001), which a SERIALIZABLE transaction that lost a
+// conflict gets and which its retry may not.
+func serializationFailure(err error) bool {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code == "40001"
+	}
+	return strings.Contains(err.Error(), "(SQLSTATE 40001)")
 }
 
 // evolve adds to txn's schema the columns of def it lacks.
