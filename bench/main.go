@@ -46,7 +46,6 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/restload/restload/examples"
-	"github.com/restload/restload/internal/cli"
 	mysqldest "github.com/restload/restload/internal/destination/mysql"
 	"github.com/restload/restload/internal/mockapi"
 	"github.com/restload/restload/internal/pipeline"
@@ -130,7 +129,7 @@ func main() {
 	}
 	// The mock API and the floor client run in this process: they get the
 	// garbage collector settings restload runs with.
-	cli.SetGCDefaults(os.Getenv)
+	pipeline.SetGCDefaults(os.Getenv)
 	var o options
 	var resources, dests, modes, extra, scens string
 	flag.IntVar(&o.Records, "records", 100_000, "records per resource served by the mock API")

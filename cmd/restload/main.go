@@ -9,10 +9,11 @@ import (
 	"syscall"
 
 	"github.com/restload/restload/internal/cli"
+	"github.com/restload/restload/internal/pipeline"
 )
 
 func main() {
-	cli.SetGCDefaults(os.Getenv)
+	pipeline.SetGCDefaults(os.Getenv)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := cli.Run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()

@@ -66,7 +66,7 @@ func (r *run) applyMemory(ctx context.Context) error {
 	// and collecting took a fifth of a run's CPU time. bench/, 8 x 100k
 	// records into JSONL: GOGC=800 with a 128 MiB limit ran in 9.1 CPU s
 	// instead of 11.6. A GOGC the environment sets is left alone.
-	if os.Getenv("GOGC") == "" {
+	if !envSetsGC(os.Getenv) {
 		prevGC := debug.SetGCPercent(-1)
 		r.onClose(func() { debug.SetGCPercent(prevGC) })
 	}

@@ -1,4 +1,4 @@
-package cli
+package pipeline
 
 import "runtime/debug"
 
@@ -24,10 +24,15 @@ const (
 // the environment (read through getenv) sets its variable, GOGC or
 // GOMEMLIMIT, which Go's runtime has then applied already.
 func SetGCDefaults(getenv func(string) string) {
-	if getenv("GOGC") == "" {
+	if !envSetsGC(getenv) {
 		debug.SetGCPercent(defaultGOGC)
 	}
 	if getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(defaultMemoryLimit)
 	}
 }
+
+// envSetsGC reports whether the environment sets GOGC, which restload's
+// collector settings (these defaults, and a memory budget's in
+// applyMemory) then leave alone.
+func envSetsGC(getenv func(string) string) bool { return getenv("GOGC") != "" }
