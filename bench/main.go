@@ -34,6 +34,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -64,6 +65,9 @@ type options struct {
 	Alone     bool          `json:"duckdb_alone"`
 	Extra     []string      `json:"extra_args,omitempty"`
 	Scenarios []string      `json:"scenarios,omitempty"`
+	// Repeat is how many times each destination and mode runs, each run
+	// right after a floor run of its own (see pairedRuns).
+	Repeat int `json:"repeat"`
 
 	// pipelineExtra is YAML appended to the pipeline file (a scenario's
 	// limits block).
@@ -92,6 +96,10 @@ type Result struct {
 	// on a busy machine.
 	CPUSeconds float64 `json:"cpu_seconds,omitempty"`
 	VsFloor    float64 `json:"ratio_to_floor,omitempty"`
+	// FloorSeconds is the floor run this run is compared with: the one
+	// measured right before it (the machine's speed drifts between runs
+	// on a shared machine).
+	FloorSeconds float64 `json:"floor_seconds,omitempty"`
 	// Phases is restload's own split of its run: extract, then load the
 	// rows left and commit (see pipeline.Phases).
 	Phases *pipeline.Phases `json:"phases,omitempty"`
@@ -140,6 +148,7 @@ func main() {
 	flag.StringVar(&dests, "dests", "duckdb,postgres,mysql,parquet", "destinations: duckdb, postgres, mysql, parquet, jsonl, iceberg, parquet-s3, jsonl-s3 (on an S3-compatible server in this process)")
 	flag.StringVar(&modes, "modes", "append,merge", "write dispositions: append, merge, remerge (a second merge run of the same data, timed)")
 	flag.BoolVar(&o.Alone, "duckdb-alone", true, "after each DuckDB run, time DuckDB alone storing the same rows (a copy of the run's tables into a new file in one transaction)")
+	flag.IntVar(&o.Repeat, "repeat", 1, "run each destination and mode this many times, each right after a floor run of its own, and print the medians")
 	flag.BoolVar(&o.Solo, "solo", false, "also time each resource alone (into the first destination, first mode) and compare the slowest with the full run")
 	flag.StringVar(&extra, "args", "", "extra arguments for `restload run`, space-separated")
 	flag.StringVar(&scens, "scenarios", "", "run these API-bound scenarios instead (latency, ratelimit), each against a mock of its own")
@@ -232,22 +241,28 @@ func run(ctx context.Context, o options) error {
 			o.s3 = endpoint
 		}
 		for _, mode := range o.Modes {
-			r := runRestload(ctx, api, o, tmp, dest, mode, o.Resources, dest+"-"+mode)
-			r.Name = dest
-			if floor.Seconds > 0 && r.Seconds > 0 {
-				r.VsFloor = r.Seconds / floor.Seconds
-			}
-			rep.Results = append(rep.Results, r)
-			printRow(r)
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			if dest == "duckdb" && o.Alone && r.Error == "" && r.Skipped == "" {
-				a := duckdbAlone(ctx, r)
-				if floor.Seconds > 0 && a.Seconds > 0 {
-					a.VsFloor = a.Seconds / floor.Seconds
+			for i := range max(o.Repeat, 1) {
+				if i > 0 || o.Repeat > 1 {
+					// Every repeated run gets a floor of its own, just before it.
+					if floor, err = runFloor(ctx, api, o, o.Resources); err != nil {
+						return fmt.Errorf("floor: %w", err)
+					}
+					rep.Results = append(rep.Results, floor)
+					printRow(floor)
 				}
-				rep.Results = append(rep.Results, a)
+				r := runRestload(ctx, api, o, tmp, dest, mode, o.Resources, dest+"-"+mode)
+				r.Name = dest
+				compare(&r, floor)
+				rep.Results = append(rep.Results, r)
+				printRow(r)
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				if dest == "duckdb" && o.Alone && r.Error == "" && r.Skipped == "" {
+					a := duckdbAlone(ctx, r)
+					compare(&a, floor)
+					rep.Results = append(rep.Results, a)
+				}
 			}
 		}
 	}
@@ -273,7 +288,93 @@ func run(ctx context.Context, o options) error {
 	}
 
 	printTable(os.Stdout, rep.Results)
+	if o.Repeat > 1 {
+		fmt.Println()
+		printTable(os.Stdout, medians(rep.Results))
+	}
 	return writeReport(o, rep)
+}
+
+// compare sets r's ratio to floor, the floor run measured before it.
+func compare(r *Result, floor Result) {
+	if floor.Seconds > 0 && r.Seconds > 0 {
+		r.FloorSeconds = floor.Seconds
+		r.VsFloor = r.Seconds / floor.Seconds
+	}
+}
+
+// medians gives one row per run name and mode of rs that ran more than
+// once: the median of its runs' seconds, CPU seconds, ratios to their
+// floors and phases, and the highest peak RSS. The floor's row has the
+// median of the floor runs.
+func medians(rs []Result) []Result {
+	type key struct{ name, mode string }
+	var order []key
+	groups := map[key][]Result{}
+	for _, r := range rs {
+		if r.Skipped != "" || r.Error != "" {
+			continue
+		}
+		k := key{r.Name, r.Mode}
+		if groups[k] == nil {
+			order = append(order, k)
+		}
+		groups[k] = append(groups[k], r)
+	}
+	var out []Result
+	for _, k := range order {
+		g := groups[k]
+		if len(g) < 2 {
+			continue
+		}
+		m := g[0]
+		m.Name = "median:" + k.name
+		pick := func(f func(Result) float64) float64 {
+			v := make([]float64, len(g))
+			for i, r := range g {
+				v[i] = f(r)
+			}
+			return median(v)
+		}
+		m.Seconds = pick(func(r Result) float64 { return r.Seconds })
+		m.CPUSeconds = pick(func(r Result) float64 { return r.CPUSeconds })
+		m.VsFloor = pick(func(r Result) float64 { return r.VsFloor })
+		m.FloorSeconds = pick(func(r Result) float64 { return r.FloorSeconds })
+		m.RecordsPS = float64(m.Records) / m.Seconds
+		m.PagesPS = float64(m.Pages) / m.Seconds
+		for _, r := range g {
+			m.PeakRSSMB = max(m.PeakRSSMB, r.PeakRSSMB)
+		}
+		if m.Phases != nil {
+			m.Phases = &pipeline.Phases{
+				Extract: pick(func(r Result) float64 { return phase(r, func(p *pipeline.Phases) float64 { return p.Extract }) }),
+				Load:    pick(func(r Result) float64 { return phase(r, func(p *pipeline.Phases) float64 { return p.Load }) }),
+				Commit:  pick(func(r Result) float64 { return phase(r, func(p *pipeline.Phases) float64 { return p.Commit }) }),
+			}
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+func phase(r Result, f func(*pipeline.Phases) float64) float64 {
+	if r.Phases == nil {
+		return 0
+	}
+	return f(r.Phases)
+}
+
+// median returns the middle value of v (the mean of the middle two for an
+// even count); v is sorted in place.
+func median(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	sort.Float64s(v)
+	if n := len(v); n%2 == 0 {
+		return (v[n/2-1] + v[n/2]) / 2
+	}
+	return v[len(v)/2]
 }
 
 // writeReport writes rep as JSON to o.out, unless it is "".
@@ -590,7 +691,7 @@ func printRow(r Result) {
 
 func printTable(w io.Writer, rs []Result) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "RUN\tMODE\tRECORDS\tPAGES\tSECONDS\tRECORDS/S\tPAGES/S\tCPU S\tPEAK RSS MB\tx FLOOR\tEXTRACT+LOAD+COMMIT S\t")
+	fmt.Fprintln(tw, "RUN\tMODE\tRECORDS\tPAGES\tSECONDS\tRECORDS/S\tPAGES/S\tCPU S\tPEAK RSS MB\tx FLOOR\tEXTRACT x FLOOR\tEXTRACT+LOAD+COMMIT S\t")
 	var notes []string
 	for _, r := range rs {
 		if r.Skipped != "" || r.Error != "" {
@@ -607,11 +708,14 @@ func printTable(w io.Writer, rs []Result) {
 		if r.VsFloor > 0 {
 			vs = fmt.Sprintf("%.2f", r.VsFloor)
 		}
-		phases := "-"
+		phases, extractVs := "-", "-"
 		if p := r.Phases; p != nil {
 			phases = fmt.Sprintf("%.1f+%.1f+%.1f", p.Extract, p.Load, p.Commit)
+			if r.FloorSeconds > 0 && p.Extract > 0 {
+				extractVs = fmt.Sprintf("%.2f", p.Extract/r.FloorSeconds)
+			}
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%.2f\t%.0f\t%.0f\t%s\t%s\t%s\t%s\t\n", r.Name, r.Mode, r.Records, r.Pages, r.Seconds, r.RecordsPS, r.PagesPS, cpu, rss, vs, phases)
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%.2f\t%.0f\t%.0f\t%s\t%s\t%s\t%s\t%s\t\n", r.Name, r.Mode, r.Records, r.Pages, r.Seconds, r.RecordsPS, r.PagesPS, cpu, rss, vs, extractVs, phases)
 	}
 	tw.Flush()
 	for _, n := range notes {
