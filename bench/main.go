@@ -194,7 +194,7 @@ func run(ctx context.Context, o options) error {
 		o.bin = filepath.Join(tmp, "restload")
 		fmt.Fprintln(os.Stderr, "building ./cmd/restload ...")
 		linked := o.bin + ".linked"
-		b := exec.CommandContext(ctx, "go", "build", "-o", linked, "./cmd/restload")
+		b := exec.CommandContext(ctx, "go", "build", "-tags", "duckdb_arrow", "-o", linked, "./cmd/restload")
 		b.Stdout, b.Stderr = os.Stderr, os.Stderr
 		if err := b.Run(); err != nil {
 			return fmt.Errorf("build restload: %w", err)

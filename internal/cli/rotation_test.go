@@ -290,7 +290,7 @@ func TestConcurrentRunsShareRotatedToken(t *testing.T) {
 		t.Skip("builds and runs the restload binary")
 	}
 	bin := filepath.Join(t.TempDir(), "restload")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/restload")
+	build := exec.Command("go", "build", "-tags", buildTags(), "-o", bin, "./cmd/restload")
 	build.Dir = filepath.Join("..", "..")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)

@@ -6,6 +6,8 @@ import (
 	"runtime/debug"
 
 	"github.com/spf13/cobra"
+
+	"github.com/restload/restload/internal/destination/duckdb"
 )
 
 // Version is set at build time with -ldflags "-X .../cli.Version=...";
@@ -15,8 +17,9 @@ var Version = "dev"
 
 // versionLine is what `restload version` and `restload --version` print:
 // the version, the commit the binary was built from (with -dirty for
-// uncommitted changes; "unknown" when the build recorded none) and the Go
-// version.
+// uncommitted changes; "unknown" when the build recorded none), the Go
+// version and how rows reach DuckDB (arrow, or csv in a build without the
+// duckdb_arrow tag).
 func versionLine() string {
 	v, commit, dirty := Version, "unknown", false
 	if bi, ok := debug.ReadBuildInfo(); ok {
@@ -38,7 +41,11 @@ func versionLine() string {
 	if dirty {
 		commit += "-dirty"
 	}
-	return fmt.Sprintf("restload %s (commit %s, %s)", v, commit, runtime.Version())
+	loads := "csv"
+	if duckdb.ArrowLoads {
+		loads = "arrow"
+	}
+	return fmt.Sprintf("restload %s (commit %s, %s, duckdb loads %s)", v, commit, runtime.Version(), loads)
 }
 
 func versionCmd(g *globals) *cobra.Command {

@@ -52,6 +52,10 @@ func (c *csvFile) remove() {
 	inFlight.Delete(c.Name())
 }
 
+func (c *csvFile) stats() chunkStats {
+	return chunkStats{Columns: len(c.Columns), Rows: c.Rows, Bytes: c.Bytes, Longest: c.Longest}
+}
+
 // removeStale removes the row files in dir named prefix* that no load of
 // this process is using: a killed run's leftovers.
 func removeStale(dir, prefix string) {
@@ -61,33 +65,6 @@ func removeStale(dir, prefix string) {
 			os.Remove(f)
 		}
 	}
-}
-
-// readCSV is the SELECT that reads the finished file: no sniffing, every value
-// typed by its column, an unquoted empty field NULL and a quoted one an
-// empty string, and no columns made up from a path that looks like hive
-// partitions (a directory named "a=b").
-func (c *csvFile) readCSV() (string, error) {
-	cols := c.Columns
-	defs := make([]string, len(cols))
-	for i, c := range cols {
-		typ, err := dialect.Type(c)
-		if err != nil {
-			return "", err
-		}
-		defs[i] = sqlString(c.Name) + ": " + sqlString(typ)
-	}
-	// read_csv refuses a row longer than max_line_size (2 MB by default)
-	// and allocates buffers of buffer_size on every read: both follow the
-	// file, so a 20 MB value still loads, while ordinary rows get 2 MB
-	// buffers (DuckDB's 32 MB default took more memory and more time: 8 x
-	// 100k seed records read in 5.2 s instead of 4.3 s, single-threaded).
-	line := max(c.Longest+1, 64<<10)
-	buffer := max(2*line, min(c.Bytes+1, 2<<20))
-	return fmt.Sprintf("SELECT * FROM read_csv(%s, columns = {%s}, header = false, auto_detect = false, "+
-		"delim = ',', quote = '\"', escape = '\"', new_line = '\\n', nullstr = '', allow_quoted_nulls = false, "+
-		"compression = 'none', hive_partitioning = false, max_line_size = %d, buffer_size = %d)",
-		sqlString(c.Name()), strings.Join(defs, ", "), line, buffer), nil
 }
 
 const hexDigits = "0123456789abcdef"
@@ -102,6 +79,10 @@ func appendCSV(b []byte, v any, typ schema.DataType) ([]byte, error) {
 		return b, nil
 	case string:
 		if typ == schema.Binary {
+			if x == "" {
+				// Quoted: an unquoted empty field is NULL.
+				return append(b, `""`...), nil
+			}
 			// Every byte as \xHH, which DuckDB reads into a BLOB: no
 			// byte of the value can end the field or the line.
 			for i := 0; i < len(x); i++ {

@@ -33,18 +33,20 @@ const (
 	longRow = 1 << 20
 )
 
-// chunkMemory estimates what inserting f takes beyond DuckDB's ordinary
-// working set: its columns' vectors, and three copies of its longest row
-// (read_csv's two-line buffer, the value in the table).
-func chunkMemory(f *csvFile) int64 {
-	return int64(len(f.Columns))*vectorsPerInsert*vectorBytes + 3*f.Longest
+// chunkMemory estimates what inserting a chunk takes beyond DuckDB's
+// ordinary working set: its columns' vectors, and three copies of its
+// longest row (read_csv's two-line buffer, the value in the table; an
+// Arrow scan copies the value from Go's batch instead).
+func chunkMemory(st chunkStats) int64 {
+	return int64(st.Columns)*vectorsPerInsert*vectorBytes + 3*st.Longest
 }
 
 // raiseMemory raises memory_limit, for the rest of the transaction, so
-// that inserting f fits in it on top of what the transaction's earlier
-// large chunks hold (see above). It does nothing for an ordinary chunk.
-func (t *tx) raiseMemory(ctx context.Context, f *csvFile) error {
-	need := chunkMemory(f)
+// that inserting a chunk (st) fits in it on top of what the transaction's
+// earlier large chunks hold (see above). It does nothing for an ordinary
+// chunk.
+func (t *tx) raiseMemory(ctx context.Context, st chunkStats) error {
+	need := chunkMemory(st)
 	if need < raiseAbove {
 		return nil
 	}
@@ -55,10 +57,10 @@ func (t *tx) raiseMemory(ctx context.Context, f *csvFile) error {
 		t.memBase = parseBytes(t.memLimit)
 	}
 	limit := t.memBase + t.memHeld + need
-	if f.Longest >= longRow {
+	if st.Longest >= longRow {
 		// Its long values stay in memory until COMMIT; a wide table's
 		// rows go to its column segments, which do not grow per chunk.
-		t.memHeld += f.Bytes
+		t.memHeld += st.Bytes
 	}
 	if limit <= t.memRaised {
 		return nil

@@ -136,13 +136,13 @@ func (t *tx) Write(ctx context.Context, tb *schema.Table, mode destination.Mode,
 }
 
 // appendRows writes rows into tb's columns of table into (which may hold
-// more columns, left NULL, or hold them in another order) through CSV
-// files that DuckDB reads (see csvChunkBytes). With keys, each row's key
-// values also go to the key staging table.
+// more columns, left NULL, or hold them in another order) a chunk at a
+// time (see rowChunk and csvChunkBytes). With keys, each row's key values
+// also go to the key staging table.
 //
-// Encoding and inserting overlap: while DuckDB reads one chunk's files on
-// the load's connection (on its own goroutine), this goroutine encodes the
-// next chunk. At most two chunks' files exist at a time.
+// Encoding and inserting overlap: while DuckDB reads one chunk on the
+// load's connection (on its own goroutine), this goroutine encodes the
+// next chunk. At most two chunks exist at a time.
 func (t *tx) appendRows(ctx context.Context, tb *schema.Table, into string, rows destination.RowSource, keys *sqlgen.Keys) (int64, error) {
 	conv, err := destination.NewRowConverter(tb.Columns, converterFor)
 	if err != nil {
@@ -150,7 +150,7 @@ func (t *tx) appendRows(ctx context.Context, tb *schema.Table, into string, rows
 	}
 	var (
 		n        int64 // rows read
-		data, kf *csvFile
+		data, kf rowChunk
 		kvals    []any
 	)
 	if keys != nil {
@@ -166,7 +166,7 @@ func (t *tx) appendRows(ctx context.Context, tb *schema.Table, into string, rows
 		}
 		ins.stop()
 	}()
-	// flush hands the current files to the inserter, which removes them
+	// flush hands the current chunks to the inserter, which removes them
 	// once read (or when it is stopped).
 	flush := func() error {
 		if data == nil {
@@ -183,11 +183,11 @@ func (t *tx) appendRows(ctx context.Context, tb *schema.Table, into string, rows
 		}
 		n++
 		if data == nil {
-			if data, err = newCSVFile(t.d.tmpDir, t.d.tmpPrefix, tb.Columns); err != nil {
+			if data, err = t.d.newChunk(tb.Columns); err != nil {
 				return n, err
 			}
 			if keys != nil {
-				if kf, err = newCSVFile(t.d.tmpDir, t.d.tmpPrefix, keys.Columns); err != nil {
+				if kf, err = t.d.newChunk(keys.Columns); err != nil {
 					return n, err
 				}
 			}
@@ -206,7 +206,7 @@ func (t *tx) appendRows(ctx context.Context, tb *schema.Table, into string, rows
 				return n, err
 			}
 		}
-		if data.Bytes >= csvChunkBytes || data.Rows >= csvChunkRows {
+		if st := data.stats(); st.Bytes >= csvChunkBytes || st.Rows >= csvChunkRows {
 			if err := flush(); err != nil {
 				return n, err
 			}
@@ -221,9 +221,32 @@ func (t *tx) appendRows(ctx context.Context, tb *schema.Table, into string, rows
 	return n, ins.wait()
 }
 
-// chunk is one chunk's finished files: rows for the table and, when
-// merging, their keys for the key staging table.
-type chunk struct{ data, keys *csvFile }
+// rowChunk is a chunk of rows on their way into one DuckDB table: a CSV
+// file that read_csv reads (csv.go), or, in a build with the duckdb_arrow
+// tag, Arrow record batches that DuckDB scans (arrow.go). Add rows, Finish,
+// have DuckDB insert it (tx.insertChunk), then remove it.
+type rowChunk interface {
+	// Add appends one row, a value (as converterFor makes it) for each of
+	// the chunk's columns.
+	Add(vals []any) error
+	// Finish readies the chunk for DuckDB; no row is added after it.
+	Finish() error
+	// stats counts what was added.
+	stats() chunkStats
+	// remove frees what the chunk holds (a file, memory).
+	remove()
+}
+
+// chunkStats is what a chunk holds: rows, bytes (as text) and the longest
+// row's bytes, for the chunk size limits and the memory an insert needs.
+type chunkStats struct {
+	Columns              int
+	Rows, Bytes, Longest int64
+}
+
+// chunk is one chunk's finished rows for the table and, when merging,
+// their keys for the key staging table.
+type chunk struct{ data, keys rowChunk }
 
 func (c chunk) remove() {
 	c.data.remove()
@@ -234,7 +257,7 @@ func (c chunk) remove() {
 
 // inserter inserts chunks into one table on the transaction's connection,
 // in order, on its own goroutine. After its first error it only removes
-// the files it is given.
+// the chunks it is given.
 type inserter struct {
 	chunks chan chunk
 	closed bool
@@ -271,8 +294,8 @@ func (t *tx) startInserter(ctx context.Context, table string, keys *sqlgen.Keys)
 	return in
 }
 
-// add finishes c's files and queues them; it waits while the chunk before
-// is still being read, and fails once an insert failed.
+// add finishes c's chunks and queues them; it waits while the chunk
+// before is still being read, and fails once an insert failed.
 func (in *inserter) add(c chunk) error {
 	err := c.data.Finish()
 	if err == nil && c.keys != nil {
@@ -308,21 +331,18 @@ func (in *inserter) stop() {
 	<-in.done
 }
 
-// insert has DuckDB read the finished file f into table.
-func (t *tx) insert(ctx context.Context, f *csvFile, table string) error {
-	sel, err := f.readCSV()
+// insert has DuckDB read the finished chunk c into table.
+func (t *tx) insert(ctx context.Context, c rowChunk, table string) error {
+	st := c.stats()
+	if err := t.raiseMemory(ctx, st); err != nil {
+		return err
+	}
+	got, err := t.insertChunk(ctx, c, table)
 	if err != nil {
 		return err
 	}
-	if err := t.raiseMemory(ctx, f); err != nil {
-		return err
-	}
-	res, err := t.conn.ExecContext(ctx, fmt.Sprintf("INSERT INTO %s (%s) %s", table, t.d.sql.ColumnList(f.Columns), sel))
-	if err != nil {
-		return err
-	}
-	if got, err := res.RowsAffected(); err == nil && got != f.Rows {
-		return fmt.Errorf("DuckDB read %d of the %d rows written for it", got, f.Rows)
+	if got != st.Rows {
+		return fmt.Errorf("DuckDB read %d of the %d rows written for it", got, st.Rows)
 	}
 	return nil
 }
