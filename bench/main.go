@@ -241,8 +241,8 @@ func run(ctx context.Context, o options) error {
 			o.s3 = endpoint
 		}
 		for _, mode := range o.Modes {
-			for i := range max(o.Repeat, 1) {
-				if i > 0 || o.Repeat > 1 {
+			for range max(o.Repeat, 1) {
+				if o.Repeat > 1 {
 					// Every repeated run gets a floor of its own, just before it.
 					if floor, err = runFloor(ctx, api, o, o.Resources); err != nil {
 						return fmt.Errorf("floor: %w", err)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 
+	"github.com/restload/restload/internal/destination/duckdb"
 	"github.com/restload/restload/internal/mockapi"
 )
 
@@ -290,7 +291,7 @@ func TestConcurrentRunsShareRotatedToken(t *testing.T) {
 		t.Skip("builds and runs the restload binary")
 	}
 	bin := filepath.Join(t.TempDir(), "restload")
-	build := exec.Command("go", "build", "-tags", buildTags(), "-o", bin, "./cmd/restload")
+	build := exec.Command("go", "build", "-tags", duckdb.BuildTags, "-o", bin, "./cmd/restload")
 	build.Dir = filepath.Join("..", "..")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)

@@ -20,6 +20,7 @@ import (
 
 	"github.com/restload/restload/internal/destination"
 	"github.com/restload/restload/internal/destination/destinationtest"
+	"github.com/restload/restload/internal/destination/duckdb"
 	_ "github.com/restload/restload/internal/destination/postgres"
 	"github.com/restload/restload/internal/load"
 	"github.com/restload/restload/internal/mockapi"
@@ -349,7 +350,7 @@ func TestCrashAndResume(t *testing.T) {
 		t.Skip("builds and runs the restload binary")
 	}
 	bin := filepath.Join(t.TempDir(), "restload")
-	build := exec.Command("go", "build", "-tags", buildTags(), "-o", bin, "./cmd/restload")
+	build := exec.Command("go", "build", "-tags", duckdb.BuildTags, "-o", bin, "./cmd/restload")
 	build.Dir = filepath.Join("..", "..")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)

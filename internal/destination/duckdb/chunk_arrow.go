@@ -20,6 +20,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	duckdb "github.com/duckdb/duckdb-go/v2"
 
+	"github.com/restload/restload/internal/destination"
 	"github.com/restload/restload/internal/schema"
 )
 
@@ -35,7 +36,12 @@ import (
 // own; the seed's 8 x 100k records merged (CPU profiles, back to back):
 // DuckDB's inserts 1.8 s against 2.9 s, building the chunks 1.1 s against
 // 1.3 s.
-const ArrowLoads = true
+//
+// BuildTags is the -tags value that builds restload the same way.
+const (
+	ArrowLoads = true
+	BuildTags  = "duckdb_arrow"
+)
 
 // arrowBatchRows is how many rows each record batch of a chunk holds:
 // DuckDB scans a batch into vectors of 2,048 values.
@@ -204,7 +210,7 @@ func (c *arrowChunk) add(i int, v any) (int64, error) {
 		b.(*array.StringBuilder).BinaryBuilder.Append(t)
 		return int64(len(t)), nil
 	}
-	return 0, fmt.Errorf("cannot load a %T into a %s column", v, c.cols[i].Type)
+	return 0, destination.CannotLoad(v, c.cols[i].Type)
 }
 
 // textOf is v, for a column that goes to DuckDB as text, as the CSV text
@@ -225,12 +231,8 @@ func (c *arrowChunk) textOf(v any, typ schema.DataType) ([]byte, error) {
 	case duckdb.Decimal:
 		c.text = appendDecimal(c.text[:0], x.Value, int(x.Scale))
 		return c.text, nil
-	case int64, float64, bool, time.Time:
-		t, err := appendCSV(c.text[:0], v, typ)
-		c.text = t
-		return t, err
 	}
-	return nil, fmt.Errorf("cannot load a %T into a %s column", v, typ)
+	return nil, destination.CannotLoad(v, typ)
 }
 
 // bytesOf is s's bytes, not copied: the builders copy what they are given
@@ -291,15 +293,10 @@ func (c *arrowChunk) remove() {
 	c.batches = nil
 }
 
-// insertChunk has DuckDB scan the finished chunk's batches, through a view
-// on the transaction's connection, into table, and returns how many rows
-// it inserted. The view is dropped, and the scan's stream released,
-// before it returns.
-func (t *tx) insertChunk(ctx context.Context, rc rowChunk, table string) (int64, error) {
-	c, ok := rc.(*arrowChunk)
-	if !ok {
-		return 0, fmt.Errorf("duckdb: unexpected chunk %T", rc)
-	}
+// insert has DuckDB scan the finished chunk's batches, through a view on
+// t's connection, into table, and returns how many rows it inserted. The
+// view is dropped, and the scan's stream released, before it returns.
+func (c *arrowChunk) insert(ctx context.Context, t *tx, table string) (int64, error) {
 	// The view lives inside the load's transaction only: it is dropped
 	// before the transaction goes on.
 	name := "restload_rows_" + strconv.FormatInt(arrowViews.Add(1), 10)

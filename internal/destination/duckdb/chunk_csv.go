@@ -11,8 +11,12 @@ import (
 )
 
 // ArrowLoads says whether this build hands rows to DuckDB as Arrow record
-// batches (built with the duckdb_arrow tag) or as CSV files (without).
-const ArrowLoads = false
+// batches (built with the duckdb_arrow tag) or as CSV files (without);
+// BuildTags is the -tags value that builds restload the same way.
+const (
+	ArrowLoads = false
+	BuildTags  = ""
+)
 
 // newChunk starts a chunk of rows for cols: a CSV file beside the
 // database (see csv.go).
@@ -20,19 +24,13 @@ func (d *DuckDB) newChunk(cols []*schema.Column) (rowChunk, error) {
 	return newCSVFile(d.tmpDir, d.tmpPrefix, cols)
 }
 
-// insertChunk has DuckDB read the finished chunk c into table and returns
-// how many rows it inserted.
-func (t *tx) insertChunk(ctx context.Context, c rowChunk, table string) (int64, error) {
-	f, ok := c.(*csvFile)
-	if !ok {
-		return 0, fmt.Errorf("duckdb: unexpected chunk %T", c)
-	}
-	return t.insertCSV(ctx, f, table)
+func (c *csvFile) stats() chunkStats {
+	return chunkStats{Columns: len(c.Columns), Rows: c.Rows, Bytes: c.Bytes, Longest: c.Longest}
 }
 
-// insertCSV has DuckDB read the finished file c into table and returns
-// how many rows it inserted.
-func (t *tx) insertCSV(ctx context.Context, c *csvFile, table string) (int64, error) {
+// insert has DuckDB read the finished file c into table on t's connection
+// and returns how many rows it inserted.
+func (c *csvFile) insert(ctx context.Context, t *tx, table string) (int64, error) {
 	sel, err := c.readCSV()
 	if err != nil {
 		return 0, err

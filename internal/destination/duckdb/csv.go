@@ -19,18 +19,8 @@ import (
 	"github.com/restload/restload/internal/schema"
 )
 
-// A table's rows reach DuckDB as CSV: Write encodes them into a temporary
-// file, a chunk of up to csvChunkBytes (or csvChunkRows) at a time, and
-// has DuckDB read each file with read_csv in an INSERT while it encodes
-// the next. Chunks add up in the transaction's copy of the table as one
-// INSERT would; they are small so that encoding (Go) and reading (DuckDB)
-// overlap.
-var (
-	csvChunkBytes int64 = 8 << 20
-	csvChunkRows  int64 = 1 << 20
-)
-
-// csvFile is one chunk of rows being encoded for read_csv.
+// csvFile is one chunk of rows (see rowChunk) encoded as a CSV file for
+// read_csv: the chunks of a build without the duckdb_arrow tag.
 type csvFile struct{ *destination.CSVFile }
 
 // inFlight holds the row files this process has made and not yet removed:
@@ -50,10 +40,6 @@ func newCSVFile(dir, prefix string, cols []*schema.Column) (*csvFile, error) {
 func (c *csvFile) remove() {
 	c.Remove()
 	inFlight.Delete(c.Name())
-}
-
-func (c *csvFile) stats() chunkStats {
-	return chunkStats{Columns: len(c.Columns), Rows: c.Rows, Bytes: c.Bytes, Longest: c.Longest}
 }
 
 // removeStale removes the row files in dir named prefix* that no load of

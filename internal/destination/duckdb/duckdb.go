@@ -1,7 +1,8 @@
 // Package duckdb is the DuckDB destination: a dataset is a schema in a DuckDB
-// database file (or an in-memory database), rows go in as CSV files that
-// DuckDB's read_csv reads in an INSERT (see csv.go), and each load is one
-// DuckDB transaction.
+// database file (or an in-memory database), rows go in a chunk at a time,
+// as Arrow record batches DuckDB scans (with the duckdb_arrow build tag) or
+// as CSV files its read_csv reads (without; see rowChunk), and each load is
+// one DuckDB transaction.
 //
 // URLs: duckdb:PATH (relative or absolute; the file is created when missing)
 // and duckdb::memory: for an in-memory database that lives until Close.

@@ -52,20 +52,7 @@ func TestValueEdges(t *testing.T) {
 		{int64(3), nil, nil, nil, nil, nil, nil, math.Inf(-1), nil, nil, nil, nil},
 		{int64(4), nil, nil, nil, nil, nil, nil, math.Copysign(0, -1), nil, nil, nil, nil},
 	}
-	tx, err := d.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tx.Rollback(ctx)
-	if err := tx.Apply(ctx, []schema.Change{{Kind: schema.AddTable, Table: tb}}); err != nil {
-		t.Fatal(err)
-	}
-	if n, err := tx.Write(ctx, tb, destination.ModeAppend, destinationtest.NewRows(rows...)); err != nil || n != 4 {
-		t.Fatalf("Write: %d rows, %v", n, err)
-	}
-	if err := tx.Commit(ctx); err != nil {
-		t.Fatal(err)
-	}
+	destinationtest.CommitRows(t, d, tb, []schema.Change{{Kind: schema.AddTable, Table: tb}}, destination.ModeAppend, rows...)
 
 	got := destinationtest.ReadAll(t, d, "edges")
 	if len(got) != 4 {
@@ -125,7 +112,7 @@ func TestValueEdges(t *testing.T) {
 	}
 
 	// A value the sized column cannot hold fails the write, naming it.
-	tx, err = d.Begin(ctx)
+	tx, err := d.Begin(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

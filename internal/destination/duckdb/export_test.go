@@ -1,11 +1,11 @@
 package duckdb
 
-// SetChunkBytes makes Write cut its CSV chunks at n bytes until the test
+// SetChunkBytes makes Write cut its chunks at n bytes until the test
 // ends, so a small test crosses many chunks.
 func SetChunkBytes(tb interface{ Cleanup(func()) }, n int64) {
-	old := csvChunkBytes
-	csvChunkBytes = n
-	tb.Cleanup(func() { csvChunkBytes = old })
+	old := chunkBytes
+	chunkBytes = n
+	tb.Cleanup(func() { chunkBytes = old })
 }
 
 // MemoryLimit returns d's memory_limit setting as DuckDB shows it.

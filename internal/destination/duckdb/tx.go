@@ -137,7 +137,7 @@ func (t *tx) Write(ctx context.Context, tb *schema.Table, mode destination.Mode,
 
 // appendRows writes rows into tb's columns of table into (which may hold
 // more columns, left NULL, or hold them in another order) a chunk at a
-// time (see rowChunk and csvChunkBytes). With keys, each row's key values
+// time (see rowChunk and chunkBytes). With keys, each row's key values
 // also go to the key staging table.
 //
 // Encoding and inserting overlap: while DuckDB reads one chunk on the
@@ -206,7 +206,7 @@ func (t *tx) appendRows(ctx context.Context, tb *schema.Table, into string, rows
 				return n, err
 			}
 		}
-		if st := data.stats(); st.Bytes >= csvChunkBytes || st.Rows >= csvChunkRows {
+		if st := data.stats(); st.Bytes >= chunkBytes || st.Rows >= chunkRows {
 			if err := flush(); err != nil {
 				return n, err
 			}
@@ -221,10 +221,20 @@ func (t *tx) appendRows(ctx context.Context, tb *schema.Table, into string, rows
 	return n, ins.wait()
 }
 
+// A table's rows reach DuckDB a chunk of up to chunkBytes (as text) or
+// chunkRows at a time: Write builds a chunk and has DuckDB insert it while
+// it builds the next. Chunks add up in the transaction's copy of the table
+// as one INSERT would; they are small so that building (Go) and inserting
+// (DuckDB) overlap.
+var (
+	chunkBytes int64 = 8 << 20
+	chunkRows  int64 = 1 << 20
+)
+
 // rowChunk is a chunk of rows on their way into one DuckDB table: a CSV
-// file that read_csv reads (csv.go), or, in a build with the duckdb_arrow
-// tag, Arrow record batches that DuckDB scans (arrow.go). Add rows, Finish,
-// have DuckDB insert it (tx.insertChunk), then remove it.
+// file that read_csv reads (csv.go, chunk_csv.go), or, in a build with the
+// duckdb_arrow tag, Arrow record batches that DuckDB scans (chunk_arrow.go).
+// Add rows, Finish, insert it, then remove it.
 type rowChunk interface {
 	// Add appends one row, a value (as converterFor makes it) for each of
 	// the chunk's columns.
@@ -233,6 +243,9 @@ type rowChunk interface {
 	Finish() error
 	// stats counts what was added.
 	stats() chunkStats
+	// insert has DuckDB insert the finished chunk into table on t's
+	// connection and returns how many rows it inserted.
+	insert(ctx context.Context, t *tx, table string) (int64, error)
 	// remove frees what the chunk holds (a file, memory).
 	remove()
 }
@@ -337,7 +350,7 @@ func (t *tx) insert(ctx context.Context, c rowChunk, table string) error {
 	if err := t.raiseMemory(ctx, st); err != nil {
 		return err
 	}
-	got, err := t.insertChunk(ctx, c, table)
+	got, err := c.insert(ctx, t, table)
 	if err != nil {
 		return err
 	}
