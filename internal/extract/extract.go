@@ -20,7 +20,9 @@
 // response, the pages it plans are fetched ahead, Extractor.Prefetch at a
 // time, and still handed over in page order (see Extractor.Run); with
 // Extractor.Speculative they are fetched ahead without a total too, pages
-// past the end discarded. Every other paginator goes one page at a time,
+// past the end discarded. Pages fetched ahead are held as their bodies and
+// each is decoded while the page before it is handled, so a resource holds
+// at most two decoded pages however far ahead it fetches. Every other paginator goes one page at a time,
 // as each request depends on the previous response.
 //
 // Walk runs a parent/child tree of resources (Node): a parent's pages
@@ -271,6 +273,7 @@ func (w *walk) ahead(ctx context.Context, base *request, plan paginate.Plan, fir
 	// its result is handed over, so at most Prefetch pages are fetched or
 	// held that have not been handled.
 	slots := make(chan struct{}, w.x.Prefetch)
+	turn := newGate()
 	queue := make(chan chan fetched, w.x.Prefetch) // results, in page order
 	wg.Go(func() {
 		defer close(queue)
@@ -289,12 +292,25 @@ func (w *walk) ahead(ctx context.Context, base *request, plan paginate.Plan, fir
 				return
 			}
 			wg.Go(func() {
-				resp, ignored, err := w.x.fetch(fctx, w.r, req, first+k-1)
+				page := first + k - 1
+				resp, ignored, err := w.x.fetchRaw(fctx, w.r, req, page)
+				if err == nil && !ignored {
+					// Held undecoded until the page is next but one:
+					// a decoded page takes several times its body's
+					// memory, and only the next page's decoding
+					// needs to overlap the handling of this one.
+					if err = turn.wait(fctx, k); err == nil {
+						err = w.x.decode(w.r, req, page, resp)
+					} else {
+						err = w.x.pageErr(w.r, req, page, err)
+					}
+				}
 				res <- fetched{req: req, resp: resp, ignored: ignored, err: err}
 			})
 		}
 	})
 	for res := range queue {
+		turn.open(done + 2) // this page and the next one decode
 		f := <-res
 		<-slots
 		page := first + done
@@ -311,6 +327,42 @@ func (w *walk) ahead(ctx context.Context, base *request, plan paginate.Plan, fir
 		return done, false, w.x.pageErr(w.r, base, first+done, err)
 	}
 	return done, true, nil
+}
+
+// gate lets the fetches of ahead decode their pages in page order: page k
+// (counted from 1) waits until open(n) with n >= k.
+type gate struct {
+	mu   sync.Mutex
+	upTo int
+	ch   chan struct{} // closed, and replaced, when upTo grows
+}
+
+func newGate() *gate { return &gate{ch: make(chan struct{})} }
+
+func (g *gate) open(n int) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if n > g.upTo {
+		g.upTo = n
+		close(g.ch)
+		g.ch = make(chan struct{})
+	}
+}
+
+func (g *gate) wait(ctx context.Context, k int) error {
+	for {
+		g.mu.Lock()
+		open, ch := k <= g.upTo, g.ch
+		g.mu.Unlock()
+		if open {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 }
 
 // handle selects page's records, shows the page to the paginator and
@@ -424,6 +476,16 @@ func (x *Extractor) pageErr(r Resource, req *request, page int, err error) error
 // fetch sends the page request and decodes the response. ignored is true
 // when a response action said to ignore the response.
 func (x *Extractor) fetch(ctx context.Context, r Resource, req *request, page int) (*paginate.Response, bool, error) {
+	resp, ignored, err := x.fetchRaw(ctx, r, req, page)
+	if err != nil || ignored {
+		return nil, ignored, err
+	}
+	return resp, false, x.decode(r, req, page, resp)
+}
+
+// fetchRaw sends the page request and returns the response with its body
+// read (Raw) but not decoded; see fetch.
+func (x *Extractor) fetchRaw(ctx context.Context, r Resource, req *request, page int) (*paginate.Response, bool, error) {
 	hreq, err := toHTTP(ctx, req)
 	if err != nil {
 		return nil, false, x.pageErr(r, req, page, err)
@@ -471,15 +533,28 @@ func (x *Extractor) fetch(ctx context.Context, r Resource, req *request, page in
 	if hresp.StatusCode < 200 || hresp.StatusCode > 299 {
 		return nil, false, x.pageErr(r, req, page, &StatusError{StatusCode: hresp.StatusCode, Status: hresp.Status, Body: x.snippet(body)})
 	}
-	resp := &paginate.Response{StatusCode: hresp.StatusCode, Header: hresp.Header, URL: hreq.URL, Raw: body}
-	if len(bytes.TrimSpace(body)) == 0 {
-		return resp, false, nil
+	return &paginate.Response{StatusCode: hresp.StatusCode, Header: hresp.Header, URL: hreq.URL, Raw: body}, false, nil
+}
+
+// testHookDecode, when a test sets it, is called with each page's number
+// before the page is decoded.
+var testHookDecode func(page int)
+
+// decode decodes resp.Raw into resp.Body; an empty body stays a page
+// without a document.
+func (x *Extractor) decode(r Resource, req *request, page int, resp *paginate.Response) error {
+	if len(bytes.TrimSpace(resp.Raw)) == 0 {
+		return nil
 	}
-	if resp.Body, err = response.DecodeOwned(body); err != nil {
-		ct := hresp.Header.Get("Content-Type")
-		return nil, false, x.pageErr(r, req, page, fmt.Errorf("response is not JSON (Content-Type %q): %w; body starts: %s", ct, err, x.snippet(body)))
+	if testHookDecode != nil {
+		testHookDecode(page)
 	}
-	return resp, false, nil
+	var err error
+	if resp.Body, err = response.DecodeOwned(resp.Raw); err != nil {
+		ct := resp.Header.Get("Content-Type")
+		return x.pageErr(r, req, page, fmt.Errorf("response is not JSON (Content-Type %q): %w; body starts: %s", ct, err, x.snippet(resp.Raw)))
+	}
+	return nil
 }
 
 func (x *Extractor) snippet(body []byte) string {
