@@ -13,7 +13,7 @@ import (
 )
 
 func main() {
-	pipeline.SetGCDefaults(os.Getenv)
+	pipeline.SetGCDefaults(os.Getenv) // for the whole process; it never stops
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := cli.Run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()

@@ -58,8 +58,7 @@ func (r *run) applyMemory(ctx context.Context) error {
 		}
 		goShare = goShareBeside
 	}
-	prev := debug.SetMemoryLimit(int64(float64(work) * goShare))
-	r.onClose(func() { debug.SetMemoryLimit(prev) })
+	r.onClose(holdMemoryLimit(int64(float64(work) * goShare)))
 	// With a budget, Go's heap may fill its share before it collects
 	// (GOGC off under the soft limit): the default GOGC=400 collected as
 	// soon as the heap was five times what is live, far below the share,
