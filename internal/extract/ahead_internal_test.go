@@ -119,3 +119,70 @@ func TestAheadDecodesNextPageOnly(t *testing.T) {
 		t.Errorf("fn saw %q, want pages 1-4 before the failing page", seen)
 	}
 }
+
+// TestAheadBytesBoundsPagesAhead: with large pages, AheadBytes bounds how
+// many are fetched ahead (held or in flight, each counted at the largest
+// body seen), down to one page ahead however small the bound; every page
+// still arrives, in order.
+func TestAheadBytesBoundsPagesAhead(t *testing.T) {
+	const pages = 10
+	pad := strings.Repeat("x", 1<<20) // each body a little over 1 MiB
+	tests := []struct {
+		name       string
+		aheadBytes int64
+		wantMax    int // the highest page requested while page 2 is handled
+	}{
+		{"room for two pages", 3 << 20, 4},
+		{"less than one page", 100 << 10, 3},
+		{"no bound: the prefetch", 0, 10},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var mu sync.Mutex
+			highest := 0
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				n, _ := strconv.Atoi(r.URL.Query().Get("page"))
+				mu.Lock()
+				highest = max(highest, n)
+				mu.Unlock()
+				fmt.Fprintf(w, `{"total_pages": %d, "data": [{"id": %d, "pad": %q}]}`, pages, n, pad)
+			}))
+			defer srv.Close()
+			x := &Extractor{Client: &httpclient.Client{HTTP: srv.Client()}, Prefetch: 8, AheadBytes: tt.aheadBytes}
+			r := Resource{Name: "items", BaseURL: srv.URL,
+				Paginator: &config.Paginator{Config: paginate.Config{Type: "page_number", BasePage: new(1), TotalPath: new("total_pages")}},
+				Endpoint:  &config.Endpoint{Path: "items", Method: "GET", DataSelector: "data"}}
+			var seen []string
+			var during int
+			_, err := x.Run(context.Background(), r, func(ctx context.Context, p Page) error {
+				if p.Number == 2 {
+					// Wait for the pages that may be fetched, then a
+					// little longer for any that should not be.
+					for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+						mu.Lock()
+						reached := highest >= tt.wantMax
+						mu.Unlock()
+						if reached {
+							break
+						}
+					}
+					time.Sleep(200 * time.Millisecond)
+					mu.Lock()
+					during = highest
+					mu.Unlock()
+				}
+				seen = append(seen, fmt.Sprint(p.Records[0]["id"]))
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := []string{"1", "2", "3", "4", "5", "6", "7", "8", "9", "10"}; !slices.Equal(seen, want) {
+				t.Errorf("fn saw pages %q, want %q", seen, want)
+			}
+			if during != tt.wantMax {
+				t.Errorf("while page 2 was handled, pages up to %d were requested, want up to %d", during, tt.wantMax)
+			}
+		})
+	}
+}

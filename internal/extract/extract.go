@@ -123,6 +123,11 @@ type Extractor struct {
 	// one page at a time. The HTTP client's per-host limits still bound
 	// the requests in flight across resources.
 	Prefetch int
+	// AheadBytes bounds the response bodies a resource holds fetched
+	// ahead, counting each page in flight as the largest body seen so
+	// far: with large pages fewer than Prefetch are fetched ahead (at
+	// least one). 0 means no bound but Prefetch.
+	AheadBytes int64
 	// Speculative, with Prefetch above 1, fetches pages ahead also when
 	// nothing tells how many remain, as long as the paginator can number
 	// them (page_number, offset): pages past the end are discarded.
@@ -240,6 +245,8 @@ type walk struct {
 	fn       func(ctx context.Context, p Page) error
 	st       *Stats
 	selector string
+	// body is the largest response body the walk has handled.
+	body int64
 }
 
 // one fetches page with req and handles it.
@@ -257,6 +264,63 @@ type fetched struct {
 	resp    *paginate.Response
 	ignored bool
 	err     error
+	bytes   int64 // the body's size
+}
+
+// aheadBudget bounds the bytes of response bodies that ahead holds
+// (Extractor.AheadBytes): a fetch starts when what is held, plus what is
+// in flight and this page counted at the largest body seen, fits the
+// limit, or when nothing is held or in flight, so that the page the
+// handler waits for is always fetched.
+type aheadBudget struct {
+	limit int64
+	mu    sync.Mutex
+	held  int64 // bodies fetched and not yet handed over
+	busy  int   // fetches in flight
+	est   int64 // the largest body seen
+	// changed is closed, and replaced, when held or busy goes down.
+	changed chan struct{}
+}
+
+func (b *aheadBudget) reserve(ctx context.Context) error {
+	for {
+		b.mu.Lock()
+		if b.limit <= 0 || (b.held == 0 && b.busy == 0) || b.held+int64(b.busy+1)*b.est <= b.limit {
+			b.busy++
+			b.mu.Unlock()
+			return nil
+		}
+		ch := b.changed
+		b.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// fetched moves a fetch of n bytes from in flight to held.
+func (b *aheadBudget) fetched(n int64) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.busy--
+	b.held += n
+	b.est = max(b.est, n)
+	b.signal()
+}
+
+// release hands n held bytes over to the handler.
+func (b *aheadBudget) release(n int64) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.held -= n
+	b.signal()
+}
+
+func (b *aheadBudget) signal() {
+	close(b.changed)
+	b.changed = make(chan struct{})
 }
 
 // ahead fetches the planned pages, numbered from first, at most
@@ -274,6 +338,7 @@ func (w *walk) ahead(ctx context.Context, base *request, plan paginate.Plan, fir
 	// held that have not been handled.
 	slots := make(chan struct{}, w.x.Prefetch)
 	turn := newGate()
+	budget := &aheadBudget{limit: w.x.AheadBytes, est: w.body, changed: make(chan struct{})}
 	queue := make(chan chan fetched, w.x.Prefetch) // results, in page order
 	wg.Go(func() {
 		defer close(queue)
@@ -281,6 +346,9 @@ func (w *walk) ahead(ctx context.Context, base *request, plan paginate.Plan, fir
 			select {
 			case slots <- struct{}{}:
 			case <-fctx.Done():
+				return
+			}
+			if budget.reserve(fctx) != nil {
 				return
 			}
 			req := base.clone()
@@ -294,6 +362,11 @@ func (w *walk) ahead(ctx context.Context, base *request, plan paginate.Plan, fir
 			wg.Go(func() {
 				page := first + k - 1
 				resp, ignored, err := w.x.fetchRaw(fctx, w.r, req, page)
+				var n int64
+				if resp != nil {
+					n = int64(len(resp.Raw))
+				}
+				budget.fetched(n)
 				if err == nil && !ignored {
 					// Held undecoded until the page is next but one:
 					// a decoded page takes several times its body's
@@ -305,7 +378,7 @@ func (w *walk) ahead(ctx context.Context, base *request, plan paginate.Plan, fir
 						err = w.x.pageErr(w.r, req, page, err)
 					}
 				}
-				res <- fetched{req: req, resp: resp, ignored: ignored, err: err}
+				res <- fetched{req: req, resp: resp, ignored: ignored, err: err, bytes: n}
 			})
 		}
 	})
@@ -313,6 +386,7 @@ func (w *walk) ahead(ctx context.Context, base *request, plan paginate.Plan, fir
 		turn.open(done + 2) // this page and the next one decode
 		f := <-res
 		<-slots
+		budget.release(f.bytes)
 		page := first + done
 		done++
 		if f.err != nil || f.ignored {
@@ -418,6 +492,7 @@ func (w *walk) handle(ctx context.Context, req *request, page int, resp *paginat
 	}
 	w.st.Pages++
 	w.st.Records += int64(len(records))
+	w.body = max(w.body, int64(len(resp.Raw)))
 	decision := paginate.Reason(w.pg)
 	x.logger().Debug("pagination", "resource", r.Name, "page", page, "records", len(records), "decision", decision)
 	p := Page{Number: page, URL: x.redactURL(req.URL), Records: records, Method: req.Method, Sent: req.sent,

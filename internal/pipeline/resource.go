@@ -274,7 +274,7 @@ func newNode(env *runEnv, r *config.Resource, loaded bool) (*node, error) {
 		Resource: extract.Resource{Name: r.Name, BaseURL: env.p.Source.Client.BaseURL, Endpoint: endpoint,
 			Paginator: paginator, Headers: env.p.Source.Client.Headers},
 		Extractor: &extract.Extractor{Client: client, Redactor: d.redactor, Logger: d.log,
-			Prefetch: env.p.Limits.PrefetchPages(), Speculative: env.p.Limits.SpeculativePrefetch(), MaxPages: env.p.Limits.Pages(), OnPage: totalTo(d.obs, r)},
+			Prefetch: env.p.Limits.PrefetchPages(), AheadBytes: aheadBytes, Speculative: env.p.Limits.SpeculativePrefetch(), MaxPages: env.p.Limits.Pages(), OnPage: totalTo(d.obs, r)},
 		Refs:              extract.ParentRefs(r),
 		IncludeFromParent: r.IncludeFromParent,
 		Limit:             d.limit,
@@ -481,3 +481,10 @@ func totalTo(obs Observer, r *config.Resource) func(extract.Page) {
 		}
 	}
 }
+
+// aheadBytes bounds the response bodies each resource holds fetched ahead
+// (extract.Extractor.AheadBytes): pages up to 2 MiB are fetched
+// limits.prefetch at a time, larger ones fewer at once (at least one), so
+// that an API's page size (up to the 256 MiB a body may have) is not
+// multiplied by the prefetch in memory.
+const aheadBytes = 16 << 20
