@@ -93,7 +93,8 @@ func attemptErr(ctx, actx context.Context, err error) error {
 	return err
 }
 
-// readBody reads resp's body whole, at most c.MaxBodyBytes of it, calling
+// readBody reads resp's body whole, decompressed (see decompress), at most
+// c.MaxBodyBytes of it, calling
 // cancel with a *TimeoutError when no byte came for c.IdleReadTimeout.
 func (c *Client) readBody(resp *http.Response, cancel context.CancelCauseFunc) ([]byte, error) {
 	limit := c.MaxBodyBytes
@@ -101,7 +102,11 @@ func (c *Client) readBody(resp *http.Response, cancel context.CancelCauseFunc) (
 		limit = DefaultMaxBodyBytes
 	}
 	if resp.ContentLength > limit {
+		// Compressed or not, a body announced longer than the cap is.
 		return nil, &BodyTooLargeError{Limit: limit, ContentLength: resp.ContentLength}
+	}
+	if err := decompress(resp); err != nil {
+		return nil, err
 	}
 	size := resp.ContentLength
 	if size < 0 {

@@ -314,6 +314,16 @@ func (c *Client) send(ctx context.Context, req *http.Request, read bool) (*http.
 	for attempt := 0; ; attempt++ {
 		actx, cancel := c.attempt(ctx)
 		r := req.WithContext(actx)
+		if read && req.Header.Get("Accept-Encoding") == "" {
+			// Ask for what decompress reads (and Go's transport then
+			// leaves the body to it); the request's header map is the
+			// caller's, so the attempt gets a copy.
+			r.Header = req.Header.Clone()
+			if r.Header == nil {
+				r.Header = http.Header{}
+			}
+			r.Header.Set("Accept-Encoding", acceptEncoding)
+		}
 		if attempt > 0 && req.Body != nil && req.Body != http.NoBody {
 			if req.GetBody == nil {
 				cancel(nil)
@@ -378,10 +388,12 @@ func (c *Client) send(ctx context.Context, req *http.Request, read bool) (*http.
 				return nil, nil, fail(attempt+1, ctx.Err())
 			}
 			// Any failure to read the body is the transport's (or the
-			// attempt's timeout), retried as a connection error; only a body
-			// over the cap is not.
+			// attempt's timeout, or a decompressor's), retried as a
+			// connection error; a body over the cap, or in a coding
+			// restload cannot read, is not.
 			var tooLarge *BodyTooLargeError
-			if !retries || errors.As(err, &tooLarge) {
+			var unsupported *UnsupportedEncodingError
+			if !retries || errors.As(err, &tooLarge) || errors.As(err, &unsupported) {
 				return nil, nil, fail(attempt+1, err)
 			}
 			if err := retry(attempt, nil, "reading response failed, retrying", slog.String("error", c.Redactor.String(err.Error())), err); err != nil {
@@ -390,6 +402,7 @@ func (c *Client) send(ctx context.Context, req *http.Request, read bool) (*http.
 			continue
 		}
 		if !retries || !slices.Contains(c.Policy.StatusCodes, resp.StatusCode) {
+			_ = decompress(resp) // an error body in another coding is kept as it came
 			se := c.statusError(req, redURL, resp, attempt+1)
 			cancel(nil)
 			return nil, nil, se
