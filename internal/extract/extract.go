@@ -20,10 +20,11 @@
 // response, the pages it plans are fetched ahead, Extractor.Prefetch at a
 // time, and still handed over in page order (see Extractor.Run); with
 // Extractor.Speculative they are fetched ahead without a total too, pages
-// past the end discarded. Pages fetched ahead are held as their bodies and
-// each is decoded while the page before it is handled, so a resource holds
-// at most two decoded pages however far ahead it fetches. Every other paginator goes one page at a time,
-// as each request depends on the previous response.
+// past the end discarded. Pages fetched ahead are held as their bodies
+// (Extractor.AheadBytes of them at most) and each is decoded while the page
+// before it is handled, so a resource holds at most two decoded pages
+// however far ahead it fetches. Every other paginator goes one page at a
+// time, as each request depends on the previous response.
 //
 // Walk runs a parent/child tree of resources (Node): a parent's pages
 // stream, and each page's records drive its children (bound to the parent
@@ -318,9 +319,13 @@ func (b *aheadBudget) release(n int64) {
 	b.signal()
 }
 
-func (b *aheadBudget) signal() {
-	close(b.changed)
-	b.changed = make(chan struct{})
+func (b *aheadBudget) signal() { broadcast(&b.changed) }
+
+// broadcast wakes whoever waits on *ch (closing it) and puts a new channel
+// in its place for the next wait: a sync.Cond that a context can end.
+func broadcast(ch *chan struct{}) {
+	close(*ch)
+	*ch = make(chan struct{})
 }
 
 // ahead fetches the planned pages, numbered from first, at most
@@ -418,8 +423,7 @@ func (g *gate) open(n int) {
 	defer g.mu.Unlock()
 	if n > g.upTo {
 		g.upTo = n
-		close(g.ch)
-		g.ch = make(chan struct{})
+		broadcast(&g.ch)
 	}
 }
 

@@ -26,10 +26,10 @@ import (
 // ahead, the pages being handled, per resource): with 1,000-record pages
 // of the seed's API, 8 resources at once kept ~67 MB live, above the
 // limit, and the collector then ran back to back, a third of the CPU time
-// (14.6 s instead of 7.9 s with a 128 MiB limit). So the default limit is
-// a floor that follows the live heap: after each collection it is set to
-// limitHeadroom times what the collection left live, never below
-// defaultMemoryLimit (see limitTuner). A limit the environment sets
+// (14.6 s instead of 7.9 s with a 128 MiB limit). So the default limit
+// follows the live heap: after each collection it is set to limitHeadroom
+// times what the collection left live, never below defaultMemoryLimit (see
+// limitTuner). A limit the environment sets
 // (GOMEMLIMIT), or a run's memory budget (applyMemory), is kept as set.
 const (
 	defaultGOGC        = 400
