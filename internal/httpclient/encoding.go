@@ -45,17 +45,18 @@ func decompress(resp *http.Response) error {
 		return nil
 	}
 	enc := strings.ToLower(strings.TrimSpace(resp.Header.Get("Content-Encoding")))
-	var body io.ReadCloser
+	var c *coding
 	switch enc {
 	case "", "identity":
 		return nil
 	case "gzip", "x-gzip":
-		body = &gzipBody{raw: &rawBody{ReadCloser: resp.Body}}
+		c = &gzipCoding
 	case "zstd":
-		body = &zstdBody{raw: &rawBody{ReadCloser: resp.Body}}
+		c = &zstdCoding
 	default:
 		return &UnsupportedEncodingError{Encoding: enc}
 	}
+	body := &codedBody{raw: &rawBody{ReadCloser: resp.Body}, c: c}
 	resp.Body = body
 	resp.Header.Del("Content-Encoding")
 	resp.Header.Del("Content-Length")
@@ -64,93 +65,93 @@ func decompress(resp *http.Response) error {
 	return nil
 }
 
-var gzipReaders sync.Pool // *gzip.Reader
-
-// gzipBody decompresses raw as gzip. The reader is made at the first
-// Read, so that reading the gzip header happens within the read of the
-// body (and its timeouts), and goes back to a pool at Close.
-type gzipBody struct {
-	raw *rawBody
-	zr  *gzip.Reader
-	err error
+// coding is a content coding decompress reads: its name, and how to get a
+// decompressor reading a body (from a pool, or new) and give it back.
+type coding struct {
+	name string
+	open func(r io.Reader) (io.Reader, error)
+	done func(zr io.Reader)
 }
 
-func (b *gzipBody) Read(p []byte) (int, error) {
-	if b.err != nil {
-		return 0, b.err
-	}
-	if b.zr == nil {
-		zr, _ := gzipReaders.Get().(*gzip.Reader)
-		var err error
-		if zr == nil {
-			zr, err = gzip.NewReader(b.raw)
-		} else {
-			err = zr.Reset(b.raw)
+var gzipReaders, zstdReaders sync.Pool // *gzip.Reader, *zstd.Decoder
+
+var gzipCoding = coding{
+	name: "gzip",
+	open: func(r io.Reader) (io.Reader, error) {
+		zr, ok := gzipReaders.Get().(*gzip.Reader)
+		if !ok {
+			zr = new(gzip.Reader)
 		}
-		if err != nil {
-			b.err = b.raw.decompressErr("gzip", err)
-			return 0, b.err
+		if err := zr.Reset(r); err != nil {
+			gzipReaders.Put(zr)
+			return nil, err
 		}
-		b.zr = zr
-	}
-	n, err := b.zr.Read(p)
-	if err != nil && err != io.EOF {
-		b.err = b.raw.decompressErr("gzip", err)
-		return n, b.err
-	}
-	return n, err
+		return zr, nil
+	},
+	done: func(zr io.Reader) { gzipReaders.Put(zr) },
 }
 
-func (b *gzipBody) Close() error {
-	if b.zr != nil {
-		gzipReaders.Put(b.zr)
-		b.zr = nil
-	}
-	return b.raw.Close()
-}
-
-var zstdReaders sync.Pool // *zstd.Decoder
-
-// zstdBody decompresses raw as zstd, with a pooled decoder (one goroutine,
-// a window of at most zstdMaxWindow).
-type zstdBody struct {
-	raw *rawBody
-	zr  *zstd.Decoder
-	err error
-}
-
-func (b *zstdBody) Read(p []byte) (int, error) {
-	if b.err != nil {
-		return 0, b.err
-	}
-	if b.zr == nil {
-		zr, _ := zstdReaders.Get().(*zstd.Decoder)
-		var err error
-		if zr == nil {
-			zr, err = zstd.NewReader(b.raw, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(zstdMaxWindow), zstd.WithDecoderLowmem(true))
-		} else {
-			err = zr.Reset(b.raw)
+var zstdCoding = coding{
+	name: "zstd",
+	open: func(r io.Reader) (io.Reader, error) {
+		zr, ok := zstdReaders.Get().(*zstd.Decoder)
+		if !ok {
+			// One goroutine (it decodes in Read), a window of at most
+			// zstdMaxWindow.
+			var err error
+			if zr, err = zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(zstdMaxWindow), zstd.WithDecoderLowmem(true)); err != nil {
+				return nil, err
+			}
 		}
-		if err != nil {
-			b.err = b.raw.decompressErr("zstd", err)
-			return 0, b.err
+		if err := zr.Reset(r); err != nil {
+			if zr.Reset(nil) == nil {
+				zstdReaders.Put(zr)
+			}
+			return nil, err
 		}
-		b.zr = zr
-	}
-	n, err := b.zr.Read(p)
-	if err != nil && err != io.EOF {
-		b.err = b.raw.decompressErr("zstd", err)
-		return n, b.err
-	}
-	return n, err
-}
-
-func (b *zstdBody) Close() error {
-	if b.zr != nil {
+		return zr, nil
+	},
+	done: func(zr io.Reader) {
 		// Reset(nil) lets go of the body before the decoder waits in the pool.
-		if b.zr.Reset(nil) == nil {
-			zstdReaders.Put(b.zr)
+		if d := zr.(*zstd.Decoder); d.Reset(nil) == nil {
+			zstdReaders.Put(d)
 		}
+	},
+}
+
+// codedBody decompresses raw in coding c. The decompressor is got at the
+// first Read, so that reading the coding's header happens within the
+// read of the body (and its timeouts), and given back at Close.
+type codedBody struct {
+	raw *rawBody
+	c   *coding
+	zr  io.Reader
+	err error
+}
+
+func (b *codedBody) Read(p []byte) (int, error) {
+	if b.err != nil {
+		return 0, b.err
+	}
+	if b.zr == nil {
+		zr, err := b.c.open(b.raw)
+		if err != nil {
+			b.err = b.raw.decompressErr(b.c.name, err)
+			return 0, b.err
+		}
+		b.zr = zr
+	}
+	n, err := b.zr.Read(p)
+	if err != nil && err != io.EOF {
+		b.err = b.raw.decompressErr(b.c.name, err)
+		return n, b.err
+	}
+	return n, err
+}
+
+func (b *codedBody) Close() error {
+	if b.zr != nil {
+		b.c.done(b.zr)
 		b.zr = nil
 	}
 	return b.raw.Close()
