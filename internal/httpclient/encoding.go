@@ -135,6 +135,12 @@ func (b *codedBody) Read(p []byte) (int, error) {
 	}
 	if b.zr == nil {
 		zr, err := b.c.open(b.raw)
+		if err == io.EOF && b.raw.n == 0 {
+			// No byte at all (a 204 that names its coding): an empty
+			// body, as Go's transport reads it.
+			b.err = io.EOF
+			return 0, b.err
+		}
 		if err != nil {
 			b.err = b.raw.decompressErr(b.c.name, err)
 			return 0, b.err
@@ -174,11 +180,13 @@ func (e *DecompressError) Unwrap() error { return e.Err }
 // the error its last read ended with.
 type rawBody struct {
 	io.ReadCloser
+	n   int64 // bytes read
 	err error
 }
 
 func (r *rawBody) Read(p []byte) (int, error) {
 	n, err := r.ReadCloser.Read(p)
+	r.n += int64(n)
 	if err != nil && err != io.EOF {
 		r.err = err
 	}

@@ -80,6 +80,12 @@ func TestDoReadDecompresses(t *testing.T) {
 			w.Header().Set("Content-Encoding", "zstd")
 			w.Write(zstded(t, page))
 		}, want: page, wantN: 1},
+		{name: "an empty gzip body is an empty body", serve: func(w http.ResponseWriter, accepted string) {
+			w.Header().Set("Content-Encoding", "gzip")
+		}, want: "", wantN: 1},
+		{name: "an empty zstd body is an empty body", serve: func(w http.ResponseWriter, accepted string) {
+			w.Header().Set("Content-Encoding", "zstd")
+		}, want: "", wantN: 1},
 		{name: "uncompressed", serve: func(w http.ResponseWriter, accepted string) {
 			w.Write([]byte(page))
 		}, want: page, wantN: 1},
