@@ -57,6 +57,7 @@ type options struct {
 	Records   int           `json:"records_per_resource"`
 	Limit     int           `json:"limit"`
 	Latency   time.Duration `json:"latency_ns"`
+	Compress  string        `json:"compress,omitempty"`
 	Workers   int           `json:"workers"`
 	Resources []string      `json:"resources"`
 	Dests     []string      `json:"destinations"`
@@ -143,6 +144,7 @@ func main() {
 	flag.IntVar(&o.Records, "records", 100_000, "records per resource served by the mock API")
 	flag.IntVar(&o.Limit, "limit", 100, "page size (the seed pipeline's `limit` param)")
 	flag.DurationVar(&o.Latency, "latency", 0, "latency the mock adds to every data request")
+	flag.StringVar(&o.Compress, "compress", "", "the mock sends pages gzip or zstd to requests that accept it (the floor's client, Go's transport, asks for gzip only)")
 	flag.IntVar(&o.Workers, "workers", pipeline.DefaultWorkers, "resources run at once (floor and restload --workers)")
 	flag.StringVar(&resources, "resources", "", "comma-separated resources (default all eight)")
 	flag.StringVar(&dests, "dests", "duckdb,postgres,mysql,parquet", "destinations: duckdb, postgres, mysql, parquet, jsonl, iceberg, parquet-s3, jsonl-s3 (on an S3-compatible server in this process)")
@@ -213,7 +215,7 @@ func run(ctx context.Context, o options) error {
 		return writeReport(o, rep)
 	}
 
-	api, err := mockapi.Start(ctx, "127.0.0.1:0", mockapi.Options{Records: o.Records, Latency: o.Latency})
+	api, err := mockapi.Start(ctx, "127.0.0.1:0", mockapi.Options{Records: o.Records, Latency: o.Latency, Compress: o.Compress})
 	if err != nil {
 		return err
 	}

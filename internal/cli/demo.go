@@ -130,6 +130,7 @@ func mockAPICmd(g *globals) *cobra.Command {
 	f.DurationVar(&ttl, "token-ttl", time.Hour, "access-token lifetime")
 	f.BoolVar(&o.RotateRefreshToken, "rotate-refresh-token", false, "issue a new refresh token on each refresh")
 	f.DurationVar(&o.Latency, "latency", 0, "latency added to every data request")
+	f.StringVar(&o.Compress, "compress", "", "send list pages gzip- or zstd-compressed to requests that accept it (gzip, zstd)")
 	f.IntVar(&o.RateLimitEvery, "rate-limit-every", 0, "answer 429 in bursts every N data requests")
 	f.Float64Var(&o.RateLimit, "rate-limit", 0, "allow N data requests a second (a token bucket of --rate-burst), 429 with Retry-After above it")
 	f.IntVar(&o.RateBurst, "rate-burst", 0, "--rate-limit's bucket size (0: a tenth of a second's requests)")

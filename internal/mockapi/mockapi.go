@@ -82,6 +82,10 @@ type Options struct {
 	// token; the one presented stops working.
 	RotateRefreshToken bool
 
+	// Compress, "gzip" or "zstd", sends list pages in that content coding
+	// to a request whose Accept-Encoding lists it ("": never).
+	Compress string
+
 	// Latency is added to every authenticated data request; the wait ends
 	// early when the request's context is cancelled.
 	Latency time.Duration
@@ -174,6 +178,9 @@ func (o Options) Validate() error {
 	}
 	if o.RateLimitEvery < 0 || o.FaultEvery < 0 || o.MaxFaultStreak < 0 || o.Latency < 0 || o.RateLimit < 0 {
 		return fmt.Errorf("mockapi: RateLimitEvery, RateLimit, FaultEvery, MaxFaultStreak and Latency must not be negative")
+	}
+	if err := o.validateCompress(); err != nil {
+		return err
 	}
 	return o.validateBodyFault()
 }
@@ -630,7 +637,7 @@ func (s *Server) writePage(w http.ResponseWriter, r *http.Request, body []byte, 
 	if fault && s.writeFaulty(w, r, body) {
 		return
 	}
-	writeJSON(w, http.StatusOK, body)
+	s.writeCompressed(w, r, body)
 }
 
 // window returns the records [start, end) served for a page whose nominal
