@@ -1,6 +1,7 @@
 package httpclient
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -8,7 +9,9 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/klauspost/compress/flate"
 	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zlib"
 	"github.com/klauspost/compress/zstd"
 )
 
@@ -32,7 +35,7 @@ const zstdMaxWindow = 8 << 20
 type UnsupportedEncodingError struct{ Encoding string }
 
 func (e *UnsupportedEncodingError) Error() string {
-	return fmt.Sprintf("response body has Content-Encoding %q, which restload cannot decompress; set the Accept-Encoding header to gzip, zstd or identity", e.Encoding)
+	return fmt.Sprintf("response body has Content-Encoding %q, which restload cannot decompress; set the Accept-Encoding header to gzip, zstd, deflate or identity", e.Encoding)
 }
 
 // decompress replaces resp.Body by its decompressed content when the
@@ -53,6 +56,8 @@ func decompress(resp *http.Response) error {
 		c = &gzipCoding
 	case "zstd":
 		c = &zstdCoding
+	case "deflate":
+		c = &deflateCoding
 	default:
 		return &UnsupportedEncodingError{Encoding: enc}
 	}
@@ -117,6 +122,25 @@ var zstdCoding = coding{
 			zstdReaders.Put(d)
 		}
 	},
+}
+
+// deflateCoding reads what a server sends as deflate when the pipeline's
+// headers asked for it (as Python's requests does): zlib-wrapped, as RFC
+// 9110 says, or the raw deflate some servers send instead.
+var deflateCoding = coding{
+	name: "deflate",
+	open: func(r io.Reader) (io.Reader, error) {
+		br := bufio.NewReader(r)
+		h, err := br.Peek(2)
+		if err != nil {
+			return nil, err
+		}
+		if h[0]&0x0f == 8 && (uint(h[0])<<8|uint(h[1]))%31 == 0 {
+			return zlib.NewReader(br)
+		}
+		return flate.NewReader(br), nil
+	},
+	done: func(zr io.Reader) { _ = zr.(io.Closer).Close() },
 }
 
 // codedBody decompresses raw in coding c. The decompressor is got at the

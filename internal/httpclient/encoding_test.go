@@ -2,7 +2,9 @@ package httpclient
 
 import (
 	"bytes"
+	"compress/flate"
 	stdgzip "compress/gzip"
+	"compress/zlib"
 	"context"
 	"errors"
 	"fmt"
@@ -100,6 +102,22 @@ func TestDoReadDecompresses(t *testing.T) {
 			w.Header().Set("Content-Encoding", "gzip")
 			w.Write(gzipped(t, page))
 		}, want: page, wantN: 1},
+		{name: "deflate as zlib, when the pipeline asked for it", accept: "gzip, deflate", serve: func(w http.ResponseWriter, accepted string) {
+			w.Header().Set("Content-Encoding", "deflate")
+			var b bytes.Buffer
+			zw := zlib.NewWriter(&b)
+			zw.Write([]byte(page))
+			zw.Close()
+			w.Write(b.Bytes())
+		}, want: page, wantN: 1},
+		{name: "deflate raw, as some servers send it", accept: "gzip, deflate", serve: func(w http.ResponseWriter, accepted string) {
+			w.Header().Set("Content-Encoding", "deflate")
+			var b bytes.Buffer
+			zw, _ := flate.NewWriter(&b, flate.BestSpeed)
+			zw.Write([]byte(page))
+			zw.Close()
+			w.Write(b.Bytes())
+		}, want: page, wantN: 1},
 		{name: "not gzip at all", serve: func(w http.ResponseWriter, accepted string) {
 			w.Header().Set("Content-Encoding", "gzip")
 			w.Write([]byte(page))
@@ -111,7 +129,7 @@ func TestDoReadDecompresses(t *testing.T) {
 		{name: "a coding it cannot read is not retried", serve: func(w http.ResponseWriter, accepted string) {
 			w.Header().Set("Content-Encoding", "br")
 			w.Write([]byte{0x1b, 0x00})
-		}, want: `GET URL: response body has Content-Encoding "br", which restload cannot decompress; set the Accept-Encoding header to gzip, zstd or identity`, wantErr: true, wantN: 1},
+		}, want: `GET URL: response body has Content-Encoding "br", which restload cannot decompress; set the Accept-Encoding header to gzip, zstd, deflate or identity`, wantErr: true, wantN: 1},
 		{name: "an error body is decompressed for the message", serve: func(w http.ResponseWriter, accepted string) {
 			w.Header().Set("Content-Encoding", "gzip")
 			w.WriteHeader(404)
