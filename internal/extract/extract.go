@@ -268,25 +268,33 @@ type fetched struct {
 	bytes   int64 // the body's size
 }
 
-// aheadBudget bounds the bytes of response bodies that ahead holds
-// (Extractor.AheadBytes): a fetch starts when what is held, plus what is
-// in flight and this page counted at the largest body seen, fits the
-// limit, or when nothing is held or in flight, so that the page the
-// handler waits for is always fetched.
+// aheadBudget bounds what ahead holds: at most pages (Extractor.Prefetch)
+// fetched or in flight that were not handed over, and at most limit bytes
+// of their bodies (Extractor.AheadBytes, 0: no bound), each page in flight
+// counted at the largest body seen. The first page out is always let
+// through, so that the page the handler waits for is fetched.
 type aheadBudget struct {
-	limit int64
-	mu    sync.Mutex
-	held  int64 // bodies fetched and not yet handed over
-	busy  int   // fetches in flight
-	est   int64 // the largest body seen
-	// changed is closed, and replaced, when held or busy goes down.
+	pages, limit int64
+	mu           sync.Mutex
+	out          int64 // pages fetched or in flight, not handed over
+	busy         int64 // of those, in flight
+	held         int64 // bytes of the fetched ones
+	est          int64 // the largest body seen
+	// changed is closed, and replaced, when a page is fetched or handed over.
 	changed chan struct{}
 }
 
+func newAheadBudget(pages int, limit, est int64) *aheadBudget {
+	return &aheadBudget{pages: int64(pages), limit: limit, est: est, changed: make(chan struct{})}
+}
+
+// reserve waits until one more page may be fetched, and counts it in
+// flight.
 func (b *aheadBudget) reserve(ctx context.Context) error {
 	for {
 		b.mu.Lock()
-		if b.limit <= 0 || (b.held == 0 && b.busy == 0) || b.held+int64(b.busy+1)*b.est <= b.limit {
+		if b.out == 0 || (b.out < b.pages && (b.limit <= 0 || b.held+(b.busy+1)*b.est <= b.limit)) {
+			b.out++
 			b.busy++
 			b.mu.Unlock()
 			return nil
@@ -311,10 +319,11 @@ func (b *aheadBudget) fetched(n int64) {
 	b.signal()
 }
 
-// release hands n held bytes over to the handler.
+// release hands a fetched page of n bytes over to the handler.
 func (b *aheadBudget) release(n int64) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	b.out--
 	b.held -= n
 	b.signal()
 }
@@ -338,21 +347,16 @@ func (w *walk) ahead(ctx context.Context, base *request, plan paginate.Plan, fir
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	defer cancel()
-	// A slot is taken before a page's fetch starts and given back when
-	// its result is handed over, so at most Prefetch pages are fetched or
-	// held that have not been handled.
-	slots := make(chan struct{}, w.x.Prefetch)
+	// A page is counted in the budget before its fetch starts and until
+	// its result is handed over, so at most Prefetch pages (and
+	// AheadBytes of bodies) are fetched or held that have not been
+	// handled.
+	budget := newAheadBudget(w.x.Prefetch, w.x.AheadBytes, w.body)
 	turn := newGate()
-	budget := &aheadBudget{limit: w.x.AheadBytes, est: w.body, changed: make(chan struct{})}
 	queue := make(chan chan fetched, w.x.Prefetch) // results, in page order
 	wg.Go(func() {
 		defer close(queue)
 		for k := 1; plan.Open || k <= plan.Pages; k++ {
-			select {
-			case slots <- struct{}{}:
-			case <-fctx.Done():
-				return
-			}
 			if budget.reserve(fctx) != nil {
 				return
 			}
@@ -390,7 +394,6 @@ func (w *walk) ahead(ctx context.Context, base *request, plan paginate.Plan, fir
 	for res := range queue {
 		turn.open(done + 2) // this page and the next one decode
 		f := <-res
-		<-slots
 		budget.release(f.bytes)
 		page := first + done
 		done++

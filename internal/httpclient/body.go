@@ -94,8 +94,8 @@ func attemptErr(ctx, actx context.Context, err error) error {
 }
 
 // readBody reads resp's body whole, decompressed (see decompress), at most
-// c.MaxBodyBytes of it, calling
-// cancel with a *TimeoutError when no byte came for c.IdleReadTimeout.
+// c.MaxBodyBytes of it, calling cancel with a *TimeoutError when no byte
+// came for c.IdleReadTimeout.
 func (c *Client) readBody(resp *http.Response, cancel context.CancelCauseFunc) ([]byte, error) {
 	limit := c.MaxBodyBytes
 	if limit <= 0 {

@@ -29,8 +29,8 @@ import (
 // (14.6 s instead of 7.9 s with a 128 MiB limit). So the default limit
 // follows the live heap: after each collection it is set to limitHeadroom
 // times what the collection left live, never below defaultMemoryLimit (see
-// limitTuner). A limit the environment sets
-// (GOMEMLIMIT), or a run's memory budget (applyMemory), is kept as set.
+// limitTuner). A limit the environment sets (GOMEMLIMIT), or a run's
+// memory budget (applyMemory), is kept as set.
 const (
 	defaultGOGC        = 400
 	defaultMemoryLimit = 64 << 20
@@ -76,12 +76,11 @@ type limitTuner struct {
 	sample  []metrics.Sample
 }
 
-// memLimit guards the process's limit tuner and the budgets' holds on the
+// memLimit guards the limit tuners' state and the budgets' holds on the
 // limit.
 var memLimit struct {
 	sync.Mutex
-	tuner *limitTuner
-	held  int
+	held int
 }
 
 // startLimitTuner sets the limit to floor and starts following the live
@@ -90,16 +89,12 @@ func startLimitTuner(floor int64) (stop func()) {
 	t := &limitTuner{floor: floor, last: floor, sample: []metrics.Sample{{Name: "/gc/heap/live:bytes"}}}
 	memLimit.Lock()
 	debug.SetMemoryLimit(floor)
-	memLimit.tuner = t
 	memLimit.Unlock()
 	t.arm()
 	return func() {
 		memLimit.Lock()
 		defer memLimit.Unlock()
 		t.stopped = true
-		if memLimit.tuner == t {
-			memLimit.tuner = nil
-		}
 	}
 }
 
